@@ -1,0 +1,45 @@
+// A model folder on disk (Node only).
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ByteSource, ModelFiles } from './load.ts';
+
+export function folderFiles(dir: string): ModelFiles {
+  return {
+    label: dir,
+    async open(name) {
+      const file = path.join(dir, name);
+      let size: number;
+      try {
+        const s = await stat(file);
+        if (!s.isFile()) return null;
+        size = s.size;
+      } catch {
+        return null;
+      }
+      return fileSource(file, size);
+    },
+  };
+}
+
+function fileSource(file: string, size: number): ByteSource {
+  return {
+    name: file,
+    size,
+    async read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = new Uint8Array(n);
+      const fh = await open(file, 'r');
+      try {
+        let at = 0;
+        while (at < n) {
+          const { bytesRead } = await fh.read(out, at, n - at, offset + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+        return at === n ? out : out.subarray(0, at);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}

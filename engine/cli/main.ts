@@ -1,0 +1,36 @@
+// `npm run hymba -- <command> [flags]`: the engine's command line (Node only).
+// Each command lives in its own file under commands/ and is listed here.
+import { parseArgs, UsageError, type Command } from './args.ts';
+
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  // Filled in as commands land; each file default-exports a Command.
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    console.log(`usage: npm run hymba -- <command> [flags]\ncommands: ${Object.keys(commands).sort().join(', ')}`);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`hymba: unknown command "${name}" (commands: ${Object.keys(commands).sort().join(', ')})`);
+    return 2;
+  }
+  const command = (await load()).default;
+  try {
+    const args = parseArgs(rest, command.flags);
+    return (await command.run(args)) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`hymba ${name}: ${e.message}\n${command.usage}`);
+      return 2;
+    }
+    const err = e as Error;
+    console.error(`hymba ${name}: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}`);
+    if (process.env.HYMBA_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
