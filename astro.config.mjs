@@ -1,0 +1,13 @@
+// Astro builds the site from site/ (pages, layouts, widgets); lessons are MDX files in the top-level lessons/ folder,
+// loaded as a content collection (site/content.config.ts).
+import { defineConfig } from 'astro/config';
+import mdx from '@astrojs/mdx';
+
+export default defineConfig({
+  srcDir: './site',
+  integrations: [mdx()],
+  // Lessons link to each other as /lessons/<slug>/; the static server maps directories to index.html.
+  trailingSlash: 'always',
+  build: { format: 'directory' },
+  devToolbar: { enabled: false },
+});

@@ -1,0 +1,119 @@
+// <hymba-rmsnorm-demo rows="4" cols="64" seed="1" eps="1e-6">: RMSNorm computed by a WGSL kernel on the page's GPU,
+// drawn with Observable Plot. The site's vertical slice: attributes → engine GPU layer → readback → chart.
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import { runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
+import { HymbaWidget, define, getPageGpu } from './widget-base.ts';
+
+const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
+
+export class HymbaRmsnormDemo extends HymbaWidget {
+  static override styles = [
+    HymbaWidget.styles,
+    css`
+      table {
+        border-collapse: collapse;
+        font-size: 0.9rem;
+        font-variant-numeric: tabular-nums;
+      }
+      th,
+      td {
+        padding: 0.15rem 0.75rem;
+        text-align: right;
+      }
+      .chart {
+        overflow-x: auto;
+      }
+      .adapter {
+        font-size: 0.8rem;
+        color: var(--hl-muted, #5f6670);
+      }
+    `,
+  ];
+
+  /** Tokens (rows) to normalise. */
+  @property({ type: Number }) rows = 4;
+  /** Channels per token. */
+  @property({ type: Number }) cols = 64;
+  /** Seed of the demo input. */
+  @property({ type: Number }) seed = 1;
+  @property({ type: Number }) eps = 1e-6;
+
+  /** The input the kernel ran on (for tests and readers' curiosity). */
+  inputs: SliceRmsnormInput | null = null;
+  /** The GPU result, row-major [rows, cols]. */
+  values: Float32Array | null = null;
+  /** The WebGPU adapter that ran the kernel, e.g. "google swiftshader". */
+  adapter = '';
+
+  @state() private chart: Element | null = null;
+
+  protected override async compute(): Promise<void> {
+    const gpu = await getPageGpu();
+    const input = sliceDemoInput(this.rows, this.cols, this.seed, this.eps);
+    const values = await runSliceRmsnorm(gpu.device, input);
+    const { vendor, architecture, description } = gpu.adapterInfo;
+    this.inputs = input;
+    this.values = values;
+    this.adapter = [vendor, architecture].filter(Boolean).join(' ') || description || 'unknown adapter';
+    this.chart = this.plot(input, values);
+  }
+
+  private plot({ x, rows, cols }: SliceRmsnormInput, y: Float32Array): Element {
+    const data: { stage: string; token: string; channel: number; value: number }[] = [];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        data.push({ stage: 'input x', token: `token ${r + 1}`, channel: c, value: x[r * cols + c] });
+        data.push({ stage: 'RMSNorm(x) on the GPU', token: `token ${r + 1}`, channel: c, value: y[r * cols + c] });
+      }
+    }
+    return Plot.plot({
+      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      height: 260,
+      marginLeft: 40,
+      fx: { label: null, domain: ['input x', 'RMSNorm(x) on the GPU'] },
+      x: { label: 'channel' },
+      y: { grid: true, label: 'value' },
+      color: { legend: true, scheme: 'viridis' },
+      marks: [Plot.ruleY([0]), Plot.lineY(data, { fx: 'stage', x: 'channel', y: 'value', stroke: 'token', strokeWidth: 1.5 })],
+    });
+  }
+
+  protected override renderBody(): TemplateResult {
+    const { inputs, values } = this;
+    if (!inputs || !values) return html`<div class="chart"></div>`;
+    const row = (v: Float32Array, r: number) => v.subarray(r * inputs.cols, (r + 1) * inputs.cols);
+    return html`
+      <div class="chart">${this.chart}</div>
+      <table>
+        <thead>
+          <tr>
+            <th>token</th>
+            <th>RMS before</th>
+            <th>RMS after</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${Array.from(
+            { length: inputs.rows },
+            (_, r) => html`<tr>
+              <td>${r + 1}</td>
+              <td>${rms(row(inputs.x, r)).toFixed(3)}</td>
+              <td>${rms(row(values, r)).toFixed(3)}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      <p class="adapter">Computed by a WGSL kernel on: ${this.adapter}</p>
+    `;
+  }
+}
+
+define('hymba-rmsnorm-demo', HymbaRmsnormDemo);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-rmsnorm-demo': HymbaRmsnormDemo;
+  }
+}
