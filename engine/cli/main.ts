@@ -4,6 +4,8 @@ import { parseArgs, UsageError, type Command } from './args.ts';
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   // Filled in as commands land; each file default-exports a Command.
+  info: () => import('./commands/info.ts'),
+  cache: () => import('./commands/cache.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
