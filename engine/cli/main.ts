@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   // Filled in as commands land; each file default-exports a Command.
   info: () => import('./commands/info.ts'),
   cache: () => import('./commands/cache.ts'),
+  tokenize: () => import('./commands/tokenize.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
