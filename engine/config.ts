@@ -76,29 +76,53 @@ export interface HymbaConfig {
 
 type Json = Record<string, unknown>;
 
-function num(raw: Json, key: string, fallback?: number, opts: { int?: boolean; min?: number } = {}): number {
+/**
+ * Upper bounds that keep parsing cheap whatever the file says: the per-layer work is O(layers), and every size
+ * stays an i32 (what WebGPU indexes with). A real model is far below both (Hymba-1.5B: 32 layers, vocab 32001).
+ */
+const MAX_LAYERS = 1024;
+const MAX_SIZE = 2 ** 31 - 1;
+
+/** A JSON value shortened for an error message; never throws (a 10⁶-deep array would overflow JSON.stringify). */
+export function brief(value: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = Array.isArray(value) ? '[…]' : typeof value === 'object' && value !== null ? '{…}' : String(value);
+  }
+  return s.length > max ? s.slice(0, max) + '…' : s;
+}
+
+function num(raw: Json, key: string, fallback?: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
   const v = raw[key];
   if (v === undefined || v === null) {
     if (fallback === undefined) throw new ConfigError(key, 'is missing (a number is required)');
     return fallback;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(key, `expected a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(key, `expected a number, got ${brief(v)}`);
   if (opts.int && !Number.isInteger(v)) throw new ConfigError(key, `expected an integer, got ${v}`);
   if (opts.min !== undefined && v < opts.min) throw new ConfigError(key, `expected ≥ ${opts.min}, got ${v}`);
+  if (opts.max !== undefined && v > opts.max) throw new ConfigError(key, `expected ≤ ${opts.max}, got ${v}`);
   return v;
+}
+
+/** A size: an integer in [min, MAX_SIZE]. */
+function size(raw: Json, key: string, fallback?: number, min = 1): number {
+  return num(raw, key, fallback, { int: true, min, max: MAX_SIZE });
 }
 
 function bool(raw: Json, key: string, fallback: boolean): boolean {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw new ConfigError(key, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(key, `expected true or false, got ${brief(v)}`);
   return v;
 }
 
 function str(raw: Json, key: string, fallback: string): string {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw new ConfigError(key, `expected a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw new ConfigError(key, `expected a string, got ${brief(v)}`);
   return v;
 }
 
@@ -106,7 +130,7 @@ function intList(raw: Json, key: string, fallback: number[]): number[] {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
   if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) {
-    throw new ConfigError(key, `expected a list of integers, got ${JSON.stringify(v)}`);
+    throw new ConfigError(key, `expected a list of integers, got ${brief(v)}`);
   }
   return v as number[];
 }
@@ -114,7 +138,7 @@ function intList(raw: Json, key: string, fallback: number[]): number[] {
 function requireValue(raw: Json, key: string, allowed: unknown[], fallback: unknown): void {
   const v = raw[key] ?? fallback;
   if (!allowed.includes(v)) {
-    throw new ConfigError(key, `${JSON.stringify(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
+    throw new ConfigError(key, `${brief(v)} is not supported (supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')})`);
   }
 }
 
@@ -131,36 +155,48 @@ export function parseConfig(input: string | Json): HymbaConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('(file)', 'expected a JSON object');
 
   const modelType = raw.model_type;
-  if (modelType !== undefined && modelType !== 'hymba') throw new ConfigError('model_type', `expected "hymba", got ${JSON.stringify(modelType)}`);
+  if (modelType !== undefined && modelType !== 'hymba') throw new ConfigError('model_type', `expected "hymba", got ${brief(modelType)}`);
 
-  const hiddenSize = num(raw, 'hidden_size', undefined, { int: true, min: 1 });
-  const numLayers = num(raw, 'num_hidden_layers', undefined, { int: true, min: 1 });
-  const numHeads = num(raw, 'num_attention_heads', undefined, { int: true, min: 1 });
-  const numKvHeads = num(raw, 'num_key_value_heads', numHeads, { int: true, min: 1 });
-  const vocabSize = num(raw, 'vocab_size', undefined, { int: true, min: 1 });
-  const intermediateSize = num(raw, 'intermediate_size', undefined, { int: true, min: 1 });
-  let attnHidden = num(raw, 'attn_hidden_size', -1, { int: true });
+  const hiddenSize = size(raw, 'hidden_size');
+  const numLayers = num(raw, 'num_hidden_layers', undefined, { int: true, min: 1, max: MAX_LAYERS });
+  const numHeads = size(raw, 'num_attention_heads');
+  const numKvHeads = size(raw, 'num_key_value_heads', numHeads);
+  const vocabSize = size(raw, 'vocab_size');
+  const intermediateSize = size(raw, 'intermediate_size');
+  // -1 (the official default) means "derive it".
+  let attnHidden = num(raw, 'attn_hidden_size', -1, { int: true, max: MAX_SIZE });
   if (attnHidden <= 0) attnHidden = hiddenSize;
-  let qkHeadDim = num(raw, 'kq_head_dim', -1, { int: true });
+  let qkHeadDim = num(raw, 'kq_head_dim', -1, { int: true, max: MAX_SIZE });
   if (qkHeadDim <= 0) {
     if (attnHidden % numHeads !== 0) throw new ConfigError('attn_hidden_size', `${attnHidden} is not divisible by num_attention_heads ${numHeads}`);
     qkHeadDim = attnHidden / numHeads;
   }
   if (qkHeadDim % 2 !== 0) throw new ConfigError('kq_head_dim', `RoPE needs an even head dim, got ${qkHeadDim}`);
   const expand = num(raw, 'mamba_expand', 2, { min: 1 });
-  const dInner = Math.round(expand * hiddenSize);
-  const dState = num(raw, 'mamba_d_state', 16, { int: true, min: 1 });
-  const dConv = num(raw, 'mamba_d_conv', 4, { int: true, min: 1 });
+  // The official code: int(mamba_expand * hidden_size), a truncation.
+  const dInner = Math.floor(expand * hiddenSize);
+  if (dInner > MAX_SIZE) throw new ConfigError('mamba_expand', `d_inner = ${expand} · ${hiddenSize} exceeds ${MAX_SIZE}`);
+  const dState = size(raw, 'mamba_d_state', 16);
+  const dConv = size(raw, 'mamba_d_conv', 4);
   const dtRankRaw = raw.mamba_dt_rank;
-  const dtRank = dtRankRaw === 'auto' || dtRankRaw === undefined ? Math.ceil(hiddenSize / 16) : num(raw, 'mamba_dt_rank', undefined, { int: true, min: 1 });
-  const numMetaTokens = num(raw, 'num_memory_tokens', 0, { int: true, min: 0 });
-  const slidingWindow = num(raw, 'sliding_window', 0, { int: true, min: 0 });
+  const dtRank = dtRankRaw === 'auto' || dtRankRaw === undefined ? Math.ceil(hiddenSize / 16) : size(raw, 'mamba_dt_rank');
+  const numMetaTokens = size(raw, 'num_memory_tokens', 0, 0);
+  const slidingWindow = size(raw, 'sliding_window', 0, 0);
   const rmsNormEps = num(raw, 'rms_norm_eps', 1e-6, { min: 0 });
   const ropeTheta = num(raw, 'rope_theta', 10000, { min: 0 });
+  if (ropeTheta === 0) throw new ConfigError('rope_theta', 'expected > 0, got 0');
   const ropeTypeRaw = str(raw, 'rope_type', 'default');
-  if (ropeTypeRaw !== 'ntk' && ropeTypeRaw !== 'default') throw new ConfigError('rope_type', `"${ropeTypeRaw}" is not supported (supported: "ntk", "default")`);
-  const maxPositionEmbeddings = num(raw, 'max_position_embeddings', 8192, { int: true, min: 1 });
-  const origMaxPositionEmbeddings = num(raw, 'orig_max_position_embeddings', maxPositionEmbeddings, { int: true, min: 1 });
+  if (ropeTypeRaw !== 'ntk' && ropeTypeRaw !== 'default') throw new ConfigError('rope_type', `${brief(ropeTypeRaw)} is not supported (supported: "ntk", "default")`);
+  const maxPositionEmbeddings = size(raw, 'max_position_embeddings', 8192);
+  const origMaxPositionEmbeddings = size(raw, 'orig_max_position_embeddings', maxPositionEmbeddings);
+  const rope = bool(raw, 'rope', true);
+  if (rope && ropeTypeRaw === 'ntk') {
+    // ropeBase raises (2·max/orig − 1) to d/(d−2): that needs a positive base and d > 2.
+    if (2 * maxPositionEmbeddings <= origMaxPositionEmbeddings) {
+      throw new ConfigError('orig_max_position_embeddings', `NTK scaling needs it below 2 · max_position_embeddings (${2 * maxPositionEmbeddings}), got ${origMaxPositionEmbeddings}`);
+    }
+    if (qkHeadDim <= 2) throw new ConfigError('kq_head_dim', `NTK scaling needs a head dim above 2, got ${qkHeadDim}`);
+  }
 
   // Keys the official code reads whose other values we do not implement.
   requireValue(raw, 'num_experts', [1], 1);
@@ -173,17 +209,22 @@ export function parseConfig(input: string | Json): HymbaConfig {
   requireValue(raw, 'mlp_hidden_act', ['silu'], 'silu');
   const layerType = raw.layer_type;
   if (layerType !== undefined && (!Array.isArray(layerType) || layerType.length !== numLayers || layerType.some((t) => t !== 'h'))) {
-    throw new ConfigError('layer_type', `expected ${numLayers} entries of "h" (hybrid block), got ${JSON.stringify(layerType)}`);
+    throw new ConfigError('layer_type', `expected ${numLayers} entries of "h" (hybrid block), got ${brief(layerType)}`);
   }
 
   const globalLayers = intList(raw, 'global_attn_idx', []);
-  for (const g of globalLayers) if (g < 0 || g >= numLayers) throw new ConfigError('global_attn_idx', `layer ${g} is outside 0..${numLayers - 1}`);
+  const isGlobal = new Set<number>();
+  for (const g of globalLayers) {
+    if (g < 0 || g >= numLayers) throw new ConfigError('global_attn_idx', `layer ${g} is outside 0..${numLayers - 1}`);
+    if (isGlobal.has(g)) throw new ConfigError('global_attn_idx', `layer ${g} is listed twice`);
+    isGlobal.add(g);
+  }
   if (globalLayers.length < numLayers && slidingWindow <= 0) {
     throw new ConfigError('sliding_window', `must be ≥ 1 when some layers are not in global_attn_idx (got ${slidingWindow})`);
   }
   const groupsRaw = raw.kv_reuse_group ?? [];
   if (!Array.isArray(groupsRaw) || !groupsRaw.every((g) => Array.isArray(g) && g.length >= 2 && g.every((x) => Number.isInteger(x)))) {
-    throw new ConfigError('kv_reuse_group', `expected a list of groups of ≥ 2 layer indices, got ${JSON.stringify(groupsRaw)}`);
+    throw new ConfigError('kv_reuse_group', `expected a list of groups of ≥ 2 layer indices, got ${brief(groupsRaw)}`);
   }
   const kvReuseGroups = groupsRaw as number[][];
 
@@ -203,7 +244,7 @@ export function parseConfig(input: string | Json): HymbaConfig {
     const [producer, ...consumers] = group;
     for (const c of consumers) {
       if (c <= producer) throw new ConfigError('kv_reuse_group', `consumer ${c} must come after its producer ${producer}`);
-      if (globalLayers.includes(c) !== globalLayers.includes(producer)) {
+      if (isGlobal.has(c) !== isGlobal.has(producer)) {
         throw new ConfigError('kv_reuse_group', `layers ${producer} and ${c} share K/V but only one is global`);
       }
       kvSource[c] = producer;
@@ -245,7 +286,7 @@ export function parseConfig(input: string | Json): HymbaConfig {
       mixer,
       hasAttention,
       hasSsm,
-      global: globalLayers.includes(i),
+      global: isGlobal.has(i),
       kvSource: hasAttention ? kvSource[i] : -1,
       ownsKv,
       numHeads: hasAttention ? heads : 0,
@@ -279,7 +320,7 @@ export function parseConfig(input: string | Json): HymbaConfig {
     dtRank,
     convBias: bool(raw, 'mamba_conv_bias', true),
     rmsNormEps,
-    rope: bool(raw, 'rope', true),
+    rope,
     ropeTheta,
     ropeType: ropeTypeRaw,
     maxPositionEmbeddings,
@@ -296,7 +337,7 @@ function parseMixers(raw: Json, numLayers: number): Mixer[] {
   const v = raw.lab_mixers;
   if (v === undefined || v === null) return Array(numLayers).fill('hybrid');
   if (!Array.isArray(v) || v.length !== numLayers || !v.every((m) => m === 'hybrid' || m === 'attention' || m === 'ssm')) {
-    throw new ConfigError('lab_mixers', `expected ${numLayers} entries of "hybrid", "attention" or "ssm", got ${JSON.stringify(v)}`);
+    throw new ConfigError('lab_mixers', `expected ${numLayers} entries of "hybrid", "attention" or "ssm", got ${brief(v)}`);
   }
   return v as Mixer[];
 }

@@ -1,12 +1,14 @@
 // A model folder on disk (Node only).
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ByteSource, ModelFiles } from './load.ts';
+import { CheckpointError, isPlainFileName, type ByteSource, type ModelFiles } from './load.ts';
 
 export function folderFiles(dir: string): ModelFiles {
   return {
     label: dir,
     async open(name) {
+      // path.join would happily resolve "../" out of the folder.
+      if (!isPlainFileName(name)) throw new CheckpointError(path.join(dir, name), 'refused: not a plain file name in the model folder');
       const file = path.join(dir, name);
       let size: number;
       try {

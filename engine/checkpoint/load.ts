@@ -2,7 +2,7 @@
 // model.safetensors.index.json. Where the bytes come from (a folder in Node, URLs or File objects in the browser)
 // is abstracted as ModelFiles, so one loader serves every host.
 
-import { parseConfig, expectedTensors, ConfigError, type HymbaConfig } from '../config.ts';
+import { parseConfig, expectedTensors, ConfigError, brief, type HymbaConfig } from '../config.ts';
 import { CheckpointError, headerLength, parseHeader, toFloat32, type TensorEntry, type DType } from './safetensors.ts';
 
 export { CheckpointError, ConfigError };
@@ -40,6 +40,15 @@ export interface LoadOptions {
   onProgress?: (loaded: number, total: number) => void;
 }
 
+/**
+ * Whether a name can only mean a file inside the model folder. Shard names come from a JSON file that may be
+ * hostile, and every ModelFiles resolves them against a folder or URL: "../x", "a/b", "https:evil.com/x" or
+ * "%2e%2e" (a URL's "..") must not reach outside it. Hugging Face names ("model-00001-of-00002.safetensors") pass.
+ */
+export function isPlainFileName(name: string): boolean {
+  return /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(name) && name.length <= 255;
+}
+
 const cache = new WeakMap<Weight, Float32Array>();
 
 /** A weight's values as float32 (decoded once, then cached). */
@@ -61,7 +70,31 @@ async function readText(files: ModelFiles, name: string): Promise<string | null>
 async function readHeader(src: ByteSource) {
   const first8 = await src.read(0, Math.min(8, src.size));
   const n = headerLength(src.name, first8, src.size);
-  return parseHeader(src.name, await src.read(8, n), src.size);
+  const headerBytes = await src.read(8, n);
+  if (headerBytes.length !== n) throw new CheckpointError(src.name, `truncated: read ${headerBytes.length} of the ${n}-byte header`);
+  return parseHeader(src.name, headerBytes, src.size);
+}
+
+/** model.safetensors.index.json → which shard file holds each tensor. */
+function parseIndex(file: string, text: string): Map<string, string> {
+  let index: unknown;
+  try {
+    index = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON: ${(e as Error).message}`);
+  }
+  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
+    throw new CheckpointError(file, 'expected an object with a "weight_map" object (tensor name → shard file)');
+  }
+  const placement = new Map<string, string>();
+  for (const [tensorName, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || !isPlainFileName(shard)) {
+      throw new CheckpointError(file, `refused shard file name ${brief(shard)}: expected a plain file name in the model folder`, tensorName);
+    }
+    placement.set(tensorName, shard);
+  }
+  return placement;
 }
 
 /** Load and validate a whole checkpoint. Every problem is a ConfigError or CheckpointError naming what is wrong. */
@@ -76,40 +109,28 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
     throw e;
   }
 
-  // Which file holds which tensor.
-  const sources = new Map<string, ByteSource>();
+  // Which file holds which tensor: the index when there is one, else the single model.safetensors.
+  const indexName = `${files.label}/model.safetensors.index.json`;
   const indexText = await readText(files, 'model.safetensors.index.json');
-  const placement = new Map<string, string>();
-  if (indexText !== null) {
-    let index: { weight_map?: Record<string, string> };
-    try {
-      index = JSON.parse(indexText);
-    } catch (e) {
-      throw new CheckpointError(`${files.label}/model.safetensors.index.json`, `not valid JSON: ${(e as Error).message}`);
-    }
-    if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
-      throw new CheckpointError(`${files.label}/model.safetensors.index.json`, 'expected an object with a "weight_map"');
-    }
-    for (const [tensorName, file] of Object.entries(index.weight_map)) {
-      if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file.startsWith('.')) {
-        throw new CheckpointError(`${files.label}/model.safetensors.index.json`, `bad shard file name ${JSON.stringify(file)}`, tensorName);
-      }
-      placement.set(tensorName, file);
-    }
-  }
-  const shardNames = indexText !== null ? [...new Set(placement.values())] : ['model.safetensors'];
+  const placement = indexText === null ? null : parseIndex(indexName, indexText);
+  const shardNames = placement ? [...new Set(placement.values())] : ['model.safetensors'];
   const entries = new Map<string, { entry: TensorEntry; src: ByteSource }>();
   for (const shard of shardNames) {
     const src = await files.open(shard);
     if (!src) throw new CheckpointError(`${files.label}/${shard}`, 'missing: the checkpoint file is not in the model folder');
-    sources.set(shard, src);
     const header = await readHeader(src);
     for (const [name, entry] of header.tensors) {
-      if (entries.has(name)) throw new CheckpointError(src.name, 'appears in two shards', name);
-      if (indexText !== null && placement.get(name) !== shard) {
-        throw new CheckpointError(src.name, `the index places it in ${placement.get(name) ?? 'no shard'}`, name);
+      const other = entries.get(name);
+      if (other) throw new CheckpointError(src.name, `appears in two shards (also in ${other.src.name})`, name);
+      if (placement && placement.get(name) !== shard) {
+        throw new CheckpointError(src.name, `is in this shard but the index places it in ${placement.get(name) ?? 'no shard'}`, name);
       }
       entries.set(name, { entry, src });
+    }
+  }
+  if (placement) {
+    for (const [name, shard] of placement) {
+      if (!entries.has(name)) throw new CheckpointError(`${files.label}/${shard}`, 'missing: the index places it in this shard', name);
     }
   }
 
@@ -125,10 +146,14 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
     const dt: DType = found.entry.dtype;
     if (dt !== 'F32' && dt !== 'F16' && dt !== 'BF16') throw new CheckpointError(found.src.name, `dtype ${dt} is not a float type`, name);
   }
-  for (const [name, { src }] of entries) {
+  for (const [name, { entry, src }] of entries) {
     if (expected.has(name)) continue;
     if (name === 'lm_head.weight' && config.tieWordEmbeddings) {
-      // A present lm_head in a tied model must equal the embedding shape; it is ignored (tied).
+      // Some exporters keep the tied head: it must have the embedding's shape, and it is ignored (never read).
+      const embedding = [config.vocabSize, config.hiddenSize];
+      if (entry.shape.length !== 2 || entry.shape[0] !== embedding[0] || entry.shape[1] !== embedding[1]) {
+        throw new CheckpointError(src.name, `wrong shape [${entry.shape}] for the tied head, expected [${embedding}]`, name);
+      }
       continue;
     }
     throw new CheckpointError(src.name, 'unexpected tensor for this config', name);
@@ -156,6 +181,7 @@ export function urlFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Mode
   return {
     label: base,
     async open(name) {
+      if (!isPlainFileName(name)) throw new CheckpointError(`${base}${name}`, 'refused: not a plain file name in the model folder');
       const url = new URL(name, base).href;
       let res: Response;
       try {
@@ -207,8 +233,9 @@ export function memoryFiles(label: string, files: Record<string, Uint8Array | st
   return {
     label,
     async open(name) {
+      // hasOwn: "__proto__" or "constructor" must not find Object.prototype's members.
+      if (!Object.hasOwn(files, name)) return null;
       const f = files[name];
-      if (f === undefined) return null;
       return memorySource(`${label}/${name}`, typeof f === 'string' ? new TextEncoder().encode(f) : f);
     },
   };

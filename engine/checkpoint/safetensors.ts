@@ -2,7 +2,11 @@
 // The header maps tensor names to {dtype, shape, data_offsets: [begin, end]} relative to the data section.
 //
 // Everything here validates before it allocates: a hostile header cannot make us read outside the file,
-// allocate more than the file holds, or loop forever.
+// allocate more than the file holds, or loop forever. The rules are those of the reference implementation
+// (huggingface/safetensors): a JSON object header of at most 100 MB, and tensors that tile the data section
+// exactly, with no gap, overlap or trailing bytes.
+
+import { brief } from '../config.ts';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 const BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8 };
@@ -65,19 +69,25 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value !== null && typeof value === 'object') metadata = value as Record<string, string>;
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+        throw new CheckpointError(file, `bad header: __metadata__ is ${brief(value)}, expected an object of strings`);
+      }
+      metadata = value as Record<string, string>;
       continue;
     }
-    if (value === null || typeof value !== 'object') throw new CheckpointError(file, 'bad header: entry is not an object', name);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new CheckpointError(file, `bad header: entry is ${brief(value)}, expected {dtype, shape, data_offsets}`, name);
+    }
     const { dtype, shape, data_offsets: offsets } = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
-      throw new CheckpointError(file, `unsupported dtype ${JSON.stringify(dtype)} (supported: F32, F16, BF16)`, name);
+    // hasOwn, not `in`: "toString" or "constructor" must not pass as a dtype.
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      throw new CheckpointError(file, `unsupported dtype ${brief(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`, name);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new CheckpointError(file, `bad shape ${JSON.stringify(shape)}`, name);
+      throw new CheckpointError(file, `bad shape ${brief(shape)}, expected a list of non-negative integers`, name);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new CheckpointError(file, `bad data_offsets ${JSON.stringify(offsets)}`, name);
+      throw new CheckpointError(file, `bad data_offsets ${brief(offsets)}, expected [begin, end] byte offsets`, name);
     }
     const [b, e] = offsets as number[];
     if (b > e) throw new CheckpointError(file, `data_offsets [${b}, ${e}] run backwards`, name);
@@ -89,7 +99,25 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
     }
     tensors.set(name, { name, dtype: dtype as DType, shape: shape as number[], begin: dataStart + b, end: dataStart + e });
   }
+  checkTiling(file, [...tensors.values()], dataStart, dataSize);
   return { file, dataStart, tensors, metadata };
+}
+
+/** Tensors must cover the data section back to back, as the reference implementation requires. */
+function checkTiling(file: string, entries: TensorEntry[], dataStart: number, dataSize: number): void {
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = dataStart;
+  let previous = '';
+  for (const t of entries) {
+    const [b, e] = [t.begin - dataStart, t.end - dataStart];
+    if (t.begin < at) throw new CheckpointError(file, `data_offsets [${b}, ${e}] overlap tensor "${previous}"`, t.name);
+    if (t.begin > at) throw new CheckpointError(file, `data_offsets [${b}, ${e}] leave a gap: expected it to begin at ${at - dataStart}`, t.name);
+    at = t.end;
+    previous = t.name;
+  }
+  if (at !== dataStart + dataSize) {
+    throw new CheckpointError(file, `tensors cover ${at - dataStart} bytes but the data section holds ${dataSize} (trailing bytes)`);
+  }
 }
 
 /** Decode raw little-endian tensor bytes to float32. */
@@ -175,6 +203,7 @@ export function writeSafetensors(
   let offset = 0;
   const parts: Uint8Array[] = [];
   for (const t of tensors) {
+    if (Object.hasOwn(header, t.name)) throw new Error(`writeSafetensors: the name "${t.name}" is used twice`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== n) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
     let bytes: Uint8Array;
