@@ -7,6 +7,8 @@ import { betaMasks } from '../ablation.ts';
 import { tensor, sliceCols, sliceRows, type Tensor } from '../tensor.ts';
 import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, type ForwardResult, type Step } from '../model.ts';
 import * as op from './ops.ts';
+import { CpuSession } from '../session/cpu-session.ts';
+import type { SessionOptions } from '../session/types.ts';
 
 /** Weights as float32, by official name. */
 export type F32Weights = (name: string) => Float32Array;
@@ -204,6 +206,11 @@ export class CpuEngine implements Engine {
         },
       };
     }
+  }
+
+  /** An incremental-decoding session over real caches (engine/session/cpu-session.ts). */
+  session(opts: SessionOptions = {}): CpuSession {
+    return new CpuSession(this.config, this.weights, opts);
   }
 
   dispose(): void {}

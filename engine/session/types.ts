@@ -20,6 +20,12 @@ export interface SessionOptions {
   maxContext?: number;
   /** Tap names/patterns to read back on every prefill/step (same names as the forward pass; rows = new tokens). */
   taps?: string[];
+  /**
+   * Start from the model's precomputed meta-token state (hymba-spec.md §2.11; computed by the first session of the
+   * model, then copied) instead of running the M meta tokens in this session's prefill. Default true; the results
+   * are the same, only the time differs.
+   */
+  reuseMetaState?: boolean;
 }
 
 export interface StepResult {
@@ -45,6 +51,8 @@ export interface CacheUsage {
   conv_state_bytes: number;
   ssm_state_bytes: number;
   total_bytes: number;
+  /** KV bytes allocated, spare room included (a growing global cache, a ring not yet full); ≥ kv_bytes. */
+  kv_reserved_bytes?: number;
   layers: LayerCacheUsage[];
 }
 
