@@ -68,7 +68,22 @@ const hymba15bConfig: Record<string, unknown> = {
   kq_head_dim: -1,
   kq_norm: 'none',
   kv_reuse_every_i_layer: -1,
-  kv_reuse_group: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [16, 17, 18], [19, 20], [21, 22], [23, 24], [25, 26], [27, 28], [29, 30]],
+  kv_reuse_group: [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+    [9, 10],
+    [11, 12],
+    [13, 14],
+    [16, 17, 18],
+    [19, 20],
+    [21, 22],
+    [23, 24],
+    [25, 26],
+    [27, 28],
+    [29, 30],
+  ],
   kv_weight_reuse: false,
   layer_type: Array(32).fill('h'),
   mamba_conv_bias: true,
@@ -120,16 +135,112 @@ export const PRESETS: Record<string, Preset> = {
     config: hymba15bConfig,
     paperCacheMB: 79,
   },
-  'llama-3.2-3b': transformer({ name: 'llama-3.2-3b', layers: 28, kvHeads: 8, headDim: 128, hidden: 3072, heads: 24, vocab: 128256, intermediate: 8192, tiedEmbeddings: true, params: 3.0e9, paperCacheMB: 918 }),
-  'llama-3.2-1b': transformer({ name: 'llama-3.2-1b', layers: 16, kvHeads: 8, headDim: 64, hidden: 2048, heads: 32, vocab: 128256, intermediate: 8192, tiedEmbeddings: true, params: 1.2e9, paperCacheMB: 262 }),
-  'smollm2-1.7b': transformer({ name: 'smollm2-1.7b', layers: 24, kvHeads: 32, headDim: 64, hidden: 2048, heads: 32, vocab: 49152, intermediate: 8192, tiedEmbeddings: true, params: 1.7e9, paperCacheMB: 1573 }),
-  'smollm-1.7b': transformer({ name: 'smollm-1.7b', layers: 24, kvHeads: 32, headDim: 64, hidden: 2048, heads: 32, vocab: 49152, intermediate: 8192, tiedEmbeddings: true, params: 1.7e9, paperCacheMB: 1573 }),
-  'qwen2.5-1.5b': transformer({ name: 'qwen2.5-1.5b', layers: 28, kvHeads: 2, headDim: 128, hidden: 1536, heads: 12, vocab: 151936, intermediate: 8960, tiedEmbeddings: true, params: 1.5e9, paperCacheMB: 229 }),
+  'llama-3.2-3b': transformer({
+    name: 'llama-3.2-3b',
+    layers: 28,
+    kvHeads: 8,
+    headDim: 128,
+    hidden: 3072,
+    heads: 24,
+    vocab: 128256,
+    intermediate: 8192,
+    tiedEmbeddings: true,
+    params: 3.0e9,
+    paperCacheMB: 918,
+  }),
+  'llama-3.2-1b': transformer({
+    name: 'llama-3.2-1b',
+    layers: 16,
+    kvHeads: 8,
+    headDim: 64,
+    hidden: 2048,
+    heads: 32,
+    vocab: 128256,
+    intermediate: 8192,
+    tiedEmbeddings: true,
+    params: 1.2e9,
+    paperCacheMB: 262,
+  }),
+  'smollm2-1.7b': transformer({
+    name: 'smollm2-1.7b',
+    layers: 24,
+    kvHeads: 32,
+    headDim: 64,
+    hidden: 2048,
+    heads: 32,
+    vocab: 49152,
+    intermediate: 8192,
+    tiedEmbeddings: true,
+    params: 1.7e9,
+    paperCacheMB: 1573,
+  }),
+  'smollm-1.7b': transformer({
+    name: 'smollm-1.7b',
+    layers: 24,
+    kvHeads: 32,
+    headDim: 64,
+    hidden: 2048,
+    heads: 32,
+    vocab: 49152,
+    intermediate: 8192,
+    tiedEmbeddings: true,
+    params: 1.7e9,
+    paperCacheMB: 1573,
+  }),
+  'qwen2.5-1.5b': transformer({
+    name: 'qwen2.5-1.5b',
+    layers: 28,
+    kvHeads: 2,
+    headDim: 128,
+    hidden: 1536,
+    heads: 12,
+    vocab: 151936,
+    intermediate: 8960,
+    tiedEmbeddings: true,
+    params: 1.5e9,
+    paperCacheMB: 229,
+  }),
   // Phi-1.5 has no GQA (32 KV heads) and a GELU MLP; only its attention shape matters for the cache.
-  'phi-1.5': transformer({ name: 'phi-1.5', layers: 24, kvHeads: 32, headDim: 64, hidden: 2048, heads: 32, vocab: 51200, intermediate: 8192, tiedEmbeddings: false, params: 1.3e9, paperCacheMB: 1573 }),
+  'phi-1.5': transformer({
+    name: 'phi-1.5',
+    layers: 24,
+    kvHeads: 32,
+    headDim: 64,
+    hidden: 2048,
+    heads: 32,
+    vocab: 51200,
+    intermediate: 8192,
+    tiedEmbeddings: false,
+    params: 1.3e9,
+    paperCacheMB: 1573,
+  }),
   // Danube2 dropped Danube1's sliding window (sliding_window: null), so its cache grows with every token.
-  'h2o-danube2-1.8b': transformer({ name: 'h2o-danube2-1.8b', layers: 24, kvHeads: 8, headDim: 80, hidden: 2560, heads: 32, vocab: 32000, intermediate: 6912, tiedEmbeddings: false, params: 1.8e9, paperCacheMB: 492 }),
-  'amd-olmo-1b': transformer({ name: 'amd-olmo-1b', layers: 16, kvHeads: 16, headDim: 128, hidden: 2048, heads: 16, vocab: 50304, intermediate: 8192, tiedEmbeddings: true, params: 1.2e9, paperCacheMB: 1049 }),
+  'h2o-danube2-1.8b': transformer({
+    name: 'h2o-danube2-1.8b',
+    layers: 24,
+    kvHeads: 8,
+    headDim: 80,
+    hidden: 2560,
+    heads: 32,
+    vocab: 32000,
+    intermediate: 6912,
+    tiedEmbeddings: false,
+    params: 1.8e9,
+    paperCacheMB: 492,
+  }),
+  'amd-olmo-1b': transformer({
+    name: 'amd-olmo-1b',
+    layers: 16,
+    kvHeads: 16,
+    headDim: 128,
+    hidden: 2048,
+    heads: 16,
+    vocab: 50304,
+    intermediate: 8192,
+    tiedEmbeddings: true,
+    params: 1.2e9,
+    paperCacheMB: 1049,
+  }),
 };
 
 export function presetNames(): string[] {
@@ -152,7 +263,8 @@ type Json = Record<string, unknown>;
 function positiveInt(raw: Json, key: string): number {
   const v = raw[key];
   if (v === undefined || v === null) throw new ConfigError(key, 'is missing (a positive integer is required)');
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(key, `expected a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new ConfigError(key, `expected a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -164,12 +276,14 @@ function positiveInt(raw: Json, key: string): number {
 export function transformerFromHfConfig(raw: Json, name = 'transformer'): TransformerPreset {
   const hidden = positiveInt(raw, 'hidden_size');
   const heads = positiveInt(raw, 'num_attention_heads');
-  const kvHeads = raw.num_key_value_heads === undefined || raw.num_key_value_heads === null ? heads : positiveInt(raw, 'num_key_value_heads');
+  const kvHeads =
+    raw.num_key_value_heads === undefined || raw.num_key_value_heads === null ? heads : positiveInt(raw, 'num_key_value_heads');
   if (heads % kvHeads !== 0) throw new ConfigError('num_key_value_heads', `${kvHeads} does not divide num_attention_heads ${heads}`);
   let headDim: number;
   if (raw.head_dim !== undefined && raw.head_dim !== null) headDim = positiveInt(raw, 'head_dim');
   else {
-    if (hidden % heads !== 0) throw new ConfigError('hidden_size', `${hidden} is not divisible by num_attention_heads ${heads} (and there is no head_dim)`);
+    if (hidden % heads !== 0)
+      throw new ConfigError('hidden_size', `${hidden} is not divisible by num_attention_heads ${heads} (and there is no head_dim)`);
     headDim = hidden / heads;
   }
   const tied = raw.tie_word_embeddings ?? false;
@@ -192,7 +306,8 @@ const TRANSFORMER_SIZES = ['layers', 'kvHeads', 'headDim', 'hidden', 'heads', 'v
 
 function checkTransformer(t: TransformerPreset): TransformerPreset {
   for (const k of TRANSFORMER_SIZES) {
-    if (!Number.isInteger(t[k]) || t[k] < 1) throw new PresetError(`transformer "${t.name}": "${k}" must be a positive integer, got ${JSON.stringify(t[k])}`);
+    if (!Number.isInteger(t[k]) || t[k] < 1)
+      throw new PresetError(`transformer "${t.name}": "${k}" must be a positive integer, got ${JSON.stringify(t[k])}`);
   }
   return t;
 }
@@ -223,5 +338,7 @@ export function resolveConfig(x: string | Json | TransformerPreset, name?: strin
   if (x === null || typeof x !== 'object' || Array.isArray(x)) throw new ConfigError('(file)', 'expected a JSON object');
   if ((x as TransformerPreset).kind === 'transformer') return checkTransformer(x as TransformerPreset);
   const raw = x as Json;
-  return looksLikeHymba(raw) ? parseConfig(raw) : transformerFromHfConfig(raw, name ?? (typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined));
+  return looksLikeHymba(raw)
+    ? parseConfig(raw)
+    : transformerFromHfConfig(raw, name ?? (typeof raw._name_or_path === 'string' ? raw._name_or_path : undefined));
 }

@@ -169,14 +169,17 @@ describe('golden models: entries equal what the official code held after every s
 });
 
 describe('layers without an SSM or without attention', () => {
-  test.skipIf(!existsSync(goldenDir('pub_a_m8_d64')))('an attention-only layer has no recurrent state; an SSM-only layer owns no KV', () => {
-    const raw = JSON.parse(readFileSync(path.join(goldenDir('pub_a_m8_d64'), 'config.json'), 'utf8'));
-    const config = parseConfig({ ...raw, lab_mixers: ['attention', 'hybrid', 'hybrid', 'ssm', 'hybrid', 'hybrid'] });
-    const b = cacheBytes(config, { seqLen: 10 });
-    expect(b.layers[0]).toMatchObject({ kind: 'global', kv_entries: 18, conv_state_bytes: 0, ssm_state_bytes: 0 });
-    expect(b.layers[3]).toMatchObject({ kind: 'ssm-only', kv_source: -1, kv_entries: 0, kv_bytes: 0, ssm_state_bytes: 128 * 16 * 4 });
-    expect(b.ssm_state_bytes).toBe(5 * 128 * 16 * 4);
-  });
+  test.skipIf(!existsSync(goldenDir('pub_a_m8_d64')))(
+    'an attention-only layer has no recurrent state; an SSM-only layer owns no KV',
+    () => {
+      const raw = JSON.parse(readFileSync(path.join(goldenDir('pub_a_m8_d64'), 'config.json'), 'utf8'));
+      const config = parseConfig({ ...raw, lab_mixers: ['attention', 'hybrid', 'hybrid', 'ssm', 'hybrid', 'hybrid'] });
+      const b = cacheBytes(config, { seqLen: 10 });
+      expect(b.layers[0]).toMatchObject({ kind: 'global', kv_entries: 18, conv_state_bytes: 0, ssm_state_bytes: 0 });
+      expect(b.layers[3]).toMatchObject({ kind: 'ssm-only', kv_source: -1, kv_entries: 0, kv_bytes: 0, ssm_state_bytes: 128 * 16 * 4 });
+      expect(b.ssm_state_bytes).toBe(5 * 128 * 16 * 4);
+    },
+  );
 });
 
 describe('options', () => {

@@ -45,7 +45,9 @@ describe('info', () => {
     const readme = JSON.parse(readFileSync(path.join(dir, 'README.json'), 'utf8'));
     const info = json('info', '--model', dir, '--json');
     expect(info.parameters).toBe(readme.dims.n_params);
-    expect(info.layers.map((l: Record<string, unknown>) => ({ layer: l.layer, attention: l.attention, kv: l.kv, kv_from: l.kv_from }))).toEqual(readme.layer_map);
+    expect(
+      info.layers.map((l: Record<string, unknown>) => ({ layer: l.layer, attention: l.attention, kv: l.kv, kv_from: l.kv_from })),
+    ).toEqual(readme.layer_map);
     // A folder with only config.json is enough.
     const bare = mkdtempSync(path.join(tmpdir(), 'hymba-info-'));
     writeFileSync(path.join(bare, 'config.json'), readFileSync(path.join(dir, 'config.json')));
@@ -61,16 +63,47 @@ describe('info', () => {
 describe('cache', () => {
   test('--preset llama-3.2-3b --seq 8000 --json: 917,504,000 B of KV over 28 layers', () => {
     const b = json('cache', '--preset', 'llama-3.2-3b', '--seq', '8000', '--json');
-    expect(b).toMatchObject({ kind: 'transformer', seq_len: 8000, dtype: 'f16', kv_bytes: 917_504_000, ssm_state_bytes: 0, conv_state_bytes: 0, total_bytes: 917_504_000 });
+    expect(b).toMatchObject({
+      kind: 'transformer',
+      seq_len: 8000,
+      dtype: 'f16',
+      kv_bytes: 917_504_000,
+      ssm_state_bytes: 0,
+      conv_state_bytes: 0,
+      total_bytes: 917_504_000,
+    });
     expect(b.layers).toHaveLength(28);
   });
 
   test('--preset hymba-1.5b --seq 8000: KV 77.78 MB, f32 state by default, options change it', () => {
     const b = json('cache', '--preset', 'hymba-1.5b', '--seq', '8000', '--json');
-    expect(b).toMatchObject({ kv_bytes: 77_783_040, ssm_state_bytes: 6_553_600, conv_state_bytes: 1_228_800, total_bytes: 77_783_040 + 6_553_600 + 1_228_800 });
+    expect(b).toMatchObject({
+      kv_bytes: 77_783_040,
+      ssm_state_bytes: 6_553_600,
+      conv_state_bytes: 1_228_800,
+      total_bytes: 77_783_040 + 6_553_600 + 1_228_800,
+    });
     expect(b.layers).toHaveLength(32);
-    const paper = json('cache', '--preset', 'hymba-1.5b', '--seq', '8000', '--state-dtype', 'f16', '--conv-taps', '4', '--window-rule', 'prefill', '--json');
-    expect(paper).toMatchObject({ window_rule: 'prefill', kv_bytes: 77_783_040 + 14 * 1920, ssm_state_bytes: 3_276_800, conv_state_bytes: 819_200 });
+    const paper = json(
+      'cache',
+      '--preset',
+      'hymba-1.5b',
+      '--seq',
+      '8000',
+      '--state-dtype',
+      'f16',
+      '--conv-taps',
+      '4',
+      '--window-rule',
+      'prefill',
+      '--json',
+    );
+    expect(paper).toMatchObject({
+      window_rule: 'prefill',
+      kv_bytes: 77_783_040 + 14 * 1920,
+      ssm_state_bytes: 3_276_800,
+      conv_state_bytes: 819_200,
+    });
   });
 
   test('text mode: MB table, totals and the comparison with the paper pair', () => {
@@ -87,7 +120,18 @@ describe('cache', () => {
   test('--config FILE takes a Llama-style HF config.json', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'hymba-cache-'));
     const file = path.join(dir, 'danube.json');
-    writeFileSync(file, JSON.stringify({ model_type: 'mistral', hidden_size: 2560, num_attention_heads: 32, num_key_value_heads: 8, num_hidden_layers: 24, vocab_size: 32000, intermediate_size: 6912 }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        model_type: 'mistral',
+        hidden_size: 2560,
+        num_attention_heads: 32,
+        num_key_value_heads: 8,
+        num_hidden_layers: 24,
+        vocab_size: 32000,
+        intermediate_size: 6912,
+      }),
+    );
     const b = json('cache', '--config', file, '--seq', '8000', '--json');
     expect(b.kv_bytes).toBe(2 * 24 * 8 * 80 * 8000 * 2);
   });
@@ -101,7 +145,9 @@ describe('cache', () => {
     expect(zero.stderr).toContain('--seq must be ≥ 1, got 0');
     expect(hymba('cache', '--preset', 'hymba-1.5b', '--seq', '-5').stderr).toContain('--seq must be ≥ 1');
     expect(hymba('cache', '--preset', 'hymba-1.5b').stderr).toContain('--seq is required');
-    expect(hymba('cache', '--preset', 'hymba-1.5b', '--seq', '8', '--dtype', 'f8').stderr).toContain('--dtype must be one of f16, bf16, f32');
+    expect(hymba('cache', '--preset', 'hymba-1.5b', '--seq', '8', '--dtype', 'f8').stderr).toContain(
+      '--dtype must be one of f16, bf16, f32',
+    );
     const both = hymba('info', '--preset', 'hymba-1.5b', '--model', '/tmp');
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('give exactly one of --model DIR or --preset NAME');

@@ -20,7 +20,9 @@ describe('every preset', () => {
   });
 
   test('the names the paper comparison needs are there', () => {
-    expect(presetNames()).toEqual(expect.arrayContaining(['hymba-1.5b', 'llama-3.2-3b', 'llama-3.2-1b', 'smollm2-1.7b', 'qwen2.5-1.5b', 'phi-1.5', 'h2o-danube2-1.8b']));
+    expect(presetNames()).toEqual(
+      expect.arrayContaining(['hymba-1.5b', 'llama-3.2-3b', 'llama-3.2-1b', 'smollm2-1.7b', 'qwen2.5-1.5b', 'phi-1.5', 'h2o-danube2-1.8b']),
+    );
   });
 
   test('KV shapes of the baselines (layers, KV heads, head dim)', () => {
@@ -117,7 +119,9 @@ describe('transformerFromHfConfig', () => {
     expect(() => transformerFromHfConfig(noLayers)).toThrow(ConfigError);
     expect(() => transformerFromHfConfig(noLayers)).toThrow('"num_hidden_layers"');
     expect(() => transformerFromHfConfig({ ...llama3b, num_key_value_heads: 7 })).toThrow('"num_key_value_heads"');
-    expect(() => transformerFromHfConfig({ ...llama3b, head_dim: undefined, hidden_size: 3000, num_attention_heads: 7, num_key_value_heads: 7 })).toThrow('"hidden_size"');
+    expect(() =>
+      transformerFromHfConfig({ ...llama3b, head_dim: undefined, hidden_size: 3000, num_attention_heads: 7, num_key_value_heads: 7 }),
+    ).toThrow('"hidden_size"');
     expect(() => transformerFromHfConfig({ ...llama3b, vocab_size: '32k' })).toThrow('"vocab_size"');
   });
 });
@@ -134,7 +138,16 @@ describe('resolveConfig', () => {
     const fromText = resolveConfig(JSON.stringify(preset.config));
     expect(isTransformer(fromText)).toBe(false);
     expect((fromText as HymbaConfig).numMetaTokens).toBe(128);
-    const qwen = resolveConfig({ model_type: 'qwen2', hidden_size: 1536, num_attention_heads: 12, num_key_value_heads: 2, num_hidden_layers: 28, vocab_size: 151936, intermediate_size: 8960, _name_or_path: 'Qwen/Qwen2.5-1.5B' });
+    const qwen = resolveConfig({
+      model_type: 'qwen2',
+      hidden_size: 1536,
+      num_attention_heads: 12,
+      num_key_value_heads: 2,
+      num_hidden_layers: 28,
+      vocab_size: 151936,
+      intermediate_size: 8960,
+      _name_or_path: 'Qwen/Qwen2.5-1.5B',
+    });
     expect(qwen).toMatchObject({ kind: 'transformer', name: 'Qwen/Qwen2.5-1.5B', headDim: 128, kvHeads: 2 });
     expect(resolveConfig(getPreset('phi-1.5') as never)).toBe(getPreset('phi-1.5'));
   });
@@ -147,6 +160,18 @@ describe('resolveConfig', () => {
   test('broken input is refused with a typed error', () => {
     expect(() => resolveConfig('{ not json')).toThrow(ConfigError);
     expect(() => resolveConfig({ model_type: 'hymba', hidden_size: 64 })).toThrow(ConfigError);
-    expect(() => resolveConfig({ kind: 'transformer', name: 'x', layers: 0, kvHeads: 1, headDim: 8, hidden: 8, heads: 1, vocab: 10, intermediate: 16 } as never)).toThrow(PresetError);
+    expect(() =>
+      resolveConfig({
+        kind: 'transformer',
+        name: 'x',
+        layers: 0,
+        kvHeads: 1,
+        headDim: 8,
+        hidden: 8,
+        heads: 1,
+        vocab: 10,
+        intermediate: 16,
+      } as never),
+    ).toThrow(PresetError);
   });
 });

@@ -117,12 +117,15 @@ function resolveOptions(o: CacheOptions): Resolved {
   const stateDtype = o.stateDtype ?? 'f32';
   const windowRule = o.windowRule ?? 'hf';
   if (!DTYPES.includes(dtype)) throw new CacheOptionsError('dtype', `expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
-  if (!DTYPES.includes(stateDtype)) throw new CacheOptionsError('stateDtype', `expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(stateDtype)}`);
-  if (!WINDOW_RULES.includes(windowRule)) throw new CacheOptionsError('windowRule', `expected one of ${WINDOW_RULES.join(', ')}, got ${JSON.stringify(windowRule)}`);
+  if (!DTYPES.includes(stateDtype))
+    throw new CacheOptionsError('stateDtype', `expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(stateDtype)}`);
+  if (!WINDOW_RULES.includes(windowRule))
+    throw new CacheOptionsError('windowRule', `expected one of ${WINDOW_RULES.join(', ')}, got ${JSON.stringify(windowRule)}`);
   if (o.convTaps !== undefined && (!Number.isInteger(o.convTaps) || o.convTaps < 0)) {
     throw new CacheOptionsError('convTaps', `expected an integer ≥ 0, got ${o.convTaps}`);
   }
-  if (o.window !== undefined && (!Number.isInteger(o.window) || o.window < 1)) throw new CacheOptionsError('window', `expected an integer ≥ 1, got ${o.window}`);
+  if (o.window !== undefined && (!Number.isInteger(o.window) || o.window < 1))
+    throw new CacheOptionsError('window', `expected an integer ≥ 1, got ${o.window}`);
   return { seqLen: o.seqLen, dtype, windowRule, stateDtype, convTaps: o.convTaps, meta: o.meta ?? true, window: o.window };
 }
 
@@ -200,7 +203,13 @@ export interface CachePoint {
 export function cacheCurve(model: ModelSpec, seqLens: readonly number[], opts: Omit<CacheOptions, 'seqLen'> = {}): CachePoint[] {
   return seqLens.map((seqLen) => {
     const b = cacheBytes(model, { ...opts, seqLen });
-    return { seq_len: seqLen, kv_bytes: b.kv_bytes, ssm_state_bytes: b.ssm_state_bytes, conv_state_bytes: b.conv_state_bytes, total_bytes: b.total_bytes };
+    return {
+      seq_len: seqLen,
+      kv_bytes: b.kv_bytes,
+      ssm_state_bytes: b.ssm_state_bytes,
+      conv_state_bytes: b.conv_state_bytes,
+      total_bytes: b.total_bytes,
+    };
   });
 }
 

@@ -22,11 +22,15 @@ function printBreakdown(label: string, b: CacheBreakdown, transformer: boolean):
     console.log(`${label} after ${n} tokens (KV ${b.dtype}; MB = 10^6 B)`);
     console.log(`  ${b.layers.length} layers × ${l.kv_entries.toLocaleString('en-US')} entries, ${mb(l.kv_bytes)} MB each`);
   } else {
-    console.log(`${label} after ${n} text tokens (KV ${b.dtype}, window rule ${b.window_rule}; conv/SSM state ${b.state_dtype}, ${b.conv_taps} conv taps; MB = 10^6 B)`);
+    console.log(
+      `${label} after ${n} text tokens (KV ${b.dtype}, window rule ${b.window_rule}; conv/SSM state ${b.state_dtype}, ${b.conv_taps} conv taps; MB = 10^6 B)`,
+    );
     console.log('layer  kind      KV entries     KV MB  conv MB   SSM MB');
     for (const l of b.layers) {
       const kind = l.kind === 'consumer' ? `→${l.kv_source}` : l.kind;
-      console.log(`${String(l.layer).padStart(5)}  ${kind.padEnd(8)}  ${String(l.kv_entries).padStart(10)}  ${mb(l.kv_bytes).padStart(8)}  ${mb(l.conv_state_bytes).padStart(7)}  ${mb(l.ssm_state_bytes).padStart(7)}`);
+      console.log(
+        `${String(l.layer).padStart(5)}  ${kind.padEnd(8)}  ${String(l.kv_entries).padStart(10)}  ${mb(l.kv_bytes).padStart(8)}  ${mb(l.conv_state_bytes).padStart(7)}  ${mb(l.ssm_state_bytes).padStart(7)}`,
+      );
     }
   }
   console.log(`KV cache    ${mb(b.kv_bytes).padStart(10)} MB`);
@@ -52,7 +56,17 @@ const cache: Command = {
     'usage: npm run hymba -- cache (--model DIR | --config FILE | --preset NAME) --seq N [--dtype f16|bf16|f32]\n' +
     '         [--window-rule hf|prefill] [--state-dtype f16|bf16|f32] [--conv-taps K] [--json]\n' +
     `presets: ${presetNames().join(', ')}`,
-  flags: { model: 'string', config: 'string', preset: 'string', seq: 'string', dtype: 'string', 'window-rule': 'string', 'state-dtype': 'string', 'conv-taps': 'string', json: 'boolean' },
+  flags: {
+    model: 'string',
+    config: 'string',
+    preset: 'string',
+    seq: 'string',
+    dtype: 'string',
+    'window-rule': 'string',
+    'state-dtype': 'string',
+    'conv-taps': 'string',
+    json: 'boolean',
+  },
   async run(args) {
     const seqLen = args.int('seq', undefined, 1);
     const dtype = choice<CacheDtype>(args, 'dtype', DTYPES, 'f16');
@@ -73,7 +87,9 @@ const cache: Command = {
     if (!transformer) {
       // The one convention that gives Hymba-1.5B's 78.6 MB exactly (docs/cache.md).
       const p = cacheBytes(model, { seqLen: 8000, dtype: 'f16', stateDtype: 'f16', convTaps: 4 });
-      console.log(`paper's convention (8,000 tokens, f16 KV + 4-tap f16 conv state, no SSM state): ${mb(p.kv_bytes + p.conv_state_bytes)} MB`);
+      console.log(
+        `paper's convention (8,000 tokens, f16 KV + 4-tap f16 conv state, no SSM state): ${mb(p.kv_bytes + p.conv_state_bytes)} MB`,
+      );
     }
     return 0;
   },

@@ -119,14 +119,20 @@ function transformerInfo(t: TransformerPreset) {
 function printHymba(info: ReturnType<typeof hymbaInfo>): void {
   const c = info.config;
   console.log(`${info.name}: Hymba, ${c.num_layers} layers, hidden ${c.hidden_size}, vocab ${fmt(c.vocab_size)}`);
-  console.log(`  attention: ${c.num_heads} query / ${c.num_kv_heads} KV heads, Q/K head dim ${c.qk_head_dim}; meta tokens ${c.num_meta_tokens}; window ${c.sliding_window}; global layers ${c.global_layers.join(', ') || 'none'}`);
-  console.log(`  SSM: d_inner ${c.d_inner}, d_state ${c.d_state}, d_conv ${c.d_conv}, dt_rank ${c.dt_rank}; MLP ${c.intermediate_size}; tied embeddings ${c.tie_word_embeddings}`);
+  console.log(
+    `  attention: ${c.num_heads} query / ${c.num_kv_heads} KV heads, Q/K head dim ${c.qk_head_dim}; meta tokens ${c.num_meta_tokens}; window ${c.sliding_window}; global layers ${c.global_layers.join(', ') || 'none'}`,
+  );
+  console.log(
+    `  SSM: d_inner ${c.d_inner}, d_state ${c.d_state}, d_conv ${c.d_conv}, dt_rank ${c.dt_rank}; MLP ${c.intermediate_size}; tied embeddings ${c.tie_word_embeddings}`,
+  );
   console.log(`  parameters: ${fmt(info.parameters)} in ${info.tensor_count} tensors (--json lists them)`);
   console.log('');
   console.log('layer  attention  KV             mixer    heads  v dim  in_proj rows');
   for (const l of info.layers) {
     const kv = l.kv === 'consumer' ? `uses layer ${l.kv_from}` : l.kv;
-    console.log(`${String(l.layer).padStart(5)}  ${l.attention.padEnd(9)}  ${kv.padEnd(13)}  ${l.mixer.padEnd(7)}  ${String(l.heads).padStart(5)}  ${String(l.v_head_dim).padStart(5)}  ${String(l.in_proj_rows).padStart(12)}`);
+    console.log(
+      `${String(l.layer).padStart(5)}  ${l.attention.padEnd(9)}  ${kv.padEnd(13)}  ${l.mixer.padEnd(7)}  ${String(l.heads).padStart(5)}  ${String(l.v_head_dim).padStart(5)}  ${String(l.in_proj_rows).padStart(12)}`,
+    );
   }
   const owners = info.layers.filter((l) => l.kv === 'owner').length;
   const consumers = info.layers.filter((l) => l.kv === 'consumer').length;
