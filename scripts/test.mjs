@@ -36,7 +36,9 @@ const runNode = (script, args, env, quiet = false) =>
 function main() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) {
-    console.error(`npm test needs the pinned Node 24 (this is Node ${process.versions.node}). Run it as \`npm test\`, not \`node scripts/test.mjs\`.`);
+    console.error(
+      `npm test needs the pinned Node 24 (this is Node ${process.versions.node}). Run it as \`npm test\`, not \`node scripts/test.mjs\`.`,
+    );
     process.exit(2);
   }
   const env = { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' };
@@ -72,7 +74,9 @@ function main() {
     counts = { passed: 0, failed: 1, skipped: 0 };
   }
   if (vitest.status !== 0 && counts.failed === 0) {
-    console.error(`vitest exited with status ${vitest.status} though no test failed (an unhandled error, or no test files); counted as 1 failure.`);
+    console.error(
+      `vitest exited with status ${vitest.status} though no test failed (an unhandled error, or no test files); counted as 1 failure.`,
+    );
     counts.failed = 1;
   }
   counts.failed += buildFailures;

@@ -97,11 +97,12 @@ export class HymbaRmsnormDemo extends HymbaWidget {
         <tbody>
           ${Array.from(
             { length: inputs.rows },
-            (_, r) => html`<tr>
-              <td>${r + 1}</td>
-              <td>${rms(row(inputs.x, r)).toFixed(3)}</td>
-              <td>${rms(row(values, r)).toFixed(3)}</td>
-            </tr>`,
+            (_, r) =>
+              html`<tr>
+                <td>${r + 1}</td>
+                <td>${rms(row(inputs.x, r)).toFixed(3)}</td>
+                <td>${rms(row(values, r)).toFixed(3)}</td>
+              </tr>`,
           )}
         </tbody>
       </table>

@@ -7,7 +7,7 @@
 // - On error it shows a human-readable message inside its own box (e.g. "WebGPU is not available here …"), never a
 //   blank box.
 // - All widgets on a page share one GPU device (getPageGpu), as a page has one GPU and devices are expensive.
-import { LitElement, css, html, type PropertyValues, type TemplateResult } from 'lit';
+import { LitElement, css, html, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { acquireDevice, type GpuContext } from '../../engine/webgpu/device.ts';
 
@@ -40,7 +40,7 @@ export function describeError(e: unknown): string {
 }
 
 export abstract class HymbaWidget extends LitElement {
-  static override styles = css`
+  static override styles: CSSResultGroup = css`
     :host {
       display: block;
       margin: 1.5rem 0;

@@ -12,7 +12,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const distDir = path.join(repoRoot, 'dist');
 export const resultsDir = path.join(repoRoot, 'test-results');
 
-const INSTALL_HINT = 'On Debian/Ubuntu: apt-get install chromium libvulkan1 (chromium ships the SwiftShader Vulkan driver WebGPU uses here).';
+const INSTALL_HINT =
+  'On Debian/Ubuntu: apt-get install chromium libvulkan1 (chromium ships the SwiftShader Vulkan driver WebGPU uses here).';
 
 export const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
@@ -60,7 +61,7 @@ export async function openSite(): Promise<Site> {
   } catch (e) {
     await server.close();
     rmSync(userDataDir, { recursive: true, force: true });
-    throw new Error(`Chromium at ${CHROMIUM} failed to start: ${(e as Error).message}\n${INSTALL_HINT}`);
+    throw new Error(`Chromium at ${CHROMIUM} failed to start: ${(e as Error).message}\n${INSTALL_HINT}`, { cause: e });
   }
 
   const consoleErrors: string[] = [];
@@ -114,7 +115,12 @@ export async function assertWebGpuAdapter(page: Page): Promise<{ vendor: string;
  * Wait until the widget matching `selector` has `status="<status>"`. If it reaches `error` first, fail at once with
  * the message the widget shows to the reader.
  */
-export async function waitForStatus(page: Page, selector: string, status: 'ready' | 'running' | 'loading', timeoutMs = 60_000): Promise<void> {
+export async function waitForStatus(
+  page: Page,
+  selector: string,
+  status: 'ready' | 'running' | 'loading',
+  timeoutMs = 60_000,
+): Promise<void> {
   const handle = await page.waitForFunction(
     ({ selector, status }) => {
       const el = document.querySelector(selector);

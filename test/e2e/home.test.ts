@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../paths.ts';
-import { openSite, type Site } from './harness.ts';
+import { openSite, screenshot, waitForStatus, type Site } from './harness.ts';
 
 /** Title from each lesson's frontmatter, read straight from the files (not through Astro). */
 function lessonTitles(): string[] {
@@ -33,7 +33,9 @@ describe('home page', () => {
 
     const page = await site.open('/');
     expect(await page.locator('h1').textContent()).toContain('Hymba Lab');
-    const links = await page.$$eval('a[href^="/lessons/"]', (as) => as.map((a) => ({ href: a.getAttribute('href')!, text: a.textContent!.trim() })));
+    const links = await page.$$eval('a[href^="/lessons/"]', (as) =>
+      as.map((a) => ({ href: a.getAttribute('href')!, text: a.textContent!.trim() })),
+    );
     expect(links.map((l) => l.text).sort()).toEqual([...titles].sort());
 
     for (const link of links) {
@@ -42,6 +44,21 @@ describe('home page', () => {
       expect(await page.locator('article h1').textContent()).toBe(link.text);
     }
     expect(site.offOriginRequests).toEqual([]);
+  });
+
+  it('fits a 375 px phone screen without sideways scrolling (dark mode)', async () => {
+    const page = await site.context.newPage();
+    await page.setViewportSize({ width: 375, height: 700 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const pagePath of ['/', '/lessons/00-welcome/']) {
+      await page.goto(site.origin + pagePath);
+      if (pagePath !== '/') await waitForStatus(page, 'hymba-rmsnorm-demo', 'ready');
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(scrollWidth, pagePath).toBeLessThanOrEqual(375);
+    }
+    const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(background).toBe('rgb(21, 24, 28)'); // --hl-bg in dark mode
+    await screenshot(page, 'welcome-lesson-375-dark');
   });
 
   it('serves the 404 page for an unknown path', async () => {

@@ -66,7 +66,8 @@ export interface SliceRmsnormInput {
 function validate({ x, weight, rows, cols, eps }: SliceRmsnormInput): void {
   if (!Number.isInteger(rows) || rows < 1) throw new SliceShapeError(`slice rmsnorm: rows must be a positive integer, got ${rows}`);
   if (!Number.isInteger(cols) || cols < 1) throw new SliceShapeError(`slice rmsnorm: cols must be a positive integer, got ${cols}`);
-  if (x.length !== rows * cols) throw new SliceShapeError(`slice rmsnorm: x has ${x.length} values, [${rows}, ${cols}] needs ${rows * cols}`);
+  if (x.length !== rows * cols)
+    throw new SliceShapeError(`slice rmsnorm: x has ${x.length} values, [${rows}, ${cols}] needs ${rows * cols}`);
   if (weight.length !== cols) throw new SliceShapeError(`slice rmsnorm: weight has ${weight.length} values, expected cols = ${cols}`);
   if (!(eps >= 0)) throw new SliceShapeError(`slice rmsnorm: eps must be >= 0, got ${eps}`);
 }
@@ -89,7 +90,9 @@ async function pipelineFor(device: GPUDevice): Promise<GPUComputePipeline> {
   let pipeline = pipelines.get(device);
   if (!pipeline) {
     const module = device.createShaderModule({ label: 'slice-rmsnorm', code: sliceRmsnormWgsl });
-    pipeline = await checked(device, () => device.createComputePipelineAsync({ label: 'slice-rmsnorm', layout: 'auto', compute: { module } }));
+    pipeline = await checked(device, () =>
+      device.createComputePipelineAsync({ label: 'slice-rmsnorm', layout: 'auto', compute: { module } }),
+    );
     pipelines.set(device, pipeline);
   }
   return pipeline;
