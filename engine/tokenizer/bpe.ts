@@ -45,7 +45,9 @@ function initialSymbols(model: BpeModel, text: string): number[] {
       if (!(model.fuseUnk && lastWasUnk)) ids.push(model.unkId);
       lastWasUnk = true;
     } else {
-      throw new TokenizerInputError(`the character ${JSON.stringify(char)} is not in the vocabulary and there is no <unk> or byte fallback`);
+      throw new TokenizerInputError(
+        `the character ${JSON.stringify(char)} is not in the vocabulary and there is no <unk> or byte fallback`,
+      );
     }
   }
   return ids;

@@ -41,7 +41,9 @@ function checkMessages(messages: ChatMessage[]): void {
   messages.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) throw new TokenizerInputError(`renderChatTemplate: message ${i} is not an object`);
     if (!['system', 'user', 'assistant', 'tool'].includes(m.role)) {
-      throw new TokenizerInputError(`renderChatTemplate: message ${i} has role ${JSON.stringify(m.role)}; expected system, user, assistant or tool`);
+      throw new TokenizerInputError(
+        `renderChatTemplate: message ${i} has role ${JSON.stringify(m.role)}; expected system, user, assistant or tool`,
+      );
     }
     if (typeof m.content !== 'string') throw new TokenizerInputError(`renderChatTemplate: message ${i} (${m.role}) has no string content`);
   });

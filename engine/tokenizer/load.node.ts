@@ -14,7 +14,10 @@ export async function loadTokenizer(location: string): Promise<Tokenizer> {
   });
   const tokenizerPath = info.isDirectory() ? path.join(location, 'tokenizer.json') : location;
   const tokenizerText = await readFile(tokenizerPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new TokenizerFileError(tokenizerPath, e.code === 'ENOENT' ? 'not found (the folder has no tokenizer.json)' : `cannot be read (${e.message})`);
+    throw new TokenizerFileError(
+      tokenizerPath,
+      e.code === 'ENOENT' ? 'not found (the folder has no tokenizer.json)' : `cannot be read (${e.message})`,
+    );
   });
   const configPath = path.join(path.dirname(tokenizerPath), 'tokenizer_config.json');
   const configText = await readFile(configPath, 'utf8').catch((e: NodeJS.ErrnoException) => {

@@ -163,7 +163,8 @@ function parsePostProcessor(v: unknown, tokenToId: (t: string) => number | undef
   const result = { before: [] as number[], after: [] as number[] };
   if (v === null || v === undefined) return result;
   const pp = expectObject(v, 'post_processor');
-  if (pp.type !== 'TemplateProcessing') fail('post_processor', `unsupported type ${JSON.stringify(pp.type)} (supported: TemplateProcessing)`);
+  if (pp.type !== 'TemplateProcessing')
+    fail('post_processor', `unsupported type ${JSON.stringify(pp.type)} (supported: TemplateProcessing)`);
   if (!Array.isArray(pp.single)) fail('post_processor.single', 'expected a list');
   const specials = isObject(pp.special_tokens) ? pp.special_tokens : {};
   let seenSequence = false;
@@ -195,7 +196,8 @@ function parseBpe(v: unknown): { model: BpeModel; vocab: Map<string, number> } {
   const vocabObject = expectObject(m.vocab, 'model.vocab');
   const vocab = new Map<string, number>();
   for (const [piece, id] of Object.entries(vocabObject)) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2097152) fail(`model.vocab[${JSON.stringify(piece)}]`, `bad id ${JSON.stringify(id)}`);
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2097152)
+      fail(`model.vocab[${JSON.stringify(piece)}]`, `bad id ${JSON.stringify(id)}`);
     vocab.set(piece, id as number);
   }
 

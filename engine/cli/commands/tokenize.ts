@@ -17,16 +17,22 @@ export function tokenizeJsonl(tokenizer: Tokenizer, jsonl: string, fileName: str
       try {
         value = JSON.parse(line);
       } catch {
-        throw new TokenizerInputError(`${where}: not valid JSON; each line must be one JSON string, e.g. "Hello world" (got ${JSON.stringify(line.slice(0, 60))})`);
+        throw new TokenizerInputError(
+          `${where}: not valid JSON; each line must be one JSON string, e.g. "Hello world" (got ${JSON.stringify(line.slice(0, 60))})`,
+        );
       }
-      if (typeof value !== 'string') throw new TokenizerInputError(`${where}: expected a JSON string, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+      if (typeof value !== 'string')
+        throw new TokenizerInputError(
+          `${where}: expected a JSON string, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+        );
       return JSON.stringify(tokenizer.encode(value)) + '\n';
     })
     .join('');
 }
 
 const command: Command = {
-  usage: 'usage: npm run hymba -- tokenize --tokenizer PATH (--text "…" | --in FILE.jsonl [--out FILE.jsonl])\n' +
+  usage:
+    'usage: npm run hymba -- tokenize --tokenizer PATH (--text "…" | --in FILE.jsonl [--out FILE.jsonl])\n' +
     '  PATH: a model folder with tokenizer.json (and tokenizer_config.json), or the tokenizer.json file\n' +
     '  --text: print the ids of one string; --in: one JSON string per line → one JSON id array per line (to --out or stdout)',
   flags: { tokenizer: 'string', text: 'string', in: 'string', out: 'string' },
