@@ -276,7 +276,7 @@ export class Tokenizer {
     this.addedIds = new Map(added.map((t) => [t.content, t.id]));
     this.specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
 
-    this.vocabSize = Math.max(...this.ids.values()) + 1;
+    this.vocabSize = 1 + [...this.ids.values()].reduce((max, id) => Math.max(max, id), 0);
     this.pieces = new Array(this.vocabSize);
     for (const [piece, id] of this.ids) this.pieces[id] = piece;
 
