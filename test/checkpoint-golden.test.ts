@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, memoryFiles, weightF32, type Checkpoint } from '../engine/checkpoint/load.ts';
 import { folderFiles } from '../engine/checkpoint/folder.node.ts';
 import { expectedTensors, parseConfig } from '../engine/config.ts';
-import { encode, plainF32Tensors, readGolden, shardedFolder, specShapes, type PlainTensor } from './fixtures/checkpoints.ts';
+import { bf16Round, encode, plainF32Tensors, readGolden, shardedFolder, specShapes, type PlainTensor } from './fixtures/checkpoints.ts';
 import { goldenDir, goldenNames } from './paths.ts';
 
 // From each model's README.json (dims.n_params), written here so the test does not trust the file it checks.
@@ -22,20 +22,6 @@ function expectValues(ckpt: Checkpoint, reference: PlainTensor[], round: (x: num
     // Compare bit patterns: exact, and −0 ≠ +0.
     expect(new Uint32Array(got.buffer, got.byteOffset, got.length), t.name).toEqual(new Uint32Array(want.buffer));
   }
-}
-
-/** bf16 by choosing between the two neighbouring bf16 values, nearest first, ties to even (no shared code path). */
-function bf16Round(x: number): number {
-  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
-  const below = bits & 0xffff0000;
-  const above = below + 0x10000;
-  const asFloat = (b: number): number => new Float32Array(Uint32Array.of(b >>> 0).buffer)[0];
-  const [lo, hi] = [asFloat(below), asFloat(above)];
-  const f = Math.fround(x);
-  const dLo = Math.abs(f - lo);
-  const dHi = Math.abs(hi - f);
-  if (dLo !== dHi) return dLo < dHi ? lo : hi;
-  return (below >>> 16) % 2 === 0 ? lo : hi;
 }
 
 describe.each(goldenNames)('golden model %s', (name) => {

@@ -48,8 +48,9 @@ const MAX_HEADER = 100_000_000;
 export function headerLength(file: string, first8: Uint8Array, fileSize: number): number {
   if (fileSize < 8 || first8.length < 8) throw new CheckpointError(file, `truncated: ${fileSize} bytes is shorter than the 8-byte header length`);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
-  const n = Number(view.getBigUint64(0, true));
-  if (n > MAX_HEADER) throw new CheckpointError(file, `bad header: declared header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(MAX_HEADER)) throw new CheckpointError(file, `bad header: declared header length ${declared} exceeds the ${MAX_HEADER}-byte limit`);
+  const n = Number(declared);
   if (8 + n > fileSize) throw new CheckpointError(file, `truncated: header of ${n} bytes does not fit in a ${fileSize}-byte file`);
   return n;
 }
