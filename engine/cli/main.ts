@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   info: () => import('./commands/info.ts'),
   cache: () => import('./commands/cache.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
+  generate: () => import('./commands/generate.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

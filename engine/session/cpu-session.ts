@@ -38,8 +38,6 @@ interface MetaState {
   kv: Array<{ k: Tensor; v: Tensor } | null>;
   conv: Array<Tensor | null>;
   ssm: Array<Tensor | null>;
-  /** How long computing it took, for the benchmark. */
-  ms: number;
 }
 
 /** Meta states per model (its weights accessor) and per ablation (which changes what meta tokens compute). */
@@ -109,16 +107,12 @@ export class CpuSession implements DecodeSession {
 
   /** Run the M meta tokens from an empty state and keep what they leave in every layer. */
   private computeMetaState(): MetaState {
-    const t0 = performance.now();
     this.chunk(tensor([this.numMeta, this.config.hiddenSize], this.W('model.memory_tokens').slice()), 'prefill', 0, new Map());
-    const state: MetaState = {
+    return {
       kv: this.layers.map((s) => (s.kv ? s.kv.read() : null)),
       conv: this.layers.map((s) => s.conv),
       ssm: this.layers.map((s) => s.ssm),
-      ms: 0,
     };
-    state.ms = performance.now() - t0;
-    return state;
   }
 
   private restore(meta: MetaState): void {
@@ -330,11 +324,6 @@ export class CpuSession implements DecodeSession {
   dispose(): void {
     this.layers.length = 0;
   }
-}
-
-/** Milliseconds the model's meta state took to compute (null when none is cached yet), for the benchmark. */
-export function metaStateMs(weights: F32Weights, ablation = ''): number | null {
-  return metaStates.get(weights)?.get(ablation)?.ms ?? null;
 }
 
 function metaStateFor(weights: F32Weights, key: string, compute: () => MetaState): MetaState {
