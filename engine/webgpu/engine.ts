@@ -1,0 +1,415 @@
+// The WebGPU backend: the same forward pass as the CPU reference (cpu/forward.ts `prefillOps`), op for op and
+// name for name, with every op a WGSL kernel (kernels/). Weights are uploaded once; `forward` records the whole
+// pass into one command encoder and reads back only the logits and the requested taps; `steps` submits one op at
+// a time so a reader can watch the pass and read any tap computed so far.
+//
+// Activations are pooled buffers. During `forward`, a layer's intermediates go back to the pool when the layer ends
+// (unless tapped), so memory stays at a few layers' worth; producers' K/V live to the end of the pass for their
+// consumer layers, which bind the producer's buffers directly.
+
+import { ropeBase, type HymbaConfig } from '../config.ts';
+import { weightF32, type Checkpoint, type Weight } from '../checkpoint/load.ts';
+import { betaMasks } from '../ablation.ts';
+import { tensor, type Tensor } from '../tensor.ts';
+import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, type ForwardResult, type Step } from '../model.ts';
+import { ropeInvFreq } from '../cpu/ops.ts';
+import { checked, type GpuContext } from './device.ts';
+import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
+import { uploadMatrix, type GpuMatrix } from './weights.ts';
+import { encodeGather, uploadIds } from './kernels/gather.ts';
+import { colsView, encodeRmsnorm, whole } from './kernels/rmsnorm.ts';
+import { encodeLinear } from './kernels/linear.ts';
+import { encodeRope, ropeTable } from './kernels/rope.ts';
+import { encodeCopyCols } from './kernels/copy-cols.ts';
+import { encodeAttention, type AttentionShape } from './kernels/attention.ts';
+import { encodeAttentionProbs } from './kernels/attention-probs.ts';
+import { encodeConv } from './kernels/conv.ts';
+import { encodeScan } from './kernels/scan.ts';
+import { encodeFuse } from './kernels/fuse.ts';
+import { encodeAdd, encodeGate, encodeSoftplusBias, encodeSwiglu } from './kernels/elementwise.ts';
+
+export interface WebGpuEngineOptions {
+  /**
+   * Largest weight chunk bound at once (default: the device's maxStorageBufferBindingSize). Lowering it forces
+   * the split-weight path on small models; tests use it.
+   */
+  maxBindingBytes?: number;
+}
+
+interface LayerWeights {
+  inputNorm: GPUBuffer;
+  inProj: GpuMatrix;
+  // SSM branch
+  convW: GPUBuffer | null;
+  convB: GPUBuffer | null;
+  xProj: GpuMatrix | null;
+  dtNorm: GPUBuffer | null;
+  bNorm: GPUBuffer | null;
+  cNorm: GPUBuffer | null;
+  dtProj: GpuMatrix | null;
+  dtBias: GPUBuffer | null;
+  AD: GPUBuffer | null;
+  // fusion gains (host copies too, to fold ablation masks in)
+  norm1: { gpu: GPUBuffer; host: Float32Array } | null;
+  norm2: { gpu: GPUBuffer; host: Float32Array } | null;
+  outProj: GpuMatrix;
+  preMoeNorm: GPUBuffer;
+  gate: GpuMatrix;
+  up: GpuMatrix;
+  down: GpuMatrix;
+}
+
+interface GpuOp {
+  name: string;
+  layer: number | null;
+  encode(pass: Pass): void;
+}
+
+interface Plan {
+  ops: GpuOp[];
+  env: Map<string, GpuTensor>;
+  releaseAll(): void;
+}
+
+const END = -1; // the scope of tensors kept until the end of the pass
+
+export class WebGpuEngine implements Engine {
+  readonly backend = 'webgpu' as const;
+  readonly config: HymbaConfig;
+  private readonly rt: GpuRuntime;
+  private readonly maxBinding: number;
+  private readonly embed: GpuMatrix;
+  private readonly meta: GpuMatrix | null;
+  private readonly head: GpuMatrix;
+  private readonly finalNorm: GPUBuffer;
+  /** cos/sin of every RoPE angle up to the position limit (kernels/rope.ts says why a table). */
+  private readonly ropeCosSin: GPUBuffer;
+  /** Zeros: the conv state at the start of a sequence, and the conv bias when the model has none. */
+  private readonly zeros: GPUBuffer;
+  private readonly layers: LayerWeights[];
+
+  constructor(ctx: GpuContext, ck: Checkpoint, opts: WebGpuEngineOptions = {}) {
+    const c = ck.config;
+    this.config = c;
+    const rt = (this.rt = new GpuRuntime(ctx));
+    const limits = ctx.device.limits;
+    this.maxBinding = Math.min(opts.maxBindingBytes ?? limits.maxStorageBufferBindingSize, limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const weight = (name: string): Weight => {
+      const w = ck.weights.get(name);
+      if (!w) throw new Error(`weight ${name} is not in the checkpoint`);
+      return w;
+    };
+    const mat = (name: string) => uploadMatrix(rt, weight(name), this.maxBinding);
+    const vec = (name: string) => rt.upload(weightF32(weight(name)), name);
+
+    this.embed = mat('model.embed_tokens.weight');
+    this.meta = c.numMetaTokens > 0 ? mat('model.memory_tokens') : null;
+    this.head = c.tieWordEmbeddings ? this.embed : mat('lm_head.weight');
+    this.finalNorm = vec('model.final_layernorm.weight');
+    this.ropeCosSin = rt.upload(ropeTable(ropeInvFreq(c.qkHeadDim, ropeBase(c)), c.maxPositionEmbeddings + c.numMetaTokens), 'rope-cos-sin');
+    this.zeros = rt.create(4 * c.dInner * Math.max(c.dConv - 1, 1), 'zeros');
+    this.layers = c.layers.map((l) => {
+      const p = `model.layers.${l.index}.`;
+      const ssm = l.hasSsm;
+      let AD: GPUBuffer | null = null;
+      if (ssm) {
+        // A = −exp(A_log) in f32, as the CPU reference computes it; D appended (the scan reads both from one buffer).
+        const A = weightF32(weight(p + 'mamba.A_log.0')).map((a) => -Math.exp(a));
+        const D = weightF32(weight(p + 'mamba.D.0'));
+        const ad = new Float32Array(A.length + D.length);
+        ad.set(A);
+        ad.set(D, A.length);
+        AD = rt.upload(ad, p + 'A;D');
+      }
+      const gain = (name: string) => {
+        const host = weightF32(weight(name));
+        return { gpu: rt.upload(host, name), host };
+      };
+      return {
+        inputNorm: vec(p + 'input_layernorm.weight'),
+        inProj: mat(p + 'mamba.in_proj.weight'),
+        convW: ssm ? vec(p + 'mamba.conv1d.weight') : null,
+        convB: ssm && c.convBias ? vec(p + 'mamba.conv1d.bias') : null,
+        xProj: ssm ? mat(p + 'mamba.x_proj.0.weight') : null,
+        dtNorm: ssm ? vec(p + 'mamba.dt_layernorm.weight') : null,
+        bNorm: ssm ? vec(p + 'mamba.B_layernorm.weight') : null,
+        cNorm: ssm ? vec(p + 'mamba.C_layernorm.weight') : null,
+        dtProj: ssm ? mat(p + 'mamba.dt_proj.0.weight') : null,
+        dtBias: ssm ? vec(p + 'mamba.dt_proj.0.bias') : null,
+        AD,
+        norm1: l.hasAttention ? gain(p + 'mamba.pre_avg_layernorm1.weight') : null,
+        norm2: ssm ? gain(p + 'mamba.pre_avg_layernorm2.weight') : null,
+        outProj: mat(p + 'mamba.out_proj.weight'),
+        preMoeNorm: vec(p + 'pre_moe_layernorm.weight'),
+        gate: mat(p + 'moe.experts.0.gate_proj.weight'),
+        up: mat(p + 'moe.experts.0.up_proj.weight'),
+        down: mat(p + 'moe.experts.0.down_proj.weight'),
+      };
+    });
+  }
+
+  /** Construct and wait for the uploads, turning an out-of-memory or validation failure into a typed error. */
+  static async create(ctx: GpuContext, ck: Checkpoint, opts: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
+    let engine: WebGpuEngine | undefined;
+    try {
+      return await checked(ctx.device, () => (engine = new WebGpuEngine(ctx, ck, opts)));
+    } catch (e) {
+      engine?.dispose();
+      throw e;
+    }
+  }
+
+  /** GPU bytes held by this engine now (weights, pooled activations, uniform arenas). */
+  allocatedBytes(): number {
+    return this.rt.allocatedBytes();
+  }
+
+  /** Give pooled activation buffers back to the device (they are otherwise kept for the next pass). */
+  trim(): void {
+    this.rt.trim();
+  }
+
+  async forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+    const wanted = matchTaps(this.config, opts.taps);
+    const plan = this.plan(ids, opts, wanted, false);
+    const pass = this.rt.begin('forward');
+    const names = [...wanted].filter((n) => n !== 'logits').concat('logits');
+    const shapes: number[][] = [];
+    let results: Float32Array[];
+    try {
+      try {
+        for (const op of plan.ops) op.encode(pass);
+        for (const n of names) {
+          const t = plan.env.get(n);
+          if (!t) throw new InputError(`tap "${n}" is not computed by this pass`);
+          pass.read(t.buffer, numelOf(t.shape));
+          shapes.push(t.shape);
+        }
+      } catch (e) {
+        await pass.abort();
+        throw e;
+      }
+      results = await pass.submit();
+    } finally {
+      plan.releaseAll();
+    }
+    const out = new Map<string, Tensor>();
+    names.forEach((n, i) => out.set(n, tensor(shapes[i], results[i])));
+    const logits = out.get('logits')!;
+    if (!wanted.has('logits')) out.delete('logits');
+    return { logits, taps: out };
+  }
+
+  async *steps(ids: number[], opts: ForwardOptions = {}): AsyncGenerator<Step> {
+    const wanted = matchTaps(this.config, opts.taps);
+    const plan = this.plan(ids, opts, wanted, true);
+    try {
+      for (let k = 0; k < plan.ops.length; k++) {
+        const op = plan.ops[k];
+        const pass = this.rt.begin(op.name);
+        try {
+          op.encode(pass);
+        } catch (e) {
+          await pass.abort();
+          throw e;
+        }
+        await pass.submit();
+        yield { index: k, total: plan.ops.length, name: op.name, layer: op.layer, read: (name) => this.readTap(plan.env, name) };
+      }
+    } finally {
+      plan.releaseAll();
+    }
+  }
+
+  private async readTap(env: Map<string, GpuTensor>, name: string): Promise<Tensor> {
+    const t = env.get(name);
+    if (!t) {
+      const hint = /attn\.probs$|ssm\.states$/.test(name) ? ' (probabilities and per-token states are computed only when listed in taps)' : '';
+      throw new InputError(`tap "${name}" has not been computed yet (or does not exist)${hint}`);
+    }
+    const pass = this.rt.begin(`read ${name}`);
+    pass.read(t.buffer, numelOf(t.shape));
+    const [data] = await pass.submit();
+    return tensor(t.shape.slice(), data);
+  }
+
+  dispose(): void {
+    this.rt.dispose();
+  }
+
+  /** The ops of one prefill pass, in the CPU reference's order and with its names. */
+  private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean): Plan {
+    const c = this.config;
+    const meta = opts.meta ?? true;
+    validateIds(c, ids, meta);
+    const window = opts.window ?? c.slidingWindow;
+    if (!Number.isInteger(window) || window < 1) throw new InputError(`sliding window must be a positive integer, got ${window}`);
+    const masks = betaMasks(c, opts.ablation ?? []);
+    const rt = this.rt;
+    const M = meta ? c.numMetaTokens : 0;
+    const n = ids.length;
+    const N = M + n;
+    const { hiddenSize: D, dInner: E, dState: S, dtRank: R, rmsNormEps: eps, qkHeadDim: dqk, numKvHeads: Hkv, intermediateSize: F } = c;
+    const L = c.numLayers;
+
+    const env = new Map<string, GpuTensor>();
+    const scopes = new Map<number, string[]>();
+    const extra: GPUBuffer[] = []; // per-pass uploads (ids, ablated gains)
+    const put = (name: string, shape: number[], scope: number): GpuTensor => {
+      const bytes = numelOf(shape) * 4;
+      if (bytes > this.maxBinding) {
+        throw new InputError(`${name} [${shape}] needs ${bytes} bytes, more than this device binds at once (${this.maxBinding}); use a shorter prompt`);
+      }
+      const t = rt.tensor(shape);
+      env.set(name, t);
+      if (!scopes.has(scope)) scopes.set(scope, []);
+      scopes.get(scope)!.push(name);
+      return t;
+    };
+    const get = (name: string): GpuTensor => {
+      const t = env.get(name);
+      if (!t) throw new Error(`internal: ${name} is needed before it was computed`);
+      return t;
+    };
+    const endScope = (scope: number) => {
+      if (keepAll) return;
+      for (const name of scopes.get(scope) ?? []) {
+        if (wanted.has(name)) continue;
+        rt.release(env.get(name)!.buffer);
+        env.delete(name);
+      }
+      scopes.delete(scope);
+    };
+    const temp = (shape: number[]) => rt.tensor(shape);
+    const upload = (data: Float32Array | Uint32Array): GPUBuffer => {
+      const b = rt.acquire(data.byteLength);
+      rt.device.queue.writeBuffer(b, 0, data);
+      extra.push(b);
+      return b;
+    };
+
+    const track = (b: GPUBuffer) => (extra.push(b), b);
+    const ops: GpuOp[] = [];
+    const add = (name: string, layer: number | null, encode: (pass: Pass) => void) => ops.push({ name, layer, encode });
+    const noop = () => {};
+
+    add('hidden_states.0', null, (pass) => {
+      // [meta tokens ; embeddings]: the meta tokens are a gather of rows 0..M−1 of model.memory_tokens.
+      const x = put('hidden_states.0', [N, D], 0);
+      if (M > 0) encodeGather(pass, this.meta!, track(uploadIds(rt, Array.from({ length: M }, (_, j) => j))), M, x, 0);
+      encodeGather(pass, this.embed, track(uploadIds(rt, ids)), n, x, M);
+    });
+
+    for (const l of c.layers) {
+      const i = l.index;
+      const p = `layers.${i}.`;
+      const w = this.layers[i];
+      const x = `hidden_states.${i}`;
+      add(p + 'input_norm', i, (pass) => encodeRmsnorm(pass, whole(get(x)), N, D, w.inputNorm, eps, whole(put(p + 'input_norm', [N, D], i))));
+      add(p + 'in_proj', i, (pass) => encodeLinear(pass, whole(get(p + 'input_norm')), N, w.inProj, whole(put(p + 'in_proj', [N, l.rows.total], i))));
+      const cols = (r: [number, number]) => colsView(get(p + 'in_proj'), r[0]);
+
+      if (l.hasAttention) {
+        const dv = l.vHeadDim;
+        add(p + 'attn.q', i, (pass) => encodeRope(pass, cols(l.rows.q!), N, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [N, l.numHeads * dqk], i)));
+        if (l.ownsKv) {
+          // Kept to the end of the pass: consumer layers attend with them.
+          add(p + 'attn.k', i, (pass) => encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END)));
+          add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, cols(l.rows.v!), N, Hkv * dv, put(p + 'attn.v', [N, Hkv * dv], END)));
+        }
+        const src = `layers.${l.kvSource}.attn.`;
+        const shape: AttentionShape = { T: N, heads: l.numHeads, kvHeads: Hkv, dqk, dv, qPos0: 0, window: l.global ? null : window, numMeta: M };
+        add(p + 'attn.probs', i, (pass) => {
+          const out = put(p + 'attn_out', [N, l.numHeads * dv], i);
+          if (wanted.has(p + 'attn.probs')) {
+            const probs = put(p + 'attn.probs', [l.numHeads, N, N], i);
+            encodeAttentionProbs(pass, shape, N, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), probs, out);
+          } else encodeAttention(pass, shape, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), out);
+        });
+        add(p + 'attn_out', i, noop);
+      }
+
+      if (l.hasSsm) {
+        add(p + 'ssm.x', i, (pass) => encodeCopyCols(pass, cols(l.rows.x!), N, E, put(p + 'ssm.x', [N, E], i)));
+        add(p + 'ssm.conv', i, (pass) =>
+          encodeConv(pass, get(p + 'ssm.x'), this.zeros, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [N, E], i)),
+        );
+        add(p + 'ssm.dt', i, (pass) => {
+          // s = x_proj · xc = [dt_r | B | C]; each block gets its own RMSNorm; Δ = softplus(dt_proj · norm(dt_r) + bias).
+          const s = temp([N, R + 2 * S]);
+          encodeLinear(pass, whole(get(p + 'ssm.conv')), N, w.xProj!, whole(s));
+          encodeRmsnorm(pass, colsView(s, R), N, S, w.bNorm, eps, whole(put(p + 'ssm.B', [N, S], i)));
+          encodeRmsnorm(pass, colsView(s, R + S), N, S, w.cNorm, eps, whole(put(p + 'ssm.C', [N, S], i)));
+          const dtr = temp([N, R]);
+          encodeRmsnorm(pass, colsView(s, 0), N, R, w.dtNorm, eps, whole(dtr));
+          const dt = put(p + 'ssm.dt', [N, E], i);
+          encodeLinear(pass, whole(dtr), N, w.dtProj!, whole(dt));
+          encodeSoftplusBias(pass, dt, w.dtBias!, N, E);
+          rt.release(s.buffer);
+          rt.release(dtr.buffer);
+        });
+        add(p + 'ssm.B', i, noop);
+        add(p + 'ssm.C', i, noop);
+        add(p + 'ssm_out', i, (pass) => {
+          const y = put(p + 'ssm_out', [N, E], i);
+          const state = put(p + 'ssm.state', [E, S], i);
+          const states = wanted.has(p + 'ssm.states') ? put(p + 'ssm.states', [N, E, S], i) : null;
+          const args = { x: get(p + 'ssm.conv'), dt: get(p + 'ssm.dt'), AD: w.AD!, B: get(p + 'ssm.B'), C: get(p + 'ssm.C') };
+          encodeScan(pass, { ...args, state: state.buffer, zeroInit: true, y, states }, rt.dummy);
+          encodeGate(pass, y, cols(l.rows.z!), N, E);
+        });
+      }
+
+      add(p + 'fused', i, (pass) => {
+        // m = (β1 ⊙ norm(attn) + β2 ⊙ norm(ssm)) / 2 with the ablation masks folded into β on the host.
+        const gain = (g: { gpu: GPUBuffer; host: Float32Array }, mask: Float32Array | null) =>
+          mask ? upload(g.host.map((b, k) => b * mask[k])) : g.gpu;
+        const attn = l.hasAttention ? { x: get(p + 'attn_out'), gain: gain(w.norm1!, masks[i].attn) } : null;
+        const ssm = l.hasSsm ? { x: get(p + 'ssm_out'), gain: gain(w.norm2!, masks[i].ssm) } : null;
+        encodeFuse(pass, attn, ssm, eps, put(p + 'fused', [N, E], i));
+      });
+      add(p + 'mixer_out', i, (pass) => encodeLinear(pass, whole(get(p + 'fused')), N, w.outProj, whole(put(p + 'mixer_out', [N, D], i))));
+      add(p + 'mlp_out', i, (pass) => {
+        const h = put(p + 'residual_mid', [N, D], i);
+        encodeAdd(pass, get(x), get(p + 'mixer_out'), h, N * D);
+        const g = temp([N, D]);
+        encodeRmsnorm(pass, whole(h), N, D, w.preMoeNorm, eps, whole(g));
+        const gate = temp([N, F]);
+        const up = temp([N, F]);
+        encodeLinear(pass, whole(g), N, w.gate, whole(gate));
+        encodeLinear(pass, whole(g), N, w.up, whole(up));
+        encodeSwiglu(pass, gate, up, N * F);
+        encodeLinear(pass, whole(gate), N, w.down, whole(put(p + 'mlp_out', [N, D], i)));
+        for (const t of [g, gate, up]) rt.release(t.buffer);
+      });
+      const last = i === L - 1;
+      const next = last ? 'last_layer_output' : `hidden_states.${i + 1}`;
+      add(next, i, (pass) => {
+        encodeAdd(pass, get(p + 'residual_mid'), get(p + 'mlp_out'), put(next, [N, D], last ? END : i + 1), N * D);
+        endScope(i);
+      });
+      if (last) {
+        add(`hidden_states.${L}`, null, (pass) =>
+          encodeRmsnorm(pass, whole(get('last_layer_output')), N, D, this.finalNorm, eps, whole(put(`hidden_states.${L}`, [N, D], END))),
+        );
+      }
+    }
+
+    add('logits', null, (pass) => {
+      // Tied head over the text rows only (rows M..N−1 of the final hidden states).
+      const h = get(`hidden_states.${L}`);
+      encodeLinear(pass, { buffer: h.buffer, offset: M * D, stride: D }, n, this.head, whole(put('logits', [n, c.vocabSize], END)));
+    });
+
+    return {
+      ops,
+      env,
+      releaseAll: () => {
+        for (const t of env.values()) rt.release(t.buffer);
+        for (const b of extra) rt.release(b);
+        env.clear();
+        extra.length = 0;
+      },
+    };
+  }
+}

@@ -1,0 +1,143 @@
+// Attention with GQA (query head h uses KV head floor(h / (H / Hkv))), dqk ≠ dv, scale 1/sqrt(dqk), and the Hymba
+// mask (cpu/ops.ts MaskRule): key k is visible to query q when k ≤ q and (global, or q − k ≤ window, or k < numMeta).
+// Query row t has position qPos0 + t; key row k has position k (prefill; a decode step passes qPos0 = its position).
+// Consumer layers of a kv_reuse_group simply bind their producer's K and V buffers.
+//
+// Fused path (this file): online softmax, never materialising the probabilities. One workgroup of 64 threads per
+// (query t, head h). The visible keys form two runs — the meta tokens before the window, then the window up to q —
+// walked in blocks of 64: each thread scores one key, the block max/sum are reduced in workgroup memory, the
+// running max m and sum l are rescaled (flash-attention style), and each thread accumulates dv/64 output columns.
+// The unfused path that writes the probabilities is attention-probs.ts.
+
+import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+
+const WG = 64;
+export const GLOBAL = 0xffffffff;
+
+export interface AttentionShape {
+  T: number; // query rows
+  heads: number;
+  kvHeads: number;
+  dqk: number;
+  dv: number;
+  qPos0: number;
+  /** null = global (causal only). */
+  window: number | null;
+  numMeta: number;
+}
+
+/** The visible key runs of a query at position qp, as WGSL (shared by both paths). */
+export const keyRunsWgsl = /* wgsl */ `
+// Visible keys of query position qp: [0, aEnd) (meta tokens left of the window) then [bStart, qp].
+fn key_runs(qp: u32, window: u32, numMeta: u32) -> vec2u {
+  if (window == ${GLOBAL}u) { return vec2u(0u, 0u); }
+  var lo = 0u;
+  if (qp > window) { lo = qp - window; }
+  return vec2u(min(numMeta, lo), lo);
+}`;
+
+function fusedKernel(dqk: number, dv: number): Kernel {
+  const per = Math.ceil(dv / WG);
+  return {
+    name: `attention-fused-${dqk}-${dv}`,
+    bindings: ['read', 'read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+const DQK = ${dqk}u;
+const DV = ${dv}u;
+const NEG = -3.0e38;
+var<workgroup> qs: array<f32, DQK>;
+var<workgroup> pw: array<f32, ${WG}>;
+var<workgroup> red: array<f32, ${WG}>;
+${keyRunsWgsl}
+fn reduce_max(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduce_sum(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let t = wg.x;
+  let h = wg.y;
+  let g = h / (p.heads / p.kvHeads);
+  let qp = p.qPos0 + t;
+  let scale = bitcast<f32>(p.scale);
+  for (var i = lid; i < DQK; i += ${WG}u) { qs[i] = q[(t * p.heads + h) * DQK + i]; }
+  workgroupBarrier();
+  let runs = key_runs(qp, p.window, p.numMeta);
+  let total = runs.x + (qp + 1u - runs.y);
+  var m = NEG;
+  var l = 0.0;
+  var acc: array<f32, ${per}>;
+  for (var j0 = 0u; j0 < total; j0 += ${WG}u) {
+    // Score one key per thread.
+    let j = j0 + lid;
+    var s = NEG;
+    if (j < total) {
+      let key = select(runs.y + (j - runs.x), j, j < runs.x);
+      var dot = 0.0;
+      for (var i = 0u; i < DQK; i++) { dot += qs[i] * k[(key * p.kvHeads + g) * DQK + i]; }
+      s = dot * scale;
+    }
+    let mNew = max(m, reduce_max(lid, s));
+    let alpha = exp(m - mNew);
+    var e = 0.0;
+    if (j < total) { e = exp(s - mNew); }
+    pw[lid] = e;
+    l = l * alpha + reduce_sum(lid, e);
+    m = mNew;
+    // Each thread owns output columns lid, lid + 64, …
+    let n = min(${WG}u, total - j0);
+    for (var c = 0u; c < ${per}u; c++) {
+      let col = lid + c * ${WG}u;
+      if (col < DV) {
+        var a = acc[c] * alpha;
+        for (var jj = 0u; jj < n; jj++) {
+          let jk = j0 + jj;
+          let key = select(runs.y + (jk - runs.x), jk, jk < runs.x);
+          a += pw[jj] * v[(key * p.kvHeads + g) * DV + col];
+        }
+        acc[c] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var c = 0u; c < ${per}u; c++) {
+    let col = lid + c * ${WG}u;
+    if (col < DV) { out[(t * p.heads + h) * DV + col] = acc[c] / l; }
+  }
+}`,
+  };
+}
+
+export function attentionParams(s: AttentionShape): number[] {
+  return [s.T, s.heads, s.kvHeads, s.qPos0, s.window ?? GLOBAL, s.numMeta, f32bits(1 / Math.sqrt(s.dqk))];
+}
+
+/** out [T, heads·dv] = softmax(q kᵀ / sqrt(dqk), masked) v. q [T, heads·dqk], k [Tk, kvHeads·dqk], v [Tk, kvHeads·dv]. */
+export function encodeAttention(pass: Pass, s: AttentionShape, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor): void {
+  if (s.T === 0) return;
+  pass.dispatch(fusedKernel(s.dqk, s.dv), attentionParams(s), [q.buffer, k.buffer, v.buffer, out.buffer], [s.T, s.heads]);
+}

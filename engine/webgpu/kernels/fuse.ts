@@ -1,0 +1,68 @@
+// The fusion of the two branches (the paper's mean fusion; β are the RMSNorm gains, ablation masks folded in):
+//   m = (β1 ⊙ RMSNorm(attn) + β2 ⊙ RMSNorm(ssm)) / (number of present branches)
+// One workgroup per row; both sums of squares reduced together in workgroup memory.
+
+import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+
+const WG = 64;
+
+export const fuseKernel: Kernel = {
+  name: 'fuse',
+  bindings: ['read', 'read', 'read', 'read', 'rw'],
+  wgsl: /* wgsl */ `
+struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(3) var<storage, read> ga: array<f32>;
+@group(0) @binding(4) var<storage, read> gs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+var<workgroup> pa: array<f32, ${WG}>;
+var<workgroup> ps: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let base = wg.x * p.cols;
+  var sa = 0.0;
+  var ss = 0.0;
+  for (var c = lid; c < p.cols; c += ${WG}u) {
+    if (p.hasAttn != 0u) { let v = a[base + c]; sa += v * v; }
+    if (p.hasSsm != 0u) { let v = s[base + c]; ss += v * v; }
+  }
+  pa[lid] = sa;
+  ps[lid] = ss;
+  workgroupBarrier();
+  for (var st = ${WG / 2}u; st > 0u; st >>= 1u) {
+    if (lid < st) { pa[lid] += pa[lid + st]; ps[lid] += ps[lid + st]; }
+    workgroupBarrier();
+  }
+  let eps = bitcast<f32>(p.eps);
+  let ra = 1.0 / sqrt(pa[0] / f32(p.cols) + eps);
+  let rs = 1.0 / sqrt(ps[0] / f32(p.cols) + eps);
+  let n = f32(p.hasAttn + p.hasSsm);
+  for (var c = lid; c < p.cols; c += ${WG}u) {
+    var m = 0.0;
+    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[c] / n; }
+    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[c] / n; }
+    out[base + c] = m;
+  }
+}`,
+};
+
+/** attn / ssm [T, E] (either may be null), gains [E] f32 (ablation already applied). */
+export function encodeFuse(
+  pass: Pass,
+  attn: { x: GpuTensor; gain: GPUBuffer } | null,
+  ssm: { x: GpuTensor; gain: GPUBuffer } | null,
+  eps: number,
+  out: GpuTensor,
+): void {
+  const [T, E] = out.shape;
+  const any = (attn ?? ssm)!;
+  if (T === 0) return;
+  pass.dispatch(
+    fuseKernel,
+    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps)],
+    [(attn ?? any).x.buffer, (ssm ?? any).x.buffer, (attn ?? any).gain, (ssm ?? any).gain, out.buffer],
+    [T],
+  );
+}

@@ -1,0 +1,117 @@
+// Linear layer y = x · Wᵀ for an nn.Linear weight W [out, in] (rows [r0, r1) of W only), f32 accumulation.
+//   x:   rows [T] of a strided view (xOffset + t·xStride), K = in features
+//   out: out[outOffset + t·outStride + o], o ∈ [0, r1 − r0)
+// W may be split into row chunks (weights.ts): one dispatch per chunk overlapping [r0, r1), each writing its columns.
+//
+// Two thread mappings:
+// - GEMM (prefill, T > 1): a workgroup of 8×8 threads computes a 32 (tokens) × 32 (outputs) tile; each thread a
+//   4×4 block. x and W tiles of 16 along K are staged in workgroup memory, loaded with consecutive threads on
+//   consecutive k (coalesced reads of both row-major operands).
+// - GEMV (decode, T = 1): one workgroup of 64 threads per output, a strided dot product and a tree reduction.
+
+import { flatWorkgroup, weightDecl } from './common.ts';
+import { grid, type Kernel, type Pass } from '../runtime.ts';
+import type { GpuMatrix, WeightDType } from '../weights.ts';
+import type { View } from './rmsnorm.ts';
+
+const TILE = 32;
+const TK = 16;
+const GEMV_WG = 64;
+
+const params = `struct Params { T: u32, K: u32, n: u32, xOffset: u32, xStride: u32, wRow0: u32, outOffset: u32, outStride: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;`;
+
+function gemmKernel(dtype: WeightDType): Kernel {
+  return {
+    name: `gemm-${dtype}`,
+    bindings: ['read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+${params}
+${weightDecl(dtype, 2)}
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> xs: array<array<f32, ${TK}>, ${TILE}>;
+var<workgroup> ws: array<array<f32, ${TK}>, ${TILE}>;
+@compute @workgroup_size(8, 8)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let t0 = wg.y * ${TILE}u;   // first token of the tile
+  let o0 = wg.x * ${TILE}u;   // first output of the tile
+  var acc: array<array<f32, 4>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
+    for (var i = 0u; i < ${(TILE * TK) / 64}u; i++) {
+      let idx = lid + i * 64u;
+      let r = idx / ${TK}u;
+      let kk = idx % ${TK}u;
+      let k = k0 + kk;
+      var xv = 0.0;
+      if (t0 + r < p.T && k < p.K) { xv = x[p.xOffset + (t0 + r) * p.xStride + k]; }
+      xs[r][kk] = xv;
+      var wv = 0.0;
+      if (o0 + r < p.n && k < p.K) { wv = w_load((p.wRow0 + o0 + r) * p.K + k); }
+      ws[r][kk] = wv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = xs[li.y * 4u + i][kk]; b[i] = ws[li.x * 4u + i][kk]; }
+      for (var i = 0u; i < 4u; i++) { for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * b[j]; } }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) {
+      let t = t0 + li.y * 4u + i;
+      let o = o0 + li.x * 4u + j;
+      if (t < p.T && o < p.n) { out[p.outOffset + t * p.outStride + o] = acc[i][j]; }
+    }
+  }
+}`,
+  };
+}
+
+function gemvKernel(dtype: WeightDType): Kernel {
+  return {
+    name: `gemv-${dtype}`,
+    bindings: ['read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+${params}
+${weightDecl(dtype, 2)}
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> partial: array<f32, ${GEMV_WG}>;
+${flatWorkgroup}
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let o = flat_wg(wg, nwg);   // one output per workgroup (uniform: the barriers below stay in uniform control flow)
+  let oc = min(o, p.n - 1u);
+  var s = 0.0;
+  for (var k = lid; k < p.K; k += ${GEMV_WG}u) { s += x[p.xOffset + k] * w_load((p.wRow0 + oc) * p.K + k); }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var st = ${GEMV_WG / 2}u; st > 0u; st >>= 1u) {
+    if (lid < st) { partial[lid] += partial[lid + st]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && o < p.n) { out[p.outOffset + o] = partial[0]; }
+}`,
+  };
+}
+
+/**
+ * out[t, o] = Σ_k x[t, k] · W[r0 + o, k] for t < T, o < r1 − r0. Uses GEMV when T = 1.
+ */
+export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: View, r0 = 0, r1 = W.rows): void {
+  if (T === 0 || r1 <= r0) return;
+  const K = W.cols;
+  const kernel = T === 1 ? gemvKernel(W.dtype) : gemmKernel(W.dtype);
+  for (const ch of W.chunks) {
+    // Rows of this chunk that fall in [r0, r1).
+    const a = Math.max(r0, ch.row0);
+    const b = Math.min(r1, ch.row0 + ch.rows);
+    if (a >= b) continue;
+    const n = b - a;
+    const params = [T, K, n, x.offset, x.stride, a - ch.row0, out.offset + (a - r0), out.stride];
+    const groups: [number, number] = T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
+    pass.dispatch(kernel, params, [x.buffer, ch.buffer, out.buffer], groups);
+  }
+}

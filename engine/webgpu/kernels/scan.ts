@@ -1,0 +1,85 @@
+// The Mamba-1 selective scan (per-channel A, B and C shared by all channels), sequential over tokens:
+//   h_t[c,n] = exp(Δ_t[c]·A[c,n]) · h_{t−1}[c,n] + Δ_t[c] · B_t[n] · x_t[c]
+//   y_t[c]   = Σ_n C_t[n] · h_t[c,n] + D[c] · x_t[c]
+// Thread mapping: one thread per (channel c, state n); a workgroup holds 64 / S channels (S = d_state ≤ 64).
+// The state h[c,n] lives in a register for the whole sequence; per token the S partial products C·h of a channel
+// are summed in workgroup memory by the channel's first thread. The gate SiLU(z) is a separate kernel.
+// `state` [E, S] is read as h_0 unless `zeroInit`, and holds the final state afterwards (decode keeps it);
+// with `keepStates`, every h_t is written to states [T, E, S] (the `ssm.states` tap).
+// A and D travel in one buffer `AD` = [A (E·S values, already −exp(A_log)) ; D (E values)].
+
+import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+
+function scanKernel(S: number): Kernel {
+  const channels = Math.max(1, Math.floor(64 / S));
+  return {
+    name: `scan-${S}`,
+    bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
+    wgsl: /* wgsl */ `
+struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dt: array<f32>;
+@group(0) @binding(3) var<storage, read> AD: array<f32>;
+@group(0) @binding(4) var<storage, read> B: array<f32>;
+@group(0) @binding(5) var<storage, read> C: array<f32>;
+@group(0) @binding(6) var<storage, read_write> state: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
+@group(0) @binding(8) var<storage, read_write> states: array<f32>;
+const S = ${S}u;
+const CH = ${channels}u;
+var<workgroup> part: array<f32, ${channels * S}>;
+@compute @workgroup_size(${channels * S})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let local = lid / S;
+  let n = lid % S;
+  let c = wg.x * CH + local;
+  let live = c < p.E;
+  let cc = min(c, p.E - 1u);   // inactive threads compute on a valid channel but never write
+  let A = AD[cc * S + n];
+  let Dc = AD[p.E * S + cc];
+  var h = 0.0;
+  if (p.zeroInit == 0u) { h = state[cc * S + n]; }
+  for (var t = 0u; t < p.T; t++) {
+    let d = dt[t * p.E + cc];
+    let xv = x[t * p.E + cc];
+    h = exp(d * A) * h + d * B[t * S + n] * xv;
+    part[lid] = C[t * S + n] * h;
+    if (live && p.keepStates != 0u) { states[(t * p.E + c) * S + n] = h; }
+    workgroupBarrier();
+    if (n == 0u && live) {
+      var acc = 0.0;
+      for (var i = 0u; i < S; i++) { acc += part[local * S + i]; }
+      y[t * p.E + c] = acc + Dc * xv;
+    }
+    workgroupBarrier();
+  }
+  if (live) { state[c * S + n] = h; }
+}`,
+  };
+}
+
+export interface ScanArgs {
+  x: GpuTensor; // [T, E] conv output
+  dt: GpuTensor; // [T, E]
+  AD: GPUBuffer;
+  B: GpuTensor; // [T, S]
+  C: GpuTensor; // [T, S]
+  state: GPUBuffer; // [E, S]
+  zeroInit: boolean;
+  y: GpuTensor; // [T, E]
+  states: GpuTensor | null; // [T, E, S]
+}
+
+export function encodeScan(pass: Pass, a: ScanArgs, dummy: GPUBuffer): void {
+  const [T, E] = a.x.shape;
+  const S = a.B.shape[1];
+  if (S > 64) throw new Error(`scan: d_state ${S} > 64 is not supported by this kernel`);
+  const channels = Math.max(1, Math.floor(64 / S));
+  pass.dispatch(
+    scanKernel(S),
+    [T, E, a.zeroInit ? 1 : 0, a.states ? 1 : 0],
+    [a.x.buffer, a.dt.buffer, a.AD, a.B.buffer, a.C.buffer, a.state, a.y.buffer, a.states?.buffer ?? dummy],
+    [Math.ceil(E / channels)],
+  );
+}
