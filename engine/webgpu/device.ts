@@ -90,14 +90,18 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
 export async function checked<T>(device: GPUDevice, work: () => T | Promise<T>): Promise<T> {
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
-  let result: T;
+  let result: T | undefined;
+  let failure: unknown;
   try {
     result = await work();
-  } finally {
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    if (oom) throw new GpuOutOfMemoryError(`GPU out of memory: ${oom.message}`);
-    if (validation) throw new GpuValidationError(validation.message);
+  } catch (e) {
+    failure = e;
   }
-  return result;
+  // The scopes must be popped whether or not the work threw; a GPU error explains more than a JS one that follows it.
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  if (oom) throw new GpuOutOfMemoryError(`GPU out of memory: ${oom.message}`);
+  if (validation) throw new GpuValidationError(validation.message);
+  if (failure !== undefined) throw failure;
+  return result as T;
 }
