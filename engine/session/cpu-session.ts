@@ -142,7 +142,7 @@ export class CpuSession implements DecodeSession {
 
   /** Feed one token under the decode rule; logits of the next. */
   async step(id: number): Promise<StepResult> {
-    if (this.position === 0) throw new InputError('step() before prefill(): feed the prompt with prefill() first');
+    if (this.textLength === 0) throw new InputError('step() before prefill(): feed the prompt with prefill() first');
     validateIds(this.config, [id], this.numMeta > 0);
     this.checkRoom(1);
     const D = this.config.hiddenSize;
