@@ -1,0 +1,353 @@
+// <hymba-mask-view model="hymba" preset="hymba-1.5b" window="8" tokens="24" meta layer="1">
+// Which earlier tokens each query may attend to, per layer: the sliding window, the meta tokens every query sees,
+// and the few global layers that see everything. With the zoo's `swa` and `hymba` models it also draws their
+// recall accuracy by key→query distance (from card.json): what a window does to recall, and what global layers fix.
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import type { HymbaConfig } from '../../engine/config.ts';
+import { define } from './widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
+import { pageController } from '../lib/engine-controller.ts';
+import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/configs.ts';
+import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/masks.ts';
+import { KIND_COLOURS, OKABE_ITO } from '../lib/theme.ts';
+import { codePanel } from '../lib/code-panel.ts';
+import type { Schema } from '../lib/url-state.ts';
+import '../lib/heatmap.ts';
+
+/** Zoo models whose cards carry recall by distance, and how the chart names them. */
+const RECALL_MODELS = [
+  { name: 'swa', label: 'swa: every layer windowed' },
+  { name: 'hymba', label: 'hymba: windows + 3 global layers' },
+];
+/** At most this many meta tokens are drawn (Hymba-1.5B has 128; the pattern is the same for each). */
+const MAX_META_SHOWN = 4;
+const CELL_COLOURS = ['var(--hl-c-empty)', '#c9ced6', KIND_COLOURS.swa, KIND_COLOURS.meta, KIND_COLOURS.global];
+const CELL_COLOURS_CANVAS = ['#eef0f3', '#b5bcc6', KIND_COLOURS.swa, KIND_COLOURS.meta, KIND_COLOURS.global];
+const KIND_TEXT: Record<LayerKind, string> = {
+  global: 'global attention',
+  swa: 'sliding window (owns its K/V)',
+  consumer: 'sliding window (reuses K/V)',
+  'ssm-only': 'no attention',
+};
+
+export interface RecallPoint {
+  model: string;
+  bucket: string;
+  /** Lower edge of the distance bucket, for the x axis. */
+  distance: number;
+  accuracy: number;
+  queries: number;
+}
+
+/** The distance table in a card: the first object whose keys are buckets ("0-16", "256+") with an accuracy each. */
+export function findDistanceTable(card: unknown, depth = 0): Record<string, { accuracy: number; queries?: number }> | null {
+  if (!card || typeof card !== 'object' || depth > 6) return null;
+  const entries = Object.entries(card as Record<string, unknown>);
+  const isBucket = (k: string, v: unknown) => /^\d+(-\d+|\+)$/.test(k) && typeof (v as { accuracy?: unknown })?.accuracy === 'number';
+  if (entries.length > 0 && entries.every(([k, v]) => isBucket(k, v))) return card as Record<string, { accuracy: number; queries?: number }>;
+  for (const [, v] of entries) {
+    const found = findDistanceTable(v, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+export class HymbaMaskView extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      .layers {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 3px;
+        margin: 0.5rem 0;
+      }
+      .layers button {
+        min-width: 2.1rem;
+        padding: 0.15rem 0.25rem;
+        font-size: 0.75rem;
+        border-width: 2px;
+        color: #fff;
+      }
+      .layers button[aria-pressed='true'] {
+        outline: 3px solid var(--hl-fg, #1d2126);
+        outline-offset: 1px;
+      }
+      .layers button.consumer {
+        background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255, 255, 255, 0.35) 4px 6px);
+      }
+      .layers button.ssm-only {
+        background: #888;
+      }
+      .mask-area {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 1rem;
+        align-items: flex-start;
+      }
+      .summary {
+        flex: 1 1 14rem;
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    model: { kind: 'string', default: '', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
+    preset: { kind: 'enum', default: 'hymba-1.5b', values: HYMBA_PRESETS },
+    window: { kind: 'number', default: 8, min: 1, max: 64, int: true },
+    tokens: { kind: 'number', default: 24, min: 4, max: 64, int: true },
+    meta: { kind: 'boolean', default: true },
+    layer: { kind: 'number', default: 1, min: 0, max: 1023, int: true },
+  };
+
+  /** A zoo model (models/<name>/) whose config to draw; empty: the preset. */
+  @property() model = '';
+  @property() preset = 'hymba-1.5b';
+  /** The window W drawn (the real models use larger ones; small here so the pattern fits the screen). */
+  @property({ type: Number }) window = 8;
+  /** Text tokens drawn. */
+  @property({ type: Number }) tokens = 24;
+  /** Meta tokens on or off. */
+  @property({ converter: { fromAttribute: (v) => v !== 'false' && v !== '0', toAttribute: (v) => (v ? '' : null) } })
+  meta = true;
+  /** The layer whose mask is drawn. */
+  @property({ type: Number }) layer = 1;
+
+  @state() config: HymbaConfig | null = null;
+  @state() private sourceNote = '';
+  @state() private sourceLabel = '';
+  /** The drawn mask: cells (see masks.ts), its side, and how many cells are visible. */
+  cells: Uint8Array = new Uint8Array(0);
+  side = 0;
+  visibleCells = 0;
+  metaShown = 0;
+  recall: RecallPoint[] | null = null;
+  private recallChart: SVGSVGElement | null = null;
+  private recallKey = '';
+
+  protected override async compute(): Promise<void> {
+    const controller = pageController();
+    const src = await widgetConfig(controller, this.model, this.preset);
+    this.config = src.config;
+    this.sourceNote = src.note;
+    this.sourceLabel = src.label;
+    const c = src.config;
+    const layer = Math.min(this.layer, c.numLayers - 1);
+    this.metaShown = this.meta ? Math.min(c.numMetaTokens, MAX_META_SHOWN) : 0;
+    const spec = { global: c.layers[layer].global, meta: this.metaShown, tokens: this.tokens, window: this.window };
+    this.cells = maskCells(spec);
+    this.side = spec.meta + spec.tokens;
+    this.visibleCells = visibleCount(this.cells);
+
+    // The cards change only with the model set, not with the sliders: fetch once.
+    if (this.recallKey !== 'loaded') {
+      this.recall = await loadRecall();
+      this.recallChart = this.recall ? plotRecall(this.recall) : null;
+      this.recallKey = 'loaded';
+    }
+  }
+
+  private set<K extends 'window' | 'tokens' | 'meta' | 'layer'>(name: K, value: this[K]): void {
+    this[name] = value;
+  }
+
+  protected override renderBody(): TemplateResult {
+    const c = this.config;
+    if (!c) return html`<p class="note">Reading the model configuration…</p>`;
+    const layer = Math.min(this.layer, c.numLayers - 1);
+    const kind = layerKind(c, layer);
+    const l = c.layers[layer];
+    const n = this.side;
+    const causal = (n * (n + 1)) / 2;
+    return html`
+      ${this.renderControls(c)}
+      <div class="layers" role="group" aria-label="Layers: pick one to see its mask">
+        ${c.layers.map((spec) => {
+          const k = layerKind(c, spec.index);
+          const colour = k === 'global' ? KIND_COLOURS.global : k === 'ssm-only' ? '#888' : KIND_COLOURS.swa;
+          return html`<button
+            type="button"
+            class=${k}
+            style="background-color:${colour};border-color:${colour}"
+            aria-pressed=${spec.index === layer ? 'true' : 'false'}
+            aria-label=${`layer ${spec.index}: ${KIND_TEXT[k]}${k === 'consumer' ? `, reuses layer ${spec.kvSource}` : ''}`}
+            title=${`layer ${spec.index}: ${KIND_TEXT[k]}`}
+            @click=${() => this.set('layer', spec.index)}
+          >
+            ${spec.index}
+          </button>`;
+        })}
+      </div>
+      <div class="legend">
+        <span><span class="swatch" style="background:${KIND_COLOURS.global}"></span>global layer</span>
+        <span><span class="swatch" style="background:${KIND_COLOURS.swa}"></span>sliding-window layer</span>
+        <span><span class="swatch" style="background:repeating-linear-gradient(45deg,${KIND_COLOURS.swa} 0 3px,#9cc3e0 3px 5px)"></span>reuses a neighbour's K/V</span>
+      </div>
+      <div class="mask-area">
+        <hl-heatmap
+          .values=${this.cells}
+          rows=${n}
+          cols=${n}
+          cell=${Math.max(4, Math.min(12, Math.floor(300 / n)))}
+          label=${`attention mask of layer ${layer}, query rows by key columns`}
+          row-label="query"
+          col-label="key"
+          .colourOf=${(v: number) => CELL_COLOURS_CANVAS[v]}
+          .format=${(v: number) => CELL_NAMES[v]}
+        ></hl-heatmap>
+        <div class="summary">
+          <p>
+            <strong>Layer ${layer}</strong>: ${KIND_TEXT[kind]}${kind === 'consumer' ? html`, attending with layer ${l.kvSource}'s keys and values` : ''}.
+            ${l.global
+              ? html`Every token sees every earlier token.`
+              : html`Each token sees the ${this.metaShown ? 'meta tokens and the ' : ''}${this.window + 1} newest positions (q − k ≤ ${this.window}), itself included.`}
+          </p>
+          <p class="visible-count"><strong>${this.visibleCells}</strong> of ${causal} causal query–key pairs are visible (${((100 * this.visibleCells) / causal).toFixed(0)}%).</p>
+          <div class="legend">
+            ${CELL_NAMES.map((name, i) => html`<span><span class="swatch" style="background:${CELL_COLOURS[i]}"></span>${name}</span>`)}
+          </div>
+          <p class="note">
+            Rows are queries, columns keys; ${this.metaShown ? `the first ${this.metaShown} are meta tokens` : 'meta tokens are off'}.
+            ${c.numMetaTokens > this.metaShown && this.meta ? `The model has ${c.numMetaTokens}; ${this.metaShown} are drawn.` : ''}
+            The real window is ${c.slidingWindow} tokens (${this.sourceLabel}); here W = ${this.window} so the band fits the screen.
+          </p>
+          ${this.sourceNote ? html`<p class="note">${this.sourceNote}</p>` : ''}
+        </div>
+      </div>
+      ${this.renderRecall()}
+      ${numbersTable(this.queryRows(), ['query', 'visible keys', 'of which meta'], `visible keys per query in layer ${layer}`)}
+      ${this.renderExports({
+        rows: () => this.maskRows(),
+        columns: ['layer', 'query', 'key', 'visible', 'why'],
+        json: () => ({ layer, window: this.window, meta: this.metaShown, tokens: this.tokens, visible: this.visibleCells, recall: this.recall, cells: this.maskRows() }),
+        svg: this.recallChart ? () => this.recallChart : undefined,
+      })}
+      ${this.isHidden('code') ? '' : codePanel(this.code(layer))}
+    `;
+  }
+
+  private renderControls(c: HymbaConfig): TemplateResult {
+    const slider = (name: 'window' | 'tokens', label: string, min: number, max: number) =>
+      this.isHidden(name)
+        ? ''
+        : html`<label
+            >${label}
+            <input
+              type="range"
+              name=${name}
+              min=${min}
+              max=${max}
+              .value=${String(this[name])}
+              aria-valuetext=${`${this[name]} tokens`}
+              @input=${(e: Event) => this.set(name, Number((e.target as HTMLInputElement).value))}
+            /><output>${this[name]}</output></label
+          >`;
+    return html`<div class="controls">
+      ${slider('window', 'Window W', 1, 64)} ${slider('tokens', 'Tokens', 4, 64)}
+      ${this.isHidden('meta') || c.numMetaTokens === 0
+        ? ''
+        : html`<label><input type="checkbox" name="meta" .checked=${this.meta} @change=${(e: Event) => this.set('meta', (e.target as HTMLInputElement).checked)} /> Meta tokens</label>`}
+    </div>`;
+  }
+
+  private renderRecall(): TemplateResult {
+    if (!this.recall) {
+      return html`<p class="note recall-missing">
+        Recall by distance: distance data not available yet. It appears here once the zoo's <code>swa</code> and <code>hymba</code> models are trained
+        (their <code>card.json</code> files).
+      </p>`;
+    }
+    const rows = this.recall.map((r) => ({ ...r, accuracy: r.accuracy.toFixed(3) }));
+    return html`<h4>Recall by key→query distance</h4>
+      <div class="chart">${this.recallChart}</div>
+      ${numbersTable(rows, ['model', 'bucket', 'accuracy', 'queries'], 'recall accuracy by distance')}`;
+  }
+
+  /** Per query: how many keys it sees (the text alternative of the heat map). */
+  private queryRows() {
+    const rows: { query: number; 'visible keys': number; 'of which meta': number }[] = [];
+    for (let q = 0; q < this.side; q++) {
+      let visible = 0;
+      let meta = 0;
+      for (let k = 0; k <= q; k++) {
+        const v = this.cells[q * this.side + k];
+        if (v !== CELL.outside && v !== CELL.future) visible++;
+        if (v === CELL.meta) meta++;
+      }
+      rows.push({ query: q, 'visible keys': visible, 'of which meta': meta });
+    }
+    return rows;
+  }
+
+  /** Every query–key pair of the drawn mask, for export. */
+  private maskRows() {
+    const layer = Math.min(this.layer, (this.config?.numLayers ?? 1) - 1);
+    const rows: { layer: number; query: number; key: number; visible: boolean; why: string }[] = [];
+    for (let q = 0; q < this.side; q++) {
+      for (let k = 0; k <= q; k++) {
+        const v = this.cells[q * this.side + k];
+        rows.push({ layer, query: q, key: k, visible: v !== CELL.outside && v !== CELL.future, why: CELL_NAMES[v] });
+      }
+    }
+    return rows;
+  }
+
+  private code(layer: number): string {
+    const source = this.model ? `await loadConfigJson('models/${this.model}/config.json')` : `resolveConfig('${this.preset}')`;
+    return `// The mask this figure draws, from the same config and rule (q − k ≤ W, meta tokens always visible).
+import { readFileSync } from 'node:fs';
+import { resolveConfig } from './engine/presets.ts';
+import { parseConfig } from './engine/config.ts';
+import { maskCells, visibleCount } from './site/lib/masks.ts';
+
+const loadConfigJson = async (path) => parseConfig(readFileSync(path, 'utf8'));
+const config = ${source};
+const cells = maskCells({ global: config.layers[${layer}].global, meta: ${this.metaShown}, tokens: ${this.tokens}, window: ${this.window} });
+console.log('visible query–key pairs:', visibleCount(cells));
+`;
+  }
+}
+
+async function loadRecall(): Promise<RecallPoint[] | null> {
+  const controller = pageController();
+  const points: RecallPoint[] = [];
+  for (const m of RECALL_MODELS) {
+    let card: unknown = null;
+    try {
+      card = await controller.modelJson(m.name, 'card.json');
+    } catch {
+      card = null; // a broken card reads as "not available", the mask still teaches
+    }
+    const table = findDistanceTable(card);
+    if (!table) continue;
+    for (const [bucket, v] of Object.entries(table)) {
+      points.push({ model: m.label, bucket, distance: Number(bucket.split(/[-+]/)[0]), accuracy: v.accuracy, queries: v.queries ?? 0 });
+    }
+  }
+  return points.length ? points : null;
+}
+
+function plotRecall(points: RecallPoint[]): SVGSVGElement {
+  return Plot.plot({
+    width: 520,
+    height: 240,
+    marginLeft: 45,
+    x: { label: 'key→query distance (tokens, bucket start)', type: 'symlog' },
+    y: { label: 'recall accuracy', domain: [0, 1], grid: true },
+    color: { legend: true, range: [OKABE_ITO.blue, OKABE_ITO.vermillion] },
+    marks: [
+      Plot.lineY(points, { x: 'distance', y: 'accuracy', stroke: 'model', strokeWidth: 2 }),
+      Plot.dot(points, { x: 'distance', y: 'accuracy', fill: 'model', tip: true }),
+    ],
+  }) as SVGSVGElement;
+}
+
+define('hymba-mask-view', HymbaMaskView);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-mask-view': HymbaMaskView;
+  }
+}
