@@ -8,6 +8,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   cache: () => import('./commands/cache.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
   generate: () => import('./commands/generate.ts'),
+  forward: () => import('./commands/forward.ts'),
+  predict: () => import('./commands/predict.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
