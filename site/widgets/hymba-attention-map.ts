@@ -1,0 +1,379 @@
+// <hymba-attention-map model="hymba" compare="parallel-swa-kv" prompt="…" layer="0" head="0" meta>
+// Where attention goes, per layer and head: the probabilities as a heat-map, and per head the share of each query's
+// attention on the meta tokens, on the first real token, on itself and on the rest, plus the row entropy (the Hymba
+// paper's Fig. 7 and Fig. 15 in miniature). Three runs of one prompt: the model with its meta tokens, the same model
+// with the meta tokens removed, and a model trained without meta tokens.
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import { interpolateViridis } from 'd3';
+import type { Tensor } from '../../engine/tensor.ts';
+import { attentionStats, meanOverHeads, type HeadAttentionStats } from '../../engine/analysis/attention-stats.ts';
+import { define } from './widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
+import { pageController, requestKey, type LoadedModel } from '../lib/engine-controller.ts';
+import { codePanel } from '../lib/code-panel.ts';
+import type { Schema } from '../lib/url-state.ts';
+import { OKABE_ITO } from '../lib/theme.ts';
+import '../lib/heatmap.ts';
+import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from './stepper-tokens.ts';
+
+/** One run of the prompt: which model, meta tokens on or off, and its attention probabilities per layer. */
+export interface AttentionRun {
+  /** e.g. "hymba", "hymba, meta off", "parallel-swa-kv". */
+  label: string;
+  model: string;
+  numMeta: number;
+  /** layer index → probabilities [H, N, N] (layers without attention are absent). */
+  probs: Map<number, Tensor>;
+  /** Per attention layer, per head. */
+  layers: { layer: number; heads: HeadAttentionStats[] }[];
+  /** Mean over every attention layer and head. */
+  mean: HeadAttentionStats;
+}
+
+export interface AttentionMapStats {
+  metaOn: AttentionRun;
+  /** The same model with its meta tokens removed; null when it has none. */
+  metaOff: AttentionRun | null;
+  /** The comparison model; null when it is not set or not available. */
+  compare: AttentionRun | null;
+}
+
+const CATEGORIES = ['meta', 'first', 'self', 'cross'] as const;
+const CATEGORY_TEXT: Record<(typeof CATEGORIES)[number], string> = {
+  meta: 'meta tokens',
+  first: 'first real token',
+  self: 'self',
+  cross: 'other tokens',
+};
+const CATEGORY_COLOURS = [OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.orange, OKABE_ITO.skyBlue];
+
+/** Attention probabilities coloured by √p on a fixed [0, 1] scale, so maps of different runs compare directly. */
+const probColour = (p: number) => interpolateViridis(Math.sqrt(Math.max(0, Math.min(1, p))));
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export class HymbaAttentionMap extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      .maps {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
+        gap: 1rem;
+      }
+      .maps figure {
+        margin: 0;
+      }
+      .maps figcaption {
+        font-size: 0.85rem;
+        margin-bottom: 0.3rem;
+      }
+      .finding {
+        border-left: 4px solid var(--hl-c-meta);
+        padding: 0.3rem 0.7rem;
+        margin: 0.75rem 0;
+      }
+      .tokens {
+        font-size: 0.75rem;
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        color: var(--hl-muted, #5f6670);
+      }
+      .prompt-input {
+        width: min(34rem, 100%);
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        font-size: 0.85rem;
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
+    compare: { kind: 'string', default: 'parallel-swa-kv', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
+    prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
+    layer: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
+    head: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
+    meta: { kind: 'boolean', default: true },
+  };
+
+  /** The model whose meta tokens are switched on and off. */
+  @property() model = 'hymba';
+  /** A model trained without meta tokens, for comparison (empty: none). */
+  @property() compare = 'parallel-swa-kv';
+  @property() prompt = DEFAULT_PROMPT;
+  /** The layer and head drawn as a heat-map and in the per-head bars. */
+  @property({ type: Number }) layer = 0;
+  @property({ type: Number }) head = 0;
+  /** Meta tokens on (true) or off in the heat-map of `model`. */
+  @property({ converter: { fromAttribute: (v) => v !== 'false' && v !== '0', toAttribute: (v) => (v ? '' : null) } })
+  meta = true;
+
+  /** The numbers every chart here draws (tests and readers' code read them). */
+  stats: AttentionMapStats | null = null;
+  @state() private compareNote = '';
+  private ids: number[] = [];
+  private vocab = 0;
+  private headChart: Element | null = null;
+  private entropyChart: Element | null = null;
+
+  /** Meta on/off, layer and head only change what is drawn: the three runs are already computed. */
+  protected override shouldRecompute(changed: Map<PropertyKey, unknown>): boolean {
+    return changed.has('model') || changed.has('compare') || changed.has('prompt');
+  }
+
+  protected override async compute(): Promise<void> {
+    const controller = pageController();
+    const stop = controller.onProgress(this.model, (p) => (this.progress = p));
+    let main: LoadedModel;
+    let other: LoadedModel | null = null;
+    try {
+      main = await controller.load(this.model);
+      this.compareNote = '';
+      if (this.compare && this.compare !== this.model) {
+        try {
+          other = await controller.load(this.compare);
+        } catch (e) {
+          // The comparison is extra: without it the meta on/off runs still teach the lesson.
+          this.compareNote = `No comparison with “${this.compare}”: ${(e as Error).message}`;
+        }
+      }
+    } finally {
+      stop();
+      this.progress = null;
+    }
+    this.tierNote = main.note;
+    this.vocab = main.engine.config.vocabSize;
+    this.ids = parsePrompt(this.prompt, this.vocab);
+    const metaOn = await this.run(main, true);
+    const metaOff = main.engine.config.numMetaTokens > 0 ? await this.run(main, false) : null;
+    const compare = other ? await this.run(other, true) : null;
+    this.stats = { metaOn, metaOff, compare };
+    this.redrawCharts();
+  }
+
+  /** One forward pass with the attention probabilities of every layer, reduced to per-head statistics. */
+  private async run(m: LoadedModel, meta: boolean): Promise<AttentionRun> {
+    const ids = this.ids;
+    const taps = ['layers.*.attn.probs'];
+    const result = await pageController().run(requestKey(m.name, 'attention-probs', { ids: ids.join(','), meta }), () => m.engine.forward(ids, { meta, taps }));
+    const numMeta = meta ? m.engine.config.numMetaTokens : 0;
+    const probs = new Map<number, Tensor>();
+    const layers: AttentionRun['layers'] = [];
+    for (const l of m.engine.config.layers) {
+      const t = result.taps.get(`layers.${l.index}.attn.probs`);
+      if (!t) continue;
+      probs.set(l.index, t);
+      layers.push({ layer: l.index, heads: attentionStats(t, { numMeta }) });
+    }
+    const label = !meta ? `${m.name}, meta off` : m.name;
+    const all = layers.flatMap((l) => l.heads);
+    return { label, model: m.name, numMeta, probs, layers, mean: all.length ? meanOverHeads(all) : { meta: 0, first: 0, self: 0, cross: 0, entropy: 0 } };
+  }
+
+  private get runs(): AttentionRun[] {
+    const s = this.stats;
+    return s ? [s.metaOn, s.metaOff, s.compare].filter((r): r is AttentionRun => r !== null) : [];
+  }
+
+  private redrawCharts(): void {
+    this.headChart = this.plotHeads();
+    this.entropyChart = this.plotEntropy();
+    this.requestUpdate();
+  }
+
+  override updated(changed: Map<PropertyKey, unknown>): void {
+    super.updated(changed as never);
+    if (this.stats && (changed.has('layer') || changed.has('head'))) this.redrawCharts();
+  }
+
+  private attentionLayers(): number[] {
+    return this.stats?.metaOn.layers.map((l) => l.layer) ?? [];
+  }
+
+  /** The layer drawn: the chosen one if it has attention, else the nearest that does. */
+  private shownLayer(): number {
+    const layers = this.attentionLayers();
+    if (layers.includes(this.layer)) return this.layer;
+    return layers.reduce((best, l) => (Math.abs(l - this.layer) < Math.abs(best - this.layer) ? l : best), layers[0] ?? 0);
+  }
+
+  /** Per head of the shown layer: stacked shares (meta / first / self / other) for each run. */
+  private plotHeads(): Element | null {
+    const layer = this.shownLayer();
+    const data = this.runs.flatMap((run) => {
+      const l = run.layers.find((x) => x.layer === layer);
+      return (l?.heads ?? []).flatMap((h, head) => CATEGORIES.map((c) => ({ run: run.label, head: `head ${head}`, category: CATEGORY_TEXT[c], share: h[c] })));
+    });
+    if (data.length === 0) return null;
+    return Plot.plot({
+      title: `Layer ${layer}: where each query's attention goes`,
+      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      height: 240,
+      marginBottom: 60,
+      fx: { label: null },
+      x: { label: null, tickRotate: -30, domain: this.runs.map((r) => r.label) },
+      y: { label: 'share of attention', domain: [0, 1], percent: false, grid: true },
+      color: { legend: true, domain: CATEGORIES.map((c) => CATEGORY_TEXT[c]), range: CATEGORY_COLOURS },
+      marks: [Plot.barY(data, { fx: 'head', x: 'run', y: 'share', fill: 'category', tip: true }), Plot.ruleY([0])],
+    });
+  }
+
+  /** Mean row entropy per layer (dots: single heads) for each run. */
+  private plotEntropy(): Element | null {
+    const runs = this.runs;
+    const perHead = runs.flatMap((run) => run.layers.flatMap((l) => l.heads.map((h, head) => ({ run: run.label, layer: `L${l.layer}`, head, entropy: h.entropy }))));
+    if (perHead.length === 0) return null;
+    const perLayer = runs.flatMap((run) => run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })));
+    return Plot.plot({
+      title: 'Attention entropy per layer (bars: mean over heads; dots: single heads)',
+      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      height: 220,
+      marginBottom: 60,
+      fx: { label: null },
+      x: { label: null, tickRotate: -30, domain: runs.map((r) => r.label) },
+      y: { label: 'entropy (nats)', grid: true },
+      color: { legend: true, domain: runs.map((r) => r.label), range: [OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.blue] },
+      marks: [
+        Plot.barY(perLayer, { fx: 'layer', x: 'run', y: 'entropy', fill: 'run', fillOpacity: 0.6 }),
+        Plot.dot(perHead, { fx: 'layer', x: 'run', y: 'entropy', stroke: 'run', r: 2.5, tip: true }),
+        Plot.ruleY([0]),
+      ],
+    });
+  }
+
+  protected override renderBody(): TemplateResult {
+    const s = this.stats;
+    if (!s) return html`${this.renderControls()}<p class="note">Running the prompt…</p>`;
+    const layer = this.shownLayer();
+    const shownRun = this.meta || !s.metaOff ? s.metaOn : s.metaOff;
+    return html`
+      ${this.renderControls()}
+      <div class="maps">
+        ${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}
+      </div>
+      ${this.renderFinding()}
+      <div class="chart heads">${this.headChart}</div>
+      <div class="chart entropy">${this.entropyChart}</div>
+      ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
+      ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
+      ${this.renderExports({
+        rows: () => this.rows(),
+        columns: ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'],
+        json: () => ({ prompt: this.prompt, ids: this.ids, runs: this.runs.map(({ probs: _probs, ...r }) => r) }),
+        svg: () => this.renderRoot.querySelector<SVGSVGElement>('.chart.heads svg[viewBox]'),
+      })}
+      ${this.isHidden('code') ? '' : codePanel(this.code())}
+    `;
+  }
+
+  private renderControls(): TemplateResult {
+    const layers = this.attentionLayers();
+    const heads = this.stats?.metaOn.layers.find((l) => l.layer === this.shownLayer())?.heads.length ?? 0;
+    const hasMeta = this.stats ? this.stats.metaOff !== null : true;
+    return html`<div class="controls">
+        ${this.isHidden('meta') || !hasMeta
+          ? ''
+          : html`<label><input type="checkbox" name="meta" .checked=${this.meta} @change=${(e: Event) => (this.meta = (e.target as HTMLInputElement).checked)} /> Meta tokens on
+              (${this.model})</label>`}
+        ${this.isHidden('layer') || layers.length === 0
+          ? ''
+          : html`<label
+              >Layer
+              <select name="layer" @change=${(e: Event) => (this.layer = Number((e.target as HTMLSelectElement).value))}>
+                ${layers.map((l) => html`<option value=${l} ?selected=${l === this.shownLayer()}>${l}</option>`)}
+              </select></label
+            >`}
+        ${this.isHidden('head') || heads === 0
+          ? ''
+          : html`<label
+              >Head
+              <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
+                ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === Math.min(this.head, heads - 1)}>${h}</option>`)}
+              </select></label
+            >`}
+      </div>
+      ${this.isHidden('prompt')
+        ? ''
+        : html`<label class="controls"
+            >Prompt
+            <input class="prompt-input" name="prompt" .value=${this.prompt} spellcheck="false" @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+          /></label>`}`;
+  }
+
+  private renderMap(run: AttentionRun, layer: number): TemplateResult {
+    const t = run.probs.get(layer);
+    if (!t) return html`<figure><figcaption>${run.label}: layer ${layer} has no attention.</figcaption></figure>`;
+    const [H, N] = t.shape;
+    const head = Math.min(this.head, H - 1);
+    const st = run.layers.find((l) => l.layer === layer)!.heads[head];
+    return html`<figure data-run=${run.label}>
+      <figcaption>
+        <strong>${run.label}</strong>, layer ${layer}, head ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}. Meta ${pct(st.meta)},
+        first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
+      </figcaption>
+      <hl-heatmap
+        .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
+        rows=${N}
+        cols=${N}
+        cell=${Math.max(3, Math.min(10, Math.floor(300 / N)))}
+        label=${`attention probabilities of ${run.label}, layer ${layer}, head ${head}: query rows by key columns`}
+        row-label="query"
+        col-label="key"
+        .colourOf=${probColour}
+      ></hl-heatmap>
+      <p class="tokens">${sequenceLabels(this.ids, run.numMeta, this.vocab)
+        .map((l, i) => `${i}:${l}`)
+        .join(' ')}</p>
+    </figure>`;
+  }
+
+  /** What switching the meta tokens off did, in numbers from this run (never a fixed claim). */
+  private renderFinding(): TemplateResult {
+    const s = this.stats!;
+    if (!s.metaOff) return html`<p class="finding">${this.model} has no meta tokens, so there is nothing to switch off.</p>`;
+    const on = s.metaOn.mean;
+    const off = s.metaOff.mean;
+    const moved = off.first - on.first;
+    return html`<p class="finding" data-finding>
+      Averaged over all ${s.metaOn.layers.length} attention layers and their heads: with meta tokens, ${pct(on.meta)} of each query's attention lands on
+      the meta tokens and ${pct(on.first)} on the first real token. With them removed, the first real token gets ${pct(off.first)}
+      (${moved >= 0 ? 'up' : 'down'} ${pct(Math.abs(moved))}), self ${pct(on.self)} → ${pct(off.self)}, other tokens ${pct(on.cross)} → ${pct(off.cross)};
+      mean entropy ${on.entropy.toFixed(2)} → ${off.entropy.toFixed(2)} nats.
+      ${s.compare ? html`${s.compare.label}, trained without meta tokens, puts ${pct(s.compare.mean.first)} on the first token (entropy ${s.compare.mean.entropy.toFixed(2)}).` : ''}
+    </p>`;
+  }
+
+  private rows(): Record<string, unknown>[] {
+    const f = (x: number) => Number(x.toFixed(4));
+    return this.runs.flatMap((run) =>
+      run.layers.flatMap((l) =>
+        l.heads.map((h, head) => ({ run: run.label, layer: l.layer, head, meta: f(h.meta), first: f(h.first), self: f(h.self), cross: f(h.cross), entropy: f(h.entropy) })),
+      ),
+    );
+  }
+
+  private code(): string {
+    return `// The numbers of this figure: attention probabilities with meta tokens on and off, reduced per head.
+import { loadCheckpoint } from './engine/checkpoint/load.ts';
+import { folderFiles } from './engine/checkpoint/folder.node.ts';
+import { CpuEngine } from './engine/cpu/forward.ts';
+import { attentionStats } from './engine/analysis/attention-stats.ts';
+
+const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
+const ids = [${this.ids.join(', ')}];
+for (const meta of [true, false]) {
+  const { taps } = await engine.forward(ids, { meta, taps: ['layers.${this.shownLayer()}.attn.probs'] });
+  const numMeta = meta ? engine.config.numMetaTokens : 0;
+  console.log(meta ? 'meta on' : 'meta off', attentionStats(taps.get('layers.${this.shownLayer()}.attn.probs'), { numMeta }));
+}
+`;
+  }
+}
+
+define('hymba-attention-map', HymbaAttentionMap);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-attention-map': HymbaAttentionMap;
+  }
+}

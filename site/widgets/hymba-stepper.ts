@@ -1,0 +1,664 @@
+// <hymba-stepper model="hymba" prompt="k17 v301 … k5" layer="0" head="0" step="0">
+// One forward pass of a zoo model, one op at a time (Engine.steps()): each op's tensor as a heat-map with hover
+// values, the op lit up in a diagram of the Hymba layer, the attention and SSM branches of the layer side by side,
+// the β-normalised fusion and the residual stream. Space / → runs the next op, ← shows the previous one again (its
+// tensors were read when it ran), Home goes back to the first op. After LLM Visualization's walkthrough: see every
+// number, one step at a time.
+import { css, html, unsafeCSS, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type { Step } from '../../engine/model.ts';
+import type { Tensor } from '../../engine/tensor.ts';
+import { weightF32 } from '../../engine/checkpoint/load.ts';
+import { define } from './widget-base.ts';
+import { LabWidget } from '../lib/lab-widget.ts';
+import { pageController, type LoadedModel } from '../lib/engine-controller.ts';
+import { codePanel } from '../lib/code-panel.ts';
+import type { Schema } from '../lib/url-state.ts';
+import { KIND_COLOURS } from '../lib/theme.ts';
+import '../lib/heatmap.ts';
+import { DEFAULT_PROMPT, parsePrompt, sequenceLabels, tokenLabel } from './stepper-tokens.ts';
+import { blockDiagram, boxesOf, describeOp } from './stepper-diagram.ts';
+
+/** The zoo models a reader can pick (models/<name>/). */
+export const ZOO_MODELS = ['hymba', 'parallel-swa-kv', 'parallel-swa', 'parallel', 'sequential', 'swa', 'attention', 'ssm'] as const;
+
+/** One op that has run: its tensors as read right after it ran, so stepping back shows exactly them. */
+export interface RecordedStep {
+  index: number;
+  total: number;
+  name: string;
+  layer: number | null;
+  tensors: Map<string, Tensor>;
+}
+
+/** A tensor as a heat-map: row-major values [rows × cols] and what the axes are. */
+interface View {
+  values: Float32Array;
+  rows: number;
+  cols: number;
+  rowLabel: string;
+  colLabel: string;
+}
+
+const MAX_MAP_WIDTH = 560;
+
+export class HymbaStepper extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      :host(:focus-visible) {
+        outline: 3px solid var(--hl-focus);
+        outline-offset: 2px;
+      }
+      .nav {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.4rem;
+        align-items: center;
+        margin: 0.5rem 0;
+      }
+      .nav .where {
+        font-variant-numeric: tabular-nums;
+        font-size: 0.9rem;
+      }
+      .nav code {
+        font-weight: 600;
+      }
+      .main {
+        display: grid;
+        grid-template-columns: minmax(180px, 240px) 1fr;
+        gap: 1rem;
+        align-items: start;
+      }
+      @media (max-width: 640px) {
+        .main {
+          grid-template-columns: 1fr;
+        }
+        .diagram {
+          max-width: 240px;
+        }
+      }
+      .diagram {
+        width: 100%;
+        height: auto;
+        font-size: 10.5px;
+      }
+      .diagram .box rect {
+        fill: var(--hl-widget-bg, #fff);
+        stroke: var(--hl-border, #d0d4da);
+        stroke-width: 1.2;
+      }
+      .diagram .box.attn rect {
+        stroke: ${unsafeCSS(KIND_COLOURS.swa)};
+      }
+      .diagram .box.ssm rect {
+        stroke: ${unsafeCSS(KIND_COLOURS.ssm)};
+      }
+      .diagram .box text {
+        fill: currentColor;
+      }
+      .diagram .box.done rect {
+        fill: var(--hl-code-bg, #f1f3f5);
+      }
+      .diagram .box.current rect {
+        fill: ${unsafeCSS(KIND_COLOURS.conv)};
+        stroke: currentColor;
+        stroke-width: 2;
+      }
+      .diagram .box.current text {
+        fill: #000;
+        font-weight: 600;
+      }
+      .diagram .box.absent {
+        opacity: 0.3;
+      }
+      .diagram .edge {
+        stroke: var(--hl-muted, #5f6670);
+        fill: none;
+        stroke-width: 1;
+      }
+      .diagram .edge.skip {
+        stroke-dasharray: 3 3;
+      }
+      .diagram .arrowhead {
+        fill: var(--hl-muted, #5f6670);
+      }
+      .op h4 {
+        margin: 0 0 0.25rem;
+      }
+      .op p {
+        margin: 0 0 0.5rem;
+      }
+      .tokens {
+        font-size: 0.75rem;
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        color: var(--hl-muted, #5f6670);
+        margin: 0.3rem 0;
+      }
+      .side {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
+        gap: 1rem;
+        margin-top: 1rem;
+      }
+      .side section {
+        border-top: 3px solid var(--hl-border, #d0d4da);
+        padding-top: 0.4rem;
+      }
+      .side section.attn {
+        border-top-color: ${unsafeCSS(KIND_COLOURS.swa)};
+      }
+      .side section.ssm {
+        border-top-color: ${unsafeCSS(KIND_COLOURS.ssm)};
+      }
+      .side h5 {
+        margin: 0 0 0.3rem;
+        font-size: 0.9rem;
+      }
+      .side figure {
+        margin: 0 0 0.5rem;
+      }
+      .side figcaption {
+        font-size: 0.8rem;
+      }
+      .prompt-input {
+        width: min(34rem, 100%);
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        font-size: 0.85rem;
+      }
+      .predictions {
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        font-size: 0.85rem;
+      }
+      .prompt-error {
+        color: var(--hl-error, #c62828);
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
+    prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
+    layer: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
+    head: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
+    step: { kind: 'number', default: 0, min: 0, max: 1_000_000, int: true },
+  };
+
+  /** The zoo model (models/<name>/). */
+  @property() model = 'hymba';
+  /** Token labels (k17 v301 _) or ids, separated by spaces. */
+  @property() prompt = DEFAULT_PROMPT;
+  /** The layer being shown; choosing one jumps to its first op. */
+  @property({ type: Number }) layer = 0;
+  /** The attention head drawn. */
+  @property({ type: Number }) head = 0;
+  /** Index of the current op in the pass (0 = the embedding). */
+  @property({ type: Number }) step = 0;
+
+  /** Every op run so far, in order. */
+  history: RecordedStep[] = [];
+  /** The model the pass runs on. */
+  loaded: LoadedModel | null = null;
+  /** The prompt's token ids. */
+  ids: number[] = [];
+  @state() private current: RecordedStep | null = null;
+  @state() private promptError = '';
+
+  private steps: AsyncGenerator<Step> | null = null;
+  /** Incremented by every new pass, so navigation of an old pass stops. */
+  private pass = 0;
+  /** Navigation runs one move at a time (the generator can only be advanced by one caller). */
+  private nav: Promise<void> = Promise.resolve();
+
+  /** The tap name of the op shown now (tests and lesson scripts read it). */
+  get currentOp(): string {
+    return this.current?.name ?? '';
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (!this.hasAttribute('tabindex')) this.tabIndex = 0;
+    this.addEventListener('keydown', this.onKey);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.removeEventListener('keydown', this.onKey);
+  }
+
+  /** Only a new model or prompt runs a new pass; layer, head and step move within the pass. */
+  protected override shouldRecompute(changed: PropertyValues<this>): boolean {
+    return changed.has('model') || changed.has('prompt');
+  }
+
+  protected override async compute(): Promise<void> {
+    const pass = ++this.pass;
+    const controller = pageController();
+    const stop = controller.onProgress(this.model, (p) => (this.progress = p));
+    let loaded: LoadedModel;
+    try {
+      loaded = await controller.load(this.model);
+    } finally {
+      stop();
+      this.progress = null;
+    }
+    if (pass !== this.pass) return;
+    this.tierNote = loaded.note;
+    const config = loaded.engine.config;
+    try {
+      this.ids = parsePrompt(this.prompt, config.vocabSize);
+      this.promptError = '';
+    } catch (e) {
+      // A typo in the prompt box is the reader's to fix, not a broken widget: keep the last pass and say why.
+      this.promptError = (e as Error).message;
+      if (this.loaded && this.history.length) return;
+      throw e;
+    }
+    this.loaded = loaded;
+    this.history = [];
+    this.current = null;
+    this.steps = loaded.engine.steps(this.ids);
+    const wanted = this.step;
+    const layer = Math.min(this.layer, config.numLayers - 1);
+    // A saved step wins; otherwise start at the chosen layer's first op. A failure here (e.g. a prompt longer than
+    // the model takes) fails the widget, so it is not routed through queue().
+    const first = this.advanceTo(wanted > 0 ? (r) => r.index >= wanted : layer > 0 ? (r) => r.layer === layer : () => true, pass);
+    this.nav = first.catch(() => undefined);
+    await first;
+  }
+
+  override updated(changed: PropertyValues<this>): void {
+    super.updated(changed);
+    // Attributes or the URL moved step / layer: go there (our own moves keep them equal to the current op).
+    if (!this.current || this.shouldRecompute(changed)) return;
+    if (changed.has('step') && this.step !== this.current.index) void this.goTo(this.step);
+    else if (changed.has('layer') && this.layer !== this.current.layer) void this.goToLayer(this.layer);
+  }
+
+  // --- navigation ---------------------------------------------------------------------------------------------
+
+  private queue(move: () => Promise<void>): Promise<void> {
+    this.nav = this.nav.then(move).catch((e) => {
+      this.errorMessage = (e as Error).message;
+      this.status = 'error';
+    });
+    return this.nav;
+  }
+
+  /** Run ops until `until` holds for the newest one (or the pass ends), then show it. */
+  private async advanceTo(until: (r: RecordedStep) => boolean, pass = this.pass): Promise<void> {
+    const found = this.history.find(until);
+    if (found) return this.show(found);
+    while (this.steps && pass === this.pass) {
+      const next = await this.steps.next();
+      if (pass !== this.pass) return;
+      if (next.done) break;
+      const rec = await this.record(next.value);
+      this.history.push(rec);
+      if (until(rec)) return this.show(rec);
+    }
+    const last = this.history[this.history.length - 1];
+    if (last && pass === this.pass) this.show(last);
+  }
+
+  /** Read what an op computed (and, for the scan, the final SSM state): later ops may not keep these around. */
+  private async record(step: Step): Promise<RecordedStep> {
+    const tensors = new Map<string, Tensor>();
+    tensors.set(step.name, await step.read(step.name));
+    if (step.name.endsWith('.ssm_out')) {
+      const state = step.name.replace(/ssm_out$/, 'ssm.state');
+      tensors.set(state, await step.read(state));
+    }
+    return { index: step.index, total: step.total, name: step.name, layer: step.layer, tensors };
+  }
+
+  private show(rec: RecordedStep): void {
+    this.current = rec;
+    this.step = rec.index;
+    if (rec.layer !== null) this.layer = rec.layer;
+  }
+
+  /** Go to op `index` (running ops up to it if they have not run yet). */
+  goTo(index: number): Promise<void> {
+    const target = Math.max(0, index);
+    return this.queue(() => this.advanceTo((r) => r.index >= target));
+  }
+
+  goToLayer(layer: number): Promise<void> {
+    return this.queue(() => this.advanceTo((r) => r.layer === layer));
+  }
+
+  next(): Promise<void> {
+    return this.goTo((this.current?.index ?? -1) + 1);
+  }
+
+  previous(): Promise<void> {
+    return this.goTo((this.current?.index ?? 1) - 1);
+  }
+
+  restart(): Promise<void> {
+    return this.goTo(0);
+  }
+
+  private onKey = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    // Keys typed into the prompt box or pressed on a button belong to that control.
+    const target = e.composedPath()[0] as HTMLElement;
+    if (target !== this && /^(INPUT|SELECT|TEXTAREA|BUTTON|SUMMARY)$/.test(target.tagName)) return;
+    const moves: Record<string, () => Promise<void>> = {
+      ' ': () => this.next(),
+      ArrowRight: () => this.next(),
+      ArrowLeft: () => this.previous(),
+      Home: () => this.restart(),
+    };
+    const move = moves[e.key];
+    if (!move) return;
+    e.preventDefault();
+    void move();
+  };
+
+  // --- what to draw -------------------------------------------------------------------------------------------
+
+  private get numMeta(): number {
+    return this.loaded?.engine.config.numMetaTokens ?? 0;
+  }
+
+  /** A tap's tensor as a heat-map. Attention probabilities show one head; the SSM state is drawn slots × channels. */
+  private view(name: string, t: Tensor): View {
+    if (name.endsWith('attn.probs')) {
+      const [H, N] = t.shape;
+      const h = Math.min(this.head, H - 1);
+      return { values: t.data.subarray(h * N * N, (h + 1) * N * N), rows: N, cols: N, rowLabel: 'query', colLabel: 'key' };
+    }
+    if (name.endsWith('ssm.state')) {
+      const [E, S] = t.shape;
+      const out = new Float32Array(E * S);
+      for (let e = 0; e < E; e++) for (let s = 0; s < S; s++) out[s * E + e] = t.data[e * S + s];
+      return { values: out, rows: S, cols: E, rowLabel: 'state slot', colLabel: 'channel' };
+    }
+    const rows = t.shape[0];
+    const cols = t.data.length / rows;
+    return { values: t.data, rows, cols, rowLabel: 'position', colLabel: name === 'logits' ? 'token id' : 'channel' };
+  }
+
+  private heatmap(v: View, label: string, maxWidth = MAX_MAP_WIDTH): TemplateResult {
+    const cell = Math.max(1, Math.min(12, Math.floor(maxWidth / v.cols)));
+    return html`<hl-heatmap
+      .values=${v.values}
+      rows=${v.rows}
+      cols=${v.cols}
+      cell=${cell}
+      label=${label}
+      row-label=${v.rowLabel}
+      col-label=${v.colLabel}
+    ></hl-heatmap>`;
+  }
+
+  /** The newest recorded tensor of `tap` in the current layer, up to the current op. */
+  private sofar(tap: string): Tensor | null {
+    const cur = this.current;
+    if (!cur) return null;
+    for (let i = cur.index; i >= 0; i--) {
+      const t = this.history[i]?.tensors.get(tap);
+      if (t) return t;
+    }
+    return null;
+  }
+
+  protected override renderBody(): TemplateResult {
+    const cur = this.current;
+    const loaded = this.loaded;
+    if (!cur || !loaded) return html`${this.renderControls()}<p class="note">Starting the pass…</p>`;
+    const config = loaded.engine.config;
+    const layerSpec = cur.layer !== null ? config.layers[cur.layer] : null;
+    const { title, text } = describeOp(cur.name, config.numLayers);
+    const tensor = cur.tensors.get(cur.name)!;
+    const main = this.view(cur.name, tensor);
+    const done = new Set(this.history.filter((r) => r.index < cur.index && r.layer === cur.layer).flatMap((r) => boxesOf(r.name)));
+    const present = { attn: layerSpec?.hasAttention ?? true, ssm: layerSpec?.hasSsm ?? true };
+    return html`
+      ${this.renderControls()}
+      <div class="nav" role="group" aria-label="Step through the forward pass">
+        <button type="button" data-nav="restart" @click=${() => this.restart()} title="Home">⏮ Restart</button>
+        <button type="button" data-nav="back" @click=${() => this.previous()} ?disabled=${cur.index === 0} title="←">← Back</button>
+        <button type="button" data-nav="next" @click=${() => this.next()} ?disabled=${cur.index === cur.total - 1} title="Space or →">Next op →</button>
+        <span class="where" aria-live="polite"
+          >op ${cur.index + 1} of ${cur.total}: <code class="op-name">${cur.name}</code>${cur.layer !== null ? ` (layer ${cur.layer})` : ''}</span
+        >
+      </div>
+      <p class="note">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
+      <div class="main">
+        ${blockDiagram(boxesOf(cur.name), done, present)}
+        <div class="op">
+          <h4>${title}</h4>
+          <p>${text}</p>
+          ${this.heatmap(main, `${cur.name} (${tensor.shape.join(' × ')})`)}
+          <p class="note">
+            Tensor <code>${cur.name}</code>, shape [${tensor.shape.join(', ')}]${cur.name.endsWith('attn.probs') ? `, head ${Math.min(this.head, tensor.shape[0] - 1)}` : ''}.
+            Hover a cell (or focus the map and use the arrow keys) to read its value.
+          </p>
+          ${main.rowLabel === 'position' || main.rowLabel === 'query' ? this.renderTokens(cur.name === 'logits') : ''}
+          ${cur.name === 'logits' ? this.renderPredictions(tensor) : ''}
+        </div>
+      </div>
+      ${cur.name.endsWith('.fused') && cur.layer !== null ? this.renderFusion(cur.layer) : ''} ${cur.layer !== null ? this.renderBranches(cur.layer) : ''}
+      ${this.renderExports({
+        rows: () => this.cellRows(),
+        columns: ['op', 'row', 'col', 'value'],
+        json: () => ({ model: this.model, prompt: this.prompt, op: cur.name, shape: tensor.shape, data: tensor.data }),
+        svg: () => this.renderRoot.querySelector<SVGSVGElement>('svg.diagram'),
+      })}
+      ${this.isHidden('code') ? '' : codePanel(this.code(cur))}
+    `;
+  }
+
+  private renderControls(): TemplateResult {
+    const config = this.loaded?.engine.config;
+    const heads = config && this.current?.layer != null ? config.layers[this.current.layer].numHeads : (config?.numHeads ?? 1);
+    return html`<div class="controls">
+      ${this.isHidden('model')
+        ? ''
+        : html`<label
+            >Model
+            <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+              ${[...new Set([this.model, ...ZOO_MODELS])].map((m) => html`<option value=${m} ?selected=${m === this.model}>${m}</option>`)}
+            </select></label
+          >`}
+      ${this.isHidden('layer') || !config
+        ? ''
+        : html`<label
+            >Layer
+            <select name="layer" @change=${(e: Event) => this.goToLayer(Number((e.target as HTMLSelectElement).value))}>
+              ${config.layers.map(
+                (l) => html`<option value=${l.index} ?selected=${l.index === this.layer}>
+                  ${l.index}: ${l.hasAttention && l.hasSsm ? 'attention ∥ SSM' : l.hasAttention ? 'attention' : 'SSM'}${l.hasAttention ? (l.global ? ', global' : ', window') : ''}
+                </option>`,
+              )}
+            </select></label
+          >`}
+      ${this.isHidden('head') || !config
+        ? ''
+        : html`<label
+            >Head
+            <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
+              ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === this.head}>${h}</option>`)}
+            </select></label
+          >`}
+    </div>
+    ${this.isHidden('prompt')
+      ? ''
+      : html`<label class="controls"
+            >Prompt
+            <input
+              class="prompt-input"
+              name="prompt"
+              .value=${this.prompt}
+              spellcheck="false"
+              aria-describedby="prompt-help"
+              @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())} /></label
+          ><p class="note" id="prompt-help">
+            k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
+          </p>
+          ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`}`;
+  }
+
+  /** Position → token, for reading the rows of a map. */
+  private renderTokens(textOnly: boolean): TemplateResult {
+    const vocab = this.loaded!.engine.config.vocabSize;
+    const labels = sequenceLabels(this.ids, textOnly ? 0 : this.numMeta, vocab);
+    return html`<p class="tokens">rows: ${labels.map((l, i) => `${i}:${l}`).join(' ')}</p>`;
+  }
+
+  /** At the logits: what the model predicts after each query (a key seen earlier with its value). */
+  private renderPredictions(logits: Tensor): TemplateResult {
+    const vocab = this.loaded!.engine.config.vocabSize;
+    const V = logits.shape[1];
+    const argmax = (row: number) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits.data[row * V + v] > logits.data[row * V + best]) best = v;
+      return best;
+    };
+    const items = queriesOf(this.ids, vocab).map((q) => {
+      const got = argmax(q.pos);
+      return { ...q, got, ok: got === q.value };
+    });
+    if (items.length === 0) return html`<p class="note">No query in this prompt (a key repeated after its pair), so nothing to check.</p>`;
+    const right = items.filter((i) => i.ok).length;
+    return html`<p class="predictions">
+      Predictions at the queries (${right} of ${items.length} right):
+      ${items.map((i) => html`<span> ${tokenLabel(this.ids[i.pos], vocab)}@${i.pos} → ${tokenLabel(i.got, vocab)} ${i.ok ? '✓' : `✗ (want ${tokenLabel(i.value, vocab)})`};</span>`)}
+    </p>`;
+  }
+
+  /** Attention and SSM of this layer side by side, as far as the pass has got. */
+  private renderBranches(layer: number): TemplateResult {
+    const p = `layers.${layer}.`;
+    const probs = this.sofar(p + 'attn.probs');
+    const ssm = ['ssm.dt', 'ssm.B', 'ssm.C', 'ssm.state'].map((n) => [n, this.sofar(p + n)] as const);
+    const l = this.loaded!.engine.config.layers[layer];
+    const waiting = html`<p class="note">Not computed yet: step on.</p>`;
+    const small = (name: string, t: Tensor, caption: string) =>
+      html`<figure>${this.heatmap(this.view(name, t), `${name} of layer ${layer}`, 260)}<figcaption>${caption}</figcaption></figure>`;
+    const captions: Record<string, string> = {
+      'ssm.dt': 'Δ (position × channel): how much each token writes',
+      'ssm.B': 'B (position × slot): where it writes',
+      'ssm.C': 'C (position × slot): what is read',
+      'ssm.state': 'state after the last token (slot × channel)',
+    };
+    return html`<div class="side">
+      <section class="attn">
+        <h5>Attention branch, layer ${layer}</h5>
+        ${!l.hasAttention
+          ? html`<p class="note">This layer has no attention heads.</p>`
+          : probs
+            ? small(p + 'attn.probs', probs, `probabilities of head ${Math.min(this.head, probs.shape[0] - 1)} (query × key); the first ${this.numMeta} keys are meta tokens`)
+            : waiting}
+      </section>
+      <section class="ssm">
+        <h5>SSM branch, layer ${layer}</h5>
+        ${!l.hasSsm
+          ? html`<p class="note">This layer has no SSM.</p>`
+          : ssm.some(([, t]) => t)
+            ? ssm.map(([n, t]) => (t ? small(p + n, t, captions[n]) : ''))
+            : waiting}
+      </section>
+    </div>`;
+  }
+
+  /** β1·norm(attention), β2·norm(SSM) and their mean: the fusion, computed here from the branch outputs and gains. */
+  private renderFusion(layer: number): TemplateResult {
+    const p = `layers.${layer}.`;
+    const attn = this.sofar(p + 'attn_out');
+    const ssm = this.sofar(p + 'ssm_out');
+    const fused = this.sofar(p + 'fused');
+    if (!attn || !ssm || !fused) return html``;
+    const config = this.loaded!.engine.config;
+    const gain = (n: 1 | 2) => weightF32(this.loaded!.checkpoint.weights.get(`model.layers.${layer}.mamba.pre_avg_layernorm${n}.weight`)!);
+    const a = rmsnormRows(attn, gain(1), config.rmsNormEps);
+    const s = rmsnormRows(ssm, gain(2), config.rmsNormEps);
+    const rms = (t: Tensor) => Math.sqrt(t.data.reduce((acc, x) => acc + x * x, 0) / t.data.length);
+    const [rows, cols] = fused.shape;
+    const v = (values: Float32Array): View => ({ values, rows, cols, rowLabel: 'position', colLabel: 'channel' });
+    return html`<div class="side fusion">
+      <section class="attn">
+        <h5>β1 · RMSNorm(attention)</h5>
+        ${this.heatmap(v(a), 'normalised attention branch', 260)}
+      </section>
+      <section class="ssm">
+        <h5>β2 · RMSNorm(SSM)</h5>
+        ${this.heatmap(v(s), 'normalised SSM branch', 260)}
+      </section>
+      <section>
+        <h5>mean = fused</h5>
+        ${this.heatmap(v(fused.data), 'fused', 260)}
+      </section>
+    </div>
+    <p class="note">
+      Before normalising, the attention output has RMS ${rms(attn).toPrecision(3)} and the SSM output ${rms(ssm).toPrecision(3)}: the norms put
+      the two branches on one scale before they are averaged, and β decides each channel's share.
+    </p>`;
+  }
+
+  private cellRows(): Record<string, unknown>[] {
+    const cur = this.current;
+    if (!cur) return [];
+    const v = this.view(cur.name, cur.tensors.get(cur.name)!);
+    const rows: Record<string, unknown>[] = [];
+    for (let r = 0; r < v.rows; r++) for (let c = 0; c < v.cols; c++) rows.push({ op: cur.name, row: r, col: c, value: v.values[r * v.cols + c] });
+    return rows;
+  }
+
+  private code(cur: RecordedStep): string {
+    return `// The op this figure shows, from the same engine call (Engine.steps runs one op per iteration).
+import { loadCheckpoint } from './engine/checkpoint/load.ts';
+import { folderFiles } from './engine/checkpoint/folder.node.ts';
+import { CpuEngine } from './engine/cpu/forward.ts';
+
+const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
+const ids = [${this.ids.join(', ')}];
+for await (const step of engine.steps(ids)) {
+  if (step.index < ${cur.index}) continue;
+  const t = await step.read('${cur.name}');
+  console.log(step.name, t.shape, Array.from(t.data.slice(0, 8)));
+  break;
+}
+`;
+  }
+}
+
+/** RMSNorm of every row of a 2-D tensor, times a gain (what the engine does before the fusion). */
+function rmsnormRows(t: Tensor, gain: Float32Array, eps: number): Float32Array {
+  const [rows, cols] = t.shape;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let ss = 0;
+    for (let c = 0; c < cols; c++) ss += t.data[r * cols + c] ** 2;
+    const inv = 1 / Math.sqrt(ss / cols + eps);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = t.data[r * cols + c] * inv * gain[c];
+  }
+  return out;
+}
+
+/** The queries of an MQAR prompt: a key at `pos` that appeared earlier directly followed by a value. */
+export function queriesOf(ids: readonly number[], vocabSize: number): { pos: number; value: number }[] {
+  const half = Math.floor(vocabSize / 2);
+  const isKey = (id: number) => id >= 1 && id < half;
+  const valueOf = new Map<number, number>();
+  const out: { pos: number; value: number }[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!isKey(id)) continue;
+    const known = valueOf.get(id);
+    if (known !== undefined) out.push({ pos: i, value: known });
+    else if (i + 1 < ids.length && ids[i + 1] >= half) valueOf.set(id, ids[i + 1]);
+  }
+  return out;
+}
+
+define('hymba-stepper', HymbaStepper);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-stepper': HymbaStepper;
+  }
+}
