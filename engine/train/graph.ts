@@ -1,0 +1,703 @@
+// The training graph on WebGPU: every buffer and every dispatch of one training step (forward that saves
+// activations, backward of every op in reverse, gradient norm, AdamW) is built ONCE; a step then only uploads the
+// batch and a 32-byte uniform and records the same dispatch list into one compute pass. The list is data, so a
+// step is cheap in JavaScript and the dispatch count is known (`dispatchesPerStep`).
+//
+// Row layout: R = B · N rows, N = M + L (the M meta tokens of hymba-spec.md §2.2 lead every sequence).
+// Reading order = model order: forwardLayer() is the layer of hymba-spec.md §2.3–2.8, backwardLayer() its mirror.
+
+import type { HymbaConfig, LayerSpec } from '../config.ts';
+import { checked } from '../webgpu/device.ts';
+import { ropeTable } from './reference.ts';
+import { paramLayout, type ParamLayout } from './params.ts';
+import * as K from './kernels.ts';
+
+export interface GraphOptions {
+  batch: number;
+  /** Text tokens per sequence. */
+  seqLen: number;
+  /** Most loss positions in a batch (sizes the logits). */
+  maxTargets: number;
+  /** Split-K chunk for the long weight-gradient reductions (a multiple of 16). */
+  kChunk?: number;
+  weightDecay?: number;
+  betas?: [number, number];
+  eps?: number;
+  clip?: number;
+}
+
+/** One batch in the graph's layout. */
+export interface GraphBatch {
+  /** [B · L] token ids. */
+  ids: Uint32Array;
+  /** Rows (b · N + M + t) whose next token is scored, and their labels. */
+  rows: Uint32Array;
+  labels: Uint32Array;
+}
+
+type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+interface Strides {
+  sam: number;
+  sak: number;
+  sbk: number;
+  sbn: number;
+  ldc?: number;
+  oa?: number;
+  ob?: number;
+  oc?: number;
+}
+interface Dispatch {
+  name: string;
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  wg: [number, number, number];
+}
+
+// WebGPU's flag values (the GPUBufferUsage / GPUMapMode globals exist only once a GPU is set up in Node).
+const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
+const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+const isBuffer = (b: Binding): b is GPUBuffer => !('buffer' in b);
+
+/** Pack uniform fields: integers as u32, `f(x)` as f32 bits. */
+const f = (x: number) => ({ f32: x });
+type UField = number | { f32: number };
+function packUniform(fields: UField[]): ArrayBuffer {
+  const n = Math.ceil(fields.length / 4) * 4;
+  const buf = new ArrayBuffer(n * 4);
+  const dv = new DataView(buf);
+  fields.forEach((v, i) => (typeof v === 'number' ? dv.setUint32(4 * i, v >>> 0, true) : dv.setFloat32(4 * i, v.f32, true)));
+  return buf;
+}
+
+function grid1d(threads: number): [number, number, number] {
+  const wg = Math.max(1, Math.ceil(threads / 64));
+  const x = Math.min(wg, 65535);
+  return [x, Math.ceil(wg / x), 1];
+}
+
+export class TrainGraph {
+  readonly config: HymbaConfig;
+  readonly layout: ParamLayout;
+  readonly device: GPUDevice;
+  readonly B: number;
+  readonly L: number;
+  readonly M: number;
+  readonly N: number;
+  readonly R: number;
+  readonly maxT: number;
+  readonly opts: Required<GraphOptions>;
+
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  private readonly adamM: GPUBuffer;
+  private readonly adamV: GPUBuffer;
+  private readonly stepUniform: GPUBuffer;
+  private readonly ids: GPUBuffer;
+  private readonly rows: GPUBuffer;
+  private readonly labels: GPUBuffer;
+  private readonly csrStart: GPUBuffer;
+  private readonly csrRows: GPUBuffer;
+  readonly history: GPUBuffer;
+  readonly maxSteps: number;
+  private readonly pred: GPUBuffer;
+  private readonly lossRows: GPUBuffer;
+  private readonly gFinal: GPUBuffer;
+  private readonly dummyR: GPUBuffer;
+  private readonly dummyW: GPUBuffer;
+  private scratch: GPUBuffer | null = null;
+  private scratchFloats = 0;
+  private pendingSplits: Array<() => void> = [];
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly created: GPUBuffer[] = [];
+  readonly forwardList: Dispatch[] = [];
+  readonly backwardList: Dispatch[] = [];
+  readonly optimizerList: Dispatch[] = [];
+  private list: Dispatch[] = this.forwardList;
+  /** Activation buffers by name (for tests and diagnostics), e.g. "logits", "layers.0.probs". */
+  readonly buffers = new Map<string, GPUBuffer>();
+
+  constructor(device: GPUDevice, config: HymbaConfig, options: GraphOptions, maxSteps = 1 << 16) {
+    this.device = device;
+    this.config = config;
+    this.layout = paramLayout(config);
+    this.opts = { kChunk: 512, weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
+    this.B = options.batch;
+    this.L = options.seqLen;
+    this.M = config.numMetaTokens;
+    this.N = this.M + this.L;
+    this.R = this.B * this.N;
+    this.maxT = options.maxTargets;
+    this.maxSteps = maxSteps;
+    const P = this.layout.total;
+    this.params = this.buf(P, 'params');
+    this.grads = this.buf(P, 'grads');
+    this.adamM = this.buf(P, 'adam.m');
+    this.adamV = this.buf(P, 'adam.v');
+    this.stepUniform = device.createBuffer({ size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+    this.created.push(this.stepUniform);
+    this.ids = this.buf(this.B * this.L, 'ids');
+    this.rows = this.buf(this.maxT, 'rows');
+    this.labels = this.buf(this.maxT, 'labels');
+    this.csrStart = this.buf(config.vocabSize + 1, 'csr.start');
+    this.csrRows = this.buf(this.B * this.L, 'csr.rows');
+    this.history = this.buf(maxSteps, 'loss.history');
+    this.pred = this.buf(this.maxT, 'pred');
+    this.lossRows = this.buf(this.maxT, 'loss.rows');
+    this.gFinal = this.buf(this.R * config.hiddenSize, 'g.final');
+    this.dummyR = this.buf(64, 'dummy.r');
+    this.dummyW = this.buf(64, 'dummy.w');
+    const decay = new Float32Array(P);
+    for (const e of this.layout.entries) if (e.decay) decay.fill(1, e.offset, e.offset + e.size);
+    this.decay = this.buf(P, 'decay');
+    device.queue.writeBuffer(this.decay, 0, decay);
+    const table = ropeTable(config, this.N);
+    this.cos = this.upload(Float32Array.from(table.cos), 'rope.cos');
+    this.sin = this.upload(Float32Array.from(table.sin), 'rope.sin');
+    this.build();
+  }
+  private readonly decay: GPUBuffer;
+  private readonly cos: GPUBuffer;
+  private readonly sin: GPUBuffer;
+
+  // ---------------------------------------------------------------- buffers, pipelines, dispatches
+
+  private buf(floats: number, name: string): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil((floats * 4) / 16) * 16), usage: STORAGE, label: name });
+    this.created.push(b);
+    this.buffers.set(name, b);
+    return b;
+  }
+
+  private upload(data: Float32Array, name: string): GPUBuffer {
+    const b = this.buf(data.length, name);
+    this.device.queue.writeBuffer(b, 0, data);
+    return b;
+  }
+
+  /** A view of one parameter tensor (in `params` or `grads`). */
+  private p(name: string, of: GPUBuffer = this.params): Binding {
+    const e = this.layout.byName.get(name);
+    if (!e) throw new Error(`parameter ${name} is not in this model`);
+    return { buffer: of, offset: e.offset * 4, size: Math.max(16, Math.ceil((e.size * 4) / 16) * 16) };
+  }
+  private g(name: string): Binding {
+    return this.p(name, this.grads);
+  }
+  private offsetOf(name: string): number {
+    return this.layout.byName.get(name)!.offset;
+  }
+
+  private pipeline(code: string, entry = 'main'): GPUComputePipeline {
+    const key = entry + '\n' + code;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: entry } });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Record a dispatch: bindings in order (uniform field lists become uniform buffers). */
+  private dispatch(name: string, code: string, bindings: Array<Binding | UField[]>, wg: [number, number, number], entry = 'main'): void {
+    const pipeline = this.pipeline(code, entry);
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
+      if (Array.isArray(b)) {
+        const data = packUniform(b);
+        const ub = this.device.createBuffer({ size: data.byteLength, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+        this.device.queue.writeBuffer(ub, 0, data);
+        this.created.push(ub);
+        return { binding: i, resource: { buffer: ub } };
+      }
+      return { binding: i, resource: isBuffer(b) ? { buffer: b } : b };
+    });
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.list.push({ name, pipeline, group, wg });
+  }
+
+  // ---------------------------------------------------------------- op helpers (one per kernel)
+
+  /** C[M×N] (+)= A·B with strides and element offsets; long K is split into chunks reduced in a fixed order. */
+  private matmul(name: string, A: Binding, B: Binding, C: Binding, M: number, N: number, Kd: number, s: Strides, acc = false): void {
+    const ldc = s.ldc ?? N;
+    const [oa, ob, oc] = [s.oa ?? 0, s.ob ?? 0, s.oc ?? 0];
+    const chunk = this.opts.kChunk;
+    const tiles: [number, number] = [Math.ceil(N / 16), Math.ceil(M / 16)];
+    if (Kd <= 2 * chunk || ldc !== N || oc !== 0) {
+      this.dispatch(name, K.matmulWgsl, [[M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, ldc, Kd, acc ? 1 : 0, 0, oa, ob, oc, 0, 0], A, B, C], [...tiles, 1]);
+      return;
+    }
+    const splits = Math.ceil(Kd / chunk);
+    this.scratchFloats = Math.max(this.scratchFloats, splits * M * N);
+    // The scratch buffer's size is known only once every op is recorded: reserve the two slots now, bind later.
+    const list = this.list;
+    const at = list.length;
+    list.push(null as unknown as Dispatch, null as unknown as Dispatch);
+    this.pendingSplits.push(() => {
+      const saved = this.list;
+      this.list = [];
+      this.dispatch(name + '.splitk', K.matmulWgsl, [[M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!], [...tiles, splits]);
+      this.colsum(name + '.reduce', this.scratch!, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
+      list[at] = this.list[0];
+      list[at + 1] = this.list[1];
+      this.list = saved;
+    });
+  }
+
+  /** out[c] (+)= scale · Σ_r A[r·as + ao + c] · B[…] · S[r]. */
+  private colsum(name: string, A: Binding, Bm: Binding | null, S: Binding | null, out: Binding, rows: number, cols: number, s: { aS: number; ao: number; bs?: number; bo?: number }, scale = 1, acc = false): void {
+    const tall = rows > 64;
+    const u: UField[] = [rows, cols, s.aS, s.ao, s.bs ?? 0, s.bo ?? 0, Bm ? 1 : 0, S ? 1 : 0, f(scale), acc ? 1 : 0, 0, 0];
+    const wg: [number, number, number] = tall ? [Math.min(cols, 65535), Math.ceil(cols / 65535), 1] : grid1d(cols);
+    this.dispatch(name, K.colsumWgsl, [u, A, Bm ?? this.dummyR, S ?? this.dummyR, out], wg, tall ? 'tall' : 'wide');
+  }
+
+  private rmsnorm(name: string, x: Binding, w: Binding, y: Binding, rinv: Binding, width: number, s: { xs: number; xo: number; ys: number; yo: number }, scale = 1, acc = false): void {
+    const u: UField[] = [this.R, width, s.xs, s.xo, s.ys, s.yo, f(this.config.rmsNormEps), f(scale), acc ? 1 : 0, 0, 0, 0];
+    this.dispatch(name, K.rmsnormFwdWgsl, [u, x, w, y, rinv], grid1d(this.R));
+  }
+
+  /** gx (+)= RMSNorm backward; gain gradient (scaled) into gw. */
+  private rmsnormBack(name: string, gy: Binding, x: Binding, w: Binding, rinv: Binding, gx: Binding, gw: Binding, width: number, s: { gs: number; go: number; xs: number; xo: number; dxs: number; dxo: number }, scale = 1, acc = false): void {
+    const u: UField[] = [this.R, width, s.gs, s.go, s.xs, s.xo, s.dxs, s.dxo, f(scale), acc ? 1 : 0, 0, 0];
+    this.dispatch(name, K.rmsnormBwdWgsl, [u, gy, x, w, rinv, gx], grid1d(this.R));
+    this.colsum(name + '.gain', gy, x, rinv, gw, this.R, width, { aS: s.gs, ao: s.go, bs: s.xs, bo: s.xo }, scale);
+  }
+
+  /** y = x · Wᵀ for an nn.Linear weight W [O, I]; x is [rows, I] (row stride xs, column offset xo). */
+  private linear(name: string, x: Binding, W: Binding, y: Binding, rows: number, I: number, O: number, xs = I, xo = 0, acc = false): void {
+    this.matmul(name, x, W, y, rows, O, I, { sam: xs, sak: 1, sbk: 1, sbn: I, oa: xo }, acc);
+  }
+
+  /** Backward of linear: gx (+)= gy · W and gW = gyᵀ · x (summed over rows in a fixed order). */
+  private linearBack(name: string, gy: Binding, x: Binding, W: Binding, gx: Binding | null, gW: Binding, rows: number, I: number, O: number, gs = O, go = 0, accX = false, xs = I, xo = 0): void {
+    if (gx) this.matmul(name + '.dx', gy, W, gx, rows, I, O, { sam: gs, sak: 1, sbk: I, sbn: 1, oa: go }, accX);
+    this.matmul(name + '.dW', gy, x, gW, O, I, rows, { sam: 1, sak: gs, sbk: xs, sbn: 1, oa: go, ob: xo });
+  }
+
+  // ---------------------------------------------------------------- the model
+
+  private act(name: string, cols: number): GPUBuffer {
+    return this.buf(this.R * cols, name);
+  }
+
+  private build(): void {
+    const c = this.config;
+    const D = c.hiddenSize;
+    const V = c.vocabSize;
+    // ---- forward ----
+    this.list = this.forwardList;
+    const x0 = this.act('hidden_states.0', D);
+    this.dispatch('embed', K.embedFwdWgsl, [[this.R, this.N, this.M, D, this.L], this.ids, this.p('model.embed_tokens.weight'), this.M > 0 ? this.p('model.memory_tokens') : this.dummyR, x0], grid1d(this.R * D));
+    let x = x0;
+    const saved: LayerBuffers[] = [];
+    for (const l of c.layers) {
+      const s = this.forwardLayer(l, x, saved);
+      saved.push(s);
+      x = s.xout;
+    }
+    const rinvF = this.buf(this.R, 'final.rinv');
+    const hF = this.act('hidden_states.final', D);
+    this.rmsnorm('final_norm', x, this.p('model.final_layernorm.weight'), hF, rinvF, D, { xs: D, xo: 0, ys: D, yo: 0 });
+    const hsel = this.buf(this.maxT * D, 'hsel');
+    this.dispatch('gather', K.rowsWgsl, [[this.maxT, D, 0], this.stepUniform, this.rows, hF, hsel], grid1d(this.maxT * D));
+    const logits = this.buf(this.maxT * V, 'logits');
+    this.linear('lm_head', hsel, this.p('model.embed_tokens.weight'), logits, this.maxT, D, V);
+    const glogits = this.buf(this.maxT * V, 'glogits');
+    this.dispatch('cross_entropy', K.crossEntropyWgsl, [[V], this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred], [this.maxT, 1, 1]);
+    this.dispatch('loss', K.lossSumWgsl, [this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
+
+    // ---- backward ----
+    this.list = this.backwardList;
+    const gsel = this.buf(this.maxT * D, 'g.hsel');
+    this.linearBack('lm_head', glogits, hsel, this.p('model.embed_tokens.weight'), gsel, this.g('model.embed_tokens.weight'), this.maxT, D, V);
+    this.dispatch('scatter', K.rowsWgsl, [[this.maxT, D, 1], this.stepUniform, this.rows, gsel, this.gFinal], grid1d(this.maxT * D));
+    const G = this.act('g.residual', D);
+    this.rmsnormBack('final_norm', this.gFinal, x, this.p('model.final_layernorm.weight'), rinvF, G, this.g('model.final_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 });
+    const firstKvWrite = new Set<number>();
+    for (let i = c.numLayers - 1; i >= 0; i--) this.backwardLayer(c.layers[i], saved[i], saved, G, firstKvWrite);
+    this.dispatch('embed.back', K.embedBwdWgsl, [[V, D], this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')], grid1d(V * D));
+    if (this.M > 0) this.colsum('meta.back', G, null, null, this.g('model.memory_tokens'), this.B, this.M * D, { aS: this.N * D, ao: 0 });
+
+    // ---- optimizer ----
+    this.list = this.optimizerList;
+    const P = this.layout.total;
+    const parts = Math.ceil(P / 4096);
+    const partial = this.buf(parts, 'gradnorm.partial');
+    const norm = this.buf(4, 'gradnorm');
+    this.dispatch('gradnorm.partial', K.sumsqWgsl, [[P, 0], this.grads, partial], [parts, 1, 1]);
+    this.dispatch('gradnorm', K.sumsqWgsl, [[parts, 1], partial, norm], [1, 1, 1]);
+    const [b1, b2] = this.opts.betas;
+    this.dispatch('adamw', K.adamwWgsl, [this.stepUniform, [P, f(b1), f(b2), f(this.opts.eps), f(this.opts.weightDecay), f(this.opts.clip)], this.params, this.grads, this.adamM, this.adamV, this.decay, norm], grid1d(P));
+
+    if (this.scratchFloats > 0) this.scratch = this.buf(this.scratchFloats, 'splitk.scratch');
+    for (const bind of this.pendingSplits) bind();
+  }
+
+  private forwardLayer(l: LayerSpec, xin: GPUBuffer, saved: LayerBuffers[]): LayerBuffers {
+    const c = this.config;
+    const D = c.hiddenSize;
+    const E = c.dInner;
+    const S = c.dState;
+    const Rk = c.dtRank;
+    const F = c.intermediateSize;
+    const W3 = Rk + 2 * S;
+    const T = l.rows.total;
+    const i = l.index;
+    const pre = `layers.${i}.`;
+    const w = (n: string) => this.p(`model.layers.${i}.${n}`);
+    const nb = (l.hasAttention ? 1 : 0) + (l.hasSsm ? 1 : 0);
+    const s: LayerBuffers = { xin } as LayerBuffers;
+    s.rinv1 = this.buf(this.R, pre + 'rinv1');
+    s.n1 = this.act(pre + 'input_norm', D);
+    this.rmsnorm(pre + 'input_norm', xin, w('input_layernorm.weight'), s.n1, s.rinv1, D, { xs: D, xo: 0, ys: D, yo: 0 });
+    s.P = this.act(pre + 'in_proj', T);
+    this.linear(pre + 'in_proj', s.n1, w('mamba.in_proj.weight'), s.P, this.R, D, T);
+    s.m = this.act(pre + 'fused', E);
+    if (l.hasAttention) {
+      const H = l.numHeads;
+      const dqk = c.qkHeadDim;
+      const half = dqk / 2;
+      s.q = this.act(pre + 'attn.q', H * dqk);
+      this.dispatch(pre + 'rope.q', K.ropeWgsl, [[this.R, this.N, H, half, T, l.rows.q![0], H * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.q], grid1d(this.R * H * half));
+      if (l.ownsKv) {
+        s.k = this.act(pre + 'attn.k', c.numKvHeads * dqk);
+        this.dispatch(pre + 'rope.k', K.ropeWgsl, [[this.R, this.N, c.numKvHeads, half, T, l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.k], grid1d(this.R * c.numKvHeads * half));
+      }
+      const src = l.ownsKv ? s : saved[l.kvSource];
+      const srcLayer = c.layers[l.kvSource];
+      s.attnU = this.attnUniform(l, srcLayer);
+      s.probs = this.buf(this.B * H * this.N * this.N, pre + 'attn.probs');
+      this.dispatch(pre + 'attn.probs', K.attnProbsWgsl, [s.attnU, s.q, src.k!, s.probs], grid1d(this.B * H * this.N));
+      s.attn = this.act(pre + 'attn_out', E);
+      this.dispatch(pre + 'attn.out', K.attnOutWgsl, [s.attnU, s.probs, src.P, s.attn], grid1d(this.R * E));
+      s.rinvA = this.buf(this.R, pre + 'rinvA');
+      this.rmsnorm(pre + 'fuse.attn', s.attn, w('mamba.pre_avg_layernorm1.weight'), s.m, s.rinvA, E, { xs: E, xo: 0, ys: E, yo: 0 }, 1 / nb);
+    }
+    if (l.hasSsm) {
+      const convU: UField[] = [this.R, this.N, E, c.dConv, T, l.rows.x![0], c.convBias ? 1 : 0, 0];
+      s.convU = convU;
+      s.pre = this.act(pre + 'ssm.conv_pre', E);
+      s.conv = this.act(pre + 'ssm.conv', E);
+      this.dispatch(pre + 'conv', K.convFwdWgsl, [convU, s.P, w('mamba.conv1d.weight'), c.convBias ? w('mamba.conv1d.bias') : this.dummyR, s.pre, s.conv], grid1d(this.R * E));
+      s.sp = this.act(pre + 'ssm.x_proj', W3);
+      this.linear(pre + 'x_proj', s.conv, w('mamba.x_proj.0.weight'), s.sp, this.R, E, W3);
+      s.dtn = this.act(pre + 'ssm.dt_norm', Rk);
+      s.BC = this.act(pre + 'ssm.BC', 2 * S);
+      s.rinvDt = this.buf(this.R, pre + 'rinvDt');
+      s.rinvB = this.buf(this.R, pre + 'rinvB');
+      s.rinvC = this.buf(this.R, pre + 'rinvC');
+      this.rmsnorm(pre + 'dt_norm', s.sp, w('mamba.dt_layernorm.weight'), s.dtn, s.rinvDt, Rk, { xs: W3, xo: 0, ys: Rk, yo: 0 });
+      this.rmsnorm(pre + 'B_norm', s.sp, w('mamba.B_layernorm.weight'), s.BC, s.rinvB, S, { xs: W3, xo: Rk, ys: 2 * S, yo: 0 });
+      this.rmsnorm(pre + 'C_norm', s.sp, w('mamba.C_layernorm.weight'), s.BC, s.rinvC, S, { xs: W3, xo: Rk + S, ys: 2 * S, yo: S });
+      s.u = this.act(pre + 'ssm.dt_pre', E);
+      this.linear(pre + 'dt_proj', s.dtn, w('mamba.dt_proj.0.weight'), s.u, this.R, Rk, E);
+      s.dt = this.act(pre + 'ssm.dt', E);
+      this.dispatch(pre + 'softplus', K.softplusWgsl, [[this.R * E, E, 0], s.u, w('mamba.dt_proj.0.bias'), s.dt], grid1d(this.R * E));
+      s.scanU = [this.B, this.N, E, this.offsetOf(`model.layers.${i}.mamba.A_log.0`), this.offsetOf(`model.layers.${i}.mamba.D.0`), this.R * E, this.R * E + this.B * E * S, 0];
+      s.scanY = this.act(pre + 'ssm.scan', E);
+      s.states = this.buf(this.R * E * S, pre + 'ssm.states');
+      this.dispatch(pre + 'scan', K.scanFwdWgsl(S), [s.scanU, s.conv, s.dt, s.BC, this.params, s.scanY, s.states], grid1d(this.B * E));
+      s.ssmY = this.act(pre + 'ssm_out', E);
+      this.dispatch(pre + 'gate', K.gateWgsl, [[this.R, E, T, l.rows.z![0], 0], s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW], grid1d(this.R * E));
+      s.rinvS = this.buf(this.R, pre + 'rinvS');
+      this.rmsnorm(pre + 'fuse.ssm', s.ssmY, w('mamba.pre_avg_layernorm2.weight'), s.m, s.rinvS, E, { xs: E, xo: 0, ys: E, yo: 0 }, 1 / nb, l.hasAttention);
+    }
+    s.mixer = this.act(pre + 'mixer_out', D);
+    this.linear(pre + 'out_proj', s.m, w('mamba.out_proj.weight'), s.mixer, this.R, E, D);
+    s.xmid = this.act(pre + 'residual_mid', D);
+    this.add(pre + 'residual.mixer', xin, s.mixer, s.xmid, this.R * D);
+    s.rinv2 = this.buf(this.R, pre + 'rinv2');
+    s.n2 = this.act(pre + 'mlp_norm', D);
+    this.rmsnorm(pre + 'mlp_norm', s.xmid, w('pre_moe_layernorm.weight'), s.n2, s.rinv2, D, { xs: D, xo: 0, ys: D, yo: 0 });
+    s.gu = this.act(pre + 'mlp.gate_up', 2 * F);
+    this.matmul(pre + 'gate_proj', s.n2, w('moe.experts.0.gate_proj.weight'), s.gu, this.R, F, D, { sam: D, sak: 1, sbk: 1, sbn: D, ldc: 2 * F });
+    this.matmul(pre + 'up_proj', s.n2, w('moe.experts.0.up_proj.weight'), s.gu, this.R, F, D, { sam: D, sak: 1, sbk: 1, sbn: D, ldc: 2 * F, oc: F });
+    s.act = this.act(pre + 'mlp.act', F);
+    this.dispatch(pre + 'swiglu', K.swigluWgsl, [[this.R, F, 0], s.gu, this.dummyR, s.act], grid1d(this.R * F));
+    s.mlp = this.act(pre + 'mlp_out', D);
+    this.linear(pre + 'down_proj', s.act, w('moe.experts.0.down_proj.weight'), s.mlp, this.R, F, D);
+    s.xout = this.act(`hidden_states.${i + 1}`, D);
+    this.add(pre + 'residual.mlp', s.xmid, s.mlp, s.xout, this.R * D);
+    return s;
+  }
+
+  private backwardLayer(l: LayerSpec, s: LayerBuffers, saved: LayerBuffers[], G: GPUBuffer, firstKvWrite: Set<number>): void {
+    const c = this.config;
+    const D = c.hiddenSize;
+    const E = c.dInner;
+    const S = c.dState;
+    const Rk = c.dtRank;
+    const F = c.intermediateSize;
+    const W3 = Rk + 2 * S;
+    const T = l.rows.total;
+    const i = l.index;
+    const pre = `layers.${i}.back.`;
+    const w = (n: string) => this.p(`model.layers.${i}.${n}`);
+    const gw = (n: string) => this.g(`model.layers.${i}.${n}`);
+    const nb = (l.hasAttention ? 1 : 0) + (l.hasSsm ? 1 : 0);
+    const R = this.R;
+    // MLP: G = ∂L/∂(layer output).
+    const gAct = this.act(pre + 'act', F);
+    this.linearBack(pre + 'down_proj', G, s.act, w('moe.experts.0.down_proj.weight'), gAct, gw('moe.experts.0.down_proj.weight'), R, F, D);
+    const ggu = this.act(pre + 'gate_up', 2 * F);
+    this.dispatch(pre + 'swiglu', K.swigluWgsl, [[R, F, 1], s.gu, gAct, ggu], grid1d(R * F));
+    const gN2 = this.act(pre + 'mlp_norm', D);
+    this.matmul(pre + 'gate_proj.dx', ggu, w('moe.experts.0.gate_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1 });
+    this.matmul(pre + 'up_proj.dx', ggu, w('moe.experts.0.up_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1, oa: F }, true);
+    this.matmul(pre + 'gate_proj.dW', ggu, s.n2, gw('moe.experts.0.gate_proj.weight'), F, D, R, { sam: 1, sak: 2 * F, sbk: D, sbn: 1 });
+    this.matmul(pre + 'up_proj.dW', ggu, s.n2, gw('moe.experts.0.up_proj.weight'), F, D, R, { sam: 1, sak: 2 * F, sbk: D, sbn: 1, oa: F });
+    this.rmsnormBack(pre + 'mlp_norm', gN2, s.xmid, w('pre_moe_layernorm.weight'), s.rinv2, G, gw('pre_moe_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 }, 1, true);
+    // Mixer: G = ∂L/∂(residual after the mixer).
+    const gM = this.act(pre + 'fused', E);
+    this.linearBack(pre + 'out_proj', G, s.m, w('mamba.out_proj.weight'), gM, gw('mamba.out_proj.weight'), R, E, D);
+    const gP = this.producerGrad(l, saved);
+    if (l.hasSsm) {
+      const gSsm = this.act(pre + 'ssm_out', E);
+      this.rmsnormBack(pre + 'fuse.ssm', gM, s.ssmY, w('mamba.pre_avg_layernorm2.weight'), s.rinvS, gSsm, gw('mamba.pre_avg_layernorm2.weight'), E, { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 }, 1 / nb);
+      const gScan = this.act(pre + 'ssm.scan', E);
+      this.dispatch(pre + 'gate', K.gateWgsl, [[R, E, T, l.rows.z![0], 1], s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
+      const gBC = this.act(pre + 'ssm.BC', 2 * S);
+      this.dispatch(pre + 'scan.gC', K.scanGradBCWgsl(S), [[R, E, 1], s.states, gScan, gScan, gBC], grid1d(R * S));
+      const gConv = this.act(pre + 'ssm.conv', E);
+      const gdtp = this.buf(R * E + this.B * E * S + this.B * E, pre + 'ssm.dt_and_partials');
+      this.dispatch(pre + 'scan', K.scanBwdWgsl(S), [s.scanU, gScan, s.conv, s.dt, s.BC, this.params, s.states, gConv, gdtp], grid1d(this.B * E));
+      this.dispatch(pre + 'scan.gB', K.scanGradBCWgsl(S), [[R, E, 0], s.states, s.dt, s.conv, gBC], grid1d(R * S));
+      this.colsum(pre + 'A_log', gdtp, null, null, gw('mamba.A_log.0'), this.B, E * S, { aS: E * S, ao: R * E });
+      this.colsum(pre + 'D', gdtp, null, null, gw('mamba.D.0'), this.B, E, { aS: E, ao: R * E + this.B * E * S });
+      this.dispatch(pre + 'softplus', K.softplusWgsl, [[R * E, E, 1], s.u, w('mamba.dt_proj.0.bias'), gdtp], grid1d(R * E));
+      this.colsum(pre + 'dt_bias', gdtp, null, null, gw('mamba.dt_proj.0.bias'), R, E, { aS: E, ao: 0 });
+      const gDtn = this.act(pre + 'ssm.dt_norm', Rk);
+      this.linearBack(pre + 'dt_proj', gdtp, s.dtn, w('mamba.dt_proj.0.weight'), gDtn, gw('mamba.dt_proj.0.weight'), R, Rk, E);
+      const gsp = this.act(pre + 'ssm.x_proj', W3);
+      this.rmsnormBack(pre + 'dt_norm', gDtn, s.sp, w('mamba.dt_layernorm.weight'), s.rinvDt, gsp, gw('mamba.dt_layernorm.weight'), Rk, { gs: Rk, go: 0, xs: W3, xo: 0, dxs: W3, dxo: 0 });
+      this.rmsnormBack(pre + 'B_norm', gBC, s.sp, w('mamba.B_layernorm.weight'), s.rinvB, gsp, gw('mamba.B_layernorm.weight'), S, { gs: 2 * S, go: 0, xs: W3, xo: Rk, dxs: W3, dxo: Rk });
+      this.rmsnormBack(pre + 'C_norm', gBC, s.sp, w('mamba.C_layernorm.weight'), s.rinvC, gsp, gw('mamba.C_layernorm.weight'), S, { gs: 2 * S, go: S, xs: W3, xo: Rk + S, dxs: W3, dxo: Rk + S });
+      this.linearBack(pre + 'x_proj', gsp, s.conv, w('mamba.x_proj.0.weight'), gConv, gw('mamba.x_proj.0.weight'), R, E, W3, W3, 0, true);
+      this.dispatch(pre + 'conv.silu', K.siluBwdWgsl, [[R * E], s.pre, gConv], grid1d(R * E));
+      this.dispatch(pre + 'conv.dx', K.convBwdXWgsl, [s.convU, gConv, w('mamba.conv1d.weight'), gP], grid1d(R * E));
+      this.dispatch(pre + 'conv.dw', K.convBwdWWgsl, [s.convU, gConv, s.P, gw('mamba.conv1d.weight')], [E * c.dConv, 1, 1]);
+      if (c.convBias) this.colsum(pre + 'conv.bias', gConv, null, null, gw('mamba.conv1d.bias'), R, E, { aS: E, ao: 0 });
+    }
+    if (l.hasAttention) {
+      const H = l.numHeads;
+      const dqk = c.qkHeadDim;
+      const Hkv = c.numKvHeads;
+      const src = l.ownsKv ? s : saved[l.kvSource];
+      const srcLayer = c.layers[l.kvSource];
+      const gAttn = this.act(pre + 'attn_out', E);
+      this.rmsnormBack(pre + 'fuse.attn', gM, s.attn, w('mamba.pre_avg_layernorm1.weight'), s.rinvA, gAttn, gw('mamba.pre_avg_layernorm1.weight'), E, { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 }, 1 / nb);
+      const gS = this.buf(this.B * H * this.N * this.N, pre + 'attn.scores');
+      this.dispatch(pre + 'attn.scores', K.attnGradScoresWgsl, [s.attnU, s.probs, src.P, gAttn, gS], grid1d(this.B * H * this.N));
+      const gq = this.act(pre + 'attn.q', H * dqk);
+      this.dispatch(pre + 'attn.q', K.attnGradQWgsl, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
+      this.dispatch(pre + 'rope.q', K.ropeWgsl, [[R, this.N, H, dqk / 2, H * dqk, 0, T, l.rows.q![0], f(-1), 0], gq, this.cos, this.sin, gP], grid1d(R * H * dqk / 2));
+      // K/V gradients go to the producer (a consumer's backward runs before its producer's): the first writer
+      // overwrites, later ones add.
+      src.gK ??= this.act(`layers.${l.kvSource}.back.attn.k`, Hkv * dqk);
+      const srcGP = this.producerGrad(srcLayer, saved);
+      const accKV = firstKvWrite.has(l.kvSource);
+      firstKvWrite.add(l.kvSource);
+      const uKV = this.attnUniform(l, srcLayer, accKV);
+      this.dispatch(pre + 'attn.k', K.attnGradKVWgsl, [uKV, [dqk, H * dqk, Hkv * dqk, 0], gS, s.q!, src.gK], grid1d(R * Hkv * dqk));
+      this.dispatch(pre + 'attn.v', K.attnGradKVWgsl, [uKV, [l.vHeadDim, H * l.vHeadDim, srcLayer.rows.total, srcLayer.rows.v![0]], s.probs, gAttn, srcGP], grid1d(R * Hkv * l.vHeadDim));
+      if (l.ownsKv) {
+        this.dispatch(pre + 'rope.k', K.ropeWgsl, [[R, this.N, Hkv, dqk / 2, Hkv * dqk, 0, T, l.rows.k![0], f(-1), 0], s.gK!, this.cos, this.sin, gP], grid1d(R * Hkv * dqk / 2));
+      }
+    }
+    const gN1 = this.act(pre + 'input_norm', D);
+    this.linearBack(pre + 'in_proj', gP, s.n1, w('mamba.in_proj.weight'), gN1, gw('mamba.in_proj.weight'), R, D, T);
+    this.rmsnormBack(pre + 'input_norm', gN1, s.xin, w('input_layernorm.weight'), s.rinv1, G, gw('input_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 }, 1, true);
+  }
+
+  /** A layer's in_proj gradient; a producer's is created by its first consumer (whose backward runs first). */
+  private producerGrad(layer: LayerSpec, saved: LayerBuffers[]): GPUBuffer {
+    const s = saved[layer.index];
+    s.gP ??= this.act(`layers.${layer.index}.back.in_proj`, layer.rows.total);
+    return s.gP;
+  }
+
+  private attnUniform(l: LayerSpec, src: LayerSpec, acc = false): UField[] {
+    const c = this.config;
+    const H = l.numHeads;
+    const window = l.global ? 0xffffffff : c.slidingWindow;
+    return [this.B, this.N, H, c.numKvHeads, c.qkHeadDim, l.vHeadDim, H * c.qkHeadDim, 0, c.numKvHeads * c.qkHeadDim, 0, src.rows.total, src.rows.v![0], window, this.M, f(1 / Math.sqrt(c.qkHeadDim)), acc ? 1 : 0];
+  }
+
+  private add(name: string, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): void {
+    this.dispatch(name, ADD_WGSL, [[n], a, b, out], grid1d(n));
+  }
+
+  // ---------------------------------------------------------------- running
+
+  get dispatchesPerStep(): number {
+    return this.forwardList.length + this.backwardList.length + this.optimizerList.length;
+  }
+
+  async setParams(flat: Float32Array): Promise<void> {
+    if (flat.length !== this.layout.total) throw new Error(`setParams: expected ${this.layout.total} floats, got ${flat.length}`);
+    this.device.queue.writeBuffer(this.params, 0, flat);
+    const zeros = new Float32Array(this.layout.total);
+    this.device.queue.writeBuffer(this.adamM, 0, zeros);
+    this.device.queue.writeBuffer(this.adamV, 0, zeros);
+  }
+
+  /** Upload a batch: ids, scored rows and labels, and the token → rows lists of the embedding backward. */
+  setBatch(batch: GraphBatch): void {
+    const { B, L, M, N } = this;
+    const V = this.config.vocabSize;
+    if (batch.ids.length !== B * L) throw new Error(`setBatch: expected ${B * L} ids, got ${batch.ids.length}`);
+    if (batch.rows.length > this.maxT) throw new Error(`setBatch: ${batch.rows.length} target rows exceed maxTargets ${this.maxT}`);
+    const start = new Uint32Array(V + 1);
+    for (const id of batch.ids) {
+      if (id >= V) throw new Error(`setBatch: token id ${id} is outside the vocabulary 0..${V - 1}`);
+      start[id + 1]++;
+    }
+    for (let v = 0; v < V; v++) start[v + 1] += start[v];
+    const fill = start.slice(0, V);
+    const rows = new Uint32Array(B * L);
+    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) rows[fill[batch.ids[b * L + j]]++] = b * N + M + j;
+    const q = this.device.queue;
+    q.writeBuffer(this.ids, 0, batch.ids);
+    q.writeBuffer(this.csrStart, 0, start);
+    q.writeBuffer(this.csrRows, 0, rows);
+    const r = new Uint32Array(this.maxT);
+    r.set(batch.rows);
+    q.writeBuffer(this.rows, 0, r);
+    const lab = new Uint32Array(this.maxT);
+    lab.set(batch.labels);
+    q.writeBuffer(this.labels, 0, lab);
+    this.count = batch.rows.length;
+  }
+  private count = 0;
+
+  private writeStep(step: number, lr: number): void {
+    const [b1, b2] = this.opts.betas;
+    const t = step + 1;
+    const u = packUniform([step % this.maxSteps, this.count, f(lr), f(1 - b1 ** t), f(1 - b2 ** t), 0, 0, 0]);
+    this.device.queue.writeBuffer(this.stepUniform, 0, u);
+  }
+
+  private encode(lists: Dispatch[][], clear: boolean): void {
+    const enc = this.device.createCommandEncoder();
+    if (clear) enc.clearBuffer(this.gFinal);
+    const pass = enc.beginComputePass();
+    for (const list of lists)
+      for (const d of list) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.group);
+        pass.dispatchWorkgroups(...d.wg);
+      }
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** One optimizer step on the uploaded batch; its loss lands in history[step]. */
+  step(step: number, lr: number): void {
+    this.writeStep(step, lr);
+    this.encode([this.forwardList, this.backwardList, this.optimizerList], true);
+  }
+
+  /** Forward and backward only (gradients land in `grads`; parameters unchanged). */
+  gradients(): void {
+    this.writeStep(0, 0);
+    this.encode([this.forwardList, this.backwardList], true);
+  }
+
+  /** Forward only: loss into history[slot], predictions readable with readPredictions(). */
+  forward(slot = 0): void {
+    this.writeStep(slot, 0);
+    this.encode([this.forwardList], false);
+  }
+
+  async read(buffer: GPUBuffer, floats?: number, offsetFloats = 0): Promise<Float32Array> {
+    const n = floats ?? buffer.size / 4 - offsetFloats;
+    const staging = this.device.createBuffer({ size: Math.ceil((n * 4) / 4) * 4, usage: USAGE.COPY_DST | USAGE.MAP_READ });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, offsetFloats * 4, staging, 0, n * 4);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(1); // GPUMapMode.READ
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readParams(): Promise<Float32Array> {
+    return this.read(this.params, this.layout.total);
+  }
+  async readGrads(): Promise<Float32Array> {
+    return this.read(this.grads, this.layout.total);
+  }
+  async readLosses(from: number, to: number): Promise<Float32Array> {
+    return this.read(this.history, to - from, from);
+  }
+  async readPredictions(): Promise<Uint32Array> {
+    return new Uint32Array((await this.read(this.pred, this.count)).buffer);
+  }
+  async readLogits(): Promise<Float32Array> {
+    return this.read(this.buffers.get('logits')!, this.count * this.config.vocabSize);
+  }
+
+  /** Check the graph for validation errors (pipelines, bind groups) once, with typed errors. */
+  async validate(): Promise<void> {
+    await checked(this.device, () => this.forward(0));
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  dispose(): void {
+    for (const b of this.created) b.destroy();
+  }
+}
+
+const ADD_WGSL = /* wgsl */ `
+struct U { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i < u.n) { out[i] = a[i] + b[i]; }
+}`;
+
+interface LayerBuffers {
+  xin: GPUBuffer;
+  rinv1: GPUBuffer;
+  n1: GPUBuffer;
+  P: GPUBuffer;
+  m: GPUBuffer;
+  q?: GPUBuffer;
+  k?: GPUBuffer;
+  attnU: UField[];
+  probs: GPUBuffer;
+  attn: GPUBuffer;
+  rinvA: GPUBuffer;
+  convU: UField[];
+  pre: GPUBuffer;
+  conv: GPUBuffer;
+  sp: GPUBuffer;
+  dtn: GPUBuffer;
+  BC: GPUBuffer;
+  rinvDt: GPUBuffer;
+  rinvB: GPUBuffer;
+  rinvC: GPUBuffer;
+  u: GPUBuffer;
+  dt: GPUBuffer;
+  scanU: UField[];
+  scanY: GPUBuffer;
+  states: GPUBuffer;
+  ssmY: GPUBuffer;
+  rinvS: GPUBuffer;
+  mixer: GPUBuffer;
+  xmid: GPUBuffer;
+  rinv2: GPUBuffer;
+  n2: GPUBuffer;
+  gu: GPUBuffer;
+  act: GPUBuffer;
+  mlp: GPUBuffer;
+  xout: GPUBuffer;
+  gP?: GPUBuffer;
+  gK?: GPUBuffer;
+}
