@@ -16,7 +16,7 @@ import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
 import { uploadMatrix, type GpuMatrix } from './weights.ts';
-import { encodeGather, uploadIds } from './kernels/gather.ts';
+import { encodeGather } from './kernels/gather.ts';
 import { colsView, encodeRmsnorm, whole } from './kernels/rmsnorm.ts';
 import { encodeLinear } from './kernels/linear.ts';
 import { encodeRope, ropeTable } from './kernels/rope.ts';
@@ -77,7 +77,9 @@ export class WebGpuEngine implements Engine {
   readonly backend = 'webgpu' as const;
   readonly config: HymbaConfig;
   private readonly rt: GpuRuntime;
+  /** Largest weight chunk (maybe lowered by options) and largest activation (the device's binding limit). */
   private readonly maxBinding: number;
+  private readonly maxActivation: number;
   private readonly embed: GpuMatrix;
   private readonly meta: GpuMatrix | null;
   private readonly head: GpuMatrix;
@@ -93,7 +95,8 @@ export class WebGpuEngine implements Engine {
     this.config = c;
     const rt = (this.rt = new GpuRuntime(ctx));
     const limits = ctx.device.limits;
-    this.maxBinding = Math.min(opts.maxBindingBytes ?? limits.maxStorageBufferBindingSize, limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    this.maxActivation = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    this.maxBinding = Math.min(opts.maxBindingBytes ?? this.maxActivation, this.maxActivation);
     const weight = (name: string): Weight => {
       const w = ck.weights.get(name);
       if (!w) throw new Error(`weight ${name} is not in the checkpoint`);
@@ -257,8 +260,8 @@ export class WebGpuEngine implements Engine {
     const extra: GPUBuffer[] = []; // per-pass uploads (ids, ablated gains)
     const put = (name: string, shape: number[], scope: number): GpuTensor => {
       const bytes = numelOf(shape) * 4;
-      if (bytes > this.maxBinding) {
-        throw new InputError(`${name} [${shape}] needs ${bytes} bytes, more than this device binds at once (${this.maxBinding}); use a shorter prompt`);
+      if (bytes > this.maxActivation) {
+        throw new InputError(`${name} [${shape}] needs ${bytes} bytes, more than this device binds at once (${this.maxActivation}); use a shorter prompt`);
       }
       const t = rt.tensor(shape);
       env.set(name, t);
@@ -281,14 +284,23 @@ export class WebGpuEngine implements Engine {
       scopes.delete(scope);
     };
     const temp = (shape: number[]) => rt.tensor(shape);
+    // Host data for this pass is uploaded now, before any encoding: queue.writeBuffer runs before the pass, so a
+    // pooled buffer released and re-acquired mid-pass must never be the target of one.
     const upload = (data: Float32Array | Uint32Array): GPUBuffer => {
       const b = rt.acquire(data.byteLength);
       rt.device.queue.writeBuffer(b, 0, data);
       extra.push(b);
       return b;
     };
+    const metaIds = M > 0 ? upload(Uint32Array.from({ length: M }, (_, j) => j)) : null;
+    const textIds = upload(Uint32Array.from(ids));
+    const gains = c.layers.map((l, i) => {
+      // β with the ablation mask folded in (only where something is ablated).
+      const gain = (g: { gpu: GPUBuffer; host: Float32Array } | null, mask: Float32Array | null) =>
+        g === null ? null : mask ? upload(g.host.map((b, k) => b * mask[k])) : g.gpu;
+      return { attn: gain(this.layers[i].norm1, masks[i].attn), ssm: gain(this.layers[i].norm2, masks[i].ssm) };
+    });
 
-    const track = (b: GPUBuffer) => (extra.push(b), b);
     const ops: GpuOp[] = [];
     const add = (name: string, layer: number | null, encode: (pass: Pass) => void) => ops.push({ name, layer, encode });
     const noop = () => {};
@@ -296,8 +308,8 @@ export class WebGpuEngine implements Engine {
     add('hidden_states.0', null, (pass) => {
       // [meta tokens ; embeddings]: the meta tokens are a gather of rows 0..M−1 of model.memory_tokens.
       const x = put('hidden_states.0', [N, D], 0);
-      if (M > 0) encodeGather(pass, this.meta!, track(uploadIds(rt, Array.from({ length: M }, (_, j) => j))), M, x, 0);
-      encodeGather(pass, this.embed, track(uploadIds(rt, ids)), n, x, M);
+      if (metaIds) encodeGather(pass, this.meta!, metaIds, M, x, 0);
+      encodeGather(pass, this.embed, textIds, n, x, M);
     });
 
     for (const l of c.layers) {
@@ -362,10 +374,8 @@ export class WebGpuEngine implements Engine {
 
       add(p + 'fused', i, (pass) => {
         // m = (β1 ⊙ norm(attn) + β2 ⊙ norm(ssm)) / 2 with the ablation masks folded into β on the host.
-        const gain = (g: { gpu: GPUBuffer; host: Float32Array }, mask: Float32Array | null) =>
-          mask ? upload(g.host.map((b, k) => b * mask[k])) : g.gpu;
-        const attn = l.hasAttention ? { x: get(p + 'attn_out'), gain: gain(w.norm1!, masks[i].attn) } : null;
-        const ssm = l.hasSsm ? { x: get(p + 'ssm_out'), gain: gain(w.norm2!, masks[i].ssm) } : null;
+        const attn = l.hasAttention ? { x: get(p + 'attn_out'), gain: gains[i].attn! } : null;
+        const ssm = l.hasSsm ? { x: get(p + 'ssm_out'), gain: gains[i].ssm! } : null;
         encodeFuse(pass, attn, ssm, eps, put(p + 'fused', [N, E], i));
       });
       add(p + 'mixer_out', i, (pass) => encodeLinear(pass, whole(get(p + 'fused')), N, w.outProj, whole(put(p + 'mixer_out', [N, D], i))));
