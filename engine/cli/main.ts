@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   cache: () => import('./commands/cache.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
   generate: () => import('./commands/generate.ts'),
+  bench: () => import('./commands/bench.ts'),
   forward: () => import('./commands/forward.ts'),
   predict: () => import('./commands/predict.ts'),
 };
