@@ -168,7 +168,8 @@ export function parseConfig(input: string | Json): HymbaConfig {
   if (attnHidden <= 0) attnHidden = hiddenSize;
   let qkHeadDim = num(raw, 'kq_head_dim', -1, { int: true, max: MAX_SIZE });
   if (qkHeadDim <= 0) {
-    if (attnHidden % numHeads !== 0) throw new ConfigError('attn_hidden_size', `${attnHidden} is not divisible by num_attention_heads ${numHeads}`);
+    if (attnHidden % numHeads !== 0)
+      throw new ConfigError('attn_hidden_size', `${attnHidden} is not divisible by num_attention_heads ${numHeads}`);
     qkHeadDim = attnHidden / numHeads;
   }
   if (qkHeadDim % 2 !== 0) throw new ConfigError('kq_head_dim', `RoPE needs an even head dim, got ${qkHeadDim}`);
@@ -186,14 +187,18 @@ export function parseConfig(input: string | Json): HymbaConfig {
   const ropeTheta = num(raw, 'rope_theta', 10000, { min: 0 });
   if (ropeTheta === 0) throw new ConfigError('rope_theta', 'expected > 0, got 0');
   const ropeTypeRaw = str(raw, 'rope_type', 'default');
-  if (ropeTypeRaw !== 'ntk' && ropeTypeRaw !== 'default') throw new ConfigError('rope_type', `${brief(ropeTypeRaw)} is not supported (supported: "ntk", "default")`);
+  if (ropeTypeRaw !== 'ntk' && ropeTypeRaw !== 'default')
+    throw new ConfigError('rope_type', `${brief(ropeTypeRaw)} is not supported (supported: "ntk", "default")`);
   const maxPositionEmbeddings = size(raw, 'max_position_embeddings', 8192);
   const origMaxPositionEmbeddings = size(raw, 'orig_max_position_embeddings', maxPositionEmbeddings);
   const rope = bool(raw, 'rope', true);
   if (rope && ropeTypeRaw === 'ntk') {
     // ropeBase raises (2·max/orig − 1) to d/(d−2): that needs a positive base and d > 2.
     if (2 * maxPositionEmbeddings <= origMaxPositionEmbeddings) {
-      throw new ConfigError('orig_max_position_embeddings', `NTK scaling needs it below 2 · max_position_embeddings (${2 * maxPositionEmbeddings}), got ${origMaxPositionEmbeddings}`);
+      throw new ConfigError(
+        'orig_max_position_embeddings',
+        `NTK scaling needs it below 2 · max_position_embeddings (${2 * maxPositionEmbeddings}), got ${origMaxPositionEmbeddings}`,
+      );
     }
     if (qkHeadDim <= 2) throw new ConfigError('kq_head_dim', `NTK scaling needs a head dim above 2, got ${qkHeadDim}`);
   }
@@ -230,7 +235,8 @@ export function parseConfig(input: string | Json): HymbaConfig {
 
   const mixers = parseMixers(raw, numLayers);
   const headsPerLayer = intList(raw, 'lab_attention_heads', Array(numLayers).fill(numHeads));
-  if (headsPerLayer.length !== numLayers) throw new ConfigError('lab_attention_heads', `expected ${numLayers} entries, got ${headsPerLayer.length}`);
+  if (headsPerLayer.length !== numLayers)
+    throw new ConfigError('lab_attention_heads', `expected ${numLayers} entries, got ${headsPerLayer.length}`);
 
   // Which layer's K/V each layer uses: producers are the first element of a group.
   const kvSource = Array.from({ length: numLayers }, (_, i) => i);
@@ -259,9 +265,13 @@ export function parseConfig(input: string | Json): HymbaConfig {
     const heads = headsPerLayer[i];
     if (hasAttention) {
       if (heads < 1 || heads % numKvHeads !== 0) {
-        throw new ConfigError('lab_attention_heads', `layer ${i}: ${heads} query heads is not a positive multiple of num_key_value_heads ${numKvHeads}`);
+        throw new ConfigError(
+          'lab_attention_heads',
+          `layer ${i}: ${heads} query heads is not a positive multiple of num_key_value_heads ${numKvHeads}`,
+        );
       }
-      if (dInner % heads !== 0) throw new ConfigError('lab_attention_heads', `layer ${i}: d_inner ${dInner} is not divisible by ${heads} heads`);
+      if (dInner % heads !== 0)
+        throw new ConfigError('lab_attention_heads', `layer ${i}: d_inner ${dInner} is not divisible by ${heads} heads`);
     }
     const ownsKv = hasAttention && kvSource[i] === i;
     if (hasAttention && !ownsKv && mixers[kvSource[i]] === 'ssm') {

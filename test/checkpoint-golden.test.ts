@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, memoryFiles, weightF32, type Checkpoint } from '../engine/checkpoint/load.ts';
 import { folderFiles } from '../engine/checkpoint/folder.node.ts';
-import { expectedTensors, parseConfig } from '../engine/config.ts';
+import { expectedTensors } from '../engine/config.ts';
 import { bf16Round, encode, plainF32Tensors, readGolden, shardedFolder, specShapes, type PlainTensor } from './fixtures/checkpoints.ts';
 import { goldenDir, goldenNames } from './paths.ts';
 
@@ -52,14 +52,18 @@ describe.each(goldenNames)('golden model %s', (name) => {
   });
 
   it('loads re-encoded as BF16 with every value rounded to nearest-even bf16', async () => {
-    const ckpt = await loadCheckpoint(memoryFiles(name, { 'config.json': golden.configText, 'model.safetensors': encode(reference, 'BF16') }));
+    const ckpt = await loadCheckpoint(
+      memoryFiles(name, { 'config.json': golden.configText, 'model.safetensors': encode(reference, 'BF16') }),
+    );
     expect(ckpt.weights.size).toBe(reference.length);
     expect(new Set([...ckpt.weights.values()].map((w) => w.dtype))).toEqual(new Set(['BF16']));
     expectValues(ckpt, reference, bf16Round);
   });
 
   it('loads re-encoded as F16 with every value rounded to nearest-even half (Math.f16round)', async () => {
-    const ckpt = await loadCheckpoint(memoryFiles(name, { 'config.json': golden.configText, 'model.safetensors': encode(reference, 'F16') }));
+    const ckpt = await loadCheckpoint(
+      memoryFiles(name, { 'config.json': golden.configText, 'model.safetensors': encode(reference, 'F16') }),
+    );
     expect(ckpt.weights.size).toBe(reference.length);
     expect(new Set([...ckpt.weights.values()].map((w) => w.dtype))).toEqual(new Set(['F16']));
     // Golden weights include values below the f16 normal range, so subnormal rounding is exercised too.

@@ -105,17 +105,38 @@ describe('parseConfig refuses what it cannot honour', () => {
     configError({ global_attn_idx: [0, 0] }, 'global_attn_idx', /layer 0 is listed twice/);
     configError({ kv_reuse_group: [[2, 1]] }, 'kv_reuse_group', /consumer 1 must come after its producer 2/);
     configError({ kv_reuse_group: [[0, 1]] }, 'kv_reuse_group', /layers 0 and 1 share K\/V but only one is global/);
-    configError({ kv_reuse_group: [[1, 2], [2, 1]] }, 'kv_reuse_group', /layer 2 appears in two groups/);
+    configError(
+      {
+        kv_reuse_group: [
+          [1, 2],
+          [2, 1],
+        ],
+      },
+      'kv_reuse_group',
+      /layer 2 appears in two groups/,
+    );
     configError({ kv_reuse_group: [[1]] }, 'kv_reuse_group', /groups of ≥ 2 layer indices/);
     configError({ kv_reuse_group: [[1, 5]] }, 'kv_reuse_group', /layer 5 is outside 0\.\.2/);
     configError({ sliding_window: 0 }, 'sliding_window', /must be ≥ 1/);
   });
 
   it('refuses lab_ keys that do not fit the model', () => {
-    configError({ lab_mixers: ['hybrid', 'ssm'] }, 'lab_mixers', /expected 3 entries of "hybrid", "attention" or "ssm", got \["hybrid","ssm"\]/);
+    configError(
+      { lab_mixers: ['hybrid', 'ssm'] },
+      'lab_mixers',
+      /expected 3 entries of "hybrid", "attention" or "ssm", got \["hybrid","ssm"\]/,
+    );
     configError({ lab_mixers: ['hybrid', 'mlp', 'ssm'] }, 'lab_mixers', /expected 3 entries/);
-    configError({ lab_mixers: ['hybrid', 'ssm', 'hybrid'] }, 'kv_reuse_group', /layer 2 reuses the K\/V of layer 1, which has no attention/);
-    configError({ num_key_value_heads: 2, lab_attention_heads: [2, 3, 3] }, 'lab_attention_heads', /layer 1: 3 query heads is not a positive multiple of num_key_value_heads 2/);
+    configError(
+      { lab_mixers: ['hybrid', 'ssm', 'hybrid'] },
+      'kv_reuse_group',
+      /layer 2 reuses the K\/V of layer 1, which has no attention/,
+    );
+    configError(
+      { num_key_value_heads: 2, lab_attention_heads: [2, 3, 3] },
+      'lab_attention_heads',
+      /layer 1: 3 query heads is not a positive multiple of num_key_value_heads 2/,
+    );
     configError({ lab_attention_heads: [2, 2] }, 'lab_attention_heads', /expected 3 entries, got 2/);
     configError({ lab_attention_heads: [2, 4, 2] }, 'lab_attention_heads', /layer 2 shares K\/V with layer 1 but their V head dims differ/);
   });
@@ -130,7 +151,11 @@ describe('parseConfig refuses what it cannot honour', () => {
 
   it('refuses RoPE settings whose NTK base is not a finite positive number', () => {
     configError({ rope_theta: 0 }, 'rope_theta', /expected > 0/);
-    configError({ orig_max_position_embeddings: 128 }, 'orig_max_position_embeddings', /below 2 · max_position_embeddings \(128\), got 128/);
+    configError(
+      { orig_max_position_embeddings: 128 },
+      'orig_max_position_embeddings',
+      /below 2 · max_position_embeddings \(128\), got 128/,
+    );
     configError({ hidden_size: 4, num_attention_heads: 2 }, 'kq_head_dim', /head dim above 2, got 2/);
   });
 
@@ -144,6 +169,8 @@ describe('parseConfig refuses what it cannot honour', () => {
 
   it('follows the official int(mamba_expand · hidden_size) for d_inner', () => {
     // 1.5 · 9 = 13.5 → 13 (the official code truncates).
-    expect(parseChanged({ mamba_expand: 1.5, hidden_size: 9, num_attention_heads: 1, num_key_value_heads: 1, kq_head_dim: 4 }).dInner).toBe(13);
+    expect(parseChanged({ mamba_expand: 1.5, hidden_size: 9, num_attention_heads: 1, num_key_value_heads: 1, kq_head_dim: 4 }).dInner).toBe(
+      13,
+    );
   });
 });

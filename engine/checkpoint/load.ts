@@ -90,7 +90,11 @@ function parseIndex(file: string, text: string): Map<string, string> {
   const placement = new Map<string, string>();
   for (const [tensorName, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || !isPlainFileName(shard)) {
-      throw new CheckpointError(file, `refused shard file name ${brief(shard)}: expected a plain file name in the model folder`, tensorName);
+      throw new CheckpointError(
+        file,
+        `refused shard file name ${brief(shard)}: expected a plain file name in the model folder`,
+        tensorName,
+      );
     }
     placement.set(tensorName, shard);
   }
@@ -105,7 +109,8 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
   try {
     config = parseConfig(configText);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(e.key, `${e.message.replace(/^config\.json: "[^"]*": /, '')} (in ${files.label}/config.json)`);
+    if (e instanceof ConfigError)
+      throw new ConfigError(e.key, `${e.message.replace(/^config\.json: "[^"]*": /, '')} (in ${files.label}/config.json)`);
     throw e;
   }
 

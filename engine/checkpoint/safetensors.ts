@@ -46,10 +46,12 @@ const MAX_HEADER = 100_000_000;
 
 /** Length of the header prefix: read this many bytes first to know how much header to read. */
 export function headerLength(file: string, first8: Uint8Array, fileSize: number): number {
-  if (fileSize < 8 || first8.length < 8) throw new CheckpointError(file, `truncated: ${fileSize} bytes is shorter than the 8-byte header length`);
+  if (fileSize < 8 || first8.length < 8)
+    throw new CheckpointError(file, `truncated: ${fileSize} bytes is shorter than the 8-byte header length`);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER)) throw new CheckpointError(file, `bad header: declared header length ${declared} exceeds the ${MAX_HEADER}-byte limit`);
+  if (declared > BigInt(MAX_HEADER))
+    throw new CheckpointError(file, `bad header: declared header length ${declared} exceeds the ${MAX_HEADER}-byte limit`);
   const n = Number(declared);
   if (8 + n > fileSize) throw new CheckpointError(file, `truncated: header of ${n} bytes does not fit in a ${fileSize}-byte file`);
   return n;
@@ -63,14 +65,20 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   } catch (e) {
     throw new CheckpointError(file, `bad header: not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new CheckpointError(file, 'bad header: expected a JSON object');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new CheckpointError(file, 'bad header: expected a JSON object');
   const dataStart = 8 + headerBytes.length;
   const dataSize = fileSize - dataStart;
   const tensors = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+      if (
+        value === null ||
+        typeof value !== 'object' ||
+        Array.isArray(value) ||
+        !Object.values(value).every((v) => typeof v === 'string')
+      ) {
         throw new CheckpointError(file, `bad header: __metadata__ is ${brief(value)}, expected an object of strings`);
       }
       metadata = value as Record<string, string>;
@@ -92,7 +100,8 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
     }
     const [b, e] = offsets as number[];
     if (b > e) throw new CheckpointError(file, `data_offsets [${b}, ${e}] run backwards`, name);
-    if (e > dataSize) throw new CheckpointError(file, `data_offsets [${b}, ${e}] lie outside the ${dataSize}-byte data section (file truncated?)`, name);
+    if (e > dataSize)
+      throw new CheckpointError(file, `data_offsets [${b}, ${e}] lie outside the ${dataSize}-byte data section (file truncated?)`, name);
     const count = (shape as number[]).reduce((a, c) => a * c, 1);
     const bytes = count * BYTES[dtype as DType];
     if (bytes !== e - b) {
@@ -112,7 +121,8 @@ function checkTiling(file: string, entries: TensorEntry[], dataStart: number, da
   for (const t of entries) {
     const [b, e] = [t.begin - dataStart, t.end - dataStart];
     if (t.begin < at) throw new CheckpointError(file, `data_offsets [${b}, ${e}] overlap tensor "${previous}"`, t.name);
-    if (t.begin > at) throw new CheckpointError(file, `data_offsets [${b}, ${e}] leave a gap: expected it to begin at ${at - dataStart}`, t.name);
+    if (t.begin > at)
+      throw new CheckpointError(file, `data_offsets [${b}, ${e}] leave a gap: expected it to begin at ${at - dataStart}`, t.name);
     at = t.end;
     previous = t.name;
   }
