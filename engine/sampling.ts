@@ -45,7 +45,8 @@ export function argmax(logits: ArrayLike<number>): number {
 function checkOptions(o: SamplingOptions): void {
   const t = o.temperature ?? 0;
   if (!Number.isFinite(t) || t < 0) throw new SamplingError(`temperature must be a number ≥ 0, got ${t}`);
-  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 1)) throw new SamplingError(`topK must be an integer ≥ 1, got ${o.topK}`);
+  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 1))
+    throw new SamplingError(`topK must be an integer ≥ 1, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new SamplingError(`topP must be in (0, 1], got ${o.topP}`);
   if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new SamplingError(`seed must be an integer, got ${o.seed}`);
 }
@@ -112,8 +113,13 @@ export interface GenerateOptions {
  * Prefill the prompt, then choose and feed tokens one at a time: maxNewTokens tokens need one prefill and
  * maxNewTokens − 1 decode steps. Returns the new ids and, per id, the logits it was chosen from.
  */
-export async function generate(session: DecodeSession, promptIds: number[], opts: GenerateOptions): Promise<{ ids: number[]; logits: Float32Array[] }> {
-  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) throw new SamplingError(`maxNewTokens must be an integer ≥ 1, got ${opts.maxNewTokens}`);
+export async function generate(
+  session: DecodeSession,
+  promptIds: number[],
+  opts: GenerateOptions,
+): Promise<{ ids: number[]; logits: Float32Array[] }> {
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1)
+    throw new SamplingError(`maxNewTokens must be an integer ≥ 1, got ${opts.maxNewTokens}`);
   const sampler = new Sampler(opts.sampling);
   const ids: number[] = [];
   const logits: Float32Array[] = [];

@@ -21,7 +21,8 @@ function readTensors(file: string) {
   const n = headerLength(file, bytes.subarray(0, 8), bytes.length);
   const header = parseHeader(file, bytes.subarray(8, 8 + n), bytes.length);
   const out = new Map<string, { dtype: string; shape: number[]; data: Float32Array }>();
-  for (const [name, e] of header.tensors) out.set(name, { dtype: e.dtype, shape: e.shape, data: toFloat32(e, bytes.subarray(e.begin, e.end)) });
+  for (const [name, e] of header.tensors)
+    out.set(name, { dtype: e.dtype, shape: e.shape, data: toFloat32(e, bytes.subarray(e.begin, e.end)) });
   return out;
 }
 
@@ -50,7 +51,25 @@ describe('hymba generate', () => {
   it('samples reproducibly for a seed', () => {
     const run = (seed: string) => {
       const out = path.join(tmp, `s${seed}.safetensors`);
-      expect(hymba('generate', '--model', model, '--ids', '1,5,9', '--max-new-tokens', '16', '--temperature', '1.5', '--top-k', '20', '--seed', seed, '--out', out).code).toBe(0);
+      expect(
+        hymba(
+          'generate',
+          '--model',
+          model,
+          '--ids',
+          '1,5,9',
+          '--max-new-tokens',
+          '16',
+          '--temperature',
+          '1.5',
+          '--top-k',
+          '20',
+          '--seed',
+          seed,
+          '--out',
+          out,
+        ).code,
+      ).toBe(0);
       return Array.from(readTensors(out).get('gen_ids')!.data);
     };
     expect(run('4')).toEqual(run('4'));
@@ -59,12 +78,32 @@ describe('hymba generate', () => {
 
   it.each([
     ['no new tokens', ['--ids', '1,2', '--max-new-tokens', '0'], 2, /--max-new-tokens must be ≥ 1/],
-    ['an id outside the vocabulary', ['--ids', '1,99', '--max-new-tokens', '3'], 1, /token id 99 at position 1 is outside the vocabulary 0\.\.63/],
+    [
+      'an id outside the vocabulary',
+      ['--ids', '1,99', '--max-new-tokens', '3'],
+      1,
+      /token id 99 at position 1 is outside the vocabulary 0\.\.63/,
+    ],
     ['ids that are not integers', ['--ids', '1,x', '--max-new-tokens', '3'], 2, /--ids expects comma-separated integers/],
     ['a prompt longer than the positions', ['--ids', Array(8193).fill(1).join(','), '--max-new-tokens', '1'], 1, /takes at most 8192/],
-    ['prompt + new tokens beyond the positions', ['--ids', '1,2', '--max-new-tokens', '8192'], 2, /needs 8193 positions; this model has 8192/],
-    ['the WebGPU backend (not landed)', ['--ids', '1,2', '--max-new-tokens', '2', '--backend', 'webgpu'], 1, /WebGPU decode session has not landed yet/],
-    ['an unknown window rule', ['--ids', '1,2', '--max-new-tokens', '2', '--window-rule', 'flex'], 2, /--window-rule must be one of hf, prefill/],
+    [
+      'prompt + new tokens beyond the positions',
+      ['--ids', '1,2', '--max-new-tokens', '8192'],
+      2,
+      /needs 8193 positions; this model has 8192/,
+    ],
+    [
+      'the WebGPU backend (not landed)',
+      ['--ids', '1,2', '--max-new-tokens', '2', '--backend', 'webgpu'],
+      1,
+      /WebGPU decode session has not landed yet/,
+    ],
+    [
+      'an unknown window rule',
+      ['--ids', '1,2', '--max-new-tokens', '2', '--window-rule', 'flex'],
+      2,
+      /--window-rule must be one of hf, prefill/,
+    ],
     ['top-k without a temperature', ['--ids', '1,2', '--max-new-tokens', '2', '--top-k', '3'], 2, /give --temperature > 0/],
   ] as Array<[string, string[], number, RegExp]>)('refuses %s clearly', (_label, flags, code, message) => {
     const r = hymba('generate', '--model', model, '--out', path.join(tmp, 'x.safetensors'), ...flags);
@@ -73,7 +112,17 @@ describe('hymba generate', () => {
   });
 
   it('refuses a missing model folder', () => {
-    const r = hymba('generate', '--model', path.join(tmp, 'no-such-model'), '--ids', '1', '--max-new-tokens', '2', '--out', path.join(tmp, 'y.safetensors'));
+    const r = hymba(
+      'generate',
+      '--model',
+      path.join(tmp, 'no-such-model'),
+      '--ids',
+      '1',
+      '--max-new-tokens',
+      '2',
+      '--out',
+      path.join(tmp, 'y.safetensors'),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ModelFolderError: --model .*no-such-model: no such folder/);
   });

@@ -102,7 +102,12 @@ describe('sampling', () => {
     expect(r.ids).toEqual([6, 7, 0, 1]);
     expect(seen).toEqual(r.ids);
     expect(r.logits.map(argmax)).toEqual(r.ids);
-    expect(fed).toEqual([['prefill', [1, 5]], ['step', 6], ['step', 7], ['step', 0]]);
+    expect(fed).toEqual([
+      ['prefill', [1, 5]],
+      ['step', 6],
+      ['step', 7],
+      ['step', 0],
+    ]);
     await expect(generate(session, [1], { maxNewTokens: 0 })).rejects.toThrow(SamplingError);
   });
 });

@@ -47,7 +47,9 @@ describe.each(goldenNames)('golden %s', (name) => {
   let ck: Checkpoint;
   let engine: CpuEngine;
   let ex: Map<string, Float32Array>;
-  let readme: { checks: { kv_cache_len_after_each_step: Record<string, number[]>; diag_kv_cache_len_after_each_step: Record<string, number[]> } };
+  let readme: {
+    checks: { kv_cache_len_after_each_step: Record<string, number[]>; diag_kv_cache_len_after_each_step: Record<string, number[]> };
+  };
   let prompt: number[];
   beforeAll(async () => {
     ck = await loadCheckpoint(folderFiles(goldenDir(name)));
@@ -72,19 +74,25 @@ describe.each(goldenNames)('golden %s', (name) => {
     expect(maxOver(r.logits, rowsOf(ex.get('gen_logits_tf_nocache')!, V))).toBeLessThan(1e-4);
   });
 
-  it.each(['hf', 'prefill'] as const)('%s rule: KV entries per layer follow the official cache lengths; bytes == calculator', async (rule) => {
-    const s = engine.session({ windowRule: rule });
-    const gen = Array.from(ex.get(rule === 'hf' ? 'gen_ids' : 'gen_ids_nocache')!);
-    const official = rule === 'hf' ? readme.checks.kv_cache_len_after_each_step : { ...readme.checks.kv_cache_len_after_each_step, ...readme.checks.diag_kv_cache_len_after_each_step };
-    await s.prefill(prompt);
-    expectCacheMatchesCalculator(s, engine.config, rule, true, engine.config.slidingWindow);
-    for (let step = 1; step < 12; step++) {
-      await s.step(gen[step - 1]);
-      // From the first decode step on, HF's trimmed SWA caches hold what ours hold (HF trims lazily after prefill).
-      for (const [layer, lens] of Object.entries(official)) expect(s.cacheUsage().layers[Number(layer)].kvEntries).toBe(lens[step]);
+  it.each(['hf', 'prefill'] as const)(
+    '%s rule: KV entries per layer follow the official cache lengths; bytes == calculator',
+    async (rule) => {
+      const s = engine.session({ windowRule: rule });
+      const gen = Array.from(ex.get(rule === 'hf' ? 'gen_ids' : 'gen_ids_nocache')!);
+      const official =
+        rule === 'hf'
+          ? readme.checks.kv_cache_len_after_each_step
+          : { ...readme.checks.kv_cache_len_after_each_step, ...readme.checks.diag_kv_cache_len_after_each_step };
+      await s.prefill(prompt);
       expectCacheMatchesCalculator(s, engine.config, rule, true, engine.config.slidingWindow);
-    }
-  });
+      for (let step = 1; step < 12; step++) {
+        await s.step(gen[step - 1]);
+        // From the first decode step on, HF's trimmed SWA caches hold what ours hold (HF trims lazily after prefill).
+        for (const [layer, lens] of Object.entries(official)) expect(s.cacheUsage().layers[Number(layer)].kvEntries).toBe(lens[step]);
+        expectCacheMatchesCalculator(s, engine.config, rule, true, engine.config.slidingWindow);
+      }
+    },
+  );
 
   it('the precomputed meta state changes nothing but time (logits and taps within 1e-5 of recomputing)', async () => {
     const taps = ['layers.1.attn_out', 'layers.*.ssm.state', 'hidden_states.2'];
@@ -94,7 +102,8 @@ describe.each(goldenNames)('golden %s', (name) => {
     const b = await recomputed.prefill(prompt);
     expect(maxAbsDiff(a.logits, b.logits)).toBeLessThan(1e-5);
     for (const [tapName, t] of a.taps) expect(maxAbsDiff(t, b.taps.get(tapName)!), tapName).toBeLessThan(1e-5);
-    for (const id of [5, 9, 2, 7]) expect(maxAbsDiff((await reused.step(id)).logits, (await recomputed.step(id)).logits)).toBeLessThan(1e-5);
+    for (const id of [5, 9, 2, 7])
+      expect(maxAbsDiff((await reused.step(id)).logits, (await recomputed.step(id)).logits)).toBeLessThan(1e-5);
   });
 });
 
@@ -132,7 +141,10 @@ describe('session taps and KV snapshots', () => {
     for (const id of [3, 4, 5]) await s.step(id);
     const text = ids.length + 3; // positions 8 .. 8+text−1
     const owner = (await s.readKv(1))!;
-    expect(owner.positions).toEqual([...Array.from({ length: 8 }, (_, i) => i), ...Array.from({ length: 16 }, (_, i) => 8 + text - 16 + i)]);
+    expect(owner.positions).toEqual([
+      ...Array.from({ length: 8 }, (_, i) => i),
+      ...Array.from({ length: 16 }, (_, i) => 8 + text - 16 + i),
+    ]);
     expect(owner.k.shape).toEqual([24, 2 * 16]);
     expect(owner.v.shape).toEqual([24, 2 * 32]);
     const consumer = (await s.readKv(2))!;
@@ -184,8 +196,21 @@ const cases: Array<{ name: string; config: HymbaConfig; meta?: boolean; window?:
   { name: 'W = 3, triple KV sharing, meta on', config: config({}) },
   { name: 'meta tokens off', config: config({}), meta: false },
   { name: 'M = 0 in the config', config: config({ num_memory_tokens: 0, sliding_window: 2 }) },
-  { name: 'window override 1, pairs of consumers', config: config({ kv_reuse_group: [[1, 2], [3, 4]], global_attn_idx: [0] }), window: 1 },
-  { name: 'SSM-only and attention-only layers', config: config({ lab_mixers: ['hybrid', 'ssm', 'attention', 'attention', 'hybrid'], kv_reuse_group: [[2, 3]] }) },
+  {
+    name: 'window override 1, pairs of consumers',
+    config: config({
+      kv_reuse_group: [
+        [1, 2],
+        [3, 4],
+      ],
+      global_attn_idx: [0],
+    }),
+    window: 1,
+  },
+  {
+    name: 'SSM-only and attention-only layers',
+    config: config({ lab_mixers: ['hybrid', 'ssm', 'attention', 'attention', 'hybrid'], kv_reuse_group: [[2, 3]] }),
+  },
   { name: 'an ablation (heads and a branch)', config: config({}), ablation: 'attn@1:0,ssm@2,ssm@*:1' },
 ];
 

@@ -68,12 +68,15 @@ export class CpuSession implements DecodeSession {
     this.config = config;
     this.W = weights;
     this.windowRule = opts.windowRule ?? 'hf';
-    if (this.windowRule !== 'hf' && this.windowRule !== 'prefill') throw new InputError(`windowRule must be "hf" or "prefill", got ${JSON.stringify(this.windowRule)}`);
+    if (this.windowRule !== 'hf' && this.windowRule !== 'prefill')
+      throw new InputError(`windowRule must be "hf" or "prefill", got ${JSON.stringify(this.windowRule)}`);
     this.window = opts.window ?? config.slidingWindow;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new InputError(`sliding window must be a positive integer, got ${this.window}`);
+    if (!Number.isInteger(this.window) || this.window < 1)
+      throw new InputError(`sliding window must be a positive integer, got ${this.window}`);
     this.numMeta = (opts.meta ?? true) ? config.numMetaTokens : 0;
     this.maxContext = opts.maxContext ?? config.maxPositionEmbeddings;
-    if (!Number.isInteger(this.maxContext) || this.maxContext < 1) throw new InputError(`maxContext must be a positive integer, got ${this.maxContext}`);
+    if (!Number.isInteger(this.maxContext) || this.maxContext < 1)
+      throw new InputError(`maxContext must be a positive integer, got ${this.maxContext}`);
     const ablation = opts.ablation ?? [];
     this.masks = betaMasks(config, ablation);
     this.invFreq = op.ropeInvFreq(config.qkHeadDim, ropeBase(config));
@@ -151,7 +154,9 @@ export class CpuSession implements DecodeSession {
 
   private checkRoom(n: number): void {
     if (this.textLength + n > this.maxContext) {
-      throw new InputError(`the session holds ${this.textLength} tokens and can take ${this.maxContext - this.textLength} more (maxContext ${this.maxContext}); got ${n}`);
+      throw new InputError(
+        `the session holds ${this.textLength} tokens and can take ${this.maxContext - this.textLength} more (maxContext ${this.maxContext}); got ${n}`,
+      );
     }
   }
 
@@ -162,7 +167,8 @@ export class CpuSession implements DecodeSession {
     const last = sliceRows(hidden, hidden.shape[0] - 1, hidden.shape[0]);
     const head = c.tieWordEmbeddings ? this.W('model.embed_tokens.weight') : this.W('lm_head.weight');
     const logits = op.linear(last, head, c.vocabSize, c.hiddenSize).data;
-    if (this.wanted.has('logits')) env.set('logits', op.linear(sliceRows(hidden, metaRows, hidden.shape[0]), head, c.vocabSize, c.hiddenSize));
+    if (this.wanted.has('logits'))
+      env.set('logits', op.linear(sliceRows(hidden, metaRows, hidden.shape[0]), head, c.vocabSize, c.hiddenSize));
     this.textLength += textRows;
     return { logits, taps: env };
   }
@@ -235,7 +241,13 @@ export class CpuSession implements DecodeSession {
       tap(p + 'mixer_out', mixer);
       const mid = op.add(x, mixer);
       const g = op.rmsnorm(mid, w('pre_moe_layernorm.weight'), c.rmsNormEps);
-      const mlp = op.swiglu(g, w('moe.experts.0.gate_proj.weight'), w('moe.experts.0.up_proj.weight'), w('moe.experts.0.down_proj.weight'), c.intermediateSize);
+      const mlp = op.swiglu(
+        g,
+        w('moe.experts.0.gate_proj.weight'),
+        w('moe.experts.0.up_proj.weight'),
+        w('moe.experts.0.down_proj.weight'),
+        c.intermediateSize,
+      );
       tap(p + 'mlp_out', mlp);
       x = op.add(mid, mlp);
       tap(l.index === c.numLayers - 1 ? 'last_layer_output' : `hidden_states.${l.index + 1}`, x);
@@ -273,7 +285,12 @@ export class CpuSession implements DecodeSession {
     const proj = op.linear(xc, w('mamba.x_proj.0.weight'), R + 2 * S, E);
     const B = op.rmsnorm(sliceCols(proj, R, R + S), w('mamba.B_layernorm.weight'), c.rmsNormEps);
     const C = op.rmsnorm(sliceCols(proj, R + S, R + 2 * S), w('mamba.C_layernorm.weight'), c.rmsNormEps);
-    const dt = op.linear(op.rmsnorm(sliceCols(proj, 0, R), w('mamba.dt_layernorm.weight'), c.rmsNormEps), w('mamba.dt_proj.0.weight'), E, R);
+    const dt = op.linear(
+      op.rmsnorm(sliceCols(proj, 0, R), w('mamba.dt_layernorm.weight'), c.rmsNormEps),
+      w('mamba.dt_proj.0.weight'),
+      E,
+      R,
+    );
     const bias = w('mamba.dt_proj.0.bias');
     for (let t = 0; t < T; t++) for (let e = 0; e < E; e++) dt.data[t * E + e] = op.softplus(dt.data[t * E + e] + bias[e]);
     tap(p + 'ssm.dt', dt);
@@ -309,7 +326,14 @@ export class CpuSession implements DecodeSession {
     const kv = sum('kv_bytes');
     const conv = sum('conv_state_bytes');
     const ssm = sum('ssm_state_bytes');
-    return { kv_bytes: kv, conv_state_bytes: conv, ssm_state_bytes: ssm, total_bytes: kv + conv + ssm, kv_reserved_bytes: reserved, layers };
+    return {
+      kv_bytes: kv,
+      conv_state_bytes: conv,
+      ssm_state_bytes: ssm,
+      total_bytes: kv + conv + ssm,
+      kv_reserved_bytes: reserved,
+      layers,
+    };
   }
 
   /** The KV cache a layer attends with (a consumer gets its producer's, with `layer` = the producer); null without attention. */

@@ -35,6 +35,7 @@ const openers: Record<BackendName, (ck: Checkpoint) => Promise<SessionHost>> = {
 };
 
 export async function openBackend(backend: string, ck: Checkpoint): Promise<SessionHost> {
-  if (!BACKENDS.includes(backend as BackendName)) throw new BackendUnavailableError(`unknown backend "${backend}" (backends: ${BACKENDS.join(', ')})`);
+  if (!BACKENDS.includes(backend as BackendName))
+    throw new BackendUnavailableError(`unknown backend "${backend}" (backends: ${BACKENDS.join(', ')})`);
   return openers[backend as BackendName](ck);
 }

@@ -17,7 +17,8 @@ export function randomCheckpoint(c: HymbaConfig, seed = 0): Checkpoint {
     const fill = (f: (i: number) => number) => {
       for (let i = 0; i < n; i++) data[i] = f(i);
     };
-    if (name.endsWith('norm.weight') || name.endsWith('layernorm1.weight') || name.endsWith('layernorm2.weight')) fill(() => 1 + 0.2 * normal());
+    if (name.endsWith('norm.weight') || name.endsWith('layernorm1.weight') || name.endsWith('layernorm2.weight'))
+      fill(() => 1 + 0.2 * normal());
     else if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') fill(() => 0.5 * normal());
     else if (name === 'model.memory_tokens') fill(() => normal());
     else if (name.endsWith('A_log.0')) fill((i) => Math.log(1 + (i % c.dState)) + 0.1 * normal());

@@ -111,7 +111,9 @@ export async function benchModel(label: string, ck: Checkpoint, backend: string,
 
 function printTable(rows: BenchResult[]): void {
   const f = (n: number, d = 1) => n.toFixed(d);
-  console.log('model                      backend  meta  prompt  prefill tok/s  decode ms/tok  meta state ms  prefill w/o meta state ms  saved ms/prefill');
+  console.log(
+    'model                      backend  meta  prompt  prefill tok/s  decode ms/tok  meta state ms  prefill w/o meta state ms  saved ms/prefill',
+  );
   for (const r of rows) {
     console.log(
       `${r.model.padEnd(26)} ${r.backend.padEnd(8)} ${String(r.meta_tokens).padStart(4)}  ${String(r.prompt_tokens).padStart(6)}  ` +

@@ -21,7 +21,8 @@ export class ModelFolderError extends Error {
 
 /** Load the model folder of --model, with a clear message when it is not one. */
 export async function loadModelFolder(dir: string) {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFolderError(`--model ${dir}: no such folder (expected a folder with config.json and model.safetensors)`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ModelFolderError(`--model ${dir}: no such folder (expected a folder with config.json and model.safetensors)`);
   return loadCheckpoint(folderFiles(dir));
 }
 
