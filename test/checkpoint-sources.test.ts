@@ -1,6 +1,7 @@
 // The byte sources behind loadCheckpoint, each against the real thing: urlFiles over a real node:http server on
 // a local port, fileListFiles with Node's File class, folderFiles on disk.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -139,8 +140,19 @@ describe('folderFiles', () => {
 
   it('refuses names that leave the folder', async () => {
     const files = folderFiles(goldenDir(NAME));
-    for (const name of [`../${NAME}/config.json`, '..', '/etc/passwd', 'a/../config.json']) {
-      await expect(files.open(name)).rejects.toThrow(CheckpointError);
+    for (const name of [`../${NAME}/config.json`, '..', '.', '', '/etc/passwd', 'a/../config.json', '..\\config.json', 'config.json\0']) {
+      await expect(files.open(name)).rejects.toThrow(/refused: not the name of a file in the model folder/);
+    }
+  });
+
+  it('opens any other file name, spaces and unicode included', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hymba-folder-'));
+    try {
+      writeFileSync(path.join(dir, 'my model · 1.json'), '{}');
+      const src = await folderFiles(dir).open('my model · 1.json');
+      expect(new TextDecoder().decode(await src!.read(0, src!.size))).toBe('{}');
+    } finally {
+      rmSync(dir, { recursive: true });
     }
   });
 

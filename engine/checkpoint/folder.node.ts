@@ -1,14 +1,14 @@
 // A model folder on disk (Node only).
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, isPlainFileName, type ByteSource, type ModelFiles } from './load.ts';
+import { CheckpointError, type ByteSource, type ModelFiles } from './load.ts';
 
 export function folderFiles(dir: string): ModelFiles {
   return {
     label: dir,
     async open(name) {
-      // path.join would happily resolve "../" out of the folder.
-      if (!isPlainFileName(name)) throw new CheckpointError(path.join(dir, name), 'refused: not a plain file name in the model folder');
+      // path.join would happily resolve "../" out of the folder. Any other name (spaces, unicode) is a file in it.
+      if (!isFileInFolder(name)) throw new CheckpointError(path.join(dir, name), 'refused: not the name of a file in the model folder');
       const file = path.join(dir, name);
       let size: number;
       try {
@@ -21,6 +21,10 @@ export function folderFiles(dir: string): ModelFiles {
       return fileSource(file, size);
     },
   };
+}
+
+function isFileInFolder(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
 }
 
 function fileSource(file: string, size: number): ByteSource {
