@@ -234,6 +234,16 @@ describe.each(cases)('random model: $name', ({ config: c, meta, window, ablation
     }
   });
 
+  it.each(['hf', 'prefill'] as const)('%s rule: a continuation prefill equals one prefill of all the tokens', async (rule) => {
+    const s = engine.session({ ...opts, windowRule: rule });
+    const first = [1, 7, 22, 5, 31, 2, 9];
+    const more = [4, 8, 15, 16, 23, 30, 11, 12];
+    await s.prefill(first);
+    const r = await s.prefill(more);
+    const fresh = await engine.forward([...first, ...more], opts);
+    expect(maxAbsDiff(r.logits, sliceRows(fresh.logits, 14, 15).data)).toBeLessThan(1e-5);
+  });
+
   it('hf rule: bytes == calculator while the ring wraps, and decode differs from prefill once the window is full', async () => {
     const hf = engine.session({ ...opts, windowRule: 'hf' });
     const pf = engine.session({ ...opts, windowRule: 'prefill' });
