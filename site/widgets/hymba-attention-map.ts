@@ -69,6 +69,10 @@ export class HymbaAttentionMap extends LabWidget {
         font-size: 0.85rem;
         margin-bottom: 0.3rem;
       }
+      h5 {
+        margin: 1rem 0 0.25rem;
+        font-size: 0.9rem;
+      }
       .finding {
         border-left: 4px solid var(--hl-c-meta);
         padding: 0.3rem 0.7rem;
@@ -206,7 +210,6 @@ export class HymbaAttentionMap extends LabWidget {
     });
     if (data.length === 0) return null;
     return Plot.plot({
-      title: `Layer ${layer}: where each query's attention goes`,
       width: Math.max(320, Math.min(720, this.clientWidth - 34)),
       height: 240,
       marginBottom: 60,
@@ -225,7 +228,6 @@ export class HymbaAttentionMap extends LabWidget {
     if (perHead.length === 0) return null;
     const perLayer = runs.flatMap((run) => run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })));
     return Plot.plot({
-      title: 'Attention entropy per layer (bars: mean over heads; dots: single heads)',
       width: Math.max(320, Math.min(720, this.clientWidth - 34)),
       height: 220,
       marginBottom: 60,
@@ -252,7 +254,9 @@ export class HymbaAttentionMap extends LabWidget {
         ${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}
       </div>
       ${this.renderFinding()}
+      <h5>Layer ${layer}: where each query's attention goes, per head</h5>
       <div class="chart heads">${this.headChart}</div>
+      <h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
       <div class="chart entropy">${this.entropyChart}</div>
       ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
       ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
