@@ -122,6 +122,16 @@ export function svgText(svg: SVGSVGElement): string {
   return serializeSvg(svg, computedSvgStyle);
 }
 
+/**
+ * The chart's own <svg> inside what a chart library returned: Observable Plot gives an <svg>, or a <figure> holding
+ * legends and the plot's <svg> as a direct child.
+ */
+export function chartSvg(el: Element | null): SVGSVGElement | null {
+  if (!el) return null;
+  if (el instanceof SVGSVGElement) return el;
+  return el.querySelector(':scope > svg');
+}
+
 /** Rasterise an <svg> to PNG at `scale`× its on-screen size, on an opaque background. */
 export async function svgToPng(svg: SVGSVGElement, scale = 2, background = '#ffffff'): Promise<Blob> {
   const box = svg.getBoundingClientRect();
@@ -140,10 +150,18 @@ export async function svgToPng(svg: SVGSVGElement, scale = 2, background = '#fff
 
 /** A <canvas> chart (heat maps) as PNG. */
 export function canvasPng(canvas: HTMLCanvasElement): Promise<Blob> {
-  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas could not be encoded as PNG'))), 'image/png'));
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas could not be encoded as PNG'))), 'image/png'),
+  );
 }
 
-async function canvasToPng(width: number, height: number, scale: number, background: string, draw: (ctx: CanvasRenderingContext2D) => void): Promise<Blob> {
+async function canvasToPng(
+  width: number,
+  height: number,
+  scale: number,
+  background: string,
+  draw: (ctx: CanvasRenderingContext2D) => void,
+): Promise<Blob> {
   const canvas = document.createElement('canvas');
   canvas.width = width * scale;
   canvas.height = height * scale;
@@ -172,5 +190,10 @@ export function download(filename: string, content: Blob | string, type = 'text/
 
 /** A safe file name stem from a widget id or title. */
 export function fileStem(s: string): string {
-  return s.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'hymba-lab';
+  return (
+    s
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'hymba-lab'
+  );
 }

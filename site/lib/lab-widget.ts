@@ -9,7 +9,7 @@ import { property, state } from 'lit/decorators.js';
 import { HymbaWidget } from '../widgets/widget-base.ts';
 import { namespaceOf, readState, writeState, type Schema, type StateOf } from './url-state.ts';
 import { watchVisibility, type Visibility } from './visibility.ts';
-import { download, fileStem, svgText, svgToPng, toCsv, toJson, type Row } from './export.ts';
+import { chartSvg, download, fileStem, svgText, svgToPng, toCsv, toJson, type Row } from './export.ts';
 import { formatBytes, type LoadProgress } from './engine-controller.ts';
 import { labStyles } from './theme.ts';
 import { codePanelStyles } from './code-panel.ts';
@@ -19,8 +19,8 @@ export interface Exports {
   rows?: () => Row[];
   columns?: readonly string[];
   json?: () => unknown;
-  /** The chart to export as SVG and PNG. */
-  svg?: () => SVGSVGElement | null;
+  /** The chart to export as SVG and PNG: an <svg>, or a chart library's <figure> around one. */
+  svg?: () => Element | null;
 }
 
 export abstract class LabWidget extends HymbaWidget {
@@ -36,6 +36,7 @@ export abstract class LabWidget extends HymbaWidget {
   @state() protected tierNote = '';
   @state() protected progress: LoadProgress | null = null;
   @state() protected waitingForVisible = true;
+  @state() private exportError = '';
 
   private visibility: Visibility | null = null;
   /** The settings as the page's attributes gave them: the URL records only differences from these. */
@@ -110,19 +111,48 @@ export abstract class LabWidget extends HymbaWidget {
     return html`<div class="toolbar" role="group" aria-label="Export">
       <span class="note">Export:</span>
       ${exports.rows ? html`<button type="button" data-export="csv" @click=${() => download(`${stem}.csv`, toCsv(exports.rows!(), exports.columns), 'text/csv')}>CSV</button>` : ''}
-      ${exports.rows || exports.json
-        ? html`<button type="button" data-export="json" @click=${() => download(`${stem}.json`, toJson((exports.json ?? exports.rows)!()), 'application/json')}>JSON</button>`
-        : ''}
-      ${svg
-        ? html`<button type="button" data-export="svg" @click=${() => this.withSvg(svg, (s) => download(`${stem}.svg`, svgText(s), 'image/svg+xml'))}>SVG</button>
-            <button type="button" data-export="png" @click=${() => this.withSvg(svg, async (s) => download(`${stem}.png`, await svgToPng(s)))}>PNG</button>`
-        : ''}
+      ${
+        exports.rows || exports.json
+          ? html`<button
+              type="button"
+              data-export="json"
+              @click=${() => download(`${stem}.json`, toJson((exports.json ?? exports.rows)!()), 'application/json')}
+            >
+              JSON
+            </button>`
+          : ''
+      }
+      ${
+        svg
+          ? html`<button
+                type="button"
+                data-export="svg"
+                @click=${() => this.withSvg(svg, (s) => download(`${stem}.svg`, svgText(s), 'image/svg+xml'))}
+              >
+                SVG
+              </button>
+              <button
+                type="button"
+                data-export="png"
+                @click=${() => this.withSvg(svg, async (s) => download(`${stem}.png`, await svgToPng(s)))}
+              >
+                PNG
+              </button>`
+          : ''
+      }
+      ${this.exportError ? html`<span class="note" role="alert">${this.exportError}</span>` : ''}
     </div>`;
   }
 
-  private async withSvg(get: () => SVGSVGElement | null, use: (svg: SVGSVGElement) => void | Promise<void>): Promise<void> {
-    const svg = get();
-    if (svg) await use(svg);
+  private async withSvg(get: () => Element | null, use: (svg: SVGSVGElement) => void | Promise<void>): Promise<void> {
+    this.exportError = '';
+    const svg = chartSvg(get());
+    try {
+      if (!svg) throw new Error('there is no chart to export yet');
+      await use(svg);
+    } catch (e) {
+      this.exportError = `Export failed: ${(e as Error).message}`;
+    }
   }
 }
 
@@ -131,12 +161,21 @@ export function numbersTable(rows: Row[], columns: readonly string[], caption: s
   return html`<details class="numbers">
     <summary>Show numbers</summary>
     <table class="numbers">
-      <caption class="visually-hidden">${caption}</caption>
+      <caption class="visually-hidden">
+        ${caption}
+      </caption>
       <thead>
-        <tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr>
+        <tr>
+          ${columns.map((c) => html`<th scope="col">${c}</th>`)}
+        </tr>
       </thead>
       <tbody>
-        ${rows.map((r) => html`<tr>${columns.map((c) => html`<td>${String(r[c] ?? '')}</td>`)}</tr>`)}
+        ${rows.map(
+          (r) =>
+            html`<tr>
+              ${columns.map((c) => html`<td>${String(r[c] ?? '')}</td>`)}
+            </tr>`,
+        )}
       </tbody>
     </table>
   </details>`;

@@ -8,7 +8,13 @@
 /** Why a query–key cell is what it is (the heat map colours these). */
 export const CELL = { future: 0, outside: 1, window: 2, meta: 3, global: 4 } as const;
 export type CellKind = (typeof CELL)[keyof typeof CELL];
-export const CELL_NAMES = ['future (causal mask)', 'outside the window', 'inside the window', 'meta token', 'global: everything before'] as const;
+export const CELL_NAMES = [
+  'future (causal mask)',
+  'outside the window',
+  'inside the window',
+  'meta token',
+  'global: everything before',
+] as const;
 
 export interface MaskSpec {
   global: boolean;

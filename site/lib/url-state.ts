@@ -109,7 +109,13 @@ export function encodeField(field: Field, value: unknown): string {
 export function isValid(field: Field, value: unknown): boolean {
   switch (field.kind) {
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) && value >= field.min && value <= field.max && (!field.int || Number.isInteger(value));
+      return (
+        typeof value === 'number' &&
+        Number.isFinite(value) &&
+        value >= field.min &&
+        value <= field.max &&
+        (!field.int || Number.isInteger(value))
+      );
     case 'enum':
       return typeof value === 'string' && field.values.includes(value);
     case 'boolean':

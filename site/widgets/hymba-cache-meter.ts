@@ -98,7 +98,7 @@ export class HymbaCacheMeter extends LabWidget {
   @state() source: 'live' | 'analytic' = 'analytic';
   @state() private sourceNote = '';
   curves: CurvePoint[] = [];
-  private curveChart: SVGSVGElement | null = null;
+  private curveChart: Element | null = null;
   private live: { key: string; session: DecodeSession; model: LoadedModel } | null = null;
 
   protected override async compute(): Promise<void> {
@@ -124,7 +124,9 @@ export class HymbaCacheMeter extends LabWidget {
     this.config = config;
     const window = this.window || config.slidingWindow;
     if (live && (live.engine as SessionEngine).session) {
-      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () => this.advanceLive(live!, window));
+      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () =>
+        this.advanceLive(live!, window),
+      );
       this.source = 'live';
     } else {
       if (live) this.sourceNote = `This build's ${live.tier} engine has no decode session; the meter is computed from the model's config.`;
@@ -140,7 +142,11 @@ export class HymbaCacheMeter extends LabWidget {
     const key = `${model.name}|${this.windowRule}|${window}`;
     if (!this.live || this.live.key !== key || this.live.model !== model || this.live.session.length > this.tokens) {
       this.live?.session.dispose();
-      const opts: SessionOptions = { windowRule: this.windowRule, window, maxContext: Math.min(8192, model.checkpoint.config.maxPositionEmbeddings) };
+      const opts: SessionOptions = {
+        windowRule: this.windowRule,
+        window,
+        maxContext: Math.min(8192, model.checkpoint.config.maxPositionEmbeddings),
+      };
       const session = await (model.engine as SessionEngine).session!(opts);
       this.live = { key, session, model };
     }
@@ -148,7 +154,10 @@ export class HymbaCacheMeter extends LabWidget {
     const c = model.checkpoint.config;
     let last: Float32Array | null = null;
     if (session.length === 0 && this.tokens > 0) {
-      const prompt = [c.bosTokenId, ...Array.from({ length: PROMPT_LENGTH - 1 }, (_, i) => 3 + (i % Math.max(1, c.vocabSize - 3)))].slice(0, this.tokens);
+      const prompt = [c.bosTokenId, ...Array.from({ length: PROMPT_LENGTH - 1 }, (_, i) => 3 + (i % Math.max(1, c.vocabSize - 3)))].slice(
+        0,
+        this.tokens,
+      );
       last = (await session.prefill(prompt)).logits;
     }
     while (session.length < this.tokens) {
@@ -184,20 +193,35 @@ export class HymbaCacheMeter extends LabWidget {
     const xMax = Math.max(2 * this.seq, 16000);
     const xs = Array.from({ length: 41 }, (_, i) => Math.round((i / 40) * xMax));
     const points: CurvePoint[] = xs.map((x) => ({ model: this.preset, seq_len: x, mb: this.hymbaBytes(config, x) / MB }));
-    for (const name of this.compareNames()) for (const x of xs) points.push({ model: name, seq_len: x, mb: this.transformerBytes(name, x) / MB });
+    for (const name of this.compareNames())
+      for (const x of xs) points.push({ model: name, seq_len: x, mb: this.transformerBytes(name, x) / MB });
     return points;
   }
 
-  private plotCurves(): SVGSVGElement {
+  private plotCurves(): Element {
     const names = [this.preset, ...this.compareNames()];
     const paper = [
-      { model: this.preset, seq_len: PAPER_SEQ, mb: getPreset(this.preset).paperCacheMB ?? NaN, label: `paper: ${getPreset(this.preset).paperCacheMB} MB` },
+      {
+        model: this.preset,
+        seq_len: PAPER_SEQ,
+        mb: getPreset(this.preset).paperCacheMB ?? NaN,
+        label: `paper: ${getPreset(this.preset).paperCacheMB} MB`,
+      },
       ...this.compareNames()
         .map((n) => getPreset(n))
         .filter((p) => p.paperCacheMB !== undefined)
         .map((p) => ({ model: p.name, seq_len: PAPER_SEQ, mb: p.paperCacheMB!, label: `paper: ${p.paperCacheMB} MB` })),
     ].filter((p) => Number.isFinite(p.mb));
-    const palette = [OKABE_ITO.vermillion, OKABE_ITO.blue, OKABE_ITO.green, OKABE_ITO.orange, OKABE_ITO.purple, OKABE_ITO.skyBlue, OKABE_ITO.yellow, OKABE_ITO.black];
+    const palette = [
+      OKABE_ITO.vermillion,
+      OKABE_ITO.blue,
+      OKABE_ITO.green,
+      OKABE_ITO.orange,
+      OKABE_ITO.purple,
+      OKABE_ITO.skyBlue,
+      OKABE_ITO.yellow,
+      OKABE_ITO.black,
+    ];
     return Plot.plot({
       width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
       height: 280,
@@ -211,7 +235,7 @@ export class HymbaCacheMeter extends LabWidget {
         Plot.dot(paper, { x: 'seq_len', y: 'mb', stroke: 'model', r: 5, strokeWidth: 2 }),
         Plot.text(paper, { x: 'seq_len', y: 'mb', text: 'label', dx: 8, textAnchor: 'start', dy: -8 }),
       ],
-    }) as SVGSVGElement;
+    });
   }
 
   private set<K extends keyof this>(name: K, value: this[K]): void {
@@ -227,41 +251,62 @@ export class HymbaCacheMeter extends LabWidget {
     const maxTokens = this.source === 'live' ? Math.min(1024, c.maxPositionEmbeddings) : 8192;
     return html`
       <div class="controls">
-        ${this.isHidden('tokens')
-          ? ''
-          : html`<button type="button" name="generate" ?disabled=${this.tokens + step > maxTokens} @click=${() => this.set('tokens', Math.min(maxTokens, this.tokens + step))}>
-                Generate ${step} more tokens
-              </button>
-              <button type="button" name="reset" @click=${() => this.set('tokens', 0)}>Reset</button>`}
-        ${this.isHidden('windowRule')
-          ? ''
-          : html`<label
-              >Window rule
-              <select name="windowRule" .value=${this.windowRule} @change=${(e: Event) => this.set('windowRule', (e.target as HTMLSelectElement).value as WindowRule)}>
-                <option value="hf">hf (decode: W newest)</option>
-                <option value="prefill">prefill (W + 1 newest)</option>
-              </select></label
-            >`}
-        ${this.isHidden('dtype')
-          ? ''
-          : html`<label
-              >KV dtype
-              <select name="dtype" .value=${this.dtype} @change=${(e: Event) => this.set('dtype', (e.target as HTMLSelectElement).value as CacheDtype)}>
-                <option>f16</option>
-                <option>bf16</option>
-                <option>f32</option>
-              </select></label
-            >`}
+        ${
+          this.isHidden('tokens')
+            ? ''
+            : html`<button
+                  type="button"
+                  name="generate"
+                  ?disabled=${this.tokens + step > maxTokens}
+                  @click=${() => this.set('tokens', Math.min(maxTokens, this.tokens + step))}
+                >
+                  Generate ${step} more tokens
+                </button>
+                <button type="button" name="reset" @click=${() => this.set('tokens', 0)}>Reset</button>`
+        }
+        ${
+          this.isHidden('windowRule')
+            ? ''
+            : html`<label
+                >Window rule
+                <select
+                  name="windowRule"
+                  .value=${this.windowRule}
+                  @change=${(e: Event) => this.set('windowRule', (e.target as HTMLSelectElement).value as WindowRule)}
+                >
+                  <option value="hf">hf (decode: W newest)</option>
+                  <option value="prefill">prefill (W + 1 newest)</option>
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('dtype')
+            ? ''
+            : html`<label
+                >KV dtype
+                <select
+                  name="dtype"
+                  .value=${this.dtype}
+                  @change=${(e: Event) => this.set('dtype', (e.target as HTMLSelectElement).value as CacheDtype)}
+                >
+                  <option>f16</option>
+                  <option>bf16</option>
+                  <option>f32</option>
+                </select></label
+              >`
+        }
       </div>
       <p class="headline" aria-live="polite">
-        After <strong class="tokens">${this.source === 'live' ? this.tokens : this.tokens.toLocaleString('en')}</strong> tokens the cache holds
-        <strong class="total">${formatBytes(u.total_bytes)}</strong>: KV ${formatBytes(u.kv_bytes)}, conv state ${formatBytes(u.conv_state_bytes)}, SSM state
-        ${formatBytes(u.ssm_state_bytes)}.
+        After <strong class="tokens">${this.source === 'live' ? this.tokens : this.tokens.toLocaleString('en')}</strong> tokens the cache
+        holds <strong class="total">${formatBytes(u.total_bytes)}</strong>: KV ${formatBytes(u.kv_bytes)}, conv state
+        ${formatBytes(u.conv_state_bytes)}, SSM state ${formatBytes(u.ssm_state_bytes)}.
       </p>
       <p class="note source">
-        ${this.source === 'live'
-          ? `Live: a decode session on the zoo model “${this.model}” generated these tokens; these are its cacheUsage() numbers.`
-          : `Computed from the ${this.preset} config (the engine's cache calculator, which a live session's numbers equal). W = ${window}.`}
+        ${
+          this.source === 'live'
+            ? `Live: a decode session on the zoo model “${this.model}” generated these tokens; these are its cacheUsage() numbers.`
+            : `Computed from the ${this.preset} config (the engine's cache calculator, which a live session's numbers equal). W = ${window}.`
+        }
       </p>
       ${this.sourceNote ? html`<p class="note">${this.sourceNote}</p>` : ''}
       <div class="meter">${this.renderMeter(c, u, window)}</div>
@@ -296,10 +341,13 @@ export class HymbaCacheMeter extends LabWidget {
     const hymba = this.hymbaBytes(config, this.seq);
     const rows = this.compareNames().map((n) => {
       const t = this.transformerBytes(n, this.seq);
-      return html`<li>${n}: <strong>${(t / MB).toFixed(1)} MB</strong>, <strong class="ratio">${(t / hymba).toFixed(2)}×</strong> ${this.preset}'s</li>`;
+      return html`<li>
+        ${n}: <strong>${(t / MB).toFixed(1)} MB</strong>, <strong class="ratio">${(t / hymba).toFixed(2)}×</strong> ${this.preset}'s
+      </li>`;
     });
     return html`<p>
-        At ${this.seq.toLocaleString('en')} tokens (${this.dtype} KV; ${this.convention === 'paper' ? 'paper convention: KV + a 4-tap FP16 conv state, no SSM state' : "Hymba Lab's session: f32 conv (3 taps) and SSM state"}),
+        At ${this.seq.toLocaleString('en')} tokens (${this.dtype} KV;
+        ${this.convention === 'paper' ? 'paper convention: KV + a 4-tap FP16 conv state, no SSM state' : "Hymba Lab's session: f32 conv (3 taps) and SSM state"}),
         ${this.preset} holds <strong class="hymba-mb">${(hymba / MB).toFixed(2)} MB</strong>.
       </p>
       <ul>
@@ -323,7 +371,13 @@ export class HymbaCacheMeter extends LabWidget {
     const refScale = Math.max(...u.layers.map((l) => perEntry(l) * (meta + 2 * keep) + l.conv_state_bytes + l.ssm_state_bytes));
     const scale = barW / Math.max(1, ...totals, refScale);
     const y = (i: number) => 3 + i * rowH;
-    return html`<svg viewBox="0 0 ${width} ${height}" width=${width} height=${height} role="img" aria-label=${`cache bytes per layer after ${this.tokens} tokens`}>
+    return html`<svg
+      viewBox="0 0 ${width} ${height}"
+      width=${width}
+      height=${height}
+      role="img"
+      aria-label=${`cache bytes per layer after ${this.tokens} tokens`}
+    >
       <defs>
         <marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
           <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
@@ -345,17 +399,21 @@ export class HymbaCacheMeter extends LabWidget {
           <rect x=${labelW} y=${y(i) + 1} width=${kvW} height=${rowH - 4} fill=${kvColour}></rect>
           <rect x=${labelW + kvW} y=${y(i) + 1} width=${convW} height=${rowH - 4} fill=${KIND_COLOURS.conv}></rect>
           <rect x=${labelW + kvW + convW} y=${y(i) + 1} width=${ssmW} height=${rowH - 4} fill=${KIND_COLOURS.ssm}></rect>
-          ${kind === 'consumer'
-            ? svg`<path d=${`M ${labelW + 3} ${y(i) + 7} C ${labelW + 16} ${y(i) + 7}, ${labelW + 16} ${y(l.kvSource) + 7}, ${labelW + 3} ${y(l.kvSource) + 7}`}
+          ${
+            kind === 'consumer'
+              ? svg`<path d=${`M ${labelW + 3} ${y(i) + 7} C ${labelW + 16} ${y(i) + 7}, ${labelW + 16} ${y(l.kvSource) + 7}, ${labelW + 3} ${y(l.kvSource) + 7}`}
                 fill="none" stroke="currentColor" stroke-width="1" marker-end="url(#arrow)"></path>
                 <text x=${labelW + 20} y=${y(i) + 10}>uses L${l.kvSource}</text>`
-            : ''}
-          ${kind === 'swa'
-            ? svg`<circle cx=${ringX} cy=${y(i) + 7} r=${r} fill="none" stroke="var(--hl-c-empty)" stroke-width="3"></circle>
+              : ''
+          }
+          ${
+            kind === 'swa'
+              ? svg`<circle cx=${ringX} cy=${y(i) + 7} r=${r} fill="none" stroke="var(--hl-c-empty)" stroke-width="3"></circle>
                 <circle class="ring" cx=${ringX} cy=${y(i) + 7} r=${r} fill="none" stroke=${KIND_COLOURS.swa} stroke-width="3"
                   stroke-dasharray=${`${ringFill * circ} ${circ}`} transform=${`rotate(-90 ${ringX} ${y(i) + 7})`}></circle>
                 <text x=${ringX + 10} y=${y(i) + 10}>${Math.round(ringFill * 100)}%</text>`
-            : ''}
+              : ''
+          }
           ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 10}>+${formatBytes(perEntry(l))}/token</text>` : ''}
         </g>`;
       })}
@@ -378,8 +436,9 @@ export class HymbaCacheMeter extends LabWidget {
   private code(window: number): string {
     const compare = this.compareNames()[0] ?? 'llama-3.2-3b';
     const paper = this.convention === 'paper';
-    const live = this.source === 'live'
-      ? `
+    const live =
+      this.source === 'live'
+        ? `
 // Live, as the meter above: a decode session on the zoo model, its cache after ${this.tokens} tokens.
 import { folderFiles } from './engine/checkpoint/folder.node.ts';
 import { loadCheckpoint } from './engine/checkpoint/load.ts';
@@ -391,7 +450,7 @@ let logits = (await session.prefill([${this.config?.bosTokenId ?? 1}, 3, 4, 5].s
 while (session.length < ${this.tokens}) logits = (await session.step(argmax(logits))).logits;
 console.table(session.cacheUsage().layers);
 `
-      : `
+        : `
 // The per-layer meter above: the cache after ${this.tokens} tokens.
 const now = cacheBytes(hymba, { seqLen: ${this.tokens}, dtype: '${this.dtype}', windowRule: '${this.windowRule}', window: ${window} });
 console.table(now.layers);

@@ -46,7 +46,8 @@ export function findDistanceTable(card: unknown, depth = 0): Record<string, { ac
   if (!card || typeof card !== 'object' || depth > 6) return null;
   const entries = Object.entries(card as Record<string, unknown>);
   const isBucket = (k: string, v: unknown) => /^\d+(-\d+|\+)$/.test(k) && typeof (v as { accuracy?: unknown })?.accuracy === 'number';
-  if (entries.length > 0 && entries.every(([k, v]) => isBucket(k, v))) return card as Record<string, { accuracy: number; queries?: number }>;
+  if (entries.length > 0 && entries.every(([k, v]) => isBucket(k, v)))
+    return card as Record<string, { accuracy: number; queries?: number }>;
   for (const [, v] of entries) {
     const found = findDistanceTable(v, depth + 1);
     if (found) return found;
@@ -124,7 +125,7 @@ export class HymbaMaskView extends LabWidget {
   visibleCells = 0;
   metaShown = 0;
   recall: RecallPoint[] | null = null;
-  private recallChart: SVGSVGElement | null = null;
+  private recallChart: Element | null = null;
   private recallKey = '';
 
   protected override async compute(): Promise<void> {
@@ -183,7 +184,10 @@ export class HymbaMaskView extends LabWidget {
       <div class="legend">
         <span><span class="swatch" style="background:${KIND_COLOURS.global}"></span>global layer</span>
         <span><span class="swatch" style="background:${KIND_COLOURS.swa}"></span>sliding-window layer</span>
-        <span><span class="swatch" style="background:repeating-linear-gradient(45deg,${KIND_COLOURS.swa} 0 3px,#9cc3e0 3px 5px)"></span>reuses a neighbour's K/V</span>
+        <span
+          ><span class="swatch" style="background:repeating-linear-gradient(45deg,${KIND_COLOURS.swa} 0 3px,#9cc3e0 3px 5px)"></span>reuses
+          a neighbour's K/V</span
+        >
       </div>
       <div class="mask-area">
         <hl-heatmap
@@ -199,19 +203,26 @@ export class HymbaMaskView extends LabWidget {
         ></hl-heatmap>
         <div class="summary">
           <p>
-            <strong>Layer ${layer}</strong>: ${KIND_TEXT[kind]}${kind === 'consumer' ? html`, attending with layer ${l.kvSource}'s keys and values` : ''}.
-            ${l.global
-              ? html`Every token sees every earlier token.`
-              : html`Each token sees the ${this.metaShown ? 'meta tokens and the ' : ''}${this.window + 1} newest positions (q − k ≤ ${this.window}), itself included.`}
+            <strong>Layer ${layer}</strong>:
+            ${KIND_TEXT[kind]}${kind === 'consumer' ? html`, attending with layer ${l.kvSource}'s keys and values` : ''}.
+            ${
+              l.global
+                ? html`Every token sees every earlier token.`
+                : html`Each token sees the ${this.metaShown ? 'meta tokens and the ' : ''}${this.window + 1} newest positions (q − k ≤
+                  ${this.window}), itself included.`
+            }
           </p>
-          <p class="visible-count"><strong>${this.visibleCells}</strong> of ${causal} causal query–key pairs are visible (${((100 * this.visibleCells) / causal).toFixed(0)}%).</p>
+          <p class="visible-count">
+            <strong>${this.visibleCells}</strong> of ${causal} causal query–key pairs are visible
+            (${((100 * this.visibleCells) / causal).toFixed(0)}%).
+          </p>
           <div class="legend">
             ${CELL_NAMES.map((name, i) => html`<span><span class="swatch" style="background:${CELL_COLOURS[i]}"></span>${name}</span>`)}
           </div>
           <p class="note">
             Rows are queries, columns keys; ${this.metaShown ? `the first ${this.metaShown} are meta tokens` : 'meta tokens are off'}.
-            ${c.numMetaTokens > this.metaShown && this.meta ? `The model has ${c.numMetaTokens}; ${this.metaShown} are drawn.` : ''}
-            The real window is ${c.slidingWindow} tokens (${this.sourceLabel}); here W = ${this.window} so the band fits the screen.
+            ${c.numMetaTokens > this.metaShown && this.meta ? `The model has ${c.numMetaTokens}; ${this.metaShown} are drawn.` : ''} The
+            real window is ${c.slidingWindow} tokens (${this.sourceLabel}); here W = ${this.window} so the band fits the screen.
           </p>
           ${this.sourceNote ? html`<p class="note">${this.sourceNote}</p>` : ''}
         </div>
@@ -221,7 +232,15 @@ export class HymbaMaskView extends LabWidget {
       ${this.renderExports({
         rows: () => this.maskRows(),
         columns: ['layer', 'query', 'key', 'visible', 'why'],
-        json: () => ({ layer, window: this.window, meta: this.metaShown, tokens: this.tokens, visible: this.visibleCells, recall: this.recall, cells: this.maskRows() }),
+        json: () => ({
+          layer,
+          window: this.window,
+          meta: this.metaShown,
+          tokens: this.tokens,
+          visible: this.visibleCells,
+          recall: this.recall,
+          cells: this.maskRows(),
+        }),
         svg: this.recallChart ? () => this.recallChart : undefined,
       })}
       ${this.isHidden('code') ? '' : codePanel(this.code(layer))}
@@ -246,17 +265,27 @@ export class HymbaMaskView extends LabWidget {
           >`;
     return html`<div class="controls">
       ${slider('window', 'Window W', 1, 64)} ${slider('tokens', 'Tokens', 4, 64)}
-      ${this.isHidden('meta') || c.numMetaTokens === 0
-        ? ''
-        : html`<label><input type="checkbox" name="meta" .checked=${this.meta} @change=${(e: Event) => this.set('meta', (e.target as HTMLInputElement).checked)} /> Meta tokens</label>`}
+      ${
+        this.isHidden('meta') || c.numMetaTokens === 0
+          ? ''
+          : html`<label
+              ><input
+                type="checkbox"
+                name="meta"
+                .checked=${this.meta}
+                @change=${(e: Event) => this.set('meta', (e.target as HTMLInputElement).checked)}
+              />
+              Meta tokens</label
+            >`
+      }
     </div>`;
   }
 
   private renderRecall(): TemplateResult {
     if (!this.recall) {
       return html`<p class="note recall-missing">
-        Recall by distance: distance data not available yet. It appears here once the zoo's <code>swa</code> and <code>hymba</code> models are trained
-        (their <code>card.json</code> files).
+        Recall by distance: distance data not available yet. It appears here once the zoo's <code>swa</code> and <code>hymba</code> models
+        are trained (their <code>card.json</code> files).
       </p>`;
     }
     const rows = this.recall.map((r) => ({ ...r, accuracy: r.accuracy.toFixed(3) }));
@@ -329,7 +358,7 @@ async function loadRecall(): Promise<RecallPoint[] | null> {
   return points.length ? points : null;
 }
 
-function plotRecall(points: RecallPoint[]): SVGSVGElement {
+function plotRecall(points: RecallPoint[]): Element {
   return Plot.plot({
     width: 520,
     height: 240,
@@ -341,7 +370,7 @@ function plotRecall(points: RecallPoint[]): SVGSVGElement {
       Plot.lineY(points, { x: 'distance', y: 'accuracy', stroke: 'model', strokeWidth: 2 }),
       Plot.dot(points, { x: 'distance', y: 'accuracy', fill: 'model', tip: true }),
     ],
-  }) as SVGSVGElement;
+  });
 }
 
 define('hymba-mask-view', HymbaMaskView);

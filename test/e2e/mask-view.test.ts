@@ -97,7 +97,9 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
     expect(url.searchParams.get('mask.window')).toBe('3');
     await page.close();
 
-    const hostile = await openReady(`${LESSON}?mask.window=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&mask.layer=-99999&mask.tokens=1e999&mask.model=..%2F..%2Fevil`);
+    const hostile = await openReady(
+      `${LESSON}?mask.window=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&mask.layer=-99999&mask.tokens=1e999&mask.model=..%2F..%2Fevil`,
+    );
     const h = await read(hostile);
     expect(h.window).toBe(8); // unreadable → the setting's default
     expect(h.layer).toBe(0); // clamped
@@ -109,7 +111,9 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
   it('exports the drawn mask as CSV', async () => {
     const page = await openReady(LESSON);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`${WIDGET} button[data-export=csv]`).click()]);
-    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
     expect(csv[0]).toBe('layer,query,key,visible,why');
     const rows = csv.slice(1).map((l) => l.split(','));
     expect(rows).toHaveLength((28 * 29) / 2); // every causal pair
