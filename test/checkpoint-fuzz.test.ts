@@ -23,7 +23,7 @@ import { encode, randomTensors, rawSafetensors, shardedFolder, splitSafetensors,
 
 type Folder = Record<string, Uint8Array | string>;
 
-const NUM_RUNS = Number(process.env.HYMBA_FUZZ_RUNS ?? 4000);
+const NUM_RUNS = Number(process.env.HYMBA_FUZZ_RUNS ?? 3000);
 /** Far above a normal case (well under 1 ms, with room for GC pauses on a busy machine): unbounded work shows. */
 const CASE_LIMIT_MS = 1000;
 
