@@ -1,29 +1,16 @@
 // Both backends against NVIDIA's own outputs for every golden model (../shared/golden, see its NOTES.md):
 // logits, hidden_states_k (k = 0..L), attn_out_i, ssm_out_i, mixer_out_i and last_layer_output within 1e-4.
 // The max errors per model and backend are printed (and kept for the report).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../engine/checkpoint/load.ts';
 import { folderFiles } from '../engine/checkpoint/folder.node.ts';
-import { headerLength, parseHeader, toFloat32 } from '../engine/checkpoint/safetensors.ts';
 import { CpuEngine } from '../engine/cpu/forward.ts';
 import { WebGpuEngine } from '../engine/webgpu/engine.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { maxAbsDiff } from '../engine/tensor.ts';
 import type { Engine } from '../engine/model.ts';
 import { goldenDir, goldenNames } from './paths.ts';
-
-export function readExpected(dir: string): (name: string) => Float32Array {
-  const file = path.join(dir, 'expected.safetensors');
-  const buf = new Uint8Array(readFileSync(file));
-  const header = parseHeader(file, buf.subarray(8, 8 + headerLength(file, buf.subarray(0, 8), buf.length)), buf.length);
-  return (name) => {
-    const e = header.tensors.get(name);
-    if (!e) throw new Error(`${file} has no tensor ${name}`);
-    return toFloat32(e, buf.subarray(e.begin, e.end));
-  };
-}
+import { readExpected } from './webgpu-helpers.ts';
 
 /** Our tap name → the golden tensor name (hidden_states.2 → hidden_states_2, layers.3.attn_out → attn_out_3). */
 const goldenName = (tap: string) => tap.replace(/^hidden_states\.(\d+)$/, 'hidden_states_$1').replace(/^layers\.(\d+)\.(\w+)$/, '$2_$1');

@@ -6,6 +6,9 @@ import type { Checkpoint, Weight } from '../engine/checkpoint/load.ts';
 import { parseConfig, type HymbaConfig } from '../engine/config.ts';
 import { randomCheckpoint } from '../engine/session/random-checkpoint.ts';
 import { tensor, type Tensor } from '../engine/tensor.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { headerLength, parseHeader, toFloat32 } from '../engine/checkpoint/safetensors.ts';
 
 let runtime: GpuRuntime | undefined;
 export async function gpuRuntime(): Promise<GpuRuntime> {
@@ -91,3 +94,16 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): HymbaConfig
 export function tinyCheckpoint(overrides: Record<string, unknown> = {}, seed = 1): Checkpoint {
   return randomCheckpoint(tinyConfig(overrides), seed);
 }
+
+/** The tensors of a golden model's expected.safetensors, by name, as float32. */
+export function readExpected(dir: string): (name: string) => Float32Array {
+  const file = path.join(dir, 'expected.safetensors');
+  const buf = new Uint8Array(readFileSync(file));
+  const header = parseHeader(file, buf.subarray(8, 8 + headerLength(file, buf.subarray(0, 8), buf.length)), buf.length);
+  return (name) => {
+    const e = header.tensors.get(name);
+    if (!e) throw new Error(`${file} has no tensor ${name}`);
+    return toFloat32(e, buf.subarray(e.begin, e.end));
+  };
+}
+
