@@ -41,6 +41,8 @@ interface View {
 }
 
 const MAX_MAP_WIDTH = 560;
+/** Taps read besides each op's own output. */
+const STEP_TAPS = ['layers.*.attn.probs', 'layers.*.ssm.state'];
 
 export class HymbaStepper extends LabWidget {
   static override styles = [
@@ -257,7 +259,8 @@ export class HymbaStepper extends LabWidget {
     this.loaded = loaded;
     this.history = [];
     this.current = null;
-    this.steps = loaded.engine.steps(this.ids);
+    // The WebGPU engine keeps attention probabilities and SSM states only when asked for them by name.
+    this.steps = loaded.engine.steps(this.ids, { taps: STEP_TAPS });
     const wanted = this.step;
     const layer = Math.min(this.layer, config.numLayers - 1);
     // A saved step wins; otherwise start at the chosen layer's first op. A failure here (e.g. a prompt longer than
@@ -381,8 +384,8 @@ export class HymbaStepper extends LabWidget {
     return { values: t.data, rows, cols, rowLabel: 'position', colLabel: name === 'logits' ? 'token id' : 'channel' };
   }
 
-  private heatmap(v: View, label: string, maxWidth = MAX_MAP_WIDTH): TemplateResult {
-    const cell = Math.max(1, Math.min(12, Math.floor(maxWidth / v.cols)));
+  private heatmap(v: View, label: string, maxWidth = MAX_MAP_WIDTH, maxHeight = 400): TemplateResult {
+    const cell = Math.max(1, Math.min(12, Math.floor(maxWidth / v.cols), Math.floor(maxHeight / v.rows)));
     return html`<hl-heatmap
       .values=${v.values}
       rows=${v.rows}
@@ -419,7 +422,7 @@ export class HymbaStepper extends LabWidget {
     return html`
       ${this.renderControls()}
       <div class="nav" role="group" aria-label="Step through the forward pass">
-        <button type="button" data-nav="restart" @click=${() => this.restart()} title="Home">⏮ Restart</button>
+        <button type="button" data-nav="restart" @click=${() => this.restart()} title="Home">⇤ Restart</button>
         <button type="button" data-nav="back" @click=${() => this.previous()} ?disabled=${cur.index === 0} title="←">← Back</button>
         <button type="button" data-nav="next" @click=${() => this.next()} ?disabled=${cur.index === cur.total - 1} title="Space or →">Next op →</button>
         <span class="where" aria-live="polite"
@@ -538,7 +541,7 @@ export class HymbaStepper extends LabWidget {
     const l = this.loaded!.engine.config.layers[layer];
     const waiting = html`<p class="note">Not computed yet: step on.</p>`;
     const small = (name: string, t: Tensor, caption: string) =>
-      html`<figure>${this.heatmap(this.view(name, t), `${name} of layer ${layer}`, 260)}<figcaption>${caption}</figcaption></figure>`;
+      html`<figure>${this.heatmap(this.view(name, t), `${name} of layer ${layer}`, 260, 180)}<figcaption>${caption}</figcaption></figure>`;
     const captions: Record<string, string> = {
       'ssm.dt': 'Δ (position × channel): how much each token writes',
       'ssm.B': 'B (position × slot): where it writes',
@@ -616,7 +619,7 @@ import { CpuEngine } from './engine/cpu/forward.ts';
 
 const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
 const ids = [${this.ids.join(', ')}];
-for await (const step of engine.steps(ids)) {
+for await (const step of engine.steps(ids, { taps: ${JSON.stringify(STEP_TAPS).replaceAll('"', "'")} })) {
   if (step.index < ${cur.index}) continue;
   const t = await step.read('${cur.name}');
   console.log(step.name, t.shape, Array.from(t.data.slice(0, 8)));
