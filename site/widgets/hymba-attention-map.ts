@@ -159,7 +159,9 @@ export class HymbaAttentionMap extends LabWidget {
   private async run(m: LoadedModel, meta: boolean): Promise<AttentionRun> {
     const ids = this.ids;
     const taps = ['layers.*.attn.probs'];
-    const result = await pageController().run(requestKey(m.name, 'attention-probs', { ids: ids.join(','), meta }), () => m.engine.forward(ids, { meta, taps }));
+    const result = await pageController().run(requestKey(m.name, 'attention-probs', { ids: ids.join(','), meta }), () =>
+      m.engine.forward(ids, { meta, taps }),
+    );
     const numMeta = meta ? m.engine.config.numMetaTokens : 0;
     const probs = new Map<number, Tensor>();
     const layers: AttentionRun['layers'] = [];
@@ -171,7 +173,14 @@ export class HymbaAttentionMap extends LabWidget {
     }
     const label = !meta ? `${m.name}, meta off` : m.name;
     const all = layers.flatMap((l) => l.heads);
-    return { label, model: m.name, numMeta, probs, layers, mean: all.length ? meanOverHeads(all) : { meta: 0, first: 0, self: 0, cross: 0, entropy: 0 } };
+    return {
+      label,
+      model: m.name,
+      numMeta,
+      probs,
+      layers,
+      mean: all.length ? meanOverHeads(all) : { meta: 0, first: 0, self: 0, cross: 0, entropy: 0 },
+    };
   }
 
   private get runs(): AttentionRun[] {
@@ -206,7 +215,9 @@ export class HymbaAttentionMap extends LabWidget {
     const layer = this.shownLayer();
     const data = this.runs.flatMap((run) => {
       const l = run.layers.find((x) => x.layer === layer);
-      return (l?.heads ?? []).flatMap((h, head) => CATEGORIES.map((c) => ({ run: run.label, head: `head ${head}`, category: CATEGORY_TEXT[c], share: h[c] })));
+      return (l?.heads ?? []).flatMap((h, head) =>
+        CATEGORIES.map((c) => ({ run: run.label, head: `head ${head}`, category: CATEGORY_TEXT[c], share: h[c] })),
+      );
     });
     if (data.length === 0) return null;
     return Plot.plot({
@@ -224,9 +235,13 @@ export class HymbaAttentionMap extends LabWidget {
   /** Mean row entropy per layer (dots: single heads) for each run. */
   private plotEntropy(): Element | null {
     const runs = this.runs;
-    const perHead = runs.flatMap((run) => run.layers.flatMap((l) => l.heads.map((h, head) => ({ run: run.label, layer: `L${l.layer}`, head, entropy: h.entropy }))));
+    const perHead = runs.flatMap((run) =>
+      run.layers.flatMap((l) => l.heads.map((h, head) => ({ run: run.label, layer: `L${l.layer}`, head, entropy: h.entropy }))),
+    );
     if (perHead.length === 0) return null;
-    const perLayer = runs.flatMap((run) => run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })));
+    const perLayer = runs.flatMap((run) =>
+      run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })),
+    );
     return Plot.plot({
       width: Math.max(320, Math.min(720, this.clientWidth - 34)),
       height: 220,
@@ -245,14 +260,14 @@ export class HymbaAttentionMap extends LabWidget {
 
   protected override renderBody(): TemplateResult {
     const s = this.stats;
-    if (!s) return html`${this.renderControls()}<p class="note">Running the prompt…</p>`;
+    if (!s)
+      return html`${this.renderControls()}
+        <p class="note">Running the prompt…</p>`;
     const layer = this.shownLayer();
     const shownRun = this.meta || !s.metaOff ? s.metaOn : s.metaOff;
     return html`
       ${this.renderControls()}
-      <div class="maps">
-        ${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}
-      </div>
+      <div class="maps">${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}</div>
       ${this.renderFinding()}
       <h5>Layer ${layer}: where each query's attention goes, per head</h5>
       <div class="chart heads">${this.headChart}</div>
@@ -275,33 +290,53 @@ export class HymbaAttentionMap extends LabWidget {
     const heads = this.stats?.metaOn.layers.find((l) => l.layer === this.shownLayer())?.heads.length ?? 0;
     const hasMeta = this.stats ? this.stats.metaOff !== null : true;
     return html`<div class="controls">
-        ${this.isHidden('meta') || !hasMeta
-          ? ''
-          : html`<label><input type="checkbox" name="meta" .checked=${this.meta} @change=${(e: Event) => (this.meta = (e.target as HTMLInputElement).checked)} /> Meta tokens on
-              (${this.model})</label>`}
-        ${this.isHidden('layer') || layers.length === 0
-          ? ''
-          : html`<label
-              >Layer
-              <select name="layer" @change=${(e: Event) => (this.layer = Number((e.target as HTMLSelectElement).value))}>
-                ${layers.map((l) => html`<option value=${l} ?selected=${l === this.shownLayer()}>${l}</option>`)}
-              </select></label
-            >`}
-        ${this.isHidden('head') || heads === 0
-          ? ''
-          : html`<label
-              >Head
-              <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
-                ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === Math.min(this.head, heads - 1)}>${h}</option>`)}
-              </select></label
-            >`}
+        ${
+          this.isHidden('meta') || !hasMeta
+            ? ''
+            : html`<label
+                ><input
+                  type="checkbox"
+                  name="meta"
+                  .checked=${this.meta}
+                  @change=${(e: Event) => (this.meta = (e.target as HTMLInputElement).checked)}
+                />
+                Meta tokens on (${this.model})</label
+              >`
+        }
+        ${
+          this.isHidden('layer') || layers.length === 0
+            ? ''
+            : html`<label
+                >Layer
+                <select name="layer" @change=${(e: Event) => (this.layer = Number((e.target as HTMLSelectElement).value))}>
+                  ${layers.map((l) => html`<option value=${l} ?selected=${l === this.shownLayer()}>${l}</option>`)}
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('head') || heads === 0
+            ? ''
+            : html`<label
+                >Head
+                <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
+                  ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === Math.min(this.head, heads - 1)}>${h}</option>`)}
+                </select></label
+              >`
+        }
       </div>
-      ${this.isHidden('prompt')
-        ? ''
-        : html`<label class="controls"
-            >Prompt
-            <input class="prompt-input" name="prompt" .value=${this.prompt} spellcheck="false" @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
-          /></label>`}`;
+      ${
+        this.isHidden('prompt')
+          ? ''
+          : html`<label class="controls"
+              >Prompt
+              <input
+                class="prompt-input"
+                name="prompt"
+                .value=${this.prompt}
+                spellcheck="false"
+                @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+            /></label>`
+      }`;
   }
 
   private renderMap(run: AttentionRun, layer: number): TemplateResult {
@@ -312,8 +347,9 @@ export class HymbaAttentionMap extends LabWidget {
     const st = run.layers.find((l) => l.layer === layer)!.heads[head];
     return html`<figure data-run=${run.label}>
       <figcaption>
-        <strong>${run.label}</strong>, layer ${layer}, head ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}. Meta ${pct(st.meta)},
-        first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
+        <strong>${run.label}</strong>, layer ${layer}, head
+        ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}. Meta ${pct(st.meta)}, first token
+        ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
       </figcaption>
       <hl-heatmap
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
@@ -325,9 +361,11 @@ export class HymbaAttentionMap extends LabWidget {
         col-label="key"
         .colourOf=${probColour}
       ></hl-heatmap>
-      <p class="tokens">${sequenceLabels(this.ids, run.numMeta, this.vocab)
-        .map((l, i) => `${i}:${l}`)
-        .join(' ')}</p>
+      <p class="tokens">
+        ${sequenceLabels(this.ids, run.numMeta, this.vocab)
+          .map((l, i) => `${i}:${l}`)
+          .join(' ')}
+      </p>
     </figure>`;
   }
 
@@ -339,10 +377,10 @@ export class HymbaAttentionMap extends LabWidget {
     const off = s.metaOff.mean;
     const moved = off.first - on.first;
     return html`<p class="finding" data-finding>
-      Averaged over all ${s.metaOn.layers.length} attention layers and their heads: with meta tokens, ${pct(on.meta)} of each query's attention lands on
-      the meta tokens and ${pct(on.first)} on the first real token. With them removed, the first real token gets ${pct(off.first)}
-      (${moved >= 0 ? 'up' : 'down'} ${pct(Math.abs(moved))}), self ${pct(on.self)} → ${pct(off.self)}, other tokens ${pct(on.cross)} → ${pct(off.cross)};
-      mean entropy ${on.entropy.toFixed(2)} → ${off.entropy.toFixed(2)} nats.
+      Averaged over all ${s.metaOn.layers.length} attention layers and their heads: with meta tokens, ${pct(on.meta)} of each query's
+      attention lands on the meta tokens and ${pct(on.first)} on the first real token. With them removed, the first real token gets
+      ${pct(off.first)} (${moved >= 0 ? 'up' : 'down'} ${pct(Math.abs(moved))}), self ${pct(on.self)} → ${pct(off.self)}, other tokens
+      ${pct(on.cross)} → ${pct(off.cross)}; mean entropy ${on.entropy.toFixed(2)} → ${off.entropy.toFixed(2)} nats.
       ${s.compare ? html`${s.compare.label}, trained without meta tokens, puts ${pct(s.compare.mean.first)} on the first token (entropy ${s.compare.mean.entropy.toFixed(2)}).` : ''}
     </p>`;
   }
@@ -351,7 +389,16 @@ export class HymbaAttentionMap extends LabWidget {
     const f = (x: number) => Number(x.toFixed(4));
     return this.runs.flatMap((run) =>
       run.layers.flatMap((l) =>
-        l.heads.map((h, head) => ({ run: run.label, layer: l.layer, head, meta: f(h.meta), first: f(h.first), self: f(h.self), cross: f(h.cross), entropy: f(h.entropy) })),
+        l.heads.map((h, head) => ({
+          run: run.label,
+          layer: l.layer,
+          head,
+          meta: f(h.meta),
+          first: f(h.first),
+          self: f(h.self),
+          cross: f(h.cross),
+          entropy: f(h.entropy),
+        })),
       ),
     );
   }

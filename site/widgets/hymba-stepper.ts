@@ -411,7 +411,9 @@ export class HymbaStepper extends LabWidget {
   protected override renderBody(): TemplateResult {
     const cur = this.current;
     const loaded = this.loaded;
-    if (!cur || !loaded) return html`${this.renderControls()}<p class="note">Starting the pass…</p>`;
+    if (!cur || !loaded)
+      return html`${this.renderControls()}
+        <p class="note">Starting the pass…</p>`;
     const config = loaded.engine.config;
     const layerSpec = cur.layer !== null ? config.layers[cur.layer] : null;
     const { title, text } = describeOp(cur.name, config.numLayers);
@@ -424,9 +426,12 @@ export class HymbaStepper extends LabWidget {
       <div class="nav" role="group" aria-label="Step through the forward pass">
         <button type="button" data-nav="restart" @click=${() => this.restart()} title="Home">⇤ Restart</button>
         <button type="button" data-nav="back" @click=${() => this.previous()} ?disabled=${cur.index === 0} title="←">← Back</button>
-        <button type="button" data-nav="next" @click=${() => this.next()} ?disabled=${cur.index === cur.total - 1} title="Space or →">Next op →</button>
+        <button type="button" data-nav="next" @click=${() => this.next()} ?disabled=${cur.index === cur.total - 1} title="Space or →">
+          Next op →
+        </button>
         <span class="where" aria-live="polite"
-          >op ${cur.index + 1} of ${cur.total}: <code class="op-name">${cur.name}</code>${cur.layer !== null ? ` (layer ${cur.layer})` : ''}</span
+          >op ${cur.index + 1} of ${cur.total}:
+          <code class="op-name">${cur.name}</code>${cur.layer !== null ? ` (layer ${cur.layer})` : ''}</span
         >
       </div>
       <p class="note">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
@@ -437,14 +442,16 @@ export class HymbaStepper extends LabWidget {
           <p>${text}</p>
           ${this.heatmap(main, `${cur.name} (${tensor.shape.join(' × ')})`)}
           <p class="note">
-            Tensor <code>${cur.name}</code>, shape [${tensor.shape.join(', ')}]${cur.name.endsWith('attn.probs') ? `, head ${Math.min(this.head, tensor.shape[0] - 1)}` : ''}.
+            Tensor <code>${cur.name}</code>, shape
+            [${tensor.shape.join(', ')}]${cur.name.endsWith('attn.probs') ? `, head ${Math.min(this.head, tensor.shape[0] - 1)}` : ''}.
             Hover a cell (or focus the map and use the arrow keys) to read its value.
           </p>
           ${main.rowLabel === 'position' || main.rowLabel === 'query' ? this.renderTokens(cur.name === 'logits') : ''}
           ${cur.name === 'logits' ? this.renderPredictions(tensor) : ''}
         </div>
       </div>
-      ${cur.name.endsWith('.fused') && cur.layer !== null ? this.renderFusion(cur.layer) : ''} ${cur.layer !== null ? this.renderBranches(cur.layer) : ''}
+      ${cur.name.endsWith('.fused') && cur.layer !== null ? this.renderFusion(cur.layer) : ''}
+      ${cur.layer !== null ? this.renderBranches(cur.layer) : ''}
       ${this.renderExports({
         rows: () => this.cellRows(),
         columns: ['op', 'row', 'col', 'value'],
@@ -459,50 +466,61 @@ export class HymbaStepper extends LabWidget {
     const config = this.loaded?.engine.config;
     const heads = config && this.current?.layer != null ? config.layers[this.current.layer].numHeads : (config?.numHeads ?? 1);
     return html`<div class="controls">
-      ${this.isHidden('model')
-        ? ''
-        : html`<label
-            >Model
-            <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-              ${[...new Set([this.model, ...ZOO_MODELS])].map((m) => html`<option value=${m} ?selected=${m === this.model}>${m}</option>`)}
-            </select></label
-          >`}
-      ${this.isHidden('layer') || !config
-        ? ''
-        : html`<label
-            >Layer
-            <select name="layer" @change=${(e: Event) => this.goToLayer(Number((e.target as HTMLSelectElement).value))}>
-              ${config.layers.map(
-                (l) => html`<option value=${l.index} ?selected=${l.index === this.layer}>
-                  ${l.index}: ${l.hasAttention && l.hasSsm ? 'attention ∥ SSM' : l.hasAttention ? 'attention' : 'SSM'}${l.hasAttention ? (l.global ? ', global' : ', window') : ''}
-                </option>`,
-              )}
-            </select></label
-          >`}
-      ${this.isHidden('head') || !config
-        ? ''
-        : html`<label
-            >Head
-            <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
-              ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === this.head}>${h}</option>`)}
-            </select></label
-          >`}
-    </div>
-    ${this.isHidden('prompt')
-      ? ''
-      : html`<label class="controls"
-            >Prompt
-            <input
-              class="prompt-input"
-              name="prompt"
-              .value=${this.prompt}
-              spellcheck="false"
-              aria-describedby="prompt-help"
-              @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())} /></label
-          ><p class="note" id="prompt-help">
-            k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
-          </p>
-          ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`}`;
+        ${
+          this.isHidden('model')
+            ? ''
+            : html`<label
+                >Model
+                <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+                  ${[...new Set([this.model, ...ZOO_MODELS])].map((m) => html`<option value=${m} ?selected=${m === this.model}>${m}</option>`)}
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('layer') || !config
+            ? ''
+            : html`<label
+                >Layer
+                <select name="layer" @change=${(e: Event) => this.goToLayer(Number((e.target as HTMLSelectElement).value))}>
+                  ${config.layers.map(
+                    (l) =>
+                      html`<option value=${l.index} ?selected=${l.index === this.layer}>
+                        ${l.index}:
+                        ${l.hasAttention && l.hasSsm ? 'attention ∥ SSM' : l.hasAttention ? 'attention' : 'SSM'}${l.hasAttention ? (l.global ? ', global' : ', window') : ''}
+                      </option>`,
+                  )}
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('head') || !config
+            ? ''
+            : html`<label
+                >Head
+                <select name="head" @change=${(e: Event) => (this.head = Number((e.target as HTMLSelectElement).value))}>
+                  ${Array.from({ length: heads }, (_, h) => html`<option value=${h} ?selected=${h === this.head}>${h}</option>`)}
+                </select></label
+              >`
+        }
+      </div>
+      ${
+        this.isHidden('prompt')
+          ? ''
+          : html`<label class="controls"
+                >Prompt
+                <input
+                  class="prompt-input"
+                  name="prompt"
+                  .value=${this.prompt}
+                  spellcheck="false"
+                  aria-describedby="prompt-help"
+                  @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+              /></label>
+              <p class="note" id="prompt-help">
+                k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
+              </p>
+              ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`
+      }`;
   }
 
   /** Position → token, for reading the rows of a map. */
@@ -541,7 +559,10 @@ export class HymbaStepper extends LabWidget {
     const l = this.loaded!.engine.config.layers[layer];
     const waiting = html`<p class="note">Not computed yet: step on.</p>`;
     const small = (name: string, t: Tensor, caption: string) =>
-      html`<figure>${this.heatmap(this.view(name, t), `${name} of layer ${layer}`, 260, 180)}<figcaption>${caption}</figcaption></figure>`;
+      html`<figure>
+        ${this.heatmap(this.view(name, t), `${name} of layer ${layer}`, 260, 180)}
+        <figcaption>${caption}</figcaption>
+      </figure>`;
     const captions: Record<string, string> = {
       'ssm.dt': 'Δ (position × channel): how much each token writes',
       'ssm.B': 'B (position × slot): where it writes',
@@ -551,19 +572,27 @@ export class HymbaStepper extends LabWidget {
     return html`<div class="side">
       <section class="attn">
         <h5>Attention branch, layer ${layer}</h5>
-        ${!l.hasAttention
-          ? html`<p class="note">This layer has no attention heads.</p>`
-          : probs
-            ? small(p + 'attn.probs', probs, `probabilities of head ${Math.min(this.head, probs.shape[0] - 1)} (query × key); the first ${this.numMeta} keys are meta tokens`)
-            : waiting}
+        ${
+          !l.hasAttention
+            ? html`<p class="note">This layer has no attention heads.</p>`
+            : probs
+              ? small(
+                  p + 'attn.probs',
+                  probs,
+                  `probabilities of head ${Math.min(this.head, probs.shape[0] - 1)} (query × key); the first ${this.numMeta} keys are meta tokens`,
+                )
+              : waiting
+        }
       </section>
       <section class="ssm">
         <h5>SSM branch, layer ${layer}</h5>
-        ${!l.hasSsm
-          ? html`<p class="note">This layer has no SSM.</p>`
-          : ssm.some(([, t]) => t)
-            ? ssm.map(([n, t]) => (t ? small(p + n, t, captions[n]) : ''))
-            : waiting}
+        ${
+          !l.hasSsm
+            ? html`<p class="note">This layer has no SSM.</p>`
+            : ssm.some(([, t]) => t)
+              ? ssm.map(([n, t]) => (t ? small(p + n, t, captions[n]) : ''))
+              : waiting
+        }
       </section>
     </div>`;
   }
@@ -583,23 +612,23 @@ export class HymbaStepper extends LabWidget {
     const [rows, cols] = fused.shape;
     const v = (values: Float32Array): View => ({ values, rows, cols, rowLabel: 'position', colLabel: 'channel' });
     return html`<div class="side fusion">
-      <section class="attn">
-        <h5>β1 · RMSNorm(attention)</h5>
-        ${this.heatmap(v(a), 'normalised attention branch', 260)}
-      </section>
-      <section class="ssm">
-        <h5>β2 · RMSNorm(SSM)</h5>
-        ${this.heatmap(v(s), 'normalised SSM branch', 260)}
-      </section>
-      <section>
-        <h5>mean = fused</h5>
-        ${this.heatmap(v(fused.data), 'fused', 260)}
-      </section>
-    </div>
-    <p class="note">
-      Before normalising, the attention output has RMS ${rms(attn).toPrecision(3)} and the SSM output ${rms(ssm).toPrecision(3)}: the norms put
-      the two branches on one scale before they are averaged, and β decides each channel's share.
-    </p>`;
+        <section class="attn">
+          <h5>β1 · RMSNorm(attention)</h5>
+          ${this.heatmap(v(a), 'normalised attention branch', 260)}
+        </section>
+        <section class="ssm">
+          <h5>β2 · RMSNorm(SSM)</h5>
+          ${this.heatmap(v(s), 'normalised SSM branch', 260)}
+        </section>
+        <section>
+          <h5>mean = fused</h5>
+          ${this.heatmap(v(fused.data), 'fused', 260)}
+        </section>
+      </div>
+      <p class="note">
+        Before normalising, the attention output has RMS ${rms(attn).toPrecision(3)} and the SSM output ${rms(ssm).toPrecision(3)}: the
+        norms put the two branches on one scale before they are averaged, and β decides each channel's share.
+      </p>`;
   }
 
   private cellRows(): Record<string, unknown>[] {
@@ -607,7 +636,8 @@ export class HymbaStepper extends LabWidget {
     if (!cur) return [];
     const v = this.view(cur.name, cur.tensors.get(cur.name)!);
     const rows: Record<string, unknown>[] = [];
-    for (let r = 0; r < v.rows; r++) for (let c = 0; c < v.cols; c++) rows.push({ op: cur.name, row: r, col: c, value: v.values[r * v.cols + c] });
+    for (let r = 0; r < v.rows; r++)
+      for (let c = 0; c < v.cols; c++) rows.push({ op: cur.name, row: r, col: c, value: v.values[r * v.cols + c] });
     return rows;
   }
 

@@ -65,10 +65,13 @@ export function isFinalNorm(opName: string, numLayers: number): boolean {
  * has (an attention-only or SSM-only layer greys the other out).
  */
 export function blockDiagram(current: string[], done: Set<string>, present: { attn: boolean; ssm: boolean }): SVGTemplateResult {
-  const arrow = (x1: number, y1: number, x2: number, y2: number) => svg`<line x1=${x1} y1=${y1} x2=${x2} y2=${y2} class="edge" marker-end="url(#hl-arrow)"></line>`;
+  const arrow = (x1: number, y1: number, x2: number, y2: number) =>
+    svg`<line x1=${x1} y1=${y1} x2=${x2} y2=${y2} class="edge" marker-end="url(#hl-arrow)"></line>`;
   const box = (b: Box) => {
     const absent = (b.branch === 'attn' && !present.attn) || (b.branch === 'ssm' && !present.ssm);
-    const cls = ['box', b.branch ?? '', current.includes(b.id) ? 'current' : done.has(b.id) ? 'done' : '', absent ? 'absent' : ''].join(' ');
+    const cls = ['box', b.branch ?? '', current.includes(b.id) ? 'current' : done.has(b.id) ? 'done' : '', absent ? 'absent' : ''].join(
+      ' ',
+    );
     return svg`<g class=${cls} data-box=${b.id}>
       <rect x=${b.x} y=${b.y} width=${b.w} height=${BOX_H} rx="5"></rect>
       <text x=${b.x + b.w / 2} y=${b.y + BOX_H / 2 + 4} text-anchor="middle">${b.text}</text>
@@ -99,29 +102,61 @@ export function describeOp(opName: string, numLayers: number): { title: string; 
       text: 'Each token id picks one row of the embedding table. The learned meta tokens (m0, m1, …) go in front of the text. Rows are positions, columns are channels.',
     };
   }
-  if (opName === 'logits') return { title: 'Logits', text: 'The tied output head scores every vocabulary entry at each text position; the highest score is the predicted next token.' };
-  if (isFinalNorm(opName, numLayers)) return { title: 'Final RMSNorm', text: 'The last layer’s output, normalised once more before the output head.' };
+  if (opName === 'logits')
+    return {
+      title: 'Logits',
+      text: 'The tied output head scores every vocabulary entry at each text position; the highest score is the predicted next token.',
+    };
+  if (isFinalNorm(opName, numLayers))
+    return { title: 'Final RMSNorm', text: 'The last layer’s output, normalised once more before the output head.' };
   if (opName === 'last_layer_output' || opName.startsWith('hidden_states.')) {
-    return { title: 'Residual add (layer output)', text: 'The MLP output is added to the residual stream. This is the layer’s output and the next layer’s input.' };
+    return {
+      title: 'Residual add (layer output)',
+      text: 'The MLP output is added to the residual stream. This is the layer’s output and the next layer’s input.',
+    };
   }
   const op = opName.replace(/^layers\.\d+\./, '');
   const texts: Record<string, [string, string]> = {
-    input_norm: ['Input RMSNorm', 'Every row is divided by its root-mean-square and multiplied by a learned gain, so both branches see inputs of one scale.'],
-    in_proj: ['Fused input projection', 'One matrix multiply makes everything both branches need: queries, keys and values for attention, x for the SSM and its gate z (columns in that order).'],
+    input_norm: [
+      'Input RMSNorm',
+      'Every row is divided by its root-mean-square and multiplied by a learned gain, so both branches see inputs of one scale.',
+    ],
+    in_proj: [
+      'Fused input projection',
+      'One matrix multiply makes everything both branches need: queries, keys and values for attention, x for the SSM and its gate z (columns in that order).',
+    ],
     'attn.q': ['Queries (after RoPE)', 'What each position is looking for, one block of columns per head, rotated by position (RoPE).'],
-    'attn.k': ['Keys (after RoPE)', 'What each position offers to be found by. Several query heads share one key head (grouped-query attention).'],
+    'attn.k': [
+      'Keys (after RoPE)',
+      'What each position offers to be found by. Several query heads share one key head (grouped-query attention).',
+    ],
     'attn.v': ['Values', 'What each position hands over when a query picks it.'],
-    'attn.probs': ['Attention probabilities', 'softmax(QKᵀ/√d) under the causal (and sliding-window) mask: row = query, column = key; each row sums to 1. Pick a head above.'],
+    'attn.probs': [
+      'Attention probabilities',
+      'softmax(QKᵀ/√d) under the causal (and sliding-window) mask: row = query, column = key; each row sums to 1. Pick a head above.',
+    ],
     attn_out: ['Attention output', 'Each head’s probability-weighted mix of values, heads side by side.'],
     'ssm.x': ['SSM input x', 'The SSM branch’s own channels from in_proj, before the convolution.'],
     'ssm.conv': ['Causal conv1d + SiLU', 'Each channel mixes itself with its last few positions (a short causal convolution), then SiLU.'],
-    'ssm.dt': ['Step size Δ', 'Per position and channel, how strongly this token is written into the state (and how much of the old state fades): large Δ = remember this token.'],
+    'ssm.dt': [
+      'Step size Δ',
+      'Per position and channel, how strongly this token is written into the state (and how much of the old state fades): large Δ = remember this token.',
+    ],
     'ssm.B': ['Input matrix B', 'How the token is written into the state slots (one column per slot).'],
     'ssm.C': ['Output matrix C', 'How the state slots are read out at this position.'],
-    ssm_out: ['Selective scan', 'h_t = exp(Δ·A)·h_{t−1} + Δ·B·x_t, read out as y_t = C·h_t + D·x_t and gated by SiLU(z). The state after the last token is drawn below.'],
-    fused: ['β-normalised fusion', 'Each branch is RMS-normalised and scaled by its learned per-channel gain (β1 for attention, β2 for the SSM); the two are averaged. The three maps below are β1·norm(attention), β2·norm(SSM) and their mean.'],
+    ssm_out: [
+      'Selective scan',
+      'h_t = exp(Δ·A)·h_{t−1} + Δ·B·x_t, read out as y_t = C·h_t + D·x_t and gated by SiLU(z). The state after the last token is drawn below.',
+    ],
+    fused: [
+      'β-normalised fusion',
+      'Each branch is RMS-normalised and scaled by its learned per-channel gain (β1 for attention, β2 for the SSM); the two are averaged. The three maps below are β1·norm(attention), β2·norm(SSM) and their mean.',
+    ],
     mixer_out: ['out_proj', 'The fused channels projected back to the model width; this is what the mixer adds to the residual stream.'],
-    mlp_out: ['MLP (SwiGLU)', 'The mixer output is added to the residual stream, normalised, and passed through the SwiGLU MLP. This is the MLP’s output before its residual add.'],
+    mlp_out: [
+      'MLP (SwiGLU)',
+      'The mixer output is added to the residual stream, normalised, and passed through the SwiGLU MLP. This is the MLP’s output before its residual add.',
+    ],
   };
   const [title, text] = texts[op] ?? [op, ''];
   return { title, text };

@@ -38,7 +38,10 @@ export function formatPrompt(ids: readonly number[], vocabSize: number): string 
  */
 export function parsePrompt(text: string, vocabSize: number): number[] {
   const half = Math.floor(vocabSize / 2);
-  const parts = text.trim().split(/[\s,]+/).filter(Boolean);
+  const parts = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
   if (parts.length === 0) throw new PromptError('the prompt is empty: type tokens such as “k17 v301 _ k17”');
   return parts.map((part, i) => {
     const where = `token ${i + 1} (“${part.slice(0, 12)}”)`;

@@ -22,7 +22,8 @@ async function openReady(path: string): Promise<Page> {
 const summary = (p: Page) =>
   p.$eval(WIDGET, (el) => {
     const s = el.stats!;
-    const run = (r: typeof s.metaOn | null) => (r ? { label: r.label, numMeta: r.numMeta, mean: r.mean, heads: r.layers.flatMap((l) => l.heads) } : null);
+    const run = (r: typeof s.metaOn | null) =>
+      r ? { label: r.label, numMeta: r.numMeta, mean: r.mean, heads: r.layers.flatMap((l) => l.heads) } : null;
     return { metaOn: run(s.metaOn)!, metaOff: run(s.metaOff), compare: run(s.compare) };
   });
 
@@ -70,7 +71,10 @@ describe('lesson 2: <hymba-attention-map>', () => {
     const on = await side();
     expect(on.run).toBe('hymba');
     await page.locator(WIDGET).locator('input[name=meta]').uncheck();
-    await page.waitForFunction((sel) => document.querySelector(sel)!.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run') === 'hymba, meta off', WIDGET);
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)!.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run') === 'hymba, meta off',
+      WIDGET,
+    );
     const off = await side();
     const s = await summary(page);
     expect(on.rows - off.rows).toBe(s.metaOn.numMeta);
@@ -82,11 +86,19 @@ describe('lesson 2: <hymba-attention-map>', () => {
     const layers = await page.$eval(WIDGET, (el) => el.stats!.metaOn.layers.map((l) => ({ layer: l.layer, heads: l.heads.length })));
     const target = layers[layers.length - 1];
     await page.locator(WIDGET).locator('select[name=layer]').selectOption(String(target.layer));
-    await page.locator(WIDGET).locator('select[name=head]').selectOption(String(target.heads - 1));
+    await page
+      .locator(WIDGET)
+      .locator('select[name=head]')
+      .selectOption(String(target.heads - 1));
     const url = new URL(page.url());
     expect(url.searchParams.get('meta-map.head')).toBe(String(target.heads - 1));
     const again = await openReady(url.pathname + url.search);
-    const state = await again.$eval(WIDGET, (el) => ({ layer: el.layer, head: el.head, meta: el.meta, run: el.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run') }));
+    const state = await again.$eval(WIDGET, (el) => ({
+      layer: el.layer,
+      head: el.head,
+      meta: el.meta,
+      run: el.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run'),
+    }));
     expect(state).toEqual({ layer: target.layer, head: target.heads - 1, meta: false, run: 'hymba, meta off' });
     await again.close();
   });

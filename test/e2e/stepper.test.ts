@@ -25,7 +25,11 @@ const read = (p: Page) =>
 /** Press a key on the focused widget and wait until its step is `step`. */
 async function press(p: Page, key: string, step: number): Promise<void> {
   await p.keyboard.press(key);
-  await p.waitForFunction(({ sel, step }) => (document.querySelector(sel) as HTMLElement & { step: number }).step === step, { sel: WIDGET, step }, { timeout: 10_000 });
+  await p.waitForFunction(
+    ({ sel, step }) => (document.querySelector(sel) as HTMLElement & { step: number }).step === step,
+    { sel: WIDGET, step },
+    { timeout: 10_000 },
+  );
 }
 
 async function openReady(path: string): Promise<Page> {
@@ -84,7 +88,11 @@ describe('lesson 1: <hymba-stepper>', () => {
     const start = await read(page);
     const layer = Math.min(1, start.numLayers - 1);
     await page.locator(WIDGET).locator('select[name=layer]').selectOption(String(layer));
-    await page.waitForFunction(({ sel, layer }) => (document.querySelector(sel) as HTMLElement & { layer: number; currentOp: string }).currentOp === `layers.${layer}.input_norm`, { sel: WIDGET, layer });
+    await page.waitForFunction(
+      ({ sel, layer }) =>
+        (document.querySelector(sel) as HTMLElement & { layer: number; currentOp: string }).currentOp === `layers.${layer}.input_norm`,
+      { sel: WIDGET, layer },
+    );
     await page.locator(WIDGET).locator('select[name=head]').selectOption('1');
     await page.locator(WIDGET).focus();
     const at = (await read(page)).step;
