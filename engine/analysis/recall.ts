@@ -1,0 +1,322 @@
+// Measuring recall on a trained model, the same way in the browser widgets and in Node tests:
+//  - answer fresh MQAR (or selective-copying) sequences and score every query: accuracy overall, by number of pairs
+//    and by key→query distance;
+//  - the head-importance study of the Hymba paper (Sec. 2.1, App. C) in miniature: zero one layer's attention
+//    branch, then its SSM branch, and measure how much accuracy drops;
+//  - the learned fusion gains β1 (attention) and β2 (SSM) per layer (hymba-spec.md §2.7: the two RMSNorm gains);
+//  - the cache an ablated configuration really needs, and tokens per second.
+// DOM-free and backend-free: it only calls Engine.forward.
+
+import type { Engine } from '../model.ts';
+import type { HymbaConfig } from '../config.ts';
+import { parseAblation, type Ablation } from '../ablation.ts';
+import { cacheBytes, type CacheBreakdown, type CacheOptions } from '../cache/calculator.ts';
+import { Rng } from '../tasks/rng.ts';
+import { RecallScore } from '../tasks/distance.ts';
+import { MqarTask } from '../tasks/mqar.ts';
+import { SelectiveCopyTask } from '../tasks/selective-copy.ts';
+import type { Example, Query, Task } from '../tasks/types.ts';
+
+export class RecallAnalysisError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecallAnalysisError';
+  }
+}
+
+/** Default seed of the fresh evaluation sequences: apart from the training streams and the cards' evaluation seed. */
+export const FRESH_SEED = 4_242;
+
+/** The lesson benchmark: MQAR-128 (keys 1..255, values 256..511). */
+export const mqar128 = (): MqarTask => new MqarTask();
+/** Selective copying as the zoo's vocabulary allows: 16 tokens scattered in 128 positions (vocab 16). */
+export const selectiveCopy = (): SelectiveCopyTask => new SelectiveCopyTask();
+
+export interface AnsweredQuery extends Query {
+  predicted: number;
+  correct: boolean;
+}
+
+export interface AnsweredExample {
+  ids: number[];
+  pairs: number;
+  queries: AnsweredQuery[];
+}
+
+/** `n` fresh sequences with `pairs` pairs: the same ones for the same (seed, pairs) in Node and in every browser. */
+export function freshExamples(task: Task, pairs: number, n: number, seed = FRESH_SEED): Example[] {
+  if (!Number.isInteger(n) || n < 1) throw new RecallAnalysisError(`the number of sequences must be a positive integer, got ${n}`);
+  const rng = Rng.derive(seed, 104_729 * pairs + 7);
+  return Array.from({ length: n }, () => task.sample(rng, pairs));
+}
+
+function checkTask(engine: Engine, task: Task): void {
+  const c = engine.config;
+  if (c.vocabSize < task.vocabSize) {
+    throw new RecallAnalysisError(`task ${task.name} uses token ids up to ${task.vocabSize - 1}, but the model's vocabulary has ${c.vocabSize}`);
+  }
+  if (task.seqLen > c.maxPositionEmbeddings) {
+    throw new RecallAnalysisError(`task ${task.name} needs ${task.seqLen} positions, the model takes ${c.maxPositionEmbeddings}`);
+  }
+}
+
+/** The argmax of one row of logits [n, V] (ties → the lower id). */
+function argmaxRow(logits: Float32Array, row: number, V: number): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let v = 0; v < V; v++) {
+    const x = logits[row * V + v];
+    if (x > bestValue) (bestValue = x), (best = v);
+  }
+  return best;
+}
+
+/** One forward pass: the model's answer (argmax) at every query position. */
+export async function answerExample(engine: Engine, example: Example, ablation: Ablation = []): Promise<AnsweredExample> {
+  const ids = Array.from(example.ids);
+  const { logits } = await engine.forward(ids, { ablation });
+  const V = logits.shape[1];
+  const queries = example.queries.map((q) => {
+    const predicted = argmaxRow(logits.data, q.pos, V);
+    return { ...q, predicted, correct: predicted === q.value };
+  });
+  return { ids, pairs: example.pairs, queries };
+}
+
+export interface RecallEvaluation {
+  pairs: number;
+  accuracy: number;
+  correct: number;
+  total: number;
+  byDistance: Record<string, { accuracy: number; queries: number }>;
+  examples: AnsweredExample[];
+}
+
+export interface EvaluateOptions {
+  pairs: number;
+  /** Sequences to answer. */
+  n: number;
+  seed?: number;
+  /** An ablation (parsed) or a spec string such as "attn@0,attn@3". */
+  ablation?: Ablation | string;
+  /** Called after each sequence (the widgets show answers as they arrive). */
+  onExample?: (answered: AnsweredExample, index: number) => void;
+  /** Stop early (e.g. the widget's settings changed): checked between sequences. */
+  signal?: { aborted: boolean };
+}
+
+function toAblation(engine: Engine, a: Ablation | string | undefined): Ablation {
+  if (a === undefined) return [];
+  return typeof a === 'string' ? parseAblation(a, engine.config) : a;
+}
+
+/** Accuracy over every query of `n` fresh sequences, with the by-distance table. */
+export async function evaluateRecall(engine: Engine, task: Task, o: EvaluateOptions): Promise<RecallEvaluation> {
+  checkTask(engine, task);
+  const ablation = toAblation(engine, o.ablation);
+  const score = new RecallScore();
+  const examples: AnsweredExample[] = [];
+  for (const [i, ex] of freshExamples(task, o.pairs, o.n, o.seed).entries()) {
+    if (o.signal?.aborted) break;
+    const answered = await answerExample(engine, ex, ablation);
+    score.add(ex, answered.queries.map((q) => q.predicted));
+    examples.push(answered);
+    o.onExample?.(answered, i);
+  }
+  return { pairs: o.pairs, accuracy: score.accuracy(), correct: score.overall.correct, total: score.overall.total, byDistance: score.distanceTable(), examples };
+}
+
+export interface PairsPoint {
+  pairs: number;
+  accuracy: number;
+  correct: number;
+  total: number;
+}
+
+/** Accuracy at each number of pairs (fresh sequences per point). */
+export async function accuracyByPairs(
+  engine: Engine,
+  task: Task,
+  pairsList: number[],
+  o: { n: number; seed?: number; ablation?: Ablation | string; signal?: { aborted: boolean } },
+): Promise<PairsPoint[]> {
+  const out: PairsPoint[] = [];
+  for (const pairs of pairsList) {
+    if (o.signal?.aborted) break;
+    const r = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, ablation: o.ablation, signal: o.signal });
+    out.push({ pairs, accuracy: r.accuracy, correct: r.correct, total: r.total });
+  }
+  return out;
+}
+
+/**
+ * The standard error of an accuracy measured on `queries` answers (binomial), for "within sampling error".
+ * Queries of one sequence are not independent, so tests use a generous multiple of it.
+ */
+export function standardError(accuracy: number, queries: number): number {
+  return Math.sqrt(Math.max(accuracy * (1 - accuracy), 1 / queries) / queries);
+}
+
+// ---------------------------------------------------------------- per-layer head switches
+
+/** What a layer keeps: both branches, only attention, only the SSM, or nothing (the mixer outputs zero). */
+export type LayerMode = 'both' | 'attention' | 'ssm' | 'off';
+export const LAYER_MODES: readonly LayerMode[] = ['both', 'attention', 'ssm', 'off'];
+
+/** The modes a layer can be switched to: a layer trained with one branch can only keep it or lose it. */
+export function modesOf(config: HymbaConfig, layer: number): LayerMode[] {
+  const l = config.layers[layer];
+  if (l.hasAttention && l.hasSsm) return ['both', 'attention', 'ssm', 'off'];
+  if (l.hasAttention) return ['attention', 'off'];
+  return ['ssm', 'off'];
+}
+
+/** The mode of an untouched layer. */
+export function trainedMode(config: HymbaConfig, layer: number): LayerMode {
+  return modesOf(config, layer)[0];
+}
+
+/** Per-layer modes → an ablation spec ("SSM only" in layer i = attn@i, "attention only" = ssm@i). */
+export function ablationSpec(config: HymbaConfig, modes: readonly LayerMode[]): string {
+  const items: string[] = [];
+  config.layers.forEach((l, i) => {
+    const mode = modes[i] ?? trainedMode(config, i);
+    if (!modesOf(config, i).includes(mode)) {
+      throw new RecallAnalysisError(`layer ${i} has ${l.hasAttention ? 'attention' : 'no attention'} and ${l.hasSsm ? 'an SSM' : 'no SSM'}; it cannot be set to "${mode}"`);
+    }
+    if (l.hasAttention && (mode === 'ssm' || mode === 'off')) items.push(`attn@${i}`);
+    if (l.hasSsm && (mode === 'attention' || mode === 'off')) items.push(`ssm@${i}`);
+  });
+  return items.join(',');
+}
+
+/** Parse a compact mode list "both,ssm,both,attention" (a widget attribute); missing entries stay as trained. */
+export function parseModes(config: HymbaConfig, text: string): LayerMode[] {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  if (parts.length > config.numLayers) throw new RecallAnalysisError(`${parts.length} layer modes given, the model has ${config.numLayers} layers`);
+  return config.layers.map((_, i) => {
+    const p = parts[i];
+    if (p === undefined) return trainedMode(config, i);
+    if (!(LAYER_MODES as readonly string[]).includes(p)) throw new RecallAnalysisError(`layer mode "${p}" is not one of ${LAYER_MODES.join(', ')}`);
+    if (!modesOf(config, i).includes(p as LayerMode)) throw new RecallAnalysisError(`layer ${i} cannot be set to "${p}" (it can be: ${modesOf(config, i).join(', ')})`);
+    return p as LayerMode;
+  });
+}
+
+/**
+ * The cache the switched configuration really needs: a layer whose attention is off computes no K/V — unless a
+ * layer that still attends reads its K/V (cross-layer sharing), then its K/V are still computed and cached. A layer
+ * whose SSM is off keeps no conv or SSM state. (The trained model, unchanged, would still allocate all of it.)
+ */
+export function effectiveCache(config: HymbaConfig, modes: readonly LayerMode[], opts: CacheOptions): CacheBreakdown {
+  const full = cacheBytes(config, opts);
+  const attends = (i: number) => config.layers[i].hasAttention && (modes[i] === 'both' || modes[i] === 'attention');
+  const keepsSsm = (i: number) => config.layers[i].hasSsm && (modes[i] === 'both' || modes[i] === 'ssm');
+  const layers = full.layers.map((l) => {
+    const kvNeeded = config.layers.some((m) => m.kvSource === l.layer && attends(m.index));
+    return {
+      ...l,
+      kv_entries: kvNeeded ? l.kv_entries : 0,
+      kv_bytes: kvNeeded ? l.kv_bytes : 0,
+      conv_state_bytes: keepsSsm(l.layer) ? l.conv_state_bytes : 0,
+      ssm_state_bytes: keepsSsm(l.layer) ? l.ssm_state_bytes : 0,
+    };
+  });
+  const sum = (k: 'kv_bytes' | 'conv_state_bytes' | 'ssm_state_bytes') => layers.reduce((s, l) => s + l[k], 0);
+  const kv = sum('kv_bytes');
+  const conv = sum('conv_state_bytes');
+  const ssm = sum('ssm_state_bytes');
+  return { ...full, layers, kv_bytes: kv, conv_state_bytes: conv, ssm_state_bytes: ssm, total_bytes: kv + conv + ssm };
+}
+
+// ---------------------------------------------------------------- head importance
+
+export type Branch = 'attn' | 'ssm';
+
+export interface ImportanceCell {
+  layer: number;
+  branch: Branch;
+  task: string;
+  /** Accuracy of the intact model and with this branch removed (β zeroed). */
+  baseline: number;
+  ablated: number;
+  /** baseline − ablated (positive: the branch mattered). */
+  drop: number;
+}
+
+export interface ImportanceOptions {
+  tasks: Task[];
+  /** MQAR pairs (ignored by copying, which has a fixed count). */
+  pairs?: number;
+  n: number;
+  seed?: number;
+  onCell?: (cell: ImportanceCell) => void;
+  signal?: { aborted: boolean };
+}
+
+/** How many items a task's examples have at evaluation (MQAR: pairs; copying: its token count). */
+function evalCount(task: Task, pairs: number | undefined): number {
+  if (task instanceof SelectiveCopyTask) return task.tokens;
+  return pairs ?? 16;
+}
+
+/** Remove each layer's attention branch, then its SSM branch, and measure the accuracy drop on each task. */
+export async function headImportance(engine: Engine, o: ImportanceOptions): Promise<ImportanceCell[]> {
+  const cells: ImportanceCell[] = [];
+  for (const task of o.tasks) {
+    const pairs = evalCount(task, o.pairs);
+    const base = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, signal: o.signal });
+    for (const l of engine.config.layers) {
+      for (const branch of ['attn', 'ssm'] as const) {
+        if (o.signal?.aborted) return cells;
+        const present = branch === 'attn' ? l.hasAttention : l.hasSsm;
+        if (!present) continue;
+        const r = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, ablation: `${branch}@${l.index}`, signal: o.signal });
+        const cell = { layer: l.index, branch, task: task.name, baseline: base.accuracy, ablated: r.accuracy, drop: base.accuracy - r.accuracy };
+        cells.push(cell);
+        o.onCell?.(cell);
+      }
+    }
+  }
+  return cells;
+}
+
+export interface LayerGains {
+  layer: number;
+  /** Mean |β1| (attention branch gain) and mean |β2| (SSM branch gain); null where the layer lacks the branch. */
+  attn: number | null;
+  ssm: number | null;
+}
+
+/**
+ * The learned fusion gains per layer, from the weights `model.layers.i.mamba.pre_avg_layernorm1/2.weight`
+ * (hymba-spec.md §2.7: β1, β2 are these RMSNorm gains). `weight(name)` returns a tensor's float32 values.
+ */
+export function betaGains(config: HymbaConfig, weight: (name: string) => Float32Array | undefined): LayerGains[] {
+  const meanAbs = (w: Float32Array | undefined) => (w ? w.reduce((s, x) => s + Math.abs(x), 0) / w.length : null);
+  return config.layers.map((l) => ({
+    layer: l.index,
+    attn: l.hasAttention ? meanAbs(weight(`model.layers.${l.index}.mamba.pre_avg_layernorm1.weight`)) : null,
+    ssm: l.hasSsm ? meanAbs(weight(`model.layers.${l.index}.mamba.pre_avg_layernorm2.weight`)) : null,
+  }));
+}
+
+// ---------------------------------------------------------------- speed
+
+/**
+ * Prefill tokens per second: forward passes over `ids` until `minMs` have passed (at least `minRuns`), after one
+ * warm-up pass (pipelines compile on first use). Wall-clock, so it measures this machine and this backend.
+ */
+export async function tokensPerSecond(engine: Engine, ids: number[], o: { minMs?: number; minRuns?: number; now?: () => number } = {}): Promise<number> {
+  const now = o.now ?? (() => performance.now());
+  await engine.forward(ids);
+  const minMs = o.minMs ?? 300;
+  const minRuns = o.minRuns ?? 2;
+  let runs = 0;
+  const t0 = now();
+  while (runs < minRuns || now() - t0 < minMs) {
+    await engine.forward(ids);
+    runs++;
+  }
+  return (runs * ids.length) / ((now() - t0) / 1000);
+}
