@@ -2,10 +2,12 @@
 // loaded as a content collection (site/content.config.ts).
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
+import serveModels from './site/lib/serve-models.mjs';
 
 export default defineConfig({
   srcDir: './site',
-  integrations: [mdx()],
+  // serveModels: the trained zoo models in models/ at /models/<name>/ (dev server) and copied into dist/models/.
+  integrations: [mdx(), serveModels()],
   // Lessons link to each other as /lessons/<slug>/; the static server maps directories to index.html.
   trailingSlash: 'always',
   build: { format: 'directory' },

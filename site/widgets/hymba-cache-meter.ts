@@ -13,12 +13,14 @@ import { cacheBytes, toCacheUsage, type CacheDtype } from '../../engine/cache/ca
 import { getPreset, type TransformerPreset } from '../../engine/presets.ts';
 import type { CacheUsage, DecodeSession, SessionOptions, WindowRule } from '../../engine/session/types.ts';
 import { argmax } from '../../engine/sampling.ts';
+import { CpuEngine } from '../../engine/cpu/forward.ts';
 import { define } from './widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
 import { formatBytes, pageController, type LoadedModel } from '../lib/engine-controller.ts';
 import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/configs.ts';
 import { KIND_COLOURS, OKABE_ITO } from '../lib/theme.ts';
 import { codePanel } from '../lib/code-panel.ts';
+import { cacheMeterSnippet } from '../lib/snippets.ts';
 import type { Schema } from '../lib/url-state.ts';
 
 const MB = 1e6;
@@ -39,6 +41,15 @@ interface CurvePoint {
 
 /** A session-capable engine (CpuEngine.session, and the WebGPU engine's when it has one). */
 type SessionEngine = { session?: (opts: SessionOptions) => DecodeSession | Promise<DecodeSession> };
+
+/** The engine that decodes for the meter: the model's own, or a CPU engine on its weights when it has no sessions. */
+const cpuFallbacks = new WeakMap<LoadedModel, CpuEngine>();
+function sessionEngine(model: LoadedModel): SessionEngine {
+  if ((model.engine as SessionEngine).session) return model.engine as SessionEngine;
+  let cpu = cpuFallbacks.get(model);
+  if (!cpu) cpuFallbacks.set(model, (cpu = new CpuEngine(model.checkpoint)));
+  return cpu;
+}
 
 export class HymbaCacheMeter extends LabWidget {
   static override styles = [
@@ -123,13 +134,13 @@ export class HymbaCacheMeter extends LabWidget {
     const config = live ? live.checkpoint.config : presetConfig(this.preset);
     this.config = config;
     const window = this.window || config.slidingWindow;
-    if (live && (live.engine as SessionEngine).session) {
-      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () =>
-        this.advanceLive(live!, window),
-      );
+    if (live) {
+      if (!(live.engine as SessionEngine).session) {
+        this.tierNote = `${live.note ? live.note + ' ' : ''}Decoding on the CPU reference engine: the ${live.tier} engine in this build has no decode session.`.trim();
+      }
+      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () => this.advanceLive(live!, window));
       this.source = 'live';
     } else {
-      if (live) this.sourceNote = `This build's ${live.tier} engine has no decode session; the meter is computed from the model's config.`;
       this.usage = toCacheUsage(cacheBytes(config, { seqLen: this.tokens, dtype: this.dtype, windowRule: this.windowRule, window }));
       this.source = 'analytic';
     }
@@ -147,7 +158,7 @@ export class HymbaCacheMeter extends LabWidget {
         window,
         maxContext: Math.min(8192, model.checkpoint.config.maxPositionEmbeddings),
       };
-      const session = await (model.engine as SessionEngine).session!(opts);
+      const session = await sessionEngine(model).session!(opts);
       this.live = { key, session, model };
     }
     const { session } = this.live;
@@ -233,7 +244,8 @@ export class HymbaCacheMeter extends LabWidget {
         Plot.lineY(this.curves, { x: 'seq_len', y: 'mb', stroke: 'model', strokeWidth: 2 }),
         Plot.ruleX([this.seq], { stroke: '#888', strokeDasharray: '4 3' }),
         Plot.dot(paper, { x: 'seq_len', y: 'mb', stroke: 'model', r: 5, strokeWidth: 2 }),
-        Plot.text(paper, { x: 'seq_len', y: 'mb', text: 'label', dx: 8, textAnchor: 'start', dy: -8 }),
+        // Labels for the headline pair only: the other paper points sit too close together to label legibly.
+        Plot.text(paper.slice(0, 2), { x: 'seq_len', y: 'mb', text: 'label', dx: 8, textAnchor: 'start', dy: -8 }),
       ],
     });
   }
@@ -361,7 +373,7 @@ export class HymbaCacheMeter extends LabWidget {
     const labelW = 92;
     const barW = 330;
     const ringX = labelW + barW + 20;
-    const width = ringX + 70;
+    const width = ringX + 95;
     const height = u.layers.length * rowH + 6;
     const totals = u.layers.map((l) => l.kv_bytes + l.conv_state_bytes + l.ssm_state_bytes);
     const meta = c.numMetaTokens;
@@ -434,44 +446,18 @@ export class HymbaCacheMeter extends LabWidget {
   }
 
   private code(window: number): string {
-    const compare = this.compareNames()[0] ?? 'llama-3.2-3b';
-    const paper = this.convention === 'paper';
-    const live =
-      this.source === 'live'
-        ? `
-// Live, as the meter above: a decode session on the zoo model, its cache after ${this.tokens} tokens.
-import { folderFiles } from './engine/checkpoint/folder.node.ts';
-import { loadCheckpoint } from './engine/checkpoint/load.ts';
-import { CpuEngine } from './engine/cpu/forward.ts';
-import { argmax } from './engine/sampling.ts';
-const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
-const session = engine.session({ windowRule: '${this.windowRule}', window: ${window} });
-let logits = (await session.prefill([${this.config?.bosTokenId ?? 1}, 3, 4, 5].slice(0, ${this.tokens}))).logits;
-while (session.length < ${this.tokens}) logits = (await session.step(argmax(logits))).logits;
-console.table(session.cacheUsage().layers);
-`
-        : `
-// The per-layer meter above: the cache after ${this.tokens} tokens.
-const now = cacheBytes(hymba, { seqLen: ${this.tokens}, dtype: '${this.dtype}', windowRule: '${this.windowRule}', window: ${window} });
-console.table(now.layers);
-`;
-    return `import { cacheBytes } from './engine/cache/calculator.ts';
-import { resolveConfig } from './engine/presets.ts';
-
-const hymba = resolveConfig('${this.preset}');
-const baseline = resolveConfig('${compare}');
-const seqLen = ${this.seq};
-${
-  paper
-    ? `// The paper's convention: ${this.dtype} KV + a 4-tap FP16 conv state, no SSM state.
-const h = cacheBytes(hymba, { seqLen, dtype: '${this.dtype}', windowRule: '${this.windowRule}', stateDtype: 'f16', convTaps: 4 });
-const hymbaBytes = h.kv_bytes + h.conv_state_bytes;`
-    : `// What Hymba Lab's session holds: ${this.dtype} KV, f32 conv (3 taps) and SSM state.
-const hymbaBytes = cacheBytes(hymba, { seqLen, dtype: '${this.dtype}', windowRule: '${this.windowRule}' }).total_bytes;`
-}
-const baseBytes = cacheBytes(baseline, { seqLen, dtype: '${this.dtype}' }).total_bytes;
-console.log(\`\${(hymbaBytes / 1e6).toFixed(2)} MB vs \${(baseBytes / 1e6).toFixed(1)} MB: \${(baseBytes / hymbaBytes).toFixed(2)}×\`);
-${live}`;
+    return cacheMeterSnippet({
+      preset: this.preset,
+      compare: this.compareNames()[0] ?? 'llama-3.2-3b',
+      seq: this.seq,
+      dtype: this.dtype,
+      windowRule: this.windowRule,
+      convention: this.convention,
+      tokens: this.tokens,
+      window,
+      liveModel: this.source === 'live' ? this.model : '',
+      bos: this.config?.bosTokenId ?? 1,
+    });
   }
 }
 

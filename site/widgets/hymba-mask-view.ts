@@ -13,6 +13,7 @@ import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/c
 import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/masks.ts';
 import { KIND_COLOURS, OKABE_ITO } from '../lib/theme.ts';
 import { codePanel } from '../lib/code-panel.ts';
+import { maskViewSnippet } from '../lib/snippets.ts';
 import type { Schema } from '../lib/url-state.ts';
 import '../lib/heatmap.ts';
 
@@ -324,18 +325,7 @@ export class HymbaMaskView extends LabWidget {
   }
 
   private code(layer: number): string {
-    const source = this.model ? `await loadConfigJson('models/${this.model}/config.json')` : `resolveConfig('${this.preset}')`;
-    return `// The mask this figure draws, from the same config and rule (q − k ≤ W, meta tokens always visible).
-import { readFileSync } from 'node:fs';
-import { resolveConfig } from './engine/presets.ts';
-import { parseConfig } from './engine/config.ts';
-import { maskCells, visibleCount } from './site/lib/masks.ts';
-
-const loadConfigJson = async (path) => parseConfig(readFileSync(path, 'utf8'));
-const config = ${source};
-const cells = maskCells({ global: config.layers[${layer}].global, meta: ${this.metaShown}, tokens: ${this.tokens}, window: ${this.window} });
-console.log('visible query–key pairs:', visibleCount(cells));
-`;
+    return maskViewSnippet({ model: this.sourceNote ? '' : this.model, preset: this.preset, layer, meta: this.metaShown, tokens: this.tokens, window: this.window });
   }
 }
 
