@@ -111,6 +111,9 @@ describe('EngineController', () => {
     expect(await listed.modelJson('hymba', 'card.json')).toBeNull();
     expect(fetched.length).toBe(before);
     expect(await listed.exists('tiny')).toBe(true);
+    // A listed model loads; the JSON files the build did not list (the shard index) are not even asked for.
+    await listed.load('tiny');
+    expect(fetched.filter((u) => u.endsWith(".index.json"))).toEqual([]);
   });
 
   it('falls back to the CPU with the reason when WebGPU is missing', async () => {

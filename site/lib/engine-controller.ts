@@ -8,7 +8,7 @@
 //  - turns failures into sentences a reader can act on ("model not found at …", "WebGPU is not available …"), and
 //    after a lost device forgets what it loaded there, so the next request acquires a new device and reloads.
 import type { Engine } from '../../engine/model.ts';
-import type { Checkpoint, ModelFiles } from '../../engine/checkpoint/load.ts';
+import type { ByteSource, Checkpoint, ModelFiles } from '../../engine/checkpoint/load.ts';
 import { loadCheckpoint, memorySource, isPlainFileName } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
 import type { GpuContext } from '../../engine/webgpu/device.ts';
@@ -94,7 +94,8 @@ export class EngineController {
     this.siteFiles = opts.siteFiles === undefined ? builtModelFiles() : opts.siteFiles;
   }
 
-  private readonly siteFiles: ReadonlySet<string> | null;
+  /** The model files the site has (see ControllerOptions.siteFiles); tests set null to serve extra models. */
+  siteFiles: ReadonlySet<string> | null;
 
   /** Whether the site has this file of this model (true when unknown: then the server decides). */
   private hasFile(name: string, file: string): boolean {
@@ -177,6 +178,17 @@ export class EngineController {
     return result;
   }
 
+  /** GPU bytes held by the WebGPU engines of the loaded models (0 on the CPU tier); the leak check reads it. */
+  async allocatedBytes(): Promise<number> {
+    let bytes = 0;
+    for (const loading of this.models.values()) {
+      const m = await loading.catch(() => null);
+      const engine = m?.engine as { allocatedBytes?: () => number } | undefined;
+      if (m?.tier === 'webgpu' && engine?.allocatedBytes) bytes += engine.allocatedBytes();
+    }
+    return bytes;
+  }
+
   /** Drop a model (after its device was lost) and every result computed with it. */
   forget(name: string): void {
     this.models.delete(name);
@@ -191,7 +203,10 @@ export class EngineController {
   private async loadUncached(name: string): Promise<LoadedModel> {
     const url = this.modelUrl(name);
     if (!this.hasFile(name, 'config.json')) throw new ModelNotFoundError(url);
-    const files = progressFiles(url, this.fetchImpl, (loaded, total) => this.emit({ model: name, loaded, total }));
+    const fetched = progressFiles(url, this.fetchImpl, (loaded, total) => this.emit({ model: name, loaded, total }));
+    // The build lists a model's JSON files (config, card, shard index): one it does not list is not fetched (a 404
+    // would be a console error). Weights are not listed, so they are always fetched.
+    const files: ModelFiles = { label: fetched.label, open: async (file) => (file.endsWith('.json') && !this.hasFile(name, file) ? null : fetched.open(file)) };
     const configSource = await files.open('config.json');
     if (!configSource) throw new ModelNotFoundError(url);
     const checkpoint = await loadCheckpoint(files);
@@ -235,43 +250,51 @@ export function requestKey(model: string, op: string, settings: Record<string, u
 export function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes: (loaded: number, total: number) => void): ModelFiles {
   let loaded = 0;
   let total = 0;
+  // Each file is fetched once, however often the loader opens it.
+  const opened = new Map<string, Promise<ByteSource | null>>();
+
+  async function fetchFile(name: string): Promise<ByteSource | null> {
+    if (!isPlainFileName(name)) throw new Error(`${baseUrl}${name}: refused, not a plain file name in the model folder`);
+    const url = new URL(name, baseUrl).href;
+    let res: Response;
+    try {
+      res = await fetchImpl(url);
+    } catch (e) {
+      throw new Error(`${url} could not be fetched: ${(e as Error).message}`);
+    }
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+    total += Number(res.headers.get('content-length')) || 0;
+    if (!res.body) {
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      loaded += bytes.length;
+      onBytes(loaded, total);
+      return memorySource(url, bytes);
+    }
+    const chunks: Uint8Array[] = [];
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      onBytes(loaded, total);
+    }
+    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    return memorySource(url, bytes);
+  }
+
   return {
     label: baseUrl,
-    async open(name) {
-      if (!isPlainFileName(name)) throw new Error(`${baseUrl}${name}: refused, not a plain file name in the model folder`);
-      const url = new URL(name, baseUrl).href;
-      let res: Response;
-      try {
-        res = await fetchImpl(url);
-      } catch (e) {
-        throw new Error(`${url} could not be fetched: ${(e as Error).message}`);
-      }
-      if (res.status === 404) return null;
-      if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
-      const size = Number(res.headers.get('content-length')) || 0;
-      total += size;
-      if (!res.body) {
-        const bytes = new Uint8Array(await res.arrayBuffer());
-        loaded += bytes.length;
-        onBytes(loaded, total);
-        return memorySource(url, bytes);
-      }
-      const chunks: Uint8Array[] = [];
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        loaded += value.length;
-        onBytes(loaded, total);
-      }
-      const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.length;
-      }
-      return memorySource(url, bytes);
+    open(name) {
+      let p = opened.get(name);
+      if (!p) opened.set(name, (p = fetchFile(name)));
+      return p;
     },
   };
 }
@@ -312,21 +335,14 @@ export function formatBytes(n: number): string {
 }
 
 // Which zoo model files this build has (keys only: nothing is loaded through these imports).
-const builtModules = import.meta.glob(['../../models/*/config.json', '../../models/*/card.json']);
+const builtModules = import.meta.glob(['../../models/*/config.json', '../../models/*/card.json', '../../models/*/model.safetensors.index.json']);
 
 function builtModelFiles(): ReadonlySet<string> {
   return new Set(Object.keys(builtModules).map((p) => p.split('/models/')[1]));
 }
 
-// The WebGPU engine module, found at build time if it exists (a glob that matches nothing is an empty object, so
-// the site builds before the engine lands and picks it up after).
-const webgpuModules = import.meta.glob<Record<string, unknown>>('../../engine/webgpu/engine.ts');
-
+/** The WebGPU engine, loaded only when a model is (it is the larger part of the engine code). */
 async function findWebGpuEngine(): Promise<WebGpuEngineFactory | null> {
-  const load = Object.values(webgpuModules)[0];
-  if (!load) return null;
-  const mod = await load();
-  const cls = mod.WebGpuEngine as { create?: (ck: Checkpoint, gpu: GpuContext) => Promise<Engine> } | undefined;
-  if (cls?.create) return (ck, gpu) => cls.create!(ck, gpu);
-  return null;
+  const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
+  return (ck, gpu) => WebGpuEngine.create(gpu, ck);
 }
