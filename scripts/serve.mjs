@@ -59,6 +59,15 @@ async function fileStat(file) {
 }
 
 /**
+ * Pages on other origins load the embed bundle as a module script and its models with fetch(); both need CORS.
+ * Only /embed/ and /models/ are shared: the lessons themselves stay same-origin.
+ * @param {string} pathname
+ * @returns {Record<string, string>}
+ */
+export const corsHeaders = (pathname) =>
+  pathname.startsWith('/embed/') || pathname.startsWith('/models/') ? { 'Access-Control-Allow-Origin': '*' } : {};
+
+/**
  * An http.Server serving `dir`. Directories serve their index.html (and `/a` redirects to `/a/`); unknown paths get
  * the site's 404.html with status 404.
  * @param {string} dir
@@ -73,7 +82,7 @@ export function createStaticServer(dir) {
     }
     /** @param {number} status @param {string} file @param {import('node:fs').Stats} info */
     const send = (status, file, info) => {
-      res.writeHead(status, { 'Content-Type': mimeType(file), 'Content-Length': info.size, 'Cache-Control': 'no-cache' });
+      res.writeHead(status, { 'Content-Type': mimeType(file), 'Content-Length': info.size, 'Cache-Control': 'no-cache', ...corsHeaders(url.pathname) });
       if (req.method === 'HEAD') res.end();
       else createReadStream(file).pipe(res);
     };

@@ -3,7 +3,8 @@
 import { css, html, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
-import { runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
+import { rmsnormCpu, runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
+import { WebGpuUnavailableError } from '../../engine/webgpu/device.ts';
 import { HymbaWidget, define, getPageGpu } from './widget-base.ts';
 
 const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
@@ -49,30 +50,44 @@ export class HymbaRmsnormDemo extends HymbaWidget {
 
   @state() private chart: Element | null = null;
 
+  /** Set when there is no WebGPU: the same formula then runs on the CPU, and this says why. */
+  cpuNote = '';
+
   protected override async compute(): Promise<void> {
-    const gpu = await getPageGpu();
     const input = sliceDemoInput(this.rows, this.cols, this.seed, this.eps);
-    const values = await runSliceRmsnorm(gpu.device, input);
-    const { vendor, architecture, description } = gpu.adapterInfo;
+    let values: Float32Array;
+    try {
+      const gpu = await getPageGpu();
+      values = await runSliceRmsnorm(gpu.device, input);
+      const { vendor, architecture, description } = gpu.adapterInfo;
+      this.adapter = [vendor, architecture].filter(Boolean).join(' ') || description || 'unknown adapter';
+      this.cpuNote = '';
+    } catch (e) {
+      // The capability tier below WebGPU: the CPU reference, with an honest note (the lesson still teaches).
+      if (!(e instanceof WebGpuUnavailableError)) throw e;
+      values = rmsnormCpu(input);
+      this.adapter = 'the CPU (JavaScript reference)';
+      this.cpuNote = `Running on the CPU: ${e.message}`;
+    }
     this.inputs = input;
     this.values = values;
-    this.adapter = [vendor, architecture].filter(Boolean).join(' ') || description || 'unknown adapter';
     this.chart = this.plot(input, values);
   }
 
   private plot({ x, rows, cols }: SliceRmsnormInput, y: Float32Array): Element {
+    const output = this.cpuNote ? 'RMSNorm(x) on the CPU' : 'RMSNorm(x) on the GPU';
     const data: { stage: string; token: string; channel: number; value: number }[] = [];
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         data.push({ stage: 'input x', token: `token ${r + 1}`, channel: c, value: x[r * cols + c] });
-        data.push({ stage: 'RMSNorm(x) on the GPU', token: `token ${r + 1}`, channel: c, value: y[r * cols + c] });
+        data.push({ stage: output, token: `token ${r + 1}`, channel: c, value: y[r * cols + c] });
       }
     }
     return Plot.plot({
       width: Math.max(320, Math.min(720, this.clientWidth - 34)),
       height: 260,
       marginLeft: 40,
-      fx: { label: null, domain: ['input x', 'RMSNorm(x) on the GPU'] },
+      fx: { label: null, domain: ['input x', output] },
       x: { label: 'channel' },
       y: { grid: true, label: 'value' },
       color: { legend: true, scheme: 'viridis' },
@@ -106,7 +121,9 @@ export class HymbaRmsnormDemo extends HymbaWidget {
           )}
         </tbody>
       </table>
-      <p class="adapter">Computed by a WGSL kernel on: ${this.adapter}</p>
+      ${this.cpuNote
+        ? html`<p class="adapter tier">${this.cpuNote}</p>`
+        : html`<p class="adapter">Computed by a WGSL kernel on: ${this.adapter}</p>`}
     `;
   }
 }

@@ -7,26 +7,49 @@
 // - On error it shows a human-readable message inside its own box (e.g. "WebGPU is not available here …"), never a
 //   blank box.
 // - All widgets on a page share one GPU device (getPageGpu), as a page has one GPU and devices are expensive.
-import { LitElement, css, html, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
+// - Every widget has an "Embed this" panel (the script-tag and iframe code for its current settings; hide="embed"
+//   removes it) and reports a lost GPU device in its own box, recovering on the reader's next action.
+import { LitElement, css, html, render, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { acquireDevice, type GpuContext } from '../../engine/webgpu/device.ts';
+import { acquireDevice, type DeviceLostError, type GpuContext } from '../../engine/webgpu/device.ts';
+import { currentAttributes, embedSnippets } from '../lib/embed-snippet.ts';
+import { assetUrl } from '../lib/asset-base.ts';
+import { installTestHook } from '../lib/test-hook.ts';
 
 export type WidgetStatus = 'loading' | 'running' | 'ready' | 'error';
 
 let pageGpu: Promise<GpuContext> | undefined;
+/** Counts getPageGpu() calls, so a widget can tell whether its own compute() asked for the GPU. */
+let gpuRequests = 0;
+const deviceLostListeners = new Set<(lost: DeviceLostError) => void>();
 
 /** The page's one GPU context, acquired on first use. If the device is lost, the next call acquires a new one. */
 export function getPageGpu(): Promise<GpuContext> {
+  gpuRequests++;
   if (!pageGpu) {
     const acquiring = acquireDevice(navigator.gpu);
     pageGpu = acquiring;
     acquiring.then(
-      (ctx) => ctx.lost.then(() => (pageGpu === acquiring ? (pageGpu = undefined) : undefined)),
+      (ctx) =>
+        ctx.lost.then((lost) => {
+          if (pageGpu === acquiring) pageGpu = undefined;
+          for (const listener of deviceLostListeners) listener(lost);
+        }),
       () => (pageGpu === acquiring ? (pageGpu = undefined) : undefined), // let a later widget retry
     );
   }
   return pageGpu;
 }
+
+/** Destroy the page's GPU device, as a driver reset would (tests call it through window.__hymbaLab.loseDevice()). */
+async function losePageDevice(): Promise<boolean> {
+  const current = await pageGpu?.catch(() => undefined);
+  if (!current) return false;
+  current.device.destroy();
+  await current.lost;
+  return true;
+}
+installTestHook({ loseDevice: losePageDevice });
 
 /** Register a custom element once: the site bundle and an embed bundle may both load on one page. */
 export function define(name: string, cls: CustomElementConstructor): void {
@@ -65,11 +88,67 @@ export abstract class HymbaWidget extends LitElement {
       display: block;
       margin-bottom: 0.25rem;
     }
+    .device-lost {
+      border-left: 4px solid var(--hl-error, #c62828);
+      padding: 0.4rem 0.75rem;
+      margin-top: 0.75rem;
+      font-size: 0.9rem;
+    }
+    details.embed {
+      margin-top: 0.75rem;
+      font-size: 0.85rem;
+    }
+    details.embed summary {
+      cursor: pointer;
+      color: var(--hl-muted, #5f6670);
+    }
+    details.embed label {
+      display: block;
+      margin-top: 0.5rem;
+    }
+    details.embed textarea {
+      display: block;
+      width: 100%;
+      font-family: ui-monospace, Menlo, Consolas, monospace;
+      font-size: 0.8rem;
+      color: inherit;
+      background: var(--hl-code-bg, transparent);
+      border: 1px solid var(--hl-border, #d0d4da);
+      border-radius: 4px;
+      resize: vertical;
+    }
+    .footer button {
+      font: inherit;
+      margin-top: 0.25rem;
+    }
   `;
 
   @property({ reflect: true }) status: WidgetStatus = 'loading';
   /** The failure shown to the reader when status is `error`. */
   @state() errorMessage = '';
+  /** Set when the GPU device this widget computed on was lost; cleared by the next run. */
+  @state() deviceLost = '';
+  /** Whether the reader opened "Embed this" (its code then follows the settings as they change). */
+  @state() private embedOpen = false;
+  @state() private copied = '';
+  /** Whether the last compute() asked for the page's GPU (only such widgets report a lost device). */
+  private usedGpu = false;
+  /** Holds the embed panel and the device-lost note, after whatever the subclass renders. */
+  private footer: HTMLElement | null = null;
+  private readonly onDeviceLost = (lost: DeviceLostError): void => {
+    if (!this.usedGpu) return;
+    this.deviceLost = `${lost.message}. This figure will recompute on a new device at your next change.`;
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    deviceLostListeners.add(this.onDeviceLost);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    deviceLostListeners.delete(this.onDeviceLost);
+  }
 
   /** Increments per run, so a slow stale run cannot overwrite a newer one's result or status. */
   private generation = 0;
@@ -88,11 +167,79 @@ export abstract class HymbaWidget extends LitElement {
 
   private started = false;
 
+  /** @fires hymba-status - after every change of `status`; detail: { status }. Embedding pages can wait on it. */
   override updated(changed: PropertyValues<this>): void {
+    if (changed.has('status')) {
+      this.dispatchEvent(new CustomEvent('hymba-status', { detail: { status: this.status }, bubbles: true, composed: true }));
+    }
     if (!this.started || this.shouldRecompute(changed)) {
       this.started = true;
       void this.runCompute();
     }
+  }
+
+  /** Whether the teacher or embedder hid this part (hide="embed" …); LabWidget's controls use the same list. */
+  protected hiddenByAttribute(name: string): boolean {
+    return (this.getAttribute('hide') ?? '').split(/[\s,]+/).includes(name);
+  }
+
+  /**
+   * After the subclass's render(), render the footer (device-lost note, embed panel) into its own container at the
+   * end of the shadow root: every widget gets it, whatever its render() does.
+   */
+  protected override update(changed: PropertyValues<this>): void {
+    super.update(changed);
+    if (!this.footer) {
+      this.footer = document.createElement('div');
+      this.footer.className = 'footer';
+      this.renderRoot.appendChild(this.footer);
+    }
+    render(this.renderFooter(), this.footer, { host: this });
+  }
+
+  private renderFooter(): TemplateResult {
+    const lost = this.deviceLost
+      ? html`<div class="device-lost" role="alert">
+          ${this.deviceLost}
+          <button type="button" name="recompute" @click=${() => void this.runCompute()}>Recompute now</button>
+        </div>`
+      : '';
+    if (this.hiddenByAttribute('embed')) return html`${lost}`;
+    const s = this.embedOpen ? embedSnippets(this.localName, currentAttributes(this)) : null;
+    return html`${lost}
+      <details class="embed" @toggle=${this.onEmbedToggle}>
+        <summary>Embed this</summary>
+        ${s
+          ? html`<label
+                >On a page that runs scripts (one script, then the tag):
+                <textarea readonly rows="3" name="embed-script" .value=${s.script}></textarea>
+              </label>
+              <button type="button" data-copy="script" @click=${() => this.copy('script', s.script)}>Copy</button>
+              <label
+                >Where only iframes are allowed:
+                <textarea readonly rows="3" name="embed-iframe" .value=${s.iframe}></textarea>
+              </label>
+              <button type="button" data-copy="iframe" @click=${() => this.copy('iframe', s.iframe)}>Copy</button>
+              <span aria-live="polite">${this.copied ? `Copied the ${this.copied} code.` : ''}</span>
+              <p>Every attribute: <a href=${assetUrl(`widgets/#${this.localName}`)} target="_blank">widget reference</a>.</p>`
+          : ''}
+      </details>`;
+  }
+
+  private readonly onEmbedToggle = (e: Event): void => {
+    this.embedOpen = (e.currentTarget as HTMLDetailsElement).open;
+    this.copied = '';
+  };
+
+  private async copy(which: string, text: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // No clipboard permission (an iframe, plain http): select the text so Ctrl+C copies it.
+      const area = this.footer?.querySelector<HTMLTextAreaElement>(`textarea[name=embed-${which}]`);
+      area?.select();
+    }
+    this.copied = which;
   }
 
   /** Run compute() with the status protocol. Resolves when this run has finished (ready or error). */
@@ -103,8 +250,12 @@ export abstract class HymbaWidget extends LitElement {
     if (run !== this.generation) return;
     this.status = 'running';
     this.errorMessage = '';
+    this.deviceLost = '';
+    const requestsBefore = gpuRequests;
     try {
       await this.compute();
+      // Concurrent widgets may blur this (a count, not a trace), at worst showing a lost-device note to one more.
+      this.usedGpu ||= gpuRequests !== requestsBefore;
       if (run === this.generation) this.status = 'ready';
     } catch (e) {
       if (run !== this.generation) return;

@@ -62,13 +62,14 @@ describe('welcome lesson: <hymba-rmsnorm-demo>', () => {
     await screenshot(page, 'welcome-lesson');
   });
 
-  it('shows the reader why it cannot run when the browser has no WebGPU', async () => {
+  it('without WebGPU, computes on the CPU and tells the reader why', async () => {
     const noGpu = await site.context.newPage();
     await noGpu.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
     await noGpu.goto(site.origin + '/lessons/00-welcome/');
-    await noGpu.waitForSelector(`${WIDGET}[status=error]`, { timeout: 30_000 });
-    const message = await noGpu.$eval(WIDGET, (el) => el.shadowRoot!.querySelector('[role=alert]')?.textContent ?? '');
-    expect(message).toContain('WebGPU is not available here'); // WebGpuUnavailableError from engine/webgpu/device.ts
+    await noGpu.waitForSelector(`${WIDGET}[status=ready]`, { timeout: 30_000 });
+    const note = await noGpu.$eval(WIDGET, (el) => el.shadowRoot!.querySelector('.tier')?.textContent ?? '');
+    expect(note).toContain('Running on the CPU');
+    expect(note).toContain('WebGPU is not available here'); // WebGpuUnavailableError from engine/webgpu/device.ts
     await noGpu.close();
   });
 
