@@ -113,7 +113,7 @@ describe('EngineController', () => {
     expect(await listed.exists('tiny')).toBe(true);
     // A listed model loads; the JSON files the build did not list (the shard index) are not even asked for.
     await listed.load('tiny');
-    expect(fetched.filter((u) => u.endsWith(".index.json"))).toEqual([]);
+    expect(fetched.filter((u) => u.endsWith('.index.json'))).toEqual([]);
   });
 
   it('falls back to the CPU with the reason when WebGPU is missing', async () => {

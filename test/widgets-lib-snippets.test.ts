@@ -23,7 +23,18 @@ function runSnippet(code: string, name: string): string {
 describe('snippets', () => {
   it("the cache meter's snippet prints the paper's 78.60 MB vs 917.5 MB (11.67×) and the per-layer table", () => {
     const out = runSnippet(
-      cacheMeterSnippet({ preset: 'hymba-1.5b', compare: 'llama-3.2-3b', seq: 8000, dtype: 'f16', windowRule: 'hf', convention: 'paper', tokens: 300, window: 1024, liveModel: '', bos: 1 }),
+      cacheMeterSnippet({
+        preset: 'hymba-1.5b',
+        compare: 'llama-3.2-3b',
+        seq: 8000,
+        dtype: 'f16',
+        windowRule: 'hf',
+        convention: 'paper',
+        tokens: 300,
+        window: 1024,
+        liveModel: '',
+        bos: 1,
+      }),
       'meter',
     );
     expect(out).toContain('78.60 MB vs 917.5 MB: 11.67×');

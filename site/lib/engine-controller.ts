@@ -12,7 +12,6 @@ import type { ByteSource, Checkpoint, ModelFiles } from '../../engine/checkpoint
 import { loadCheckpoint, memorySource, isPlainFileName } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
 import type { GpuContext } from '../../engine/webgpu/device.ts';
-import { assetBase } from './asset-base.ts';
 
 export type Tier = 'webgpu' | 'cpu';
 
@@ -54,7 +53,7 @@ export class ModelNameError extends Error {
 }
 
 export interface ControllerOptions {
-  /** The site base URL that models/ lives under (default: assetBase(): the site's, or the embed bundle's own). */
+  /** The site base URL that models/ lives under (default: Vite's BASE_URL resolved against the page). */
   base?: string;
   fetch?: typeof fetch;
   /** The page's GPU; rejects when there is none (default: none, so CPU). */
@@ -87,7 +86,7 @@ export class EngineController {
   runs = 0;
 
   constructor(opts: ControllerOptions = {}) {
-    this.base = opts.base ?? assetBase();
+    this.base = opts.base ?? defaultBase();
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
     this.gpu = opts.gpu;
     this.webgpuEngine = opts.webgpuEngine;
@@ -207,7 +206,10 @@ export class EngineController {
     const fetched = progressFiles(url, this.fetchImpl, (loaded, total) => this.emit({ model: name, loaded, total }));
     // The build lists a model's JSON files (config, card, shard index): one it does not list is not fetched (a 404
     // would be a console error). Weights are not listed, so they are always fetched.
-    const files: ModelFiles = { label: fetched.label, open: async (file) => (file.endsWith('.json') && !this.hasFile(name, file) ? null : fetched.open(file)) };
+    const files: ModelFiles = {
+      label: fetched.label,
+      open: async (file) => (file.endsWith('.json') && !this.hasFile(name, file) ? null : fetched.open(file)),
+    };
     const configSource = await files.open('config.json');
     if (!configSource) throw new ModelNotFoundError(url);
     const checkpoint = await loadCheckpoint(files);
@@ -300,6 +302,12 @@ export function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes:
   };
 }
 
+function defaultBase(): string {
+  const viteBase = (import.meta as unknown as { env?: { BASE_URL?: string } }).env?.BASE_URL ?? '/';
+  const origin = typeof location !== 'undefined' ? location.href : 'http://localhost/';
+  return new URL(viteBase, origin).href;
+}
+
 let page: EngineController | undefined;
 
 /**
@@ -330,7 +338,11 @@ export function formatBytes(n: number): string {
 }
 
 // Which zoo model files this build has (keys only: nothing is loaded through these imports).
-const builtModules = import.meta.glob(['../../models/*/config.json', '../../models/*/card.json', '../../models/*/model.safetensors.index.json']);
+const builtModules = import.meta.glob([
+  '../../models/*/config.json',
+  '../../models/*/card.json',
+  '../../models/*/model.safetensors.index.json',
+]);
 
 function builtModelFiles(): ReadonlySet<string> {
   return new Set(Object.keys(builtModules).map((p) => p.split('/models/')[1]));

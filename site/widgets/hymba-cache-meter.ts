@@ -136,9 +136,12 @@ export class HymbaCacheMeter extends LabWidget {
     const window = this.window || config.slidingWindow;
     if (live) {
       if (!(live.engine as SessionEngine).session) {
-        this.tierNote = `${live.note ? live.note + ' ' : ''}Decoding on the CPU reference engine: the ${live.tier} engine in this build has no decode session.`.trim();
+        this.tierNote =
+          `${live.note ? live.note + ' ' : ''}Decoding on the CPU reference engine: the ${live.tier} engine in this build has no decode session.`.trim();
       }
-      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () => this.advanceLive(live!, window));
+      this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () =>
+        this.advanceLive(live!, window),
+      );
       this.source = 'live';
     } else {
       this.usage = toCacheUsage(cacheBytes(config, { seqLen: this.tokens, dtype: this.dtype, windowRule: this.windowRule, window }));

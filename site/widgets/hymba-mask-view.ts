@@ -325,7 +325,14 @@ export class HymbaMaskView extends LabWidget {
   }
 
   private code(layer: number): string {
-    return maskViewSnippet({ model: this.sourceNote ? '' : this.model, preset: this.preset, layer, meta: this.metaShown, tokens: this.tokens, window: this.window });
+    return maskViewSnippet({
+      model: this.sourceNote ? '' : this.model,
+      preset: this.preset,
+      layer,
+      meta: this.metaShown,
+      tokens: this.tokens,
+      window: this.window,
+    });
   }
 }
 
@@ -333,12 +340,8 @@ async function loadRecall(): Promise<RecallPoint[] | null> {
   const controller = pageController();
   const points: RecallPoint[] = [];
   for (const m of RECALL_MODELS) {
-    let card: unknown = null;
-    try {
-      card = await controller.modelJson(m.name, 'card.json');
-    } catch {
-      card = null; // a broken card reads as "not available", the mask still teaches
-    }
+    // A broken card reads as "not available": the mask still teaches.
+    const card: unknown = await controller.modelJson(m.name, 'card.json').catch(() => null);
     const table = findDistanceTable(card);
     if (!table) continue;
     for (const [bucket, v] of Object.entries(table)) {

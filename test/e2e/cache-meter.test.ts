@@ -108,6 +108,16 @@ describe('cache lesson: <hymba-cache-meter>', () => {
     await page.close();
   });
 
+  it('fits a 375 px phone screen', async () => {
+    const page = await site.open(LESSON);
+    await page.setViewportSize({ width: 375, height: 700 });
+    await page.locator(WIDGET).scrollIntoViewIfNeeded();
+    await waitForStatus(page, WIDGET, 'ready');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.locator(WIDGET).screenshot({ path: 'test-results/cache-meter-375.png' });
+    await page.close();
+  });
+
   it('made no console errors and no request off the site', () => {
     expect(site.consoleErrors).toEqual([]);
     expect(site.offOriginRequests).toEqual([]);

@@ -124,6 +124,18 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
     await page.close();
   });
 
+  it('lets a teacher hide controls, and fits a 375 px phone screen', async () => {
+    const page = await openReady(LESSON);
+    await page.setViewportSize({ width: 375, height: 700 });
+    await page.$eval(WIDGET, (el) => el.setAttribute('hide', 'window, export'));
+    await page.waitForFunction((tag) => !document.querySelector(tag)!.shadowRoot!.querySelector('input[name=window]'), WIDGET);
+    expect(await page.locator(`${WIDGET} button[data-export]`).count()).toBe(0);
+    expect(await page.locator(`${WIDGET} input[name=tokens]`).count()).toBe(1); // only what was named is hidden
+    await waitForStatus(page, WIDGET, 'ready');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.close();
+  });
+
   it('made no console errors and no request off the site', () => {
     expect(site.consoleErrors).toEqual([]);
     expect(site.offOriginRequests).toEqual([]);
