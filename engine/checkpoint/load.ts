@@ -101,8 +101,30 @@ function parseIndex(file: string, text: string): Map<string, string> {
   return placement;
 }
 
-/** Load and validate a whole checkpoint. Every problem is a ConfigError or CheckpointError naming what is wrong. */
-export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}): Promise<Checkpoint> {
+/** One tensor of a validated checkpoint: where its bytes are. */
+export interface TensorPlacement {
+  name: string;
+  entry: TensorEntry;
+  src: ByteSource;
+}
+
+/** A checkpoint whose config, index and headers were read and validated, before any tensor byte is. */
+export interface CheckpointLayout {
+  config: HymbaConfig;
+  label: string;
+  /** The expected tensors, in the config's order (a tied lm_head.weight, if present, is left out: it is never read). */
+  tensors: TensorPlacement[];
+  /** Every checkpoint file, in the order the index names them, with the bytes of the tensors read from it. */
+  files: { src: ByteSource; tensorBytes: number }[];
+  /** Bytes of all tensors that will be read. */
+  totalBytes: number;
+}
+
+/**
+ * Read config.json, the index (when there is one) and every shard's header, and check them all: every expected
+ * tensor present once with its exact shape and a float dtype, nothing unexpected. Reads no tensor data.
+ */
+export async function readCheckpointLayout(files: ModelFiles): Promise<CheckpointLayout> {
   const configText = await readText(files, 'config.json');
   if (configText === null) throw new CheckpointError(`${files.label}/config.json`, 'missing: a model folder needs config.json');
   let config: HymbaConfig;
@@ -120,9 +142,11 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
   const placement = indexText === null ? null : parseIndex(indexName, indexText);
   const shardNames = placement ? [...new Set(placement.values())] : ['model.safetensors'];
   const entries = new Map<string, { entry: TensorEntry; src: ByteSource }>();
+  const shardSources: ByteSource[] = [];
   for (const shard of shardNames) {
     const src = await files.open(shard);
     if (!src) throw new CheckpointError(`${files.label}/${shard}`, 'missing: the checkpoint file is not in the model folder');
+    shardSources.push(src);
     const header = await readHeader(src);
     for (const [name, entry] of header.tensors) {
       const other = entries.get(name);
@@ -164,11 +188,20 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
     throw new CheckpointError(src.name, 'unexpected tensor for this config', name);
   }
 
-  const total = [...expected.keys()].reduce((a, n) => a + (entries.get(n)!.entry.end - entries.get(n)!.entry.begin), 0);
+  const tensors = [...expected.keys()].map((name) => ({ name, ...entries.get(name)! }));
+  const perFile = new Map<ByteSource, number>();
+  for (const shard of shardSources) perFile.set(shard, 0);
+  for (const t of tensors) perFile.set(t.src, perFile.get(t.src)! + t.entry.end - t.entry.begin);
+  const totalBytes = tensors.reduce((a, t) => a + t.entry.end - t.entry.begin, 0);
+  return { config, label: files.label, tensors, files: [...perFile].map(([src, tensorBytes]) => ({ src, tensorBytes })), totalBytes };
+}
+
+/** Load and validate a whole checkpoint. Every problem is a ConfigError or CheckpointError naming what is wrong. */
+export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}): Promise<Checkpoint> {
+  const { config, tensors, totalBytes: total } = await readCheckpointLayout(files);
   let loaded = 0;
   const weights = new Map<string, Weight>();
-  for (const name of expected.keys()) {
-    const { entry, src } = entries.get(name)!;
+  for (const { name, entry, src } of tensors) {
     const bytes = await src.read(entry.begin, entry.end - entry.begin);
     if (bytes.length !== entry.end - entry.begin) {
       throw new CheckpointError(src.name, `truncated: read ${bytes.length} of ${entry.end - entry.begin} bytes`, name);
