@@ -1,0 +1,388 @@
+// <hymba-recall-lab model="hymba" pairs="16" modes="both,both,both,both" sequences="24" curve-sequences="8">
+// MQAR-128 live on a trained zoo model. The reader switches each layer's heads between attention, SSM or both (an
+// ablation of the trained model: "SSM only" in layer i zeroes β1 there = attn@i; "attention only" = ssm@i), sets
+// the number of key–value pairs, and sees fresh sequences answered right (✓) or wrong (✗) query by query, the
+// running accuracy, accuracy against the number of pairs, and the cache the switched configuration needs.
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import type { HymbaConfig } from '../../engine/config.ts';
+import {
+  ablationSpec,
+  effectiveCache,
+  evaluateRecall,
+  FRESH_SEED,
+  modesOf,
+  mqar128,
+  parseModes,
+  trainedMode,
+  type AnsweredExample,
+  type LayerMode,
+  type PairsPoint,
+} from '../../engine/analysis/recall.ts';
+import { cacheBytes } from '../../engine/cache/calculator.ts';
+import { define } from './widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
+import { formatBytes } from '../lib/engine-controller.ts';
+import { codePanel } from '../lib/code-panel.ts';
+import { OKABE_ITO } from '../lib/theme.ts';
+import type { Schema } from '../lib/url-state.ts';
+import { LAB_MODELS, RIGHT, RunGuard, WRONG, label, loadCard, loadZooModel, pct, queuedEngine, type ModelCard } from './recall-shared.ts';
+import { recallSnippet } from './recall-snippets.ts';
+
+/** The pairs of the accuracy-vs-pairs curve (MQAR-128 allows 4–24 in the zoo's training range, up to 32). */
+const CURVE_PAIRS = [4, 8, 12, 16, 20, 24];
+/** Answered sequences drawn token by token (all of them are counted). */
+const SHOWN = 3;
+
+const MODE_TEXT: Record<LayerMode, string> = { both: 'both', attention: 'attention only', ssm: 'SSM only', off: 'off' };
+
+export interface RecallLabResults {
+  model: string;
+  pairs: number;
+  /** Per-layer modes and the ablation they mean. */
+  modes: LayerMode[];
+  ablation: string;
+  accuracy: number;
+  correct: number;
+  total: number;
+  byDistance: Record<string, { accuracy: number; queries: number }>;
+  examples: AnsweredExample[];
+  /** Accuracy of this configuration against the number of pairs (live). */
+  curve: PairsPoint[];
+  cache: { effective: number; trained: number; seqLen: number };
+}
+
+export class HymbaRecallLab extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      .layers {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr));
+        gap: 0.5rem;
+        margin: 0.5rem 0;
+      }
+      .layers fieldset {
+        border: 1px solid var(--hl-border, #d0d4da);
+        border-radius: 6px;
+        padding: 0.3rem 0.6rem;
+        margin: 0;
+      }
+      .layers legend {
+        font-size: 0.85rem;
+      }
+      .layers label {
+        display: block;
+        font-size: 0.85rem;
+      }
+      .big {
+        font-weight: 600;
+        padding: 0.35rem 0.9rem;
+      }
+      .headline {
+        font-size: 1.1rem;
+        margin: 0.6rem 0;
+      }
+      .seq {
+        font-family: ui-monospace, Menlo, Consolas, monospace;
+        font-size: 0.75rem;
+        line-height: 1.9;
+        margin: 0.4rem 0;
+        word-break: break-word;
+      }
+      .seq .tok {
+        padding: 0 0.15rem;
+      }
+      .seq .blank {
+        color: var(--hl-muted, #5f6670);
+      }
+      .seq .ans {
+        border-radius: 3px;
+        padding: 0 0.25rem;
+        margin-right: 0.2rem;
+        color: #fff;
+        white-space: nowrap;
+      }
+      .legend span {
+        margin-right: 1rem;
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
+    pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
+    modes: { kind: 'string', default: '', maxLength: 200, pattern: /^[a-z,]*$/ },
+    seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
+  };
+
+  /** The zoo model (models/<name>/). */
+  @property() model = 'hymba';
+  /** Key–value pairs per sequence. */
+  @property({ type: Number }) pairs = 16;
+  /** Per-layer modes, comma separated: both | attention | ssm | off (empty or missing: as trained). */
+  @property() modes = '';
+  /** Seed of the fresh sequences ("New sequences" picks another). */
+  @property({ type: Number }) seed = FRESH_SEED;
+  /** Sequences answered at `pairs`. */
+  @property({ type: Number }) sequences = 24;
+  /** Sequences per point of the accuracy-vs-pairs curve (0: no curve). */
+  @property({ type: Number, attribute: 'curve-sequences' }) curveSequences = 8;
+
+  /** Running accuracy at `pairs` (NaN until the first sequence is answered). Tests read it. */
+  @state() accuracy = NaN;
+  /** Everything measured by the last run; tests and the exports read it. */
+  results: RecallLabResults | null = null;
+  @state() private config: HymbaConfig | null = null;
+  @state() private card: ModelCard | null = null;
+  private chart: Element | null = null;
+  private readonly guard = new RunGuard();
+
+  private currentModes(): LayerMode[] {
+    return this.config ? parseModes(this.config, this.modes) : [];
+  }
+
+  protected override async compute(): Promise<void> {
+    const signal = this.guard.next();
+    const m = await loadZooModel(this.model, (p) => (this.progress = p));
+    this.tierNote = m.note;
+    const config = m.engine.config;
+    this.config = config;
+    this.card = await loadCard(this.model);
+    const modes = parseModes(config, this.modes);
+    const ablation = ablationSpec(config, modes);
+    const engine = queuedEngine(m);
+    const cacheOpts = { seqLen: mqar128().seqLen };
+    const r: RecallLabResults = {
+      model: this.model,
+      pairs: this.pairs,
+      modes,
+      ablation,
+      accuracy: NaN,
+      correct: 0,
+      total: 0,
+      byDistance: {},
+      examples: [],
+      curve: [],
+      cache: { effective: effectiveCache(config, modes, cacheOpts).total_bytes, trained: cacheBytes(config, cacheOpts).total_bytes, seqLen: cacheOpts.seqLen },
+    };
+    this.results = r;
+    this.accuracy = NaN;
+    this.chart = null;
+    const main = await evaluateRecall(engine, mqar128(), {
+      pairs: this.pairs,
+      n: this.sequences,
+      seed: this.seed,
+      ablation,
+      signal,
+      onExample: (answered) => {
+        if (signal.aborted) return;
+        r.examples.push(answered);
+        for (const q of answered.queries) (r.total++, (r.correct += q.correct ? 1 : 0));
+        r.accuracy = r.correct / r.total;
+        this.accuracy = r.accuracy;
+      },
+    });
+    if (signal.aborted) return;
+    r.byDistance = main.byDistance;
+    if (this.curveSequences > 0) {
+      for (const pairs of CURVE_PAIRS) {
+        const point =
+          pairs === this.pairs && this.curveSequences <= this.sequences
+            ? main
+            : await evaluateRecall(engine, mqar128(), { pairs, n: this.curveSequences, seed: this.seed, ablation, signal });
+        if (signal.aborted) return;
+        r.curve.push({ pairs, accuracy: point.accuracy, correct: point.correct, total: point.total });
+        this.chart = this.plot();
+        this.requestUpdate();
+      }
+    }
+  }
+
+  private setModes(modes: LayerMode[]): void {
+    const c = this.config!;
+    const trained = c.layers.every((_, i) => modes[i] === trainedMode(c, i));
+    this.modes = trained ? '' : modes.join(',');
+  }
+
+  private setLayer(layer: number, mode: LayerMode): void {
+    const modes = this.currentModes();
+    modes[layer] = mode;
+    this.setModes(modes);
+  }
+
+  /** Every layer keeps only its SSM (a layer without one goes silent). */
+  private attentionOff(): LayerMode[] {
+    const c = this.config!;
+    return c.layers.map((l, i) => (l.hasAttention ? (l.hasSsm ? 'ssm' : 'off') : trainedMode(c, i)));
+  }
+
+  private plot(): Element | null {
+    const r = this.results;
+    if (!r || r.curve.length === 0) return null;
+    const live = r.curve.map((p) => ({ ...p, series: r.ablation ? 'this configuration (live)' : 'as trained (live)' }));
+    const card = Object.entries(this.card?.accuracy?.by_pairs ?? {}).map(([pairs, accuracy]) => ({ pairs: Number(pairs), accuracy, series: 'as trained (model card)' }));
+    return Plot.plot({
+      width: Math.max(300, Math.min(560, this.clientWidth - 34 || 560)),
+      height: 240,
+      x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
+      y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
+      color: { legend: true, domain: ['as trained (model card)', 'as trained (live)', 'this configuration (live)'], range: [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.vermillion] },
+      marks: [
+        Plot.line(card, { x: 'pairs', y: 'accuracy', stroke: 'series', strokeDasharray: '4 3' }),
+        Plot.dot(card, { x: 'pairs', y: 'accuracy', stroke: 'series', symbol: 'square' }),
+        Plot.line(live, { x: 'pairs', y: 'accuracy', stroke: 'series', strokeWidth: 2 }),
+        Plot.dot(live, { x: 'pairs', y: 'accuracy', fill: 'series', r: 4, tip: true }),
+        Plot.ruleX([this.pairs], { stroke: '#888', strokeDasharray: '2 3' }),
+      ],
+    });
+  }
+
+  protected override renderBody(): TemplateResult {
+    const c = this.config;
+    if (!c) return html`<p class="note">Loading the model “${this.model}”…</p>`;
+    const modes = this.currentModes();
+    const attnLayers = c.layers.filter((l) => l.hasAttention);
+    const allAttnOff = attnLayers.length > 0 && attnLayers.every((l) => modes[l.index] === 'ssm' || modes[l.index] === 'off');
+    const r = this.results;
+    return html`
+      <div class="controls">
+        ${this.isHidden('model')
+          ? ''
+          : html`<label
+              >Model
+              <select name="model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+                ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option>${this.model}</option>`}
+                ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
+              </select></label
+            >`}
+        ${this.isHidden('pairs')
+          ? ''
+          : html`<label
+              >Pairs <strong>${this.pairs}</strong>
+              <input
+                type="range"
+                name="pairs"
+                min="4"
+                max="24"
+                step="1"
+                .value=${String(this.pairs)}
+                @change=${(e: Event) => (this.pairs = Number((e.target as HTMLInputElement).value))}
+            /></label>`}
+        <button type="button" name="new-sequences" @click=${() => (this.seed = (this.seed + 1) % 2 ** 31)}>New sequences</button>
+      </div>
+      ${attnLayers.length && !this.isHidden('modes')
+        ? html`<p>
+            <button
+              type="button"
+              class="big"
+              name="attention-off"
+              aria-pressed=${allAttnOff ? 'true' : 'false'}
+              @click=${() => this.setModes(allAttnOff ? c.layers.map((_, i) => trainedMode(c, i)) : this.attentionOff())}
+            >
+              ${allAttnOff ? 'Switch the attention heads back on' : 'Switch the attention heads off'}
+            </button>
+          </p>`
+        : ''}
+      ${this.isHidden('modes') ? '' : this.renderLayers(c, modes)}
+      ${this.renderHeadline(r)} ${this.renderCache(r)}
+      <div class="legend note">
+        <span><span style="color:${RIGHT.colour}">${RIGHT.glyph}</span> right answer</span>
+        <span><span style="color:${WRONG.colour}">${WRONG.glyph}</span> wrong answer (the right value in brackets)</span>
+        <span>_ blank</span>
+      </div>
+      ${(r?.examples ?? []).slice(0, SHOWN).map((ex, i) => this.renderSequence(ex, i, c.vocabSize))}
+      <div class="chart">${this.chart}</div>
+      ${r && r.curve.length
+        ? numbersTable(
+            r.curve.map((p) => ({ pairs: p.pairs, accuracy: pct(p.accuracy), answers: `${p.correct}/${p.total}` })),
+            ['pairs', 'accuracy', 'answers'],
+            'accuracy against the number of pairs',
+          )
+        : ''}
+      ${this.renderExports({
+        rows: () => (this.results?.curve ?? []).map((p) => ({ model: this.model, ablation: this.results!.ablation, ...p })),
+        columns: ['model', 'ablation', 'pairs', 'accuracy', 'correct', 'total'],
+        json: () => this.results,
+        svg: () => this.chart,
+      })}
+      ${this.isHidden('code') ? '' : codePanel(recallSnippet({ model: this.model, pairs: this.pairs, n: this.sequences, seed: this.seed, ablation: r?.ablation ?? '' }))}
+    `;
+  }
+
+  private renderLayers(c: HymbaConfig, modes: LayerMode[]): TemplateResult {
+    return html`<div class="layers" role="group" aria-label="Heads per layer">
+      ${c.layers.map(
+        (l, i) =>
+          html`<fieldset data-layer=${i}>
+            <legend>Layer ${i}${l.hasAttention ? ` (${l.global ? 'global' : `window ${c.slidingWindow}`}${l.ownsKv ? '' : `, K/V of layer ${l.kvSource}`})` : ''}</legend>
+            ${modesOf(c, i).map(
+              (mode) =>
+                html`<label
+                  ><input
+                    type="radio"
+                    name=${`layer-${i}`}
+                    value=${mode}
+                    .checked=${modes[i] === mode}
+                    @change=${() => this.setLayer(i, mode)}
+                  />
+                  ${MODE_TEXT[mode]}</label
+                >`,
+            )}
+          </fieldset>`,
+      )}
+    </div>`;
+  }
+
+  private renderHeadline(r: RecallLabResults | null): TemplateResult {
+    if (!r || r.total === 0) return html`<p class="headline">Answering fresh sequences…</p>`;
+    const done = r.examples.length;
+    return html`<p class="headline" aria-live="polite">
+      Accuracy at ${r.pairs} pairs: <strong class="accuracy">${pct(r.accuracy)}</strong> (${r.correct} of ${r.total} answers right, ${done}
+      ${done === 1 ? 'sequence' : 'sequences'}${this.status === 'ready' ? '' : ' so far'}).
+      ${r.ablation ? html`<span class="note">Ablation: <code>${r.ablation}</code>.</span>` : html`<span class="note">The model as trained.</span>`}
+    </p>`;
+  }
+
+  private renderCache(r: RecallLabResults | null): TemplateResult {
+    if (!r) return html``;
+    const saved = r.cache.trained - r.cache.effective;
+    return html`<p class="cache">
+      Cache at ${r.cache.seqLen} tokens: <strong class="cache-bytes">${formatBytes(r.cache.effective)}</strong>${saved > 0
+        ? html` (the trained model allocates ${formatBytes(r.cache.trained)})`
+        : ''}.
+      <span class="note"
+        >This is the cache of the architecture that remains: a layer whose attention is off computes no keys and values, unless a layer that
+        still attends reads them (cross-layer sharing); a layer whose SSM is off keeps no SSM or conv state. Switching heads off in a trained
+        model does not make it a model trained that way.</span
+      >
+    </p>`;
+  }
+
+  private renderSequence(ex: AnsweredExample, index: number, vocab: number): TemplateResult {
+    const byPos = new Map(ex.queries.map((q) => [q.pos, q]));
+    return html`<div class="seq" data-sequence=${index} aria-label=${`sequence ${index + 1}`}>
+      ${ex.ids.map((id, pos) => {
+        const q = byPos.get(pos);
+        const tok = html`<span class="tok ${id === 0 ? 'blank' : ''}">${label(id, vocab)}</span>`;
+        if (!q) return tok;
+        const mark = q.correct ? RIGHT : WRONG;
+        return html`${tok}<span
+            class="ans ${q.correct ? 'right' : 'wrong'}"
+            style="background:${mark.colour}"
+            title=${q.correct ? `right: ${label(q.value, vocab)}` : `wrong: answered ${label(q.predicted, vocab)}, the value was ${label(q.value, vocab)}`}
+            >→ ${label(q.predicted, vocab)} ${mark.glyph}${q.correct ? '' : ` (${label(q.value, vocab)})`}</span
+          >`;
+      })}
+    </div>`;
+  }
+}
+
+define('hymba-recall-lab', HymbaRecallLab);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-recall-lab': HymbaRecallLab;
+  }
+}

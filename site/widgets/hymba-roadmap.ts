@@ -1,0 +1,218 @@
+// <hymba-roadmap pairs="16" sequences="32">
+// The Hymba paper's design roadmap (Table 1) in miniature: for each design step, the zoo model built that way —
+// its recall on MQAR-128 (measured here, on fresh sequences), its cache (the engine's calculator, at 128 tokens)
+// and its speed (tokens per second, measured in this browser) — beside the paper's Table 1 numbers for the 300M
+// models (recall averaged over SWDE and SQuAD-C; cache at 8k tokens, FP16; throughput on an A100 at 8k, batch 128).
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import { cacheBytes } from '../../engine/cache/calculator.ts';
+import { evaluateRecall, FRESH_SEED, freshExamples, mqar128, tokensPerSecond } from '../../engine/analysis/recall.ts';
+import { define } from './widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
+import { formatBytes, pageController, requestKey } from '../lib/engine-controller.ts';
+import { codePanel } from '../lib/code-panel.ts';
+import { OKABE_ITO } from '../lib/theme.ts';
+import type { Schema } from '../lib/url-state.ts';
+import { RunGuard, loadZooModel, pct, queuedEngine } from './recall-shared.ts';
+import { roadmapSnippet } from './recall-snippets.ts';
+
+/** Table 1 of Dong et al. (2024), "Hymba: A Hybrid-head Architecture for Small Language Models", arXiv 2411.13676
+ * (300M models, 100B tokens), as typed in hymba-spec.md §4.2. */
+export const PAPER_TABLE_1 = [
+  { step: 'Transformer (Llama)', model: 'attention', recall: 39.98, throughput: 721.1, cacheMB: 414.7, reason: 'Accurate recall while inefficient' },
+  { step: 'State space model (Mamba)', model: 'ssm', recall: 19.23, throughput: 4720.8, cacheMB: 1.9, reason: 'Efficient while inaccurate recall' },
+  { step: 'A. + attention heads (sequential)', model: 'sequential', recall: 45.16, throughput: 776.3, cacheMB: 156.3, reason: 'Enhance recall capabilities' },
+  { step: 'B. + multi-head structure (parallel)', model: 'parallel', recall: 49.9, throughput: 876.7, cacheMB: 148.2, reason: 'Better balance of two modules' },
+  { step: 'C. + local / global attention', model: 'parallel-swa', recall: 48.79, throughput: 2399.7, cacheMB: 41.2, reason: 'Boost compute/cache efficiency' },
+  { step: 'D. + KV cache sharing', model: 'parallel-swa-kv', recall: 48.04, throughput: 2756.5, cacheMB: 39.4, reason: 'Cache efficiency' },
+  { step: 'E. + meta tokens', model: 'hymba', recall: 51.79, throughput: 2695.8, cacheMB: 40.0, reason: 'Learned memory initialization' },
+] as const;
+
+export interface RoadmapRow {
+  step: string;
+  model: string;
+  /** Ours: MQAR-128 accuracy at `pairs` (fresh sequences), cache bytes at 128 tokens, prefill tokens/s here. */
+  recall: number | null;
+  answers: string;
+  cacheBytes: number | null;
+  tokensPerSecond: number | null;
+  /** Why a row has no numbers (e.g. the model is not on the site). */
+  note: string;
+  paper: (typeof PAPER_TABLE_1)[number];
+}
+
+export class HymbaRoadmap extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      table.roadmap {
+        border-collapse: collapse;
+        font-size: 0.85rem;
+        width: 100%;
+        font-variant-numeric: tabular-nums;
+      }
+      table.roadmap th,
+      table.roadmap td {
+        border-bottom: 1px solid var(--hl-border, #d0d4da);
+        padding: 0.25rem 0.4rem;
+        text-align: right;
+      }
+      table.roadmap th:first-child,
+      table.roadmap td:first-child {
+        text-align: left;
+      }
+      table.roadmap .paper {
+        color: var(--hl-muted, #5f6670);
+      }
+      .scroll {
+        overflow-x: auto;
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
+  };
+
+  @property({ type: Number }) pairs = 16;
+  /** Fresh sequences per model. */
+  @property({ type: Number }) sequences = 32;
+  @property({ type: Number }) seed = FRESH_SEED;
+  /** Skip the speed measurement (0) or measure for at least this many ms per model. */
+  @property({ type: Number, attribute: 'speed-ms' }) speedMs = 400;
+
+  /** One row per roadmap step, filled in as each model is measured. Tests read it. */
+  @state() rows: RoadmapRow[] = [];
+  private chart: Element | null = null;
+  private readonly guard = new RunGuard();
+
+  protected override async compute(): Promise<void> {
+    const signal = this.guard.next();
+    this.rows = PAPER_TABLE_1.map((paper) => ({ step: paper.step, model: paper.model, recall: null, answers: '', cacheBytes: null, tokensPerSecond: null, note: 'waiting…', paper }));
+    const failures: string[] = [];
+    for (const [i, paper] of PAPER_TABLE_1.entries()) {
+      if (signal.aborted) return;
+      const row = { ...this.rows[i] };
+      try {
+        const m = await loadZooModel(paper.model, (p) => (this.progress = p));
+        this.tierNote = m.note;
+        row.cacheBytes = cacheBytes(m.engine.config, { seqLen: mqar128().seqLen }).total_bytes;
+        const r = await evaluateRecall(queuedEngine(m), mqar128(), { pairs: this.pairs, n: this.sequences, seed: this.seed, signal });
+        row.recall = r.accuracy;
+        row.answers = `${r.correct}/${r.total}`;
+        if (this.speedMs > 0) {
+          const ids = Array.from(freshExamples(mqar128(), this.pairs, 1, this.seed)[0].ids);
+          // A fresh key each time: a speed measurement must run, never be served from the result cache.
+          const key = requestKey(paper.model, 'speed', { at: performance.now(), widget: this.id });
+          row.tokensPerSecond = await pageController().run(key, () => tokensPerSecond(m.engine, ids, { minMs: this.speedMs }));
+        }
+        row.note = '';
+      } catch (e) {
+        row.note = (e as Error).message;
+        failures.push(`${paper.model}: ${row.note}`);
+      }
+      if (signal.aborted) return;
+      this.rows = this.rows.map((r, j) => (j === i ? row : r));
+      this.chart = this.plot();
+    }
+    if (failures.length === PAPER_TABLE_1.length) throw new Error(`No roadmap model could be measured. ${failures[0]}`);
+  }
+
+  private plot(): Element {
+    const measured = this.rows.filter((r) => r.recall !== null);
+    const data = [
+      ...measured.map((r) => ({ step: r.step, source: 'Hymba Lab zoo (MQAR-128, measured here)', recall: r.recall! })),
+      ...this.rows.map((r) => ({ step: r.step, source: 'paper Table 1 (SWDE + SQuAD-C, 300M)', recall: r.paper.recall / 100 })),
+    ];
+    return Plot.plot({
+      width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
+      height: 260,
+      marginLeft: 210,
+      x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
+      y: { label: null, domain: this.rows.map((r) => r.step) },
+      fy: { axis: null },
+      color: { legend: true, domain: ['Hymba Lab zoo (MQAR-128, measured here)', 'paper Table 1 (SWDE + SQuAD-C, 300M)'], range: [OKABE_ITO.blue, OKABE_ITO.orange] },
+      marks: [
+        Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }),
+        Plot.ruleX([0]),
+      ],
+    });
+  }
+
+  protected override renderBody(): TemplateResult {
+    return html`
+      <div class="scroll">
+        <table class="roadmap">
+          <caption class="visually-hidden">
+            The design roadmap: our measurements beside the paper's Table 1
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">Zoo model</th>
+              <th scope="col">Recall (ours)</th>
+              <th scope="col" class="paper">Recall (paper)</th>
+              <th scope="col">Cache (ours, 128 tok)</th>
+              <th scope="col" class="paper">Cache (paper, 8k)</th>
+              <th scope="col">Tokens/s (ours, here)</th>
+              <th scope="col" class="paper">Tokens/s (paper, A100)</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${this.rows.map(
+              (r) =>
+                html`<tr data-model=${r.model} data-measured=${r.recall !== null ? 'true' : 'false'}>
+                  <th scope="row">${r.step}</th>
+                  <td><code>${r.model}</code></td>
+                  <td class="recall" title=${r.answers ? `${r.answers} answers right` : r.note}>${r.recall === null ? (r.note === 'waiting…' ? '…' : '–') : pct(r.recall)}</td>
+                  <td class="paper">${r.paper.recall.toFixed(2)}%</td>
+                  <td class="cache">${r.cacheBytes === null ? '…' : formatBytes(r.cacheBytes)}</td>
+                  <td class="paper">${r.paper.cacheMB} MB</td>
+                  <td class="speed">${r.tokensPerSecond === null ? '…' : Math.round(r.tokensPerSecond).toLocaleString('en')}</td>
+                  <td class="paper">${r.paper.throughput.toLocaleString('en')}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
+      ${this.rows.filter((r) => r.note && r.note !== 'waiting…').map((r) => html`<p class="note">${r.model}: ${r.note}</p>`)}
+      <p class="note">
+        Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
+        throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
+        ${this.sequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at 128
+        tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more than arithmetic.
+        The two columns answer the same question at very different scales: compare the direction of each step, not the values.
+      </p>
+      <div class="chart">${this.chart}</div>
+      ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
+      ${this.renderExports({
+        rows: () => this.exportRows(),
+        columns: ['step', 'model', 'recall', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'],
+        svg: () => this.chart,
+      })}
+      ${this.isHidden('code') ? '' : codePanel(roadmapSnippet({ models: PAPER_TABLE_1.map((p) => p.model), pairs: this.pairs, n: this.sequences, seed: this.seed }))}
+    `;
+  }
+
+  private exportRows() {
+    return this.rows.map((r) => ({
+      step: r.step,
+      model: r.model,
+      recall: r.recall === null ? '' : Number(r.recall.toFixed(4)),
+      paper_recall: r.paper.recall / 100,
+      cache_bytes: r.cacheBytes ?? '',
+      paper_cache_mb: r.paper.cacheMB,
+      tokens_per_second: r.tokensPerSecond === null ? '' : Math.round(r.tokensPerSecond),
+      paper_tokens_per_second: r.paper.throughput,
+    }));
+  }
+}
+
+define('hymba-roadmap', HymbaRoadmap);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-roadmap': HymbaRoadmap;
+  }
+}
