@@ -66,7 +66,10 @@ function argmaxRow(logits: Float32Array, row: number, V: number): number {
   let bestValue = -Infinity;
   for (let v = 0; v < V; v++) {
     const x = logits[row * V + v];
-    if (x > bestValue) (bestValue = x), (best = v);
+    if (x > bestValue) {
+      bestValue = x;
+      best = v;
+    }
   }
   return best;
 }

@@ -14,7 +14,7 @@ import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
 import { codePanel } from '../lib/code-panel.ts';
 import { KIND_COLOURS } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { LAB_MODELS, RunGuard, loadZooModel, pct, queuedEngine } from './recall-shared.ts';
+import { LAB_MODELS, RunGuard, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
 import { importanceSnippet } from './recall-snippets.ts';
 
 const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'selective copying' };
@@ -51,6 +51,8 @@ export class HymbaHeadImportance extends LabWidget {
   /** Sequences per measurement (each cell is one ablated run over them). */
   @property({ type: Number }) sequences = 16;
   @property({ type: Number }) seed = FRESH_SEED;
+  /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
+  @property() engine: EngineChoice = 'auto';
   /** Tasks, comma separated: mqar, copy. */
   @property() tasks = 'mqar,copy';
 
@@ -75,7 +77,7 @@ export class HymbaHeadImportance extends LabWidget {
     const signal = this.guard.next();
     const tasks = this.taskList();
     const m = await loadZooModel(this.model, (p) => (this.progress = p));
-    this.tierNote = m.note;
+    this.tierNote = engineNote(m, this.engine);
     const config = m.engine.config;
     this.gains = betaGains(config, (name) => {
       const w = m.checkpoint.weights.get(name);
@@ -84,7 +86,7 @@ export class HymbaHeadImportance extends LabWidget {
     this.gainChart = this.plotGains();
     this.cells = [];
     this.heatmaps = [];
-    await headImportance(queuedEngine(m), {
+    await headImportance(queuedEngine(m, this.engine), {
       tasks,
       pairs: this.pairs,
       n: this.sequences,

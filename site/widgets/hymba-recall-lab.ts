@@ -27,7 +27,7 @@ import { formatBytes } from '../lib/engine-controller.ts';
 import { codePanel } from '../lib/code-panel.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { LAB_MODELS, RIGHT, RunGuard, WRONG, label, loadCard, loadZooModel, pct, queuedEngine, type ModelCard } from './recall-shared.ts';
+import { LAB_MODELS, RIGHT, RunGuard, WRONG, engineNote, label, loadCard, loadZooModel, pct, queuedEngine, type EngineChoice, type ModelCard } from './recall-shared.ts';
 import { recallSnippet } from './recall-snippets.ts';
 
 /** The pairs of the accuracy-vs-pairs curve (MQAR-128 allows 4–24 in the zoo's training range, up to 32). */
@@ -125,6 +125,8 @@ export class HymbaRecallLab extends LabWidget {
   @property() modes = '';
   /** Seed of the fresh sequences ("New sequences" picks another). */
   @property({ type: Number }) seed = FRESH_SEED;
+  /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
+  @property() engine: EngineChoice = 'auto';
   /** Sequences answered at `pairs`. */
   @property({ type: Number }) sequences = 24;
   /** Sequences per point of the accuracy-vs-pairs curve (0: no curve). */
@@ -146,13 +148,13 @@ export class HymbaRecallLab extends LabWidget {
   protected override async compute(): Promise<void> {
     const signal = this.guard.next();
     const m = await loadZooModel(this.model, (p) => (this.progress = p));
-    this.tierNote = m.note;
+    this.tierNote = engineNote(m, this.engine);
     const config = m.engine.config;
     this.config = config;
     this.card = await loadCard(this.model);
     const modes = parseModes(config, this.modes);
     const ablation = ablationSpec(config, modes);
-    const engine = queuedEngine(m);
+    const engine = queuedEngine(m, this.engine);
     const cacheOpts = { seqLen: mqar128().seqLen };
     const r: RecallLabResults = {
       model: this.model,
@@ -179,7 +181,8 @@ export class HymbaRecallLab extends LabWidget {
       onExample: (answered) => {
         if (signal.aborted) return;
         r.examples.push(answered);
-        for (const q of answered.queries) (r.total++, (r.correct += q.correct ? 1 : 0));
+        r.total += answered.queries.length;
+        r.correct += answered.queries.filter((q) => q.correct).length;
         r.accuracy = r.correct / r.total;
         this.accuracy = r.accuracy;
       },

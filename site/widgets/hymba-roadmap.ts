@@ -14,7 +14,7 @@ import { formatBytes, pageController, requestKey } from '../lib/engine-controlle
 import { codePanel } from '../lib/code-panel.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { RunGuard, loadZooModel, pct, queuedEngine } from './recall-shared.ts';
+import { RunGuard, engineFor, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
 import { roadmapSnippet } from './recall-snippets.ts';
 
 /** Table 1 of Dong et al. (2024), "Hymba: A Hybrid-head Architecture for Small Language Models", arXiv 2411.13676
@@ -79,6 +79,8 @@ export class HymbaRoadmap extends LabWidget {
   /** Fresh sequences per model. */
   @property({ type: Number }) sequences = 32;
   @property({ type: Number }) seed = FRESH_SEED;
+  /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
+  @property() engine: EngineChoice = 'auto';
   /** Skip the speed measurement (0) or measure for at least this many ms per model. */
   @property({ type: Number, attribute: 'speed-ms' }) speedMs = 400;
 
@@ -96,16 +98,16 @@ export class HymbaRoadmap extends LabWidget {
       const row = { ...this.rows[i] };
       try {
         const m = await loadZooModel(paper.model, (p) => (this.progress = p));
-        this.tierNote = m.note;
+        this.tierNote = engineNote(m, this.engine);
         row.cacheBytes = cacheBytes(m.engine.config, { seqLen: mqar128().seqLen }).total_bytes;
-        const r = await evaluateRecall(queuedEngine(m), mqar128(), { pairs: this.pairs, n: this.sequences, seed: this.seed, signal });
+        const r = await evaluateRecall(queuedEngine(m, this.engine), mqar128(), { pairs: this.pairs, n: this.sequences, seed: this.seed, signal });
         row.recall = r.accuracy;
         row.answers = `${r.correct}/${r.total}`;
         if (this.speedMs > 0) {
           const ids = Array.from(freshExamples(mqar128(), this.pairs, 1, this.seed)[0].ids);
           // A fresh key each time: a speed measurement must run, never be served from the result cache.
           const key = requestKey(paper.model, 'speed', { at: performance.now(), widget: this.id });
-          row.tokensPerSecond = await pageController().run(key, () => tokensPerSecond(m.engine, ids, { minMs: this.speedMs }));
+          row.tokensPerSecond = await pageController().run(key, () => tokensPerSecond(engineFor(m, this.engine), ids, { minMs: this.speedMs }));
         }
         row.note = '';
       } catch (e) {

@@ -3,6 +3,7 @@
 // work queue, and how recall results are written for readers.
 import type { Engine, ForwardOptions, ForwardResult } from '../../engine/model.ts';
 import { formatAblation } from '../../engine/ablation.ts';
+import { CpuEngine } from '../../engine/cpu/forward.ts';
 import { pageController, requestKey, type LoadedModel, type LoadProgress } from '../lib/engine-controller.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import { tokenLabel } from './stepper-tokens.ts';
@@ -33,6 +34,26 @@ export async function loadZooModel(name: string, onProgress: (p: LoadProgress | 
   }
 }
 
+/** Which engine a widget computes with: the page's tier (WebGPU when there is one) or the CPU reference engine. */
+export type EngineChoice = 'auto' | 'cpu';
+const cpuEngines = new WeakMap<LoadedModel, CpuEngine>();
+
+/**
+ * The engine for `choice`. engine="cpu" runs the CPU reference engine on the already loaded weights: for tiny models
+ * on a software GPU (SwiftShader) it is the faster of the two.
+ */
+export function engineFor(m: LoadedModel, choice: EngineChoice): Engine {
+  if (choice !== 'cpu' || m.tier === 'cpu') return m.engine;
+  let e = cpuEngines.get(m);
+  if (!e) cpuEngines.set(m, (e = new CpuEngine(m.checkpoint)));
+  return e;
+}
+
+/** The tier note for `choice`. */
+export function engineNote(m: LoadedModel, choice: EngineChoice): string {
+  return choice === 'cpu' && m.tier !== 'cpu' ? 'Running on the CPU reference engine (engine="cpu").' : m.note;
+}
+
 /** A model's card.json, or null when the model has none (it is optional: the widgets measure everything live). */
 export async function loadCard(name: string): Promise<ModelCard | null> {
   try {
@@ -46,14 +67,15 @@ export async function loadCard(name: string): Promise<ModelCard | null> {
  * The model's engine with every forward pass run through the page's work queue (one GPU, one queue), keyed by
  * model + ids + ablation: two widgets asking for the same pass share one run.
  */
-export function queuedEngine(m: LoadedModel): Engine {
-  const engine = m.engine;
+export function queuedEngine(m: LoadedModel, choice: EngineChoice = 'auto'): Engine {
+  const engine = engineFor(m, choice);
+  const name = engine === m.engine ? m.name : `${m.name}@cpu`;
   return {
     backend: engine.backend,
     config: engine.config,
     forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
       if (opts.taps?.length) return engine.forward(ids, opts);
-      const key = requestKey(m.name, 'forward', { ids: ids.join(' '), ablation: formatAblation(opts.ablation ?? []), meta: opts.meta ?? true, window: opts.window ?? 0 });
+      const key = requestKey(name, 'forward', { ids: ids.join(' '), ablation: formatAblation(opts.ablation ?? []), meta: opts.meta ?? true, window: opts.window ?? 0 });
       return pageController().run(key, () => engine.forward(ids, opts));
     },
     steps: (ids, opts) => engine.steps(ids, opts),

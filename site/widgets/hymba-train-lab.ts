@@ -1,0 +1,389 @@
+// <hymba-train-lab zoo="hymba" steps="300" batch="32" seed="1" eval-every="50" eval-sequences="64">
+// Train a tiny model in the page with the engine's WebGPU training graph (engine/train/): pick a roadmap step, press
+// Train, watch the loss and the recall accuracy (MQAR-128 at 16 pairs) as curves, pause and resume, and compare
+// two runs. Keep the result: download it in the official checkpoint format (config.json + model.safetensors) and
+// load it again later from the files; the loaded model answers exactly as the trained one did.
+// Seeded: the same settings give the same run. Training pauses while the tab is hidden and resumes when it returns.
+import { css, html, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import * as Plot from '@observablehq/plot';
+import { parseConfig, type HymbaConfig } from '../../engine/config.ts';
+import { fileListFiles, loadCheckpoint } from '../../engine/checkpoint/load.ts';
+import { CpuEngine } from '../../engine/cpu/forward.ts';
+import { ZOO } from '../../engine/train/zoo.ts';
+import { checkpointOf } from '../../engine/train/card.ts';
+import { answerExample, freshExamples, mqar128 } from '../../engine/analysis/recall.ts';
+import { define, getPageGpu } from './widget-base.ts';
+import { LabWidget } from '../lib/lab-widget.ts';
+import { download } from '../lib/export.ts';
+import { OKABE_ITO } from '../lib/theme.ts';
+import type { Schema } from '../lib/url-state.ts';
+import { TrainSession } from './train-lab-session.ts';
+import { pct } from './recall-shared.ts';
+
+/** The roadmap steps a reader can train (engine/train/zoo.ts), without the SWA-only baseline. */
+const STEPS = ['attention', 'ssm', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'];
+/** The recall measured during training and on a loaded model. */
+const EVAL_PAIRS = 16;
+/** Sequences whose answers are compared between the trained model and a reloaded file. */
+const CHECK_SEQUENCES = 4;
+const CHECK_SEED = 99;
+const RUN_COLOURS = [OKABE_ITO.blue, OKABE_ITO.vermillion];
+
+interface LabRun {
+  id: number;
+  label: string;
+  zoo: string;
+  config: HymbaConfig;
+  settings: { steps: number; batch: number; lr: number; seed: number };
+  losses: Array<{ step: number; loss: number }>;
+  accuracy: Array<{ step: number; accuracy: number }>;
+  step: number;
+  seconds: number;
+  done: boolean;
+  /** The answers of the trained model on the check sequences (set once training ends). */
+  predictions: number[] | null;
+}
+
+export class HymbaTrainLab extends LabWidget {
+  static override styles = [
+    LabWidget.styles,
+    css`
+      progress {
+        width: min(24rem, 100%);
+        height: 0.9rem;
+        vertical-align: middle;
+      }
+      .charts {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(260px, 1fr));
+        gap: 1rem;
+      }
+      h5 {
+        margin: 0.75rem 0 0.25rem;
+        font-size: 0.9rem;
+      }
+      .keep {
+        margin-top: 0.75rem;
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
+        align-items: center;
+      }
+    `,
+  ];
+
+  static override urlSchema: Schema = {
+    zoo: { kind: 'enum', default: 'hymba', values: STEPS },
+    steps: { kind: 'number', default: 300, min: 1, max: 20000, int: true },
+    batch: { kind: 'number', default: 32, min: 1, max: 256, int: true },
+    seed: { kind: 'number', default: 1, min: 0, max: 2 ** 31 - 1, int: true },
+  };
+
+  /** The roadmap step to train (its config and learning rate come from the zoo). */
+  @property() zoo = 'hymba';
+  @property({ type: Number }) steps = 300;
+  @property({ type: Number }) batch = 32;
+  @property({ type: Number }) seed = 1;
+  /** Learning rate; 0 = the zoo's for this step. */
+  @property({ type: Number }) lr = 0;
+  /** Read the loss back every this many steps (each read waits for the GPU). */
+  @property({ type: Number, attribute: 'log-every' }) logEvery = 10;
+  /** Measure recall every this many steps (0: only at the end). */
+  @property({ type: Number, attribute: 'eval-every' }) evalEvery = 50;
+  @property({ type: Number, attribute: 'eval-sequences' }) evalSequences = 64;
+
+  /** The last two runs (the earlier one stays for comparison). Tests read them. */
+  @state() runs: LabRun[] = [];
+  @state() training = false;
+  @state() paused = false;
+  /** Set when the tab was hidden during training: resume when it is visible again. */
+  private pausedByHidden = false;
+  @state() private message = '';
+  /** A model loaded from files, and how its answers compare with the trained run's. */
+  @state() loaded: { label: string; predictions: number[]; accuracy: number; same: number | null; total: number } | null = null;
+  private session: TrainSession | null = null;
+  private lossChart: Element | null = null;
+  private accChart: Element | null = null;
+  private nextId = 1;
+  private resume: (() => void) | null = null;
+
+  private readonly onVisibility = (): void => {
+    if (document.hidden && this.training && !this.paused) {
+      this.pausedByHidden = true;
+      this.paused = true;
+    } else if (!document.hidden && this.pausedByHidden) {
+      this.pausedByHidden = false;
+      this.setPaused(false);
+    }
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.paused = true;
+    this.session?.dispose();
+    this.session = null;
+  }
+
+  /** Only settings that change what Train would do; nothing runs until Train is pressed. */
+  protected override shouldRecompute(): boolean {
+    return false;
+  }
+
+  /** Check that this page can train: the training graph is WebGPU only. */
+  protected override async compute(): Promise<void> {
+    try {
+      await getPageGpu();
+    } catch (e) {
+      throw new Error(`Training needs WebGPU, and this browser has none available: ${(e as Error).message}. The other figures still run on the CPU.`, { cause: e });
+    }
+  }
+
+  private entry() {
+    const e = ZOO.find((z) => z.name === this.zoo);
+    if (!e) throw new Error(`unknown roadmap step "${this.zoo}" (steps: ${STEPS.join(', ')})`);
+    return e;
+  }
+
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) {
+      this.resume?.();
+      this.resume = null;
+    }
+  }
+
+  /** Start a new run; the previous one stays on the charts for comparison. */
+  async train(): Promise<void> {
+    if (this.training) return;
+    const e = this.entry();
+    const settings = { steps: this.steps, batch: this.batch, lr: this.lr || e.lr, seed: this.seed };
+    const config = parseConfig(e.config);
+    const run: LabRun = {
+      id: this.nextId++,
+      label: '',
+      zoo: this.zoo,
+      config,
+      settings,
+      losses: [],
+      accuracy: [],
+      step: 0,
+      seconds: 0,
+      done: false,
+      predictions: null,
+    };
+    run.label = `run ${run.id}: ${this.zoo}, ${settings.steps} steps × ${settings.batch}, lr ${settings.lr}, seed ${settings.seed}`;
+    this.runs = [...this.runs.slice(-1), run];
+    this.training = true;
+    this.paused = false;
+    this.message = 'Building the training graph (compiling the GPU kernels)…';
+    this.status = 'running';
+    this.session?.dispose();
+    this.session = null;
+    try {
+      const gpu = await getPageGpu();
+      const session = await TrainSession.create(gpu.device, config, mqar128(), settings);
+      this.session = session;
+      this.message = '';
+      while (!session.done) {
+        if (this.paused) {
+          this.status = 'ready';
+          await new Promise<void>((r) => (this.resume = r));
+          if (this.session !== session) return; // a new run replaced this one
+          this.status = 'running';
+        }
+        const before = session.step;
+        const losses = await session.advance(this.logEvery);
+        losses.forEach((loss, i) => {
+          const step = before + i + 1;
+          if (step % this.logEvery === 0 || step === settings.steps) run.losses.push({ step, loss });
+        });
+        run.step = session.step;
+        run.seconds = session.seconds;
+        const evalNow = session.done || (this.evalEvery > 0 && Math.floor(session.step / this.evalEvery) > Math.floor(before / this.evalEvery));
+        if (evalNow && this.evalSequences > 0) run.accuracy.push({ step: session.step, accuracy: await session.accuracy(EVAL_PAIRS, this.evalSequences) });
+        this.redraw();
+      }
+      run.done = true;
+      run.predictions = await this.answers(await checkpointOf(config, await session.params()).then((c) => new CpuEngine(c.ck)));
+      this.redraw();
+    } catch (err) {
+      this.message = `Training stopped: ${(err as Error).message}`;
+    } finally {
+      if (this.runs.includes(run)) {
+        this.training = false;
+        this.status = 'ready';
+      }
+    }
+  }
+
+  /** The answers (argmax at every query) on the fixed check sequences. */
+  private async answers(engine: CpuEngine): Promise<number[]> {
+    const out: number[] = [];
+    for (const ex of freshExamples(mqar128(), EVAL_PAIRS, CHECK_SEQUENCES, CHECK_SEED)) out.push(...(await answerExample(engine, ex)).queries.map((q) => q.predicted));
+    return out;
+  }
+
+  private get current(): LabRun | undefined {
+    return this.runs[this.runs.length - 1];
+  }
+
+  /** Download the current run as config.json + model.safetensors (the official layout, f32, tied embeddings). */
+  async keep(): Promise<void> {
+    const run = this.current;
+    if (!run || !this.session) return;
+    const { safetensors } = await checkpointOf(run.config, await this.session.params());
+    download('config.json', JSON.stringify(run.config.raw, null, 2) + '\n', 'application/json');
+    download('model.safetensors', new Blob([safetensors as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  }
+
+  /** Load config.json + model.safetensors picked by the reader and answer the check sequences with it. */
+  async loadFiles(files: ArrayLike<File>): Promise<void> {
+    this.message = '';
+    try {
+      const ck = await loadCheckpoint(fileListFiles(files));
+      const engine = new CpuEngine(ck);
+      const predictions = await this.answers(engine);
+      const truth = freshExamples(mqar128(), EVAL_PAIRS, CHECK_SEQUENCES, CHECK_SEED).flatMap((ex) => ex.queries.map((q) => q.value));
+      const right = predictions.filter((p, i) => p === truth[i]).length;
+      const trained = this.current?.predictions ?? null;
+      const same = trained && trained.length === predictions.length ? predictions.filter((p, i) => p === trained[i]).length : null;
+      this.loaded = { label: ck.label, predictions, accuracy: right / truth.length, same, total: predictions.length };
+    } catch (err) {
+      this.message = `Could not load the files: ${(err as Error).message}`;
+    }
+  }
+
+  private redraw(): void {
+    const lossRows = this.runs.flatMap((r) => r.losses.map((p) => ({ ...p, run: r.label })));
+    const accRows = this.runs.flatMap((r) => r.accuracy.map((p) => ({ ...p, run: r.label })));
+    const domain = this.runs.map((r) => r.label);
+    const width = Math.max(260, Math.min(420, (this.clientWidth - 60) / 2 || 420));
+    const color = { legend: true, domain, range: RUN_COLOURS.slice(0, domain.length) };
+    this.lossChart = Plot.plot({
+      width,
+      height: 220,
+      x: { label: 'step', grid: true },
+      y: { label: 'training loss (cross-entropy)', grid: true, zero: true },
+      color,
+      marks: [Plot.line(lossRows, { x: 'step', y: 'loss', stroke: 'run', strokeWidth: 1.5 })],
+    });
+    this.accChart = Plot.plot({
+      width,
+      height: 220,
+      x: { label: 'step', grid: true },
+      y: { label: `recall at ${EVAL_PAIRS} pairs`, domain: [0, 1], tickFormat: '.0%', grid: true },
+      color,
+      marks: [Plot.line(accRows, { x: 'step', y: 'accuracy', stroke: 'run' }), Plot.dot(accRows, { x: 'step', y: 'accuracy', fill: 'run', r: 3, tip: true })],
+    });
+    this.requestUpdate();
+  }
+
+  private renderProgress(): TemplateResult {
+    const run = this.current;
+    if (!run) return html``;
+    const { steps } = run.settings;
+    const rate = run.seconds > 0 ? run.step / run.seconds : 0;
+    const left = rate > 0 ? Math.ceil((steps - run.step) / rate) : null;
+    const lastLoss = run.losses[run.losses.length - 1]?.loss;
+    const lastAcc = run.accuracy[run.accuracy.length - 1]?.accuracy;
+    return html`<p class="progress" aria-live="polite">
+      <progress max=${steps} .value=${run.step}></progress>
+      Step <strong class="step">${run.step}</strong> of ${steps}${rate ? ` · ${rate.toFixed(1)} steps/s` : ''}${left !== null && !run.done
+        ? ` · about ${left} s left`
+        : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${lastAcc !== undefined
+        ? html` · recall <strong>${pct(lastAcc)}</strong>`
+        : ''}
+      ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}
+    </p>`;
+  }
+
+  protected override renderBody(): TemplateResult {
+    const run = this.current;
+    return html`
+      <div class="controls">
+        ${this.isHidden('zoo')
+          ? ''
+          : html`<label
+              >Roadmap step
+              <select name="zoo" ?disabled=${this.training} @change=${(e: Event) => (this.zoo = (e.target as HTMLSelectElement).value)}>
+                ${STEPS.map((s) => html`<option ?selected=${s === this.zoo}>${s}</option>`)}
+              </select></label
+            >`}
+        ${this.isHidden('steps')
+          ? ''
+          : html`<label
+              >Steps
+              <input
+                type="number"
+                name="steps"
+                min="1"
+                max="20000"
+                .value=${String(this.steps)}
+                ?disabled=${this.training}
+                @change=${(e: Event) => (this.steps = Math.max(1, Number((e.target as HTMLInputElement).value) | 0))}
+            /></label>`}
+        ${this.isHidden('seed')
+          ? ''
+          : html`<label
+              >Seed
+              <input
+                type="number"
+                name="seed"
+                min="0"
+                .value=${String(this.seed)}
+                ?disabled=${this.training}
+                @change=${(e: Event) => (this.seed = Math.max(0, Number((e.target as HTMLInputElement).value) | 0))}
+            /></label>`}
+        <button type="button" name="train" ?disabled=${this.training || this.status === 'error'} @click=${() => void this.train()}>
+          ${this.runs.length ? 'Train another run' : 'Train'}
+        </button>
+        <button type="button" name="pause" ?disabled=${!this.training} @click=${() => ((this.pausedByHidden = false), this.setPaused(!this.paused))}>
+          ${this.paused ? 'Resume' : 'Pause'}
+        </button>
+      </div>
+      <p class="note">${this.entry().description}</p>
+      ${this.message ? html`<p class="note" role="status">${this.message}</p>` : ''} ${this.renderProgress()}
+      ${run
+        ? html`<div class="charts">
+            <figure><h5>Loss</h5>${this.lossChart}</figure>
+            <figure><h5>Recall (MQAR-128, ${EVAL_PAIRS} pairs, ${this.evalSequences} fixed sequences)</h5>${this.accChart}</figure>
+          </div>`
+        : ''}
+      <div class="keep">
+        <button type="button" name="download" ?disabled=${!run?.done} @click=${() => void this.keep()}>Download the model (config.json + model.safetensors)</button>
+        <label
+          >Load a saved model:
+          <input
+            type="file"
+            name="load"
+            multiple
+            accept=".json,.safetensors"
+            @change=${(e: Event) => void this.loadFiles((e.target as HTMLInputElement).files ?? [])}
+        /></label>
+      </div>
+      ${this.loaded
+        ? html`<p class="loaded" aria-live="polite">
+            Loaded ${this.loaded.label}: recall <strong>${pct(this.loaded.accuracy)}</strong> on ${CHECK_SEQUENCES} check sequences.
+            ${this.loaded.same === null
+              ? ''
+              : html`<strong class="same">${this.loaded.same} of ${this.loaded.total}</strong> answers are the same as the trained run's.`}
+          </p>`
+        : ''}
+    `;
+  }
+}
+
+define('hymba-train-lab', HymbaTrainLab);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hymba-train-lab': HymbaTrainLab;
+  }
+}
