@@ -67,9 +67,14 @@ export function writeServiceWorker(distDir) {
 
 function main() {
   const started = Date.now();
-  step('custom-elements.json', 'node_modules/@custom-elements-manifest/analyzer/cem.js', ['analyze', '--config', 'custom-elements-manifest.config.mjs', '--quiet'], {
-    quiet: true,
-  });
+  step(
+    'custom-elements.json',
+    'node_modules/@custom-elements-manifest/analyzer/cem.js',
+    ['analyze', '--config', 'custom-elements-manifest.config.mjs', '--quiet'],
+    {
+      quiet: true,
+    },
+  );
   step('astro build', 'node_modules/astro/bin/astro.mjs', ['build'], { quiet: true });
   step('embed bundle', 'node_modules/vite/bin/vite.js', ['build', '-c', 'vite.embed.config.ts'], { quiet: true });
   copyFileSync(path.join(root, 'custom-elements.json'), path.join(dist, 'custom-elements.json'));

@@ -82,7 +82,12 @@ export function createStaticServer(dir) {
     }
     /** @param {number} status @param {string} file @param {import('node:fs').Stats} info */
     const send = (status, file, info) => {
-      res.writeHead(status, { 'Content-Type': mimeType(file), 'Content-Length': info.size, 'Cache-Control': 'no-cache', ...corsHeaders(url.pathname) });
+      res.writeHead(status, {
+        'Content-Type': mimeType(file),
+        'Content-Length': info.size,
+        'Cache-Control': 'no-cache',
+        ...corsHeaders(url.pathname),
+      });
       if (req.method === 'HEAD') res.end();
       else createReadStream(file).pipe(res);
     };

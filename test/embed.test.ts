@@ -43,7 +43,16 @@ describe('static server CORS', () => {
 
 describe('service worker precache list', () => {
   it('has pages as folder URLs, code and styles, and leaves models and the worker out', () => {
-    const files = ['/index.html', '/lessons/a/index.html', '/_astro/x.js', '/_astro/y.css', '/embed/hymba-lab.js', '/models/m/model.safetensors', '/sw.js', '/404.html'];
+    const files = [
+      '/index.html',
+      '/lessons/a/index.html',
+      '/_astro/x.js',
+      '/_astro/y.css',
+      '/embed/hymba-lab.js',
+      '/models/m/model.safetensors',
+      '/sw.js',
+      '/404.html',
+    ];
     expect(precacheList(files)).toEqual(['/', '/_astro/x.js', '/_astro/y.css', '/embed/hymba-lab.js', '/lessons/a/']);
   });
 });
@@ -57,7 +66,7 @@ describe('lesson widgets (the /teach/ convention)', () => {
     '```html',
     '<hymba-in-a-fence></hymba-in-a-fence>',
     '```',
-    '<hymba-mask-view meta window=\'6\'></hymba-mask-view>',
+    "<hymba-mask-view meta window='6'></hymba-mask-view>",
     '',
     '## Try this',
     '',

@@ -35,7 +35,10 @@ export function readWidgetDocs(file = path.join(process.cwd(), 'custom-elements.
   try {
     manifest = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file} is missing or unreadable (${(e as Error).message}); run \`npm run build:manifest\` (part of \`npm run build\`).`);
+    throw new Error(
+      `${file} is missing or unreadable (${(e as Error).message}); run \`npm run build:manifest\` (part of \`npm run build\`).`,
+      { cause: e },
+    );
   }
   const docs: WidgetDoc[] = [];
   for (const mod of manifest.modules) {

@@ -82,7 +82,8 @@ export function startPresenter(): void {
     first: () => show(0),
     last: () => show(slides.length - 1),
     notes: () => document.body.classList.toggle('show-notes'),
-    window: () => void window.open(`${location.pathname}?notes#${current + 1}`, `hymba-notes-${root.dataset.slug}`, 'popup,width=700,height=600'),
+    window: () =>
+      void window.open(`${location.pathname}?notes#${current + 1}`, `hymba-notes-${root.dataset.slug}`, 'popup,width=700,height=600'),
     fullscreen: () => void (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen?.()),
   };
   const KEYS: Record<string, string> = {

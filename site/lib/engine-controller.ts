@@ -12,6 +12,7 @@ import type { ByteSource, Checkpoint, ModelFiles } from '../../engine/checkpoint
 import { loadCheckpoint, memorySource, isPlainFileName } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
 import type { GpuContext } from '../../engine/webgpu/device.ts';
+import { assetBase } from './asset-base.ts';
 
 export type Tier = 'webgpu' | 'cpu';
 
@@ -53,7 +54,7 @@ export class ModelNameError extends Error {
 }
 
 export interface ControllerOptions {
-  /** The site base URL that models/ lives under (default: Vite's BASE_URL resolved against the page). */
+  /** The site base URL that models/ lives under (default: assetBase(): the site's, or the embed bundle's own). */
   base?: string;
   fetch?: typeof fetch;
   /** The page's GPU; rejects when there is none (default: none, so CPU). */
@@ -86,7 +87,7 @@ export class EngineController {
   runs = 0;
 
   constructor(opts: ControllerOptions = {}) {
-    this.base = opts.base ?? defaultBase();
+    this.base = opts.base ?? assetBase();
     this.fetchImpl = opts.fetch ?? ((...a) => fetch(...a));
     this.gpu = opts.gpu;
     this.webgpuEngine = opts.webgpuEngine;
@@ -300,12 +301,6 @@ export function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes:
       return p;
     },
   };
-}
-
-function defaultBase(): string {
-  const viteBase = (import.meta as unknown as { env?: { BASE_URL?: string } }).env?.BASE_URL ?? '/';
-  const origin = typeof location !== 'undefined' ? location.href : 'http://localhost/';
-  return new URL(viteBase, origin).href;
 }
 
 let page: EngineController | undefined;

@@ -121,9 +121,11 @@ export class HymbaRmsnormDemo extends HymbaWidget {
           )}
         </tbody>
       </table>
-      ${this.cpuNote
-        ? html`<p class="adapter tier">${this.cpuNote}</p>`
-        : html`<p class="adapter">Computed by a WGSL kernel on: ${this.adapter}</p>`}
+      ${
+        this.cpuNote
+          ? html`<p class="adapter tier">${this.cpuNote}</p>`
+          : html`<p class="adapter">Computed by a WGSL kernel on: ${this.adapter}</p>`
+      }
     `;
   }
 }

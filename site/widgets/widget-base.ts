@@ -209,20 +209,22 @@ export abstract class HymbaWidget extends LitElement {
     return html`${lost}
       <details class="embed" @toggle=${this.onEmbedToggle}>
         <summary>Embed this</summary>
-        ${s
-          ? html`<label
-                >On a page that runs scripts (one script, then the tag):
-                <textarea readonly rows="3" name="embed-script" .value=${s.script}></textarea>
-              </label>
-              <button type="button" data-copy="script" @click=${() => this.copy('script', s.script)}>Copy</button>
-              <label
-                >Where only iframes are allowed:
-                <textarea readonly rows="3" name="embed-iframe" .value=${s.iframe}></textarea>
-              </label>
-              <button type="button" data-copy="iframe" @click=${() => this.copy('iframe', s.iframe)}>Copy</button>
-              <span aria-live="polite">${this.copied ? `Copied the ${this.copied} code.` : ''}</span>
-              <p>Every attribute: <a href=${assetUrl(`widgets/#${this.localName}`)} target="_blank">widget reference</a>.</p>`
-          : ''}
+        ${
+          s
+            ? html`<label
+                  >On a page that runs scripts (one script, then the tag):
+                  <textarea readonly rows="3" name="embed-script" .value=${s.script}></textarea>
+                </label>
+                <button type="button" data-copy="script" @click=${() => this.copy('script', s.script)}>Copy</button>
+                <label
+                  >Where only iframes are allowed:
+                  <textarea readonly rows="3" name="embed-iframe" .value=${s.iframe}></textarea>
+                </label>
+                <button type="button" data-copy="iframe" @click=${() => this.copy('iframe', s.iframe)}>Copy</button>
+                <span aria-live="polite">${this.copied ? `Copied the ${this.copied} code.` : ''}</span>
+                <p>Every attribute: <a href=${assetUrl(`widgets/#${this.localName}`)} target="_blank">widget reference</a>.</p>`
+            : ''
+        }
       </details>`;
   }
 

@@ -2,8 +2,9 @@
 //  - the slice widget, after window.__hymbaLab.loseDevice() destroys the page's device, says so in its own box and
 //    computes again on a new device at the reader's next action ("Recompute now");
 //  - a model on the WebGPU engine (a tiny random checkpoint served to the page) through the page's engine
-//    controller: 1,000 meta on/off toggles leave the engine's GPU bytes where they started, and after a device
-//    loss the controller reloads the model on a new device.
+//    controller: 1,000 meta on/off toggles as a widget makes them (through the controller), then 100 uncached
+//    passes, leave the engine's GPU bytes where they started; after a device loss the controller reloads the
+//    model on a new device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { assertWebGpuAdapter, waitForStatus } from './harness.ts';
@@ -15,6 +16,8 @@ let browser: Browser;
 let page: Page;
 const MODEL = 'tiny-leak-check';
 const TOGGLES = 1000;
+/** Uncached passes (each ~40-100 ms on SwiftShader): enough to see a per-pass leak, within the e2e time budget. */
+const GPU_PASSES = 100;
 
 beforeAll(async () => {
   site = await serveSite();
@@ -56,7 +59,7 @@ describe('device loss and GPU memory', () => {
 
   it(`${TOGGLES} meta toggles leave the engine's GPU memory where it started`, async () => {
     const result = await page.evaluate(
-      async ({ model, toggles }) => {
+      async ({ model, toggles, passes }) => {
         const c = await window.__hymbaLab!.controller();
         c.siteFiles = null; // the test serves a model that is not in this build's models/
         const m = await c.load(model);
@@ -65,17 +68,24 @@ describe('device loss and GPU memory', () => {
         await m.engine.forward(ids, { meta: true });
         await m.engine.forward(ids, { meta: false });
         const start = await c.allocatedBytes();
-        let logitsSum = 0;
+        const runsBefore = c.runs;
+        // As a widget toggles: each request goes through the controller, which runs each setting once and then
+        // answers from its results.
         for (let i = 0; i < toggles; i++) {
-          const r = await m.engine.forward(ids, { meta: i % 2 === 0 });
-          logitsSum += r.logits.data[0];
+          const meta = i % 2 === 0;
+          await c.run(`${model}|leak-check|${meta}`, () => m.engine.forward(ids, { meta }));
         }
-        return { tier: m.tier, start, end: await c.allocatedBytes(), finite: Number.isFinite(logitsSum) };
+        const widgetPath = { runs: c.runs - runsBefore, bytes: await c.allocatedBytes() };
+        // And uncached: every toggle a real pass on the GPU (pooled buffers must be reused, not re-allocated).
+        let logitsSum = 0;
+        for (let i = 0; i < passes; i++) logitsSum += (await m.engine.forward(ids, { meta: i % 2 === 0 })).logits.data[0];
+        return { tier: m.tier, start, widgetPath, end: await c.allocatedBytes(), finite: Number.isFinite(logitsSum) };
       },
-      { model: MODEL, toggles: TOGGLES },
+      { model: MODEL, toggles: TOGGLES, passes: GPU_PASSES },
     );
     expect(result.tier).toBe('webgpu');
     expect(result.start).toBeGreaterThan(0);
+    expect(result.widgetPath).toEqual({ runs: 2, bytes: result.start });
     expect(result.end).toBe(result.start);
     expect(result.finite).toBe(true);
   });

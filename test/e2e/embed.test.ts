@@ -4,6 +4,7 @@
 // strict CSP (script-src 'self', no unsafe-eval / unsafe-inline) is honoured by a self-hosted copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import type { HymbaCacheMeter } from '../../site/widgets/hymba-cache-meter.ts';
 import { waitForStatus } from './harness.ts';
 import { hostHtml, launch, serveHost, serveSite, type Browser, type Served } from './embed-support.ts';
 
@@ -118,7 +119,7 @@ describe('embedding with one script tag', () => {
     const errorsBefore = browser.errors.length;
     const page = await open('/two-bundles.html');
     await allReady(page, ['#a', '#b']);
-    expect(await page.$eval('#b', (el) => el.tokens)).toBe(200);
+    expect(await page.$eval('#b', (el) => (el as HymbaCacheMeter).tokens)).toBe(200);
     expect(browser.errors.slice(errorsBefore)).toEqual([]);
     await page.close();
   });
@@ -142,7 +143,9 @@ describe('embedding with one script tag', () => {
     await page.locator('hymba-cache-meter details.embed summary').click();
     const script = await page.locator('hymba-cache-meter textarea[name=embed-script]').inputValue();
     const iframe = await page.locator('hymba-cache-meter textarea[name=embed-iframe]').inputValue();
-    expect(script).toBe(`<script type="module" src="${site.origin}/embed/hymba-lab.js"></script>\n<hymba-cache-meter tokens="300"></hymba-cache-meter>`);
+    expect(script).toBe(
+      `<script type="module" src="${site.origin}/embed/hymba-lab.js"></script>\n<hymba-cache-meter tokens="300"></hymba-cache-meter>`,
+    );
     expect(iframe).toContain(`src="${site.origin}/embed/hymba-cache-meter/?tokens=300"`);
     // The snippet follows the reader's changes.
     await page.locator('hymba-cache-meter select[name=windowRule]').selectOption('prefill');
@@ -156,16 +159,21 @@ describe('the iframe route', () => {
     const page = await open('/iframe.html');
     const frame = page.frameLocator('#f');
     await frame.locator('hymba-cache-meter[status=ready]').waitFor({ timeout: 30_000 });
-    const state = await frame.locator('hymba-cache-meter').evaluate((el) => ({
-      tokens: el.tokens,
-      windowRule: el.windowRule,
-      seq: el.seq, // "abc" is not a number: the codec gives the default
-      exportButtons: el.shadowRoot!.querySelectorAll('[data-export]').length,
-      heading: document.querySelector('.experiment')?.textContent,
-    }));
+    const state = await frame.locator('hymba-cache-meter').evaluate((node) => {
+      const el = node as HymbaCacheMeter;
+      return {
+        tokens: el.tokens,
+        windowRule: el.windowRule,
+        seq: el.seq, // "abc" is not a number: the codec gives the default
+        exportButtons: el.shadowRoot!.querySelectorAll('[data-export]').length,
+        heading: document.querySelector('.experiment')?.textContent,
+      };
+    });
     expect(state).toEqual({ tokens: 1100, windowRule: 'prefill', seq: 8000, exportButtons: 0, heading: 'Past the window' });
     const resize = await page.waitForFunction(() => {
-      const msgs = (window as unknown as { messages: { type?: string; height?: number }[] }).messages.filter((m) => m?.type === 'hymba-lab:resize');
+      const msgs = (window as unknown as { messages: { type?: string; height?: number }[] }).messages.filter(
+        (m) => m?.type === 'hymba-lab:resize',
+      );
       const last = msgs.at(-1);
       return last && last.height! > 300 ? last : null;
     });
@@ -186,7 +194,9 @@ describe('a strict Content-Security-Policy', () => {
 
   it('made no console errors and no request outside the two origins', () => {
     expect(browser.errors).toEqual([]);
-    const outside = browser.requests.filter((u) => !u.startsWith(site.origin) && !u.startsWith(host.origin) && !/^(data|blob|about):/.test(u));
+    const outside = browser.requests.filter(
+      (u) => !u.startsWith(site.origin) && !u.startsWith(host.origin) && !/^(data|blob|about):/.test(u),
+    );
     expect(outside).toEqual([]);
   });
 });

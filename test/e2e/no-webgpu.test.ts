@@ -42,13 +42,20 @@ describe('without WebGPU', () => {
     for (let i = 0; i < count; i++) {
       const el = page.locator('article [status]').nth(i);
       await el.scrollIntoViewIfNeeded();
-      await el.evaluate((node) => new Promise<void>((resolve) => {
-        const done = () => ['ready', 'error'].includes(node.getAttribute('status') ?? '');
-        if (done()) return resolve();
-        new MutationObserver((_, obs) => done() && (obs.disconnect(), resolve())).observe(node, { attributes: true });
-      }));
+      await el.evaluate(
+        (node) =>
+          new Promise<void>((resolve) => {
+            const done = () => ['ready', 'error'].includes(node.getAttribute('status') ?? '');
+            if (done()) return resolve();
+            new MutationObserver((_, obs) => done() && (obs.disconnect(), resolve())).observe(node, { attributes: true });
+          }),
+      );
       outcomes.push(
-        await el.evaluate((node) => ({ tag: node.localName, status: node.getAttribute('status')!, text: node.shadowRoot?.textContent ?? '' })),
+        await el.evaluate((node) => ({
+          tag: node.localName,
+          status: node.getAttribute('status')!,
+          text: node.shadowRoot?.textContent ?? '',
+        })),
       );
     }
     const inSource = (readFileSync(path.join(repoRoot, 'lessons', `${lesson}.mdx`), 'utf8').match(/^<hymba-[a-z-]+/gm) ?? []).length;
