@@ -13,6 +13,7 @@ import { CpuEngine } from '../../engine/cpu/forward.ts';
 import { ZOO } from '../../engine/train/zoo.ts';
 import { checkpointOf } from '../../engine/train/card.ts';
 import { answerExample, freshExamples, mqar128 } from '../../engine/analysis/recall.ts';
+import { MqarTask } from '../../engine/tasks/mqar.ts';
 import { define, getPageGpu } from './widget-base.ts';
 import { LabWidget } from '../lib/lab-widget.ts';
 import { download } from '../lib/export.ts';
@@ -92,6 +93,10 @@ export class HymbaTrainLab extends LabWidget {
   /** Measure recall every this many steps (0: only at the end). */
   @property({ type: Number, attribute: 'eval-every' }) evalEvery = 50;
   @property({ type: Number, attribute: 'eval-sequences' }) evalSequences = 64;
+  /** Hidden size; 0 = the zoo's (64). Smaller trains faster (the MLP shrinks in proportion). */
+  @property({ type: Number }) width = 0;
+  /** Tokens per training sequence (MQAR with up to seq-len/4 pairs); the check and the saved model use MQAR-128. */
+  @property({ type: Number, attribute: 'seq-len' }) seqLen = 128;
 
   /** The last two runs (the earlier one stays for comparison). Tests read them. */
   @state() runs: LabRun[] = [];
@@ -164,7 +169,11 @@ export class HymbaTrainLab extends LabWidget {
     if (this.training) return;
     const e = this.entry();
     const settings = { steps: this.steps, batch: this.batch, lr: this.lr || e.lr, seed: this.seed };
-    const config = parseConfig(e.config);
+    const raw = e.config as { hidden_size: number; intermediate_size: number };
+    const config = parseConfig(this.width ? { ...raw, hidden_size: this.width, intermediate_size: Math.max(4, Math.round((raw.intermediate_size * this.width) / raw.hidden_size)) } : raw);
+    const maxPairs = Math.min(24, Math.floor(this.seqLen / 4));
+    const task = new MqarTask({ seqLen: this.seqLen, pairs: [Math.min(4, maxPairs), maxPairs] });
+    const evalPairs = Math.min(EVAL_PAIRS, maxPairs);
     const run: LabRun = {
       id: this.nextId++,
       label: '',
@@ -178,7 +187,8 @@ export class HymbaTrainLab extends LabWidget {
       done: false,
       predictions: null,
     };
-    run.label = `run ${run.id}: ${this.zoo}, ${settings.steps} steps × ${settings.batch}, lr ${settings.lr}, seed ${settings.seed}`;
+    const size = this.width || this.seqLen !== 128 ? `, width ${config.hiddenSize}, ${this.seqLen} tokens` : '';
+    run.label = `run ${run.id}: ${this.zoo}${size}, ${settings.steps} steps × ${settings.batch}, lr ${settings.lr}, seed ${settings.seed}`;
     this.runs = [...this.runs.slice(-1), run];
     this.training = true;
     this.paused = false;
@@ -188,7 +198,7 @@ export class HymbaTrainLab extends LabWidget {
     this.session = null;
     try {
       const gpu = await getPageGpu();
-      const session = await TrainSession.create(gpu.device, config, mqar128(), settings);
+      const session = await TrainSession.create(gpu.device, config, task, settings);
       this.session = session;
       this.message = '';
       while (!session.done) {
@@ -207,7 +217,7 @@ export class HymbaTrainLab extends LabWidget {
         run.step = session.step;
         run.seconds = session.seconds;
         const evalNow = session.done || (this.evalEvery > 0 && Math.floor(session.step / this.evalEvery) > Math.floor(before / this.evalEvery));
-        if (evalNow && this.evalSequences > 0) run.accuracy.push({ step: session.step, accuracy: await session.accuracy(EVAL_PAIRS, this.evalSequences) });
+        if (evalNow && this.evalSequences > 0) run.accuracy.push({ step: session.step, accuracy: await session.accuracy(evalPairs, this.evalSequences) });
         this.redraw();
       }
       run.done = true;
@@ -290,12 +300,13 @@ export class HymbaTrainLab extends LabWidget {
     if (!run) return html``;
     const { steps } = run.settings;
     const rate = run.seconds > 0 ? run.step / run.seconds : 0;
+    const rateText = rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
     const left = rate > 0 ? Math.ceil((steps - run.step) / rate) : null;
     const lastLoss = run.losses[run.losses.length - 1]?.loss;
     const lastAcc = run.accuracy[run.accuracy.length - 1]?.accuracy;
     return html`<p class="progress" aria-live="polite">
       <progress max=${steps} .value=${run.step}></progress>
-      Step <strong class="step">${run.step}</strong> of ${steps}${rate ? ` · ${rate.toFixed(1)} steps/s` : ''}${left !== null && !run.done
+      Step <strong class="step">${run.step}</strong> of ${steps}${rate ? ` · ${rateText} steps/s` : ''}${left !== null && !run.done
         ? ` · about ${left} s left`
         : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${lastAcc !== undefined
         ? html` · recall <strong>${pct(lastAcc)}</strong>`

@@ -1,0 +1,63 @@
+// <hymba-roadmap> in lesson 7: every design step's zoo model is measured in the page (recall on fresh MQAR-128
+// sequences, cache from the calculator, tokens/s) and shown beside the paper's Table 1 numbers.
+// Needs the trained zoo (models/attention … models/hymba): fails, never skips, when a model is missing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { assertWebGpuAdapter, openSite, screenshot, waitForStatus, type Site } from './harness.ts';
+
+const LESSON = '/lessons/07-design-roadmap/';
+const WIDGET = 'hymba-roadmap';
+const MODELS = ['attention', 'ssm', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'];
+
+let site: Site;
+let page: Page;
+
+beforeAll(async () => {
+  site = await openSite();
+  page = await site.open(LESSON);
+  await assertWebGpuAdapter(page);
+  // Seven models: a small workload, on the CPU reference engine (on SwiftShader, a software GPU shared with other
+  // jobs, it is several times faster than WebGPU for models this small; the recall-lab test covers WebGPU).
+  await page.$eval(WIDGET, (el) => {
+    el.sequences = 4;
+    el.speedMs = 100;
+    el.engine = 'cpu';
+  });
+  await page.locator(WIDGET).scrollIntoViewIfNeeded();
+  await waitForStatus(page, WIDGET, 'ready', 180_000);
+}, 240_000);
+
+afterAll(async () => {
+  await site?.close();
+});
+
+describe('lesson 7: <hymba-roadmap>', () => {
+  it('fills every row with measured numbers', async () => {
+    const rows = await page.$eval(WIDGET, (el) => el.rows.map((r) => ({ model: r.model, recall: r.recall, cache: r.cacheBytes, speed: r.tokensPerSecond, note: r.note })));
+    expect(rows.map((r) => r.model)).toEqual(MODELS);
+    for (const r of rows) {
+      expect(r.note, `${r.model}: ${r.note}`).toBe('');
+      expect(r.recall).toBeGreaterThanOrEqual(0);
+      expect(r.recall).toBeLessThanOrEqual(1);
+      expect(r.cache).toBeGreaterThan(0);
+      expect(r.speed).toBeGreaterThan(0);
+    }
+    const by = Object.fromEntries(rows.map((r) => [r.model, r]));
+    // Directions the roadmap is about: attention recalls what the SSM cannot; windows and sharing shrink the cache.
+    expect(by.attention.recall!).toBeGreaterThan(by.ssm.recall! + 0.3);
+    expect(by['parallel-swa'].cache!).toBeLessThan(by.parallel.cache!);
+    expect(by['parallel-swa-kv'].cache!).toBeLessThan(by['parallel-swa'].cache!);
+    // The table the reader sees shows the same numbers, with the paper's beside them.
+    const cells = await page.$eval(WIDGET, (el) =>
+      Array.from(el.shadowRoot!.querySelectorAll('tbody tr')).map((tr) => ({ measured: tr.getAttribute('data-measured'), recall: tr.querySelector('.recall')!.textContent!.trim(), paper: tr.querySelector('.paper')!.textContent!.trim() })),
+    );
+    expect(cells.every((c) => c.measured === 'true')).toBe(true);
+    expect(cells[0].recall).toBe(`${(100 * by.attention.recall!).toFixed(1)}%`);
+    expect(cells.map((c) => c.paper)).toEqual(['39.98%', '19.23%', '45.16%', '49.90%', '48.79%', '48.04%', '51.79%']);
+    await screenshot(page, 'roadmap');
+  });
+
+  it('logs no console errors', () => {
+    expect(site.consoleErrors.filter((e) => !/sw\.js|ServiceWorker/.test(e))).toEqual([]);
+  });
+});
