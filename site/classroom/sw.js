@@ -33,6 +33,8 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  // Range reads (lesson 8 streaming a reader's checkpoint): the Cache API cannot store a 206, so leave them to the network.
+  if (request.headers.has('range')) return;
   if (request.method === 'HEAD') return event.respondWith(head(request));
   if (request.method !== 'GET') return;
   const immutable = url.pathname.startsWith('/models/') || url.pathname.startsWith('/_astro/');
