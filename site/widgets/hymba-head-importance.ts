@@ -110,14 +110,18 @@ export class HymbaHeadImportance extends LabWidget {
         marginLeft: 60,
         x: { label: 'branch removed', domain: ['attention', 'SSM'] },
         y: { label: null, domain: Array.from({ length: layers }, (_, i) => `layer ${i}`) },
-        // Diverging around 0: a positive drop (the branch mattered) is orange, a negative one (removing it helped) blue.
-        color: { type: 'diverging', scheme: 'PuOr', domain: [-1, 1], reverse: true, legend: true, label: 'accuracy drop', tickFormat: '+.0%' },
+        // Diverging around 0 (PuOr, colour-blind safe): a positive drop (the branch mattered) is orange, a negative one
+        // (removing it helped) purple; every cell also carries its number.
+        color: { type: 'diverging', scheme: 'PuOr', domain: [-1, 1], legend: true, label: 'accuracy drop', tickFormat: '+.0%' },
         marks: [
           Plot.cell(cells, { x: (c: ImportanceCell) => BRANCH_TEXT[c.branch], y: (c: ImportanceCell) => `layer ${c.layer}`, fill: 'drop', inset: 1 }),
           Plot.text(cells, {
             x: (c: ImportanceCell) => BRANCH_TEXT[c.branch],
             y: (c: ImportanceCell) => `layer ${c.layer}`,
-            text: (c: ImportanceCell) => `${c.drop >= 0 ? '−' : '+'}${(100 * Math.abs(c.drop)).toFixed(0)} pts`,
+            text: (c: ImportanceCell) => {
+              const pts = Math.round(100 * c.drop);
+              return pts === 0 ? '0 pts' : `${pts > 0 ? '−' : '+'}${Math.abs(pts)} pts`;
+            },
             fill: (c: ImportanceCell) => (Math.abs(c.drop) > 0.6 ? 'white' : 'black'),
           }),
         ],
@@ -150,6 +154,7 @@ export class HymbaHeadImportance extends LabWidget {
     if (!mqar.length || this.status !== 'ready') return '';
     const top = mqar.reduce((a, b) => (b.drop > a.drop ? b : a));
     const base = mqar[0].baseline;
+    if (top.drop < 0.01) return `On MQAR the intact model answers ${pct(base)}; no single branch removal costs a point or more.`;
     return `On MQAR the intact model answers ${pct(base)}. Removing the ${BRANCH_TEXT[top.branch]} branch of layer ${top.layer} costs the most: accuracy falls to ${pct(top.ablated)}.`;
   }
 
