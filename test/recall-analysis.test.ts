@@ -117,7 +117,14 @@ describe('answers and evaluation', () => {
     const cells = await headImportance(seq, { tasks: [mqar128(), selectiveCopy()], n: 1 });
     // sequential: layers 0, 2 SSM only, 1, 3 attention only → 4 cells per task.
     expect(cells.map((c) => `${c.task}:${c.branch}@${c.layer}`)).toEqual([
-      'mqar:ssm@0', 'mqar:attn@1', 'mqar:ssm@2', 'mqar:attn@3', 'copy:ssm@0', 'copy:attn@1', 'copy:ssm@2', 'copy:attn@3',
+      'mqar:ssm@0',
+      'mqar:attn@1',
+      'mqar:ssm@2',
+      'mqar:attn@3',
+      'copy:ssm@0',
+      'copy:attn@1',
+      'copy:ssm@2',
+      'copy:attn@3',
     ]);
     for (const c of cells) expect(c.drop).toBeCloseTo(c.baseline - c.ablated, 12);
   });

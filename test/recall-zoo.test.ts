@@ -17,7 +17,10 @@ describe('recall on the zoo matches the model cards', () => {
   for (const name of ZOO) {
     it(`${name}: accuracy at ${PAIRS} pairs`, async () => {
       const dir = path.join(repoRoot, 'models', name);
-      expect(existsSync(path.join(dir, 'card.json')), `models/${name}/card.json is missing: train the zoo (npm run train -- --zoo ${name} …)`).toBe(true);
+      expect(
+        existsSync(path.join(dir, 'card.json')),
+        `models/${name}/card.json is missing: train the zoo (npm run train -- --zoo ${name} …)`,
+      ).toBe(true);
       const card = JSON.parse(readFileSync(path.join(dir, 'card.json'), 'utf8'));
       const expected = card.accuracy.by_pairs[String(PAIRS)] as number;
       expect(typeof expected).toBe('number');

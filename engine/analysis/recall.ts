@@ -53,7 +53,9 @@ export function freshExamples(task: Task, pairs: number, n: number, seed = FRESH
 function checkTask(engine: Engine, task: Task): void {
   const c = engine.config;
   if (c.vocabSize < task.vocabSize) {
-    throw new RecallAnalysisError(`task ${task.name} uses token ids up to ${task.vocabSize - 1}, but the model's vocabulary has ${c.vocabSize}`);
+    throw new RecallAnalysisError(
+      `task ${task.name} uses token ids up to ${task.vocabSize - 1}, but the model's vocabulary has ${c.vocabSize}`,
+    );
   }
   if (task.seqLen > c.maxPositionEmbeddings) {
     throw new RecallAnalysisError(`task ${task.name} needs ${task.seqLen} positions, the model takes ${c.maxPositionEmbeddings}`);
@@ -122,11 +124,21 @@ export async function evaluateRecall(engine: Engine, task: Task, o: EvaluateOpti
   for (const [i, ex] of freshExamples(task, o.pairs, o.n, o.seed).entries()) {
     if (o.signal?.aborted) break;
     const answered = await answerExample(engine, ex, ablation);
-    score.add(ex, answered.queries.map((q) => q.predicted));
+    score.add(
+      ex,
+      answered.queries.map((q) => q.predicted),
+    );
     examples.push(answered);
     o.onExample?.(answered, i);
   }
-  return { pairs: o.pairs, accuracy: score.accuracy(), correct: score.overall.correct, total: score.overall.total, byDistance: score.distanceTable(), examples };
+  return {
+    pairs: o.pairs,
+    accuracy: score.accuracy(),
+    correct: score.overall.correct,
+    total: score.overall.total,
+    byDistance: score.distanceTable(),
+    examples,
+  };
 }
 
 export interface PairsPoint {
@@ -185,7 +197,9 @@ export function ablationSpec(config: HymbaConfig, modes: readonly LayerMode[]): 
   config.layers.forEach((l, i) => {
     const mode = modes[i] ?? trainedMode(config, i);
     if (!modesOf(config, i).includes(mode)) {
-      throw new RecallAnalysisError(`layer ${i} has ${l.hasAttention ? 'attention' : 'no attention'} and ${l.hasSsm ? 'an SSM' : 'no SSM'}; it cannot be set to "${mode}"`);
+      throw new RecallAnalysisError(
+        `layer ${i} has ${l.hasAttention ? 'attention' : 'no attention'} and ${l.hasSsm ? 'an SSM' : 'no SSM'}; it cannot be set to "${mode}"`,
+      );
     }
     if (l.hasAttention && (mode === 'ssm' || mode === 'off')) items.push(`attn@${i}`);
     if (l.hasSsm && (mode === 'attention' || mode === 'off')) items.push(`ssm@${i}`);
@@ -196,12 +210,15 @@ export function ablationSpec(config: HymbaConfig, modes: readonly LayerMode[]): 
 /** Parse a compact mode list "both,ssm,both,attention" (a widget attribute); missing entries stay as trained. */
 export function parseModes(config: HymbaConfig, text: string): LayerMode[] {
   const parts = text.split(/[\s,]+/).filter(Boolean);
-  if (parts.length > config.numLayers) throw new RecallAnalysisError(`${parts.length} layer modes given, the model has ${config.numLayers} layers`);
+  if (parts.length > config.numLayers)
+    throw new RecallAnalysisError(`${parts.length} layer modes given, the model has ${config.numLayers} layers`);
   return config.layers.map((_, i) => {
     const p = parts[i];
     if (p === undefined) return trainedMode(config, i);
-    if (!(LAYER_MODES as readonly string[]).includes(p)) throw new RecallAnalysisError(`layer mode "${p}" is not one of ${LAYER_MODES.join(', ')}`);
-    if (!modesOf(config, i).includes(p as LayerMode)) throw new RecallAnalysisError(`layer ${i} cannot be set to "${p}" (it can be: ${modesOf(config, i).join(', ')})`);
+    if (!(LAYER_MODES as readonly string[]).includes(p))
+      throw new RecallAnalysisError(`layer mode "${p}" is not one of ${LAYER_MODES.join(', ')}`);
+    if (!modesOf(config, i).includes(p as LayerMode))
+      throw new RecallAnalysisError(`layer ${i} cannot be set to "${p}" (it can be: ${modesOf(config, i).join(', ')})`);
     return p as LayerMode;
   });
 }
@@ -275,7 +292,14 @@ export async function headImportance(engine: Engine, o: ImportanceOptions): Prom
         const present = branch === 'attn' ? l.hasAttention : l.hasSsm;
         if (!present) continue;
         const r = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, ablation: `${branch}@${l.index}`, signal: o.signal });
-        const cell = { layer: l.index, branch, task: task.name, baseline: base.accuracy, ablated: r.accuracy, drop: base.accuracy - r.accuracy };
+        const cell = {
+          layer: l.index,
+          branch,
+          task: task.name,
+          baseline: base.accuracy,
+          ablated: r.accuracy,
+          drop: base.accuracy - r.accuracy,
+        };
         cells.push(cell);
         o.onCell?.(cell);
       }
@@ -310,7 +334,11 @@ export function betaGains(config: HymbaConfig, weight: (name: string) => Float32
  * Prefill tokens per second: forward passes over `ids` until `minMs` have passed (at least `minRuns`), after one
  * warm-up pass (pipelines compile on first use). Wall-clock, so it measures this machine and this backend.
  */
-export async function tokensPerSecond(engine: Engine, ids: number[], o: { minMs?: number; minRuns?: number; now?: () => number } = {}): Promise<number> {
+export async function tokensPerSecond(
+  engine: Engine,
+  ids: number[],
+  o: { minMs?: number; minRuns?: number; now?: () => number } = {},
+): Promise<number> {
   const now = o.now ?? (() => performance.now());
   await engine.forward(ids);
   const minMs = o.minMs ?? 300;

@@ -8,7 +8,15 @@ import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { weightF32 } from '../../engine/checkpoint/load.ts';
 import type { Task } from '../../engine/tasks/types.ts';
-import { betaGains, FRESH_SEED, headImportance, mqar128, selectiveCopy, type ImportanceCell, type LayerGains } from '../../engine/analysis/recall.ts';
+import {
+  betaGains,
+  FRESH_SEED,
+  headImportance,
+  mqar128,
+  selectiveCopy,
+  type ImportanceCell,
+  type LayerGains,
+} from '../../engine/analysis/recall.ts';
 import { define } from './widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
 import { codePanel } from '../lib/code-panel.ts';
@@ -114,7 +122,12 @@ export class HymbaHeadImportance extends LabWidget {
         // (removing it helped) purple; every cell also carries its number.
         color: { type: 'diverging', scheme: 'PuOr', domain: [-1, 1], legend: true, label: 'accuracy drop', tickFormat: '+.0%' },
         marks: [
-          Plot.cell(cells, { x: (c: ImportanceCell) => BRANCH_TEXT[c.branch], y: (c: ImportanceCell) => `layer ${c.layer}`, fill: 'drop', inset: 1 }),
+          Plot.cell(cells, {
+            x: (c: ImportanceCell) => BRANCH_TEXT[c.branch],
+            y: (c: ImportanceCell) => `layer ${c.layer}`,
+            fill: 'drop',
+            inset: 1,
+          }),
           Plot.text(cells, {
             x: (c: ImportanceCell) => BRANCH_TEXT[c.branch],
             y: (c: ImportanceCell) => `layer ${c.layer}`,
@@ -163,29 +176,53 @@ export class HymbaHeadImportance extends LabWidget {
     const copyUntrained = copyCells.length > 0 && copyCells[0].baseline < 0.2;
     return html`
       <div class="controls">
-        ${this.isHidden('model')
-          ? ''
-          : html`<label
-              >Model
-              <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-                ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option selected>${this.model}</option>`}
-                ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
-              </select></label
-            >`}
+        ${
+          this.isHidden('model')
+            ? ''
+            : html`<label
+                >Model
+                <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+                  ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option selected>${this.model}</option>`}
+                  ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
+                </select></label
+              >`
+        }
       </div>
       ${this.finding() ? html`<p class="finding" data-finding>${this.finding()}</p>` : ''}
       <div class="charts">
-        ${this.heatmaps.map((h) => html`<figure><h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: accuracy drop</h5>${h}</figure>`)}
-        ${this.gainChart ? html`<figure><h5>Learned fusion gains</h5>${this.gainChart}</figure>` : ''}
+        ${this.heatmaps.map(
+          (h) =>
+            html`<figure>
+              <h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: accuracy drop</h5>
+              ${h}
+            </figure>`,
+        )}
+        ${
+          this.gainChart
+            ? html`<figure>
+                <h5>Learned fusion gains</h5>
+                ${this.gainChart}
+              </figure>`
+            : ''
+        }
       </div>
-      ${copyUntrained
-        ? html`<p class="note">
-            The zoo was trained on MQAR only, so its selective-copying accuracy starts near chance (${pct(copyCells[0].baseline)}; chance is about
-            1 in 14). Drops on copying are small for that reason, not because no branch matters.
-          </p>`
-        : ''}
+      ${
+        copyUntrained
+          ? html`<p class="note">
+              The zoo was trained on MQAR only, so its selective-copying accuracy starts near chance (${pct(copyCells[0].baseline)}; chance
+              is about 1 in 14). Drops on copying are small for that reason, not because no branch matters.
+            </p>`
+          : ''
+      }
       ${numbersTable(
-        this.cells.map((c) => ({ task: c.task, layer: c.layer, branch: BRANCH_TEXT[c.branch], intact: pct(c.baseline), removed: pct(c.ablated), drop: pct(c.drop) })),
+        this.cells.map((c) => ({
+          task: c.task,
+          layer: c.layer,
+          branch: BRANCH_TEXT[c.branch],
+          intact: pct(c.baseline),
+          removed: pct(c.ablated),
+          drop: pct(c.drop),
+        })),
         ['task', 'layer', 'branch', 'intact', 'removed', 'drop'],
         'accuracy drop per removed branch',
       )}

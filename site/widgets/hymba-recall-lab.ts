@@ -27,7 +27,20 @@ import { formatBytes } from '../lib/engine-controller.ts';
 import { codePanel } from '../lib/code-panel.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { LAB_MODELS, RIGHT, RunGuard, WRONG, engineNote, label, loadCard, loadZooModel, pct, queuedEngine, type EngineChoice, type ModelCard } from './recall-shared.ts';
+import {
+  LAB_MODELS,
+  RIGHT,
+  RunGuard,
+  WRONG,
+  engineNote,
+  label,
+  loadCard,
+  loadZooModel,
+  pct,
+  queuedEngine,
+  type EngineChoice,
+  type ModelCard,
+} from './recall-shared.ts';
 import { recallSnippet } from './recall-snippets.ts';
 
 /** The pairs of the accuracy-vs-pairs curve (MQAR-128 allows 4–24 in the zoo's training range, up to 32). */
@@ -167,7 +180,11 @@ export class HymbaRecallLab extends LabWidget {
       byDistance: {},
       examples: [],
       curve: [],
-      cache: { effective: effectiveCache(config, modes, cacheOpts).total_bytes, trained: cacheBytes(config, cacheOpts).total_bytes, seqLen: cacheOpts.seqLen },
+      cache: {
+        effective: effectiveCache(config, modes, cacheOpts).total_bytes,
+        trained: cacheBytes(config, cacheOpts).total_bytes,
+        seqLen: cacheOpts.seqLen,
+      },
     };
     this.results = r;
     this.accuracy = NaN;
@@ -225,13 +242,21 @@ export class HymbaRecallLab extends LabWidget {
     const r = this.results;
     if (!r || r.curve.length === 0) return null;
     const live = r.curve.map((p) => ({ ...p, series: r.ablation ? 'this configuration (live)' : 'as trained (live)' }));
-    const card = Object.entries(this.card?.accuracy?.by_pairs ?? {}).map(([pairs, accuracy]) => ({ pairs: Number(pairs), accuracy, series: 'as trained (model card)' }));
+    const card = Object.entries(this.card?.accuracy?.by_pairs ?? {}).map(([pairs, accuracy]) => ({
+      pairs: Number(pairs),
+      accuracy,
+      series: 'as trained (model card)',
+    }));
     return Plot.plot({
       width: Math.max(300, Math.min(560, this.clientWidth - 34 || 560)),
       height: 240,
       x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
       y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
-      color: { legend: true, domain: ['as trained (model card)', 'as trained (live)', 'this configuration (live)'], range: [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.vermillion] },
+      color: {
+        legend: true,
+        domain: ['as trained (model card)', 'as trained (live)', 'this configuration (live)'],
+        range: [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.vermillion],
+      },
       marks: [
         Plot.line(card, { x: 'pairs', y: 'accuracy', stroke: 'series', strokeDasharray: '4 3' }),
         Plot.dot(card, { x: 'pairs', y: 'accuracy', stroke: 'series', symbol: 'square' }),
@@ -251,45 +276,50 @@ export class HymbaRecallLab extends LabWidget {
     const r = this.results;
     return html`
       <div class="controls">
-        ${this.isHidden('model')
-          ? ''
-          : html`<label
-              >Model
-              <select name="model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-                ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option>${this.model}</option>`}
-                ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
-              </select></label
-            >`}
-        ${this.isHidden('pairs')
-          ? ''
-          : html`<label
-              >Pairs <strong>${this.pairs}</strong>
-              <input
-                type="range"
-                name="pairs"
-                min="4"
-                max="24"
-                step="1"
-                .value=${String(this.pairs)}
-                @change=${(e: Event) => (this.pairs = Number((e.target as HTMLInputElement).value))}
-            /></label>`}
+        ${
+          this.isHidden('model')
+            ? ''
+            : html`<label
+                >Model
+                <select name="model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
+                  ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option>${this.model}</option>`}
+                  ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('pairs')
+            ? ''
+            : html`<label
+                >Pairs <strong>${this.pairs}</strong>
+                <input
+                  type="range"
+                  name="pairs"
+                  min="4"
+                  max="24"
+                  step="1"
+                  .value=${String(this.pairs)}
+                  @change=${(e: Event) => (this.pairs = Number((e.target as HTMLInputElement).value))}
+              /></label>`
+        }
         <button type="button" name="new-sequences" @click=${() => (this.seed = (this.seed + 1) % 2 ** 31)}>New sequences</button>
       </div>
-      ${attnLayers.length && !this.isHidden('modes')
-        ? html`<p>
-            <button
-              type="button"
-              class="big"
-              name="attention-off"
-              aria-pressed=${allAttnOff ? 'true' : 'false'}
-              @click=${() => this.setModes(allAttnOff ? c.layers.map((_, i) => trainedMode(c, i)) : this.attentionOff())}
-            >
-              ${allAttnOff ? 'Switch the attention heads back on' : 'Switch the attention heads off'}
-            </button>
-          </p>`
-        : ''}
-      ${this.isHidden('modes') ? '' : this.renderLayers(c, modes)}
-      ${this.renderHeadline(r)} ${this.renderCache(r)}
+      ${
+        attnLayers.length && !this.isHidden('modes')
+          ? html`<p>
+              <button
+                type="button"
+                class="big"
+                name="attention-off"
+                aria-pressed=${allAttnOff ? 'true' : 'false'}
+                @click=${() => this.setModes(allAttnOff ? c.layers.map((_, i) => trainedMode(c, i)) : this.attentionOff())}
+              >
+                ${allAttnOff ? 'Switch the attention heads back on' : 'Switch the attention heads off'}
+              </button>
+            </p>`
+          : ''
+      }
+      ${this.isHidden('modes') ? '' : this.renderLayers(c, modes)} ${this.renderHeadline(r)} ${this.renderCache(r)}
       <div class="legend note">
         <span><span style="color:${RIGHT.colour}">${RIGHT.glyph}</span> right answer</span>
         <span><span style="color:${WRONG.colour}">${WRONG.glyph}</span> wrong answer (the right value in brackets)</span>
@@ -297,13 +327,15 @@ export class HymbaRecallLab extends LabWidget {
       </div>
       ${(r?.examples ?? []).slice(0, SHOWN).map((ex, i) => this.renderSequence(ex, i, c.vocabSize))}
       <div class="chart">${this.chart}</div>
-      ${r && r.curve.length
-        ? numbersTable(
-            r.curve.map((p) => ({ pairs: p.pairs, accuracy: pct(p.accuracy), answers: `${p.correct}/${p.total}` })),
-            ['pairs', 'accuracy', 'answers'],
-            'accuracy against the number of pairs',
-          )
-        : ''}
+      ${
+        r && r.curve.length
+          ? numbersTable(
+              r.curve.map((p) => ({ pairs: p.pairs, accuracy: pct(p.accuracy), answers: `${p.correct}/${p.total}` })),
+              ['pairs', 'accuracy', 'answers'],
+              'accuracy against the number of pairs',
+            )
+          : ''
+      }
       ${this.renderExports({
         rows: () => (this.results?.curve ?? []).map((p) => ({ model: this.model, ablation: this.results!.ablation, ...p })),
         columns: ['model', 'ablation', 'pairs', 'accuracy', 'correct', 'total'],
@@ -319,7 +351,10 @@ export class HymbaRecallLab extends LabWidget {
       ${c.layers.map(
         (l, i) =>
           html`<fieldset data-layer=${i}>
-            <legend>Layer ${i}${l.hasAttention ? ` (${l.global ? 'global' : `window ${c.slidingWindow}`}${l.ownsKv ? '' : `, K/V of layer ${l.kvSource}`})` : ''}</legend>
+            <legend>
+              Layer
+              ${i}${l.hasAttention ? ` (${l.global ? 'global' : `window ${c.slidingWindow}`}${l.ownsKv ? '' : `, K/V of layer ${l.kvSource}`})` : ''}
+            </legend>
             ${modesOf(c, i).map(
               (mode) =>
                 html`<label
@@ -352,13 +387,13 @@ export class HymbaRecallLab extends LabWidget {
     if (!r) return html``;
     const saved = r.cache.trained - r.cache.effective;
     return html`<p class="cache">
-      Cache at ${r.cache.seqLen} tokens: <strong class="cache-bytes">${formatBytes(r.cache.effective)}</strong>${saved > 0
-        ? html` (the trained model allocates ${formatBytes(r.cache.trained)})`
-        : ''}.
+      Cache at ${r.cache.seqLen} tokens: <strong class="cache-bytes">${formatBytes(r.cache.effective)}</strong>${
+        saved > 0 ? html` (the trained model allocates ${formatBytes(r.cache.trained)})` : ''
+      }.
       <span class="note"
         >This is the cache of the architecture that remains: a layer whose attention is off computes no keys and values, unless a layer that
-        still attends reads them (cross-layer sharing); a layer whose SSM is off keeps no SSM or conv state. Switching heads off in a trained
-        model does not make it a model trained that way.</span
+        still attends reads them (cross-layer sharing); a layer whose SSM is off keeps no SSM or conv state. Switching heads off in a
+        trained model does not make it a model trained that way.</span
       >
     </p>`;
   }

@@ -20,11 +20,46 @@ import { roadmapSnippet } from './recall-snippets.ts';
 /** Table 1 of Dong et al. (2024), "Hymba: A Hybrid-head Architecture for Small Language Models", arXiv 2411.13676
  * (300M models, 100B tokens), as typed in hymba-spec.md §4.2. */
 export const PAPER_TABLE_1 = [
-  { step: 'Transformer (Llama)', model: 'attention', recall: 39.98, throughput: 721.1, cacheMB: 414.7, reason: 'Accurate recall while inefficient' },
-  { step: 'State space model (Mamba)', model: 'ssm', recall: 19.23, throughput: 4720.8, cacheMB: 1.9, reason: 'Efficient while inaccurate recall' },
-  { step: 'A. + attention heads (sequential)', model: 'sequential', recall: 45.16, throughput: 776.3, cacheMB: 156.3, reason: 'Enhance recall capabilities' },
-  { step: 'B. + multi-head structure (parallel)', model: 'parallel', recall: 49.9, throughput: 876.7, cacheMB: 148.2, reason: 'Better balance of two modules' },
-  { step: 'C. + local / global attention', model: 'parallel-swa', recall: 48.79, throughput: 2399.7, cacheMB: 41.2, reason: 'Boost compute/cache efficiency' },
+  {
+    step: 'Transformer (Llama)',
+    model: 'attention',
+    recall: 39.98,
+    throughput: 721.1,
+    cacheMB: 414.7,
+    reason: 'Accurate recall while inefficient',
+  },
+  {
+    step: 'State space model (Mamba)',
+    model: 'ssm',
+    recall: 19.23,
+    throughput: 4720.8,
+    cacheMB: 1.9,
+    reason: 'Efficient while inaccurate recall',
+  },
+  {
+    step: 'A. + attention heads (sequential)',
+    model: 'sequential',
+    recall: 45.16,
+    throughput: 776.3,
+    cacheMB: 156.3,
+    reason: 'Enhance recall capabilities',
+  },
+  {
+    step: 'B. + multi-head structure (parallel)',
+    model: 'parallel',
+    recall: 49.9,
+    throughput: 876.7,
+    cacheMB: 148.2,
+    reason: 'Better balance of two modules',
+  },
+  {
+    step: 'C. + local / global attention',
+    model: 'parallel-swa',
+    recall: 48.79,
+    throughput: 2399.7,
+    cacheMB: 41.2,
+    reason: 'Boost compute/cache efficiency',
+  },
   { step: 'D. + KV cache sharing', model: 'parallel-swa-kv', recall: 48.04, throughput: 2756.5, cacheMB: 39.4, reason: 'Cache efficiency' },
   { step: 'E. + meta tokens', model: 'hymba', recall: 51.79, throughput: 2695.8, cacheMB: 40.0, reason: 'Learned memory initialization' },
 ] as const;
@@ -91,7 +126,16 @@ export class HymbaRoadmap extends LabWidget {
 
   protected override async compute(): Promise<void> {
     const signal = this.guard.next();
-    this.rows = PAPER_TABLE_1.map((paper) => ({ step: paper.step, model: paper.model, recall: null, answers: '', cacheBytes: null, tokensPerSecond: null, note: 'waiting…', paper }));
+    this.rows = PAPER_TABLE_1.map((paper) => ({
+      step: paper.step,
+      model: paper.model,
+      recall: null,
+      answers: '',
+      cacheBytes: null,
+      tokensPerSecond: null,
+      note: 'waiting…',
+      paper,
+    }));
     const failures: string[] = [];
     for (const [i, paper] of PAPER_TABLE_1.entries()) {
       if (signal.aborted) return;
@@ -100,14 +144,21 @@ export class HymbaRoadmap extends LabWidget {
         const m = await loadZooModel(paper.model, (p) => (this.progress = p));
         this.tierNote = engineNote(m, this.engine);
         row.cacheBytes = cacheBytes(m.engine.config, { seqLen: mqar128().seqLen }).total_bytes;
-        const r = await evaluateRecall(queuedEngine(m, this.engine), mqar128(), { pairs: this.pairs, n: this.sequences, seed: this.seed, signal });
+        const r = await evaluateRecall(queuedEngine(m, this.engine), mqar128(), {
+          pairs: this.pairs,
+          n: this.sequences,
+          seed: this.seed,
+          signal,
+        });
         row.recall = r.accuracy;
         row.answers = `${r.correct}/${r.total}`;
         if (this.speedMs > 0) {
           const ids = Array.from(freshExamples(mqar128(), this.pairs, 1, this.seed)[0].ids);
           // A fresh key each time: a speed measurement must run, never be served from the result cache.
           const key = requestKey(paper.model, 'speed', { at: performance.now(), widget: this.id });
-          row.tokensPerSecond = await pageController().run(key, () => tokensPerSecond(engineFor(m, this.engine), ids, { minMs: this.speedMs }));
+          row.tokensPerSecond = await pageController().run(key, () =>
+            tokensPerSecond(engineFor(m, this.engine), ids, { minMs: this.speedMs }),
+          );
         }
         row.note = '';
       } catch (e) {
@@ -134,11 +185,12 @@ export class HymbaRoadmap extends LabWidget {
       x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
       y: { label: null, domain: this.rows.map((r) => r.step) },
       fy: { axis: null },
-      color: { legend: true, domain: ['Hymba Lab zoo (MQAR-128, measured here)', 'paper Table 1 (SWDE + SQuAD-C, 300M)'], range: [OKABE_ITO.blue, OKABE_ITO.orange] },
-      marks: [
-        Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }),
-        Plot.ruleX([0]),
-      ],
+      color: {
+        legend: true,
+        domain: ['Hymba Lab zoo (MQAR-128, measured here)', 'paper Table 1 (SWDE + SQuAD-C, 300M)'],
+        range: [OKABE_ITO.blue, OKABE_ITO.orange],
+      },
+      marks: [Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }), Plot.ruleX([0])],
     });
   }
 
@@ -167,7 +219,9 @@ export class HymbaRoadmap extends LabWidget {
                 html`<tr data-model=${r.model} data-measured=${r.recall !== null ? 'true' : 'false'}>
                   <th scope="row">${r.step}</th>
                   <td><code>${r.model}</code></td>
-                  <td class="recall" title=${r.answers ? `${r.answers} answers right` : r.note}>${r.recall === null ? (r.note === 'waiting…' ? '…' : '–') : pct(r.recall)}</td>
+                  <td class="recall" title=${r.answers ? `${r.answers} answers right` : r.note}>
+                    ${r.recall === null ? (r.note === 'waiting…' ? '…' : '–') : pct(r.recall)}
+                  </td>
                   <td class="paper">${r.paper.recall.toFixed(2)}%</td>
                   <td class="cache">${r.cacheBytes === null ? '…' : formatBytes(r.cacheBytes)}</td>
                   <td class="paper">${r.paper.cacheMB} MB</td>
@@ -182,15 +236,24 @@ export class HymbaRoadmap extends LabWidget {
       <p class="note">
         Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
         throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
-        ${this.sequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at 128
-        tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more than arithmetic.
-        The two columns answer the same question at very different scales: compare the direction of each step, not the values.
+        ${this.sequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at
+        128 tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more than
+        arithmetic. The two columns answer the same question at very different scales: compare the direction of each step, not the values.
       </p>
       <div class="chart">${this.chart}</div>
       ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
       ${this.renderExports({
         rows: () => this.exportRows(),
-        columns: ['step', 'model', 'recall', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'],
+        columns: [
+          'step',
+          'model',
+          'recall',
+          'paper_recall',
+          'cache_bytes',
+          'paper_cache_mb',
+          'tokens_per_second',
+          'paper_tokens_per_second',
+        ],
         svg: () => this.chart,
       })}
       ${this.isHidden('code') ? '' : codePanel(roadmapSnippet({ models: PAPER_TABLE_1.map((p) => p.model), pairs: this.pairs, n: this.sequences, seed: this.seed }))}

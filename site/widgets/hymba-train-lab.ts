@@ -146,7 +146,10 @@ export class HymbaTrainLab extends LabWidget {
     try {
       await getPageGpu();
     } catch (e) {
-      throw new Error(`Training needs WebGPU, and this browser has none available: ${(e as Error).message}. The other figures still run on the CPU.`, { cause: e });
+      throw new Error(
+        `Training needs WebGPU, and this browser has none available: ${(e as Error).message}. The other figures still run on the CPU.`,
+        { cause: e },
+      );
     }
   }
 
@@ -170,7 +173,15 @@ export class HymbaTrainLab extends LabWidget {
     const e = this.entry();
     const settings = { steps: this.steps, batch: this.batch, lr: this.lr || e.lr, seed: this.seed };
     const raw = e.config as { hidden_size: number; intermediate_size: number };
-    const config = parseConfig(this.width ? { ...raw, hidden_size: this.width, intermediate_size: Math.max(4, Math.round((raw.intermediate_size * this.width) / raw.hidden_size)) } : raw);
+    const config = parseConfig(
+      this.width
+        ? {
+            ...raw,
+            hidden_size: this.width,
+            intermediate_size: Math.max(4, Math.round((raw.intermediate_size * this.width) / raw.hidden_size)),
+          }
+        : raw,
+    );
     const maxPairs = Math.min(24, Math.floor(this.seqLen / 4));
     const task = new MqarTask({ seqLen: this.seqLen, pairs: [Math.min(4, maxPairs), maxPairs] });
     const evalPairs = Math.min(EVAL_PAIRS, maxPairs);
@@ -216,8 +227,10 @@ export class HymbaTrainLab extends LabWidget {
         });
         run.step = session.step;
         run.seconds = session.seconds;
-        const evalNow = session.done || (this.evalEvery > 0 && Math.floor(session.step / this.evalEvery) > Math.floor(before / this.evalEvery));
-        if (evalNow && this.evalSequences > 0) run.accuracy.push({ step: session.step, accuracy: await session.accuracy(evalPairs, this.evalSequences) });
+        const evalNow =
+          session.done || (this.evalEvery > 0 && Math.floor(session.step / this.evalEvery) > Math.floor(before / this.evalEvery));
+        if (evalNow && this.evalSequences > 0)
+          run.accuracy.push({ step: session.step, accuracy: await session.accuracy(evalPairs, this.evalSequences) });
         this.redraw();
       }
       run.done = true;
@@ -236,7 +249,8 @@ export class HymbaTrainLab extends LabWidget {
   /** The answers (argmax at every query) on the fixed check sequences. */
   private async answers(engine: CpuEngine): Promise<number[]> {
     const out: number[] = [];
-    for (const ex of freshExamples(mqar128(), EVAL_PAIRS, CHECK_SEQUENCES, CHECK_SEED)) out.push(...(await answerExample(engine, ex)).queries.map((q) => q.predicted));
+    for (const ex of freshExamples(mqar128(), EVAL_PAIRS, CHECK_SEQUENCES, CHECK_SEED))
+      out.push(...(await answerExample(engine, ex)).queries.map((q) => q.predicted));
     return out;
   }
 
@@ -290,7 +304,10 @@ export class HymbaTrainLab extends LabWidget {
       x: { label: 'step', grid: true },
       y: { label: `recall at ${EVAL_PAIRS} pairs`, domain: [0, 1], tickFormat: '.0%', grid: true },
       color,
-      marks: [Plot.line(accRows, { x: 'step', y: 'accuracy', stroke: 'run' }), Plot.dot(accRows, { x: 'step', y: 'accuracy', fill: 'run', r: 3, tip: true })],
+      marks: [
+        Plot.line(accRows, { x: 'step', y: 'accuracy', stroke: 'run' }),
+        Plot.dot(accRows, { x: 'step', y: 'accuracy', fill: 'run', r: 3, tip: true }),
+      ],
     });
     this.requestUpdate();
   }
@@ -306,11 +323,12 @@ export class HymbaTrainLab extends LabWidget {
     const lastAcc = run.accuracy[run.accuracy.length - 1]?.accuracy;
     return html`<p class="progress" aria-live="polite">
       <progress max=${steps} .value=${run.step}></progress>
-      Step <strong class="step">${run.step}</strong> of ${steps}${rate ? ` · ${rateText} steps/s` : ''}${left !== null && !run.done
-        ? ` · about ${left} s left`
-        : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${lastAcc !== undefined
-        ? html` · recall <strong>${pct(lastAcc)}</strong>`
-        : ''}
+      Step <strong class="step">${run.step}</strong> of
+      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${
+        left !== null && !run.done ? ` · about ${left} s left` : ''
+      }${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
+        lastAcc !== undefined ? html` · recall <strong>${pct(lastAcc)}</strong>` : ''
+      }
       ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}
     </p>`;
   }
@@ -319,56 +337,77 @@ export class HymbaTrainLab extends LabWidget {
     const run = this.current;
     return html`
       <div class="controls">
-        ${this.isHidden('zoo')
-          ? ''
-          : html`<label
-              >Roadmap step
-              <select name="zoo" ?disabled=${this.training} @change=${(e: Event) => (this.zoo = (e.target as HTMLSelectElement).value)}>
-                ${STEPS.map((s) => html`<option ?selected=${s === this.zoo}>${s}</option>`)}
-              </select></label
-            >`}
-        ${this.isHidden('steps')
-          ? ''
-          : html`<label
-              >Steps
-              <input
-                type="number"
-                name="steps"
-                min="1"
-                max="20000"
-                .value=${String(this.steps)}
-                ?disabled=${this.training}
-                @change=${(e: Event) => (this.steps = Math.max(1, Number((e.target as HTMLInputElement).value) | 0))}
-            /></label>`}
-        ${this.isHidden('seed')
-          ? ''
-          : html`<label
-              >Seed
-              <input
-                type="number"
-                name="seed"
-                min="0"
-                .value=${String(this.seed)}
-                ?disabled=${this.training}
-                @change=${(e: Event) => (this.seed = Math.max(0, Number((e.target as HTMLInputElement).value) | 0))}
-            /></label>`}
+        ${
+          this.isHidden('zoo')
+            ? ''
+            : html`<label
+                >Roadmap step
+                <select name="zoo" ?disabled=${this.training} @change=${(e: Event) => (this.zoo = (e.target as HTMLSelectElement).value)}>
+                  ${STEPS.map((s) => html`<option ?selected=${s === this.zoo}>${s}</option>`)}
+                </select></label
+              >`
+        }
+        ${
+          this.isHidden('steps')
+            ? ''
+            : html`<label
+                >Steps
+                <input
+                  type="number"
+                  name="steps"
+                  min="1"
+                  max="20000"
+                  .value=${String(this.steps)}
+                  ?disabled=${this.training}
+                  @change=${(e: Event) => (this.steps = Math.max(1, Number((e.target as HTMLInputElement).value) | 0))}
+              /></label>`
+        }
+        ${
+          this.isHidden('seed')
+            ? ''
+            : html`<label
+                >Seed
+                <input
+                  type="number"
+                  name="seed"
+                  min="0"
+                  .value=${String(this.seed)}
+                  ?disabled=${this.training}
+                  @change=${(e: Event) => (this.seed = Math.max(0, Number((e.target as HTMLInputElement).value) | 0))}
+              /></label>`
+        }
         <button type="button" name="train" ?disabled=${this.training || this.status === 'error'} @click=${() => void this.train()}>
           ${this.runs.length ? 'Train another run' : 'Train'}
         </button>
-        <button type="button" name="pause" ?disabled=${!this.training} @click=${() => ((this.pausedByHidden = false), this.setPaused(!this.paused))}>
+        <button
+          type="button"
+          name="pause"
+          ?disabled=${!this.training}
+          @click=${() => ((this.pausedByHidden = false), this.setPaused(!this.paused))}
+        >
           ${this.paused ? 'Resume' : 'Pause'}
         </button>
       </div>
       <p class="note">${this.entry().description}</p>
       ${this.message ? html`<p class="note" role="status">${this.message}</p>` : ''} ${this.renderProgress()}
-      ${run
-        ? html`<div class="charts">
-            <figure><h5>Loss</h5>${this.lossChart}</figure>
-            <figure><h5>Recall (MQAR-128, ${EVAL_PAIRS} pairs, ${this.evalSequences} fixed sequences)</h5>${this.accChart}</figure>
-          </div>`
-        : ''}
+      ${
+        run
+          ? html`<div class="charts">
+              <figure>
+                <h5>Loss</h5>
+                ${this.lossChart}
+              </figure>
+              <figure>
+                <h5>Recall (MQAR-128, ${EVAL_PAIRS} pairs, ${this.evalSequences} fixed sequences)</h5>
+                ${this.accChart}
+              </figure>
+            </div>`
+          : ''
+      }
       <div class="keep">
-        <button type="button" name="download" ?disabled=${!run?.done} @click=${() => void this.keep()}>Download the model (config.json + model.safetensors)</button>
+        <button type="button" name="download" ?disabled=${!run?.done} @click=${() => void this.keep()}>
+          Download the model (config.json + model.safetensors)
+        </button>
         <label
           >Load a saved model:
           <input
@@ -379,14 +418,19 @@ export class HymbaTrainLab extends LabWidget {
             @change=${(e: Event) => void this.loadFiles((e.target as HTMLInputElement).files ?? [])}
         /></label>
       </div>
-      ${this.loaded
-        ? html`<p class="loaded" aria-live="polite">
-            Loaded ${this.loaded.label}: recall <strong>${pct(this.loaded.accuracy)}</strong> on ${CHECK_SEQUENCES} check sequences.
-            ${this.loaded.same === null
-              ? ''
-              : html`<strong class="same">${this.loaded.same} of ${this.loaded.total}</strong> answers are the same as the trained run's.`}
-          </p>`
-        : ''}
+      ${
+        this.loaded
+          ? html`<p class="loaded" aria-live="polite">
+              Loaded ${this.loaded.label}: recall <strong>${pct(this.loaded.accuracy)}</strong> on ${CHECK_SEQUENCES} check sequences.
+              ${
+                this.loaded.same === null
+                  ? ''
+                  : html`<strong class="same">${this.loaded.same} of ${this.loaded.total}</strong> answers are the same as the trained
+                      run's.`
+              }
+            </p>`
+          : ''
+      }
     `;
   }
 }

@@ -17,7 +17,11 @@ export interface ModelCard {
   role?: string;
   description?: string;
   parameters?: number;
-  accuracy?: { by_pairs?: Record<string, number>; by_distance?: Record<string, { accuracy: number; queries: number }> | null; examples_per_point?: number };
+  accuracy?: {
+    by_pairs?: Record<string, number>;
+    by_distance?: Record<string, { accuracy: number; queries: number }> | null;
+    examples_per_point?: number;
+  };
   cache?: { seq_len: number; total_bytes: number };
   training?: { steps: number; batch: number; lr: number; seed: number; final_loss?: number; wall_seconds?: number };
 }
@@ -75,7 +79,12 @@ export function queuedEngine(m: LoadedModel, choice: EngineChoice = 'auto'): Eng
     config: engine.config,
     forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
       if (opts.taps?.length) return engine.forward(ids, opts);
-      const key = requestKey(name, 'forward', { ids: ids.join(' '), ablation: formatAblation(opts.ablation ?? []), meta: opts.meta ?? true, window: opts.window ?? 0 });
+      const key = requestKey(name, 'forward', {
+        ids: ids.join(' '),
+        ablation: formatAblation(opts.ablation ?? []),
+        meta: opts.meta ?? true,
+        window: opts.window ?? 0,
+      });
       return pageController().run(key, () => engine.forward(ids, opts));
     },
     steps: (ids, opts) => engine.steps(ids, opts),

@@ -32,11 +32,19 @@ export class TrainSession {
     if (!Number.isInteger(s.steps) || s.steps < 1) throw new TrainError(`steps must be a positive integer, got ${s.steps}`);
     if (!Number.isInteger(s.batch) || s.batch < 1) throw new TrainError(`batch must be a positive integer, got ${s.batch}`);
     if (!(s.lr > 0)) throw new TrainError(`lr must be > 0, got ${s.lr}`);
-    if (config.vocabSize < task.vocabSize) throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
+    if (config.vocabSize < task.vocabSize)
+      throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
     const graph = new TrainGraph(
       device,
       config,
-      { batch: s.batch, seqLen: task.seqLen, maxTargets: s.batch * task.maxTargets, weightDecay: s.weightDecay ?? 0.1, betas: s.betas ?? [0.9, 0.98], clip: s.clip ?? 1 },
+      {
+        batch: s.batch,
+        seqLen: task.seqLen,
+        maxTargets: s.batch * task.maxTargets,
+        weightDecay: s.weightDecay ?? 0.1,
+        betas: s.betas ?? [0.9, 0.98],
+        clip: s.clip ?? 1,
+      },
       s.steps + 1,
     );
     await graph.validate();

@@ -20,7 +20,15 @@ let page: Page;
 const results = () =>
   page.$eval(WIDGET, (el) => {
     const r = el.results!;
-    return { accuracy: el.accuracy, correct: r.correct, total: r.total, ablation: r.ablation, cache: r.cache, examples: r.examples.length, status: el.getAttribute('status') };
+    return {
+      accuracy: el.accuracy,
+      correct: r.correct,
+      total: r.total,
+      ablation: r.ablation,
+      cache: r.cache,
+      examples: r.examples.length,
+      status: el.getAttribute('status'),
+    };
   });
 
 beforeAll(async () => {
@@ -61,10 +69,14 @@ describe('lesson 5: <hymba-recall-lab>', () => {
 
   it('switching every attention head off costs at least 30 points and the KV cache', async () => {
     await page.locator(`${WIDGET} button[name=attention-off]`).click();
-    await page.waitForFunction((s) => {
-      const el = document.querySelector(s) as HTMLElement & { results: { ablation: string } | null };
-      return el.results?.ablation && el.getAttribute('status') === 'ready';
-    }, WIDGET, { timeout: 150_000 });
+    await page.waitForFunction(
+      (s) => {
+        const el = document.querySelector(s) as HTMLElement & { results: { ablation: string } | null };
+        return el.results?.ablation && el.getAttribute('status') === 'ready';
+      },
+      WIDGET,
+      { timeout: 150_000 },
+    );
     const after = await results();
     expect(after.ablation).toBe('attn@0,attn@1,attn@2,attn@3');
     expect(after.total).toBe(SEQUENCES * 16);
@@ -84,12 +96,22 @@ describe('lesson 5: <hymba-recall-lab>', () => {
     await p.locator(WIDGET).scrollIntoViewIfNeeded();
     await waitForStatus(p, WIDGET, 'ready', 120_000);
     const answers = () => p.$eval(WIDGET, (el) => el.results!.examples.flatMap((e) => e.queries.map((q) => q.predicted)));
-    const r = await p.$eval(WIDGET, (el) => ({ ablation: el.results!.ablation, pairs: el.results!.pairs, checked: el.shadowRoot!.querySelector<HTMLInputElement>('input[name=layer-1][value=ssm]')!.checked }));
+    const r = await p.$eval(WIDGET, (el) => ({
+      ablation: el.results!.ablation,
+      pairs: el.results!.pairs,
+      checked: el.shadowRoot!.querySelector<HTMLInputElement>('input[name=layer-1][value=ssm]')!.checked,
+    }));
     expect(r).toEqual({ ablation: 'attn@1,attn@2', pairs: 8, checked: true });
     expect(await p.$eval(WIDGET, (el) => el.shadowRoot!.textContent)).not.toContain('CPU reference engine');
     const gpu = await answers();
     await p.$eval(WIDGET, (el) => (el.engine = 'cpu'));
-    await p.waitForFunction((s) => document.querySelector(s)!.shadowRoot!.textContent!.includes('CPU reference engine') && document.querySelector(s)!.getAttribute('status') === 'ready', WIDGET, { timeout: 60_000 });
+    await p.waitForFunction(
+      (s) =>
+        document.querySelector(s)!.shadowRoot!.textContent!.includes('CPU reference engine') &&
+        document.querySelector(s)!.getAttribute('status') === 'ready',
+      WIDGET,
+      { timeout: 60_000 },
+    );
     const cpu = await answers();
     expect(cpu).toHaveLength(24);
     // Backends agree within 1e-4 on the logits; an argmax may flip only on a near tie.

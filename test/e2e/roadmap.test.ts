@@ -33,7 +33,9 @@ afterAll(async () => {
 
 describe('lesson 7: <hymba-roadmap>', () => {
   it('fills every row with measured numbers', async () => {
-    const rows = await page.$eval(WIDGET, (el) => el.rows.map((r) => ({ model: r.model, recall: r.recall, cache: r.cacheBytes, speed: r.tokensPerSecond, note: r.note })));
+    const rows = await page.$eval(WIDGET, (el) =>
+      el.rows.map((r) => ({ model: r.model, recall: r.recall, cache: r.cacheBytes, speed: r.tokensPerSecond, note: r.note })),
+    );
     expect(rows.map((r) => r.model)).toEqual(MODELS);
     for (const r of rows) {
       expect(r.note, `${r.model}: ${r.note}`).toBe('');
@@ -49,7 +51,11 @@ describe('lesson 7: <hymba-roadmap>', () => {
     expect(by['parallel-swa-kv'].cache!).toBeLessThan(by['parallel-swa'].cache!);
     // The table the reader sees shows the same numbers, with the paper's beside them.
     const cells = await page.$eval(WIDGET, (el) =>
-      Array.from(el.shadowRoot!.querySelectorAll('tbody tr')).map((tr) => ({ measured: tr.getAttribute('data-measured'), recall: tr.querySelector('.recall')!.textContent!.trim(), paper: tr.querySelector('.paper')!.textContent!.trim() })),
+      Array.from(el.shadowRoot!.querySelectorAll('tbody tr')).map((tr) => ({
+        measured: tr.getAttribute('data-measured'),
+        recall: tr.querySelector('.recall')!.textContent!.trim(),
+        paper: tr.querySelector('.paper')!.textContent!.trim(),
+      })),
     );
     expect(cells.every((c) => c.measured === 'true')).toBe(true);
     expect(cells[0].recall).toBe(`${(100 * by.attention.recall!).toFixed(1)}%`);

@@ -36,8 +36,14 @@ afterAll(async () => {
 describe('lesson 7: <hymba-train-lab>', () => {
   it('a short run lowers the loss', async () => {
     await page.locator(`${WIDGET} button[name=train]`).click();
-    await page.waitForFunction((s) => (document.querySelector(s) as HTMLElement & { runs: { done: boolean }[] }).runs[0]?.done, WIDGET, { timeout: 240_000 });
-    const run = await page.$eval(WIDGET, (el) => ({ losses: el.runs[0].losses, predictions: el.runs[0].predictions?.length, step: el.runs[0].step }));
+    await page.waitForFunction((s) => (document.querySelector(s) as HTMLElement & { runs: { done: boolean }[] }).runs[0]?.done, WIDGET, {
+      timeout: 240_000,
+    });
+    const run = await page.$eval(WIDGET, (el) => ({
+      losses: el.runs[0].losses,
+      predictions: el.runs[0].predictions?.length,
+      step: el.runs[0].step,
+    }));
     expect(run.step).toBe(STEPS);
     expect(run.losses.map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(run.losses[STEPS - 1].loss).toBeLessThan(run.losses[0].loss);
@@ -76,7 +82,9 @@ describe('lesson 7: <hymba-train-lab>', () => {
     const stepWhenPaused = await page.$eval(WIDGET, (el) => el.runs[1].step);
     expect(stepWhenPaused).toBeLessThan(3);
     await page.locator(`${WIDGET} button[name=pause]`).click(); // Resume
-    await page.waitForFunction((s) => (document.querySelector(s) as HTMLElement & { runs: { done: boolean }[] }).runs[1]?.done, WIDGET, { timeout: 240_000 });
+    await page.waitForFunction((s) => (document.querySelector(s) as HTMLElement & { runs: { done: boolean }[] }).runs[1]?.done, WIDGET, {
+      timeout: 240_000,
+    });
     // Two runs on the charts, for comparison.
     expect(await page.$eval(WIDGET, (el) => el.runs.map((r) => r.step))).toEqual([4, 3]);
   }, 300_000);
