@@ -67,7 +67,7 @@ export function initParams(config: HymbaConfig, rng: Rng): Float32Array {
   for (const e of layout.entries) {
     const p = flat.subarray(e.offset, e.offset + e.size);
     const n = e.name;
-    if (n.endsWith('layernorm.weight') || n.endsWith('.D.0')) p.fill(1);
+    if (/layernorm\d?\.weight$/.test(n) || n.endsWith('.D.0')) p.fill(1); // incl. the fusion gains β1/β2 (pre_avg_layernorm1/2)
     else if (n.endsWith('A_log.0')) {
       const S = config.dState;
       for (let i = 0; i < p.length; i++) p[i] = Math.log((i % S) + 1);
