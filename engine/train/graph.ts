@@ -20,6 +20,8 @@ export interface GraphOptions {
   maxTargets: number;
   /** Split-K chunk for the long weight-gradient reductions (a multiple of 16). */
   kChunk?: number;
+  /** Kernel style: 'tiled' (workgroup memory; GPUs) or 'simple' (a thread per output; CPU rasterisers). */
+  kernels?: 'tiled' | 'simple';
   weightDecay?: number;
   betas?: [number, number];
   eps?: number;
@@ -121,7 +123,7 @@ export class TrainGraph {
     this.device = device;
     this.config = config;
     this.layout = paramLayout(config);
-    this.opts = { kChunk: 512, weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
+    this.opts = { kChunk: 512, kernels: 'tiled', weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
     this.B = options.batch;
     this.L = options.seqLen;
     this.M = config.numMetaTokens;
@@ -224,7 +226,7 @@ export class TrainGraph {
     const chunk = this.opts.kChunk;
     const tiles: [number, number] = [Math.ceil(N / 16), Math.ceil(M / 16)];
     if (Kd <= 2 * chunk || ldc !== N || oc !== 0) {
-      this.dispatch(name, K.matmulWgsl, [[M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, ldc, Kd, acc ? 1 : 0, 0, oa, ob, oc, 0, 0], A, B, C], [...tiles, 1]);
+      this.mm(name, [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, ldc, Kd, acc ? 1 : 0, 0, oa, ob, oc, 0, 0], A, B, C, [...tiles, 1]);
       return;
     }
     const splits = Math.ceil(Kd / chunk);
@@ -236,12 +238,17 @@ export class TrainGraph {
     this.pendingSplits.push(() => {
       const saved = this.list;
       this.list = [];
-      this.dispatch(name + '.splitk', K.matmulWgsl, [[M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!], [...tiles, splits]);
+      this.mm(name + '.splitk', [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!, [...tiles, splits]);
       this.colsum(name + '.reduce', this.scratch!, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
       list[at] = this.list[0];
       list[at + 1] = this.list[1];
       this.list = saved;
     });
+  }
+
+  private mm(name: string, u: UField[], A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
+    if (this.opts.kernels === 'tiled') this.dispatch(name, K.matmulWgsl, [u, A, B, C], tiled);
+    else this.dispatch(name, K.matmulSimpleWgsl, [u, A, B, C], grid1d((u[0] as number) * (u[1] as number) * tiled[2]));
   }
 
   /** out[c] (+)= scale · Σ_r A[r·as + ao + c] · B[…] · S[r]. */

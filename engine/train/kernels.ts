@@ -54,6 +54,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`;
 
+/** The same product with one thread per output and no workgroup memory (fast on CPU rasterisers like SwiftShader). */
+export const matmulSimpleWgsl = /* wgsl */ `
+struct U { M: u32, N: u32, K: u32, sam: u32, sak: u32, sbk: u32, sbn: u32, ldc: u32, kChunk: u32, acc: u32, splitStride: u32, oa: u32, ob: u32, oc: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let MN = u.M * u.N;
+  let z = i / MN;
+  let row = (i % MN) / u.N;
+  let col = i % u.N;
+  let k0 = z * u.kChunk;
+  if (k0 >= u.K) { return; }
+  let k1 = min(u.K, k0 + u.kChunk);
+  var acc = 0.0;
+  for (var k = k0; k < k1; k++) { acc += A[u.oa + row * u.sam + k * u.sak] * B[u.ob + k * u.sbk + col * u.sbn]; }
+  let o = u.oc + z * u.splitStride + row * u.ldc + col;
+  if (u.acc == 1u) { C[o] += acc; } else { C[o] = acc; }
+}`;
+
 /**
  * Column sums: out[c] (+)= scale · Σ_r A[r·as + ao + c] · (B[r·bs + bo + c] if hasB) · (S[r] if hasS).
  * Entry "tall": one workgroup per column, 256 threads, fixed tree (many rows). "wide": one thread per column (few rows).

@@ -1,0 +1,70 @@
+// `npm run train -- --task mqar --config FILE --steps N --batch B --seed S --out models/NAME [--lr X] [--role ROLE]`
+// Trains a model on the GPU through Dawn (SwiftShader when there is no GPU), evaluates it, and writes the model
+// folder: config.json + model.safetensors + card.json. `--zoo NAME` takes config, lr and role from engine/train/zoo.ts.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseConfig } from '../../config.ts';
+import { UsageError, type Command } from '../args.ts';
+import { nodeGpu } from '../../webgpu/node-device.node.ts';
+import { taskByName } from '../../tasks/index.ts';
+import { kernelStyleFor, train, type Progress, type TrainSettings } from '../../train/trainer.ts';
+import { makeCard } from '../../train/card.ts';
+import { writeModelFolder } from '../../train/folder.node.ts';
+import { ZOO, ZOO_BUDGET } from '../../train/zoo.ts';
+
+const usage = `usage: npm run train -- --task mqar (--config FILE | --zoo NAME) --steps N --batch B --seed S --out DIR
+       [--lr X] [--role ROLE] [--name NAME] [--eval-n 500] [--eval-pairs 4,8,16,24] [--eval-every 0] [--log-every 50]`;
+
+function bar(p: Progress): string {
+  const width = 30;
+  const done = Math.round((width * p.step) / p.steps);
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(1)} steps/s`;
+}
+
+const command: Command = {
+  usage,
+  flags: {
+    task: 'string', config: 'string', zoo: 'string', steps: 'string', batch: 'string', seed: 'string', out: 'string', lr: 'string',
+    role: 'string', name: 'string', 'eval-n': 'string', 'eval-pairs': 'string', 'eval-every': 'string', 'log-every': 'string',
+  },
+  async run(args) {
+    const task = taskByName(args.string('task') ?? 'mqar');
+    const zoo = args.string('zoo');
+    const entry = zoo ? ZOO.find((z) => z.name === zoo) : undefined;
+    if (zoo && !entry) throw new UsageError(`unknown zoo model "${zoo}" (zoo: ${ZOO.map((z) => z.name).join(', ')})`);
+    if (!entry && !args.has('config')) throw new UsageError('give --config FILE or --zoo NAME');
+    const rawConfig = entry ? entry.config : JSON.parse(await readFile(args.required('config'), 'utf8'));
+    const config = parseConfig(rawConfig);
+    const out = args.required('out');
+    const settings: TrainSettings = {
+      steps: args.int('steps', entry ? ZOO_BUDGET.steps : undefined, 1),
+      batch: args.int('batch', entry ? ZOO_BUDGET.batch : undefined, 1),
+      seed: args.int('seed', entry ? ZOO_BUDGET.seed : 0),
+      lr: args.number('lr', entry?.lr ?? 3e-3),
+      logEvery: args.int('log-every', 50, 1),
+      evalEvery: args.int('eval-every', 0, 0),
+      evalPairs: 16,
+      evalN: 256,
+    };
+    const evalPairs = args.ints('eval-pairs') ?? [4, 8, 16, 24];
+    const evalN = args.int('eval-n', 500, 1);
+    const ctx = await nodeGpu();
+    settings.kernels = kernelStyleFor(ctx.adapterInfo);
+    const adapter = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' / ');
+    const name = args.string('name') ?? path.basename(path.resolve(out));
+    console.error(`training ${name} (${config.numLayers} layers, task ${task.name}) on ${adapter}`);
+    const tty = process.stderr.isTTY;
+    const run = await train(ctx.device, config, task, settings, (p) => {
+      if (tty) process.stderr.write(`\r${bar(p)}`);
+      else if (p.step % (settings.logEvery! * 10) === 0 || p.step === p.steps) console.error(bar(p));
+    });
+    if (tty) process.stderr.write('\n');
+    console.error(`trained in ${run.trainSeconds.toFixed(1)} s (${run.stepsPerSecond.toFixed(1)} steps/s, ${run.dispatchesPerStep} dispatches/step); evaluating…`);
+    const { card, safetensors } = await makeCard({ name, role: args.string('role') ?? entry?.role ?? name, description: entry?.description, config, task, settings, run, adapter, evalPairs, evalN });
+    run.graph.dispose();
+    await writeModelFolder(out, config, safetensors, card);
+    const acc = (card.accuracy as { by_pairs: Record<string, number> }).by_pairs;
+    console.log(`${name}: ${Object.entries(acc).map(([p, a]) => `${p} pairs ${(100 * a).toFixed(1)}%`).join(', ')} → ${out}`);
+  },
+};
+export default command;

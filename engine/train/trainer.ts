@@ -1,0 +1,267 @@
+// Training runs and the measurements behind a model card (browser-safe: no Node APIs).
+//
+// Recipe (shared/notes/recall-lessons.md §1.2): AdamW (weight decay 0.1, β = (0.9, 0.98)), linear warmup over the
+// first 5 % of steps multiplied by a cosine decay to 0 over the whole run, gradient clipping at global norm 1,
+// fresh examples every step from a seeded stream. Evaluation uses separate seeds (fresh sequences).
+
+import type { HymbaConfig } from '../config.ts';
+import { parameterCount } from '../config.ts';
+import type { Engine } from '../model.ts';
+import { Rng } from '../tasks/rng.ts';
+import { RecallScore } from '../tasks/distance.ts';
+import type { Example, Task } from '../tasks/types.ts';
+import { TrainGraph, type GraphBatch } from './graph.ts';
+import { initParams } from './params.ts';
+
+export interface TrainSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  warmup?: number;
+  weightDecay?: number;
+  betas?: [number, number];
+  clip?: number;
+  /** Read the loss back (a sync point) every this many steps. */
+  logEvery?: number;
+  /** Measure recall every this many steps (0 = never) at evalPairs on evalN fresh examples. */
+  evalEvery?: number;
+  evalPairs?: number;
+  evalN?: number;
+  /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
+  kernels?: 'tiled' | 'simple';
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  loss: number;
+  stepsPerSecond: number;
+}
+
+export interface TrainRun {
+  params: Float32Array;
+  losses: Float32Array;
+  /** Seconds spent in training steps (periodic evaluations excluded). */
+  trainSeconds: number;
+  stepsPerSecond: number;
+  dispatchesPerStep: number;
+  /** Recall measured during training: step, training seconds so far, accuracy. */
+  curve: Array<{ step: number; seconds: number; accuracy: number }>;
+  graph: TrainGraph;
+}
+
+export class TrainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainError';
+  }
+}
+
+/** Learning rate at a step: linear warmup × cosine to zero (the notes' LambdaLR). */
+export function learningRate(step: number, steps: number, peak: number, warmupFraction = 0.05): number {
+  const warm = Math.max(1, Math.round(steps * warmupFraction));
+  return peak * Math.min(1, (step + 1) / warm) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, steps)) / steps));
+}
+
+/** Examples → the graph's flat batch (rows in position order, the order of Example.queries). */
+export function toGraphBatch(examples: Example[], numMeta: number): GraphBatch {
+  const L = examples[0].ids.length;
+  const N = numMeta + L;
+  const ids = new Uint32Array(examples.length * L);
+  const rows: number[] = [];
+  const labels: number[] = [];
+  examples.forEach((ex, b) => {
+    if (ex.ids.length !== L) throw new TrainError(`example ${b} has ${ex.ids.length} tokens, the batch ${L}`);
+    ids.set(ex.ids, b * L);
+    for (let t = 0; t < L; t++) if (ex.targets[t] >= 0) (rows.push(b * N + numMeta + t), labels.push(ex.targets[t]));
+  });
+  return { ids, rows: Uint32Array.from(rows), labels: Uint32Array.from(labels) };
+}
+
+function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
+  if (!Number.isInteger(s.steps) || s.steps < 1) throw new TrainError(`steps must be a positive integer, got ${s.steps}`);
+  if (!Number.isInteger(s.batch) || s.batch < 1) throw new TrainError(`batch must be a positive integer, got ${s.batch}`);
+  if (!(s.lr > 0)) throw new TrainError(`lr must be > 0, got ${s.lr}`);
+  if (config.vocabSize < task.vocabSize) throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
+  if (task.seqLen > config.maxPositionEmbeddings) throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
+}
+
+/** The kernel style for an adapter: CPU rasterisers run one-thread-per-output kernels faster. */
+export function kernelStyleFor(adapter: { architecture: string; description: string }): 'tiled' | 'simple' {
+  return /swiftshader|llvmpipe/i.test(adapter.architecture + ' ' + adapter.description) ? 'simple' : 'tiled';
+}
+
+export async function train(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings, onProgress?: (p: Progress) => void): Promise<TrainRun> {
+  validate(config, task, s);
+  const graph = new TrainGraph(
+    device,
+    config,
+    { batch: s.batch, seqLen: task.seqLen, maxTargets: s.batch * task.maxTargets, weightDecay: s.weightDecay ?? 0.1, betas: s.betas ?? [0.9, 0.98], clip: s.clip ?? 1, kernels: s.kernels },
+    s.steps + 1,
+  );
+  await graph.validate();
+  await graph.setParams(initParams(config, Rng.derive(s.seed, 0)));
+  const data = Rng.derive(s.seed, 1);
+  const logEvery = s.logEvery ?? 100;
+  const curve: TrainRun['curve'] = [];
+  let trainMs = 0;
+  let t0 = performance.now();
+  for (let step = 0; step < s.steps; step++) {
+    const examples = Array.from({ length: s.batch }, () => task.sample(data));
+    graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
+    graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+    const last = step === s.steps - 1;
+    if ((step + 1) % logEvery === 0 || last) {
+      const [loss] = await graph.readLosses(step, step + 1); // waits for the GPU: the clock below is honest
+      const now = performance.now();
+      onProgress?.({ step: step + 1, steps: s.steps, loss, stepsPerSecond: (step + 1) / ((trainMs + now - t0) / 1000) });
+    }
+    if (s.evalEvery && ((step + 1) % s.evalEvery === 0 || last)) {
+      await graph.readLosses(step, step + 1);
+      trainMs += performance.now() - t0;
+      const score = await graphRecall(graph, task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps);
+      curve.push({ step: step + 1, seconds: trainMs / 1000, accuracy: score.accuracy() });
+      t0 = performance.now();
+    }
+  }
+  await graph.readLosses(s.steps - 1, s.steps);
+  trainMs += performance.now() - t0;
+  return {
+    params: await graph.readParams(),
+    losses: await graph.readLosses(0, s.steps),
+    trainSeconds: trainMs / 1000,
+    stepsPerSecond: s.steps / (trainMs / 1000),
+    dispatchesPerStep: graph.dispatchesPerStep,
+    curve,
+    graph,
+  };
+}
+
+/** Fixed evaluation examples for a number of pairs (seeds apart from every training stream). */
+export function evalExamples(task: Task, pairs: number, n: number, seed = 20_251_128): Example[] {
+  const rng = Rng.derive(seed, 7919 * pairs + 13);
+  return Array.from({ length: n }, () => task.sample(rng, pairs));
+}
+
+/** Recall with the training graph's batched forward (fast; same function as the inference engines). */
+export async function graphRecall(graph: TrainGraph, task: Task, pairs: number, n: number, slot = 0, seed?: number): Promise<RecallScore> {
+  const examples = evalExamples(task, pairs, n, seed);
+  const score = new RecallScore();
+  for (let at = 0; at < n; at += graph.B) {
+    const chunk = examples.slice(at, at + graph.B);
+    const batch = chunk.concat(Array.from({ length: graph.B - chunk.length }, () => chunk[0]));
+    graph.setBatch(toGraphBatch(batch, graph.M));
+    graph.forward(slot);
+    const pred = await graph.readPredictions();
+    let k = 0;
+    batch.forEach((ex, i) => {
+      const mine = pred.subarray(k, k + ex.queries.length);
+      k += ex.queries.length;
+      if (i < chunk.length) score.add(ex, mine);
+    });
+  }
+  return score;
+}
+
+/** Recall with an inference engine (CpuEngine or WebGpuEngine), one sequence at a time. */
+export async function engineRecall(engine: Engine, task: Task, pairs: number, n: number, seed?: number): Promise<RecallScore> {
+  const score = new RecallScore();
+  const V = engine.config.vocabSize;
+  for (const ex of evalExamples(task, pairs, n, seed)) {
+    const { logits } = await engine.forward(Array.from(ex.ids));
+    const pred = ex.queries.map((q) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits.data[q.pos * V + v] > logits.data[q.pos * V + best]) best = v;
+      return best;
+    });
+    score.add(ex, pred);
+  }
+  return score;
+}
+
+export interface AttentionStats {
+  /** Mean over heads and rows of: probability mass on the meta tokens, on the first real token, and entropy (nats). */
+  meta_mass: number;
+  first_token_mass: number;
+  entropy: number;
+}
+
+/**
+ * Where attention goes, per attention layer and on average: on query rows (the key must be found) and on blank
+ * rows after the context (nothing to retrieve). With meta tokens, also the same model run without them.
+ */
+export async function attentionDiagnostics(engine: Engine, task: Task, pairs = 16, n = 16): Promise<Record<string, unknown> | null> {
+  const c = engine.config;
+  const layers = c.layers.filter((l) => l.hasAttention).map((l) => l.index);
+  if (layers.length === 0) return null;
+  const examples = evalExamples(task, pairs, n, 77);
+  const run = async (meta: boolean) => {
+    const M = meta ? c.numMetaTokens : 0;
+    const acc = new Map<string, { meta: number; first: number; entropy: number; rows: number }>();
+    const add = (key: string, p: Float32Array, N: number, rowIndex: number) => {
+      const row = p.subarray(rowIndex * N, (rowIndex + 1) * N);
+      let m = 0;
+      let ent = 0;
+      for (let k = 0; k < N; k++) {
+        if (k < M) m += row[k];
+        if (row[k] > 0) ent -= row[k] * Math.log(row[k]);
+      }
+      const a = acc.get(key) ?? { meta: 0, first: 0, entropy: 0, rows: 0 };
+      a.meta += m;
+      a.first += row[M];
+      a.entropy += ent;
+      a.rows++;
+      acc.set(key, a);
+    };
+    for (const ex of examples) {
+      const { taps } = await engine.forward(Array.from(ex.ids), { meta, taps: layers.map((i) => `layers.${i}.attn.probs`) });
+      for (const i of layers) {
+        const probs = taps.get(`layers.${i}.attn.probs`)!;
+        const [H, N] = probs.shape;
+        for (let h = 0; h < H; h++) {
+          const ph = probs.data.subarray(h * N * N, (h + 1) * N * N);
+          for (const q of ex.queries) add(`${i}.query`, ph, N, M + q.pos);
+          for (let t = 2 * ex.pairs; t < ex.ids.length; t++) if (ex.ids[t] === 0) add(`${i}.blank`, ph, N, M + t);
+        }
+      }
+    }
+    const out: Record<string, Record<string, AttentionStats>> = {};
+    const mean: Record<string, AttentionStats> = {};
+    for (const kind of ['query', 'blank']) {
+      const all = { meta: 0, first: 0, entropy: 0, rows: 0 };
+      for (const i of layers) {
+        const a = acc.get(`${i}.${kind}`);
+        if (!a) continue;
+        (out[`layer_${i}`] ??= {})[kind] = { meta_mass: round(a.meta / a.rows), first_token_mass: round(a.first / a.rows), entropy: round(a.entropy / a.rows) };
+        all.meta += a.meta / a.rows;
+        all.first += a.first / a.rows;
+        all.entropy += a.entropy / a.rows;
+        all.rows++;
+      }
+      mean[kind] = { meta_mass: round(all.meta / all.rows), first_token_mass: round(all.first / all.rows), entropy: round(all.entropy / all.rows) };
+    }
+    return { mean, layers: out };
+  };
+  const result: Record<string, unknown> = { rows: `${n} examples at ${pairs} pairs; query rows and blank rows after the context`, with_meta: await run(true) };
+  if (c.numMetaTokens > 0) result.without_meta = await run(false);
+  return result;
+}
+
+export const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
+
+/** Accuracy by number of pairs and (at the headline pairs) by distance, in card form. */
+export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): Record<string, unknown> {
+  const pairs: Record<string, number> = {};
+  for (const [p, s] of byPairs) pairs[p] = round(s.accuracy());
+  const h = byPairs.get(headline);
+  return {
+    by_pairs: pairs,
+    by_distance: h ? Object.fromEntries(Object.entries(h.distanceTable()).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }])) : null,
+    distance_pairs: headline,
+  };
+}
+
+export function countParameters(config: HymbaConfig): number {
+  return parameterCount(config);
+}
