@@ -5,6 +5,8 @@ import { CpuEngine } from '../cpu/forward.ts';
 import type { Checkpoint } from '../checkpoint/load.ts';
 import type { HymbaConfig } from '../config.ts';
 import type { DecodeSession, SessionOptions } from './types.ts';
+import { WebGpuEngine } from '../webgpu/engine.ts';
+import { nodeGpu } from '../webgpu/node-device.node.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
 export const BACKENDS: readonly BackendName[] = ['cpu', 'webgpu'];
@@ -29,8 +31,9 @@ const openers: Record<BackendName, (ck: Checkpoint) => Promise<SessionHost>> = {
     const engine = new CpuEngine(ck);
     return { backend: 'cpu', config: engine.config, open: async (opts) => engine.session(opts), dispose: () => engine.dispose() };
   },
-  async webgpu() {
-    throw new BackendUnavailableError('the WebGPU decode session has not landed yet; use --backend cpu');
+  async webgpu(ck) {
+    const engine = await WebGpuEngine.create(await nodeGpu(), ck);
+    return { backend: 'webgpu', config: engine.config, open: (opts) => engine.session(opts), dispose: () => engine.dispose() };
   },
 };
 

@@ -8,14 +8,17 @@
 // consumer layers, which bind the producer's buffers directly.
 
 import { ropeBase, type HymbaConfig } from '../config.ts';
-import { weightF32, type Checkpoint, type Weight } from '../checkpoint/load.ts';
+import type { Checkpoint } from '../checkpoint/load.ts';
 import { betaMasks } from '../ablation.ts';
 import { tensor, type Tensor } from '../tensor.ts';
 import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, type ForwardResult, type Step } from '../model.ts';
 import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
-import { uploadMatrix, type GpuMatrix } from './weights.ts';
+import { checkpointSource, planWeights, RandomWeights, type GpuMatrix, type PlannedWeight, type WeightDType, type WeightSource } from './weights.ts';
+import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
+import { WebGpuSession } from './session.ts';
+import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
 import { colsView, encodeRmsnorm, whole } from './kernels/rmsnorm.ts';
 import { encodeLinear } from './kernels/linear.ts';
@@ -23,7 +26,7 @@ import { encodeRope, ropeTable } from './kernels/rope.ts';
 import { encodeCopyCols } from './kernels/copy-cols.ts';
 import { encodeAttention, type AttentionShape } from './kernels/attention.ts';
 import { encodeAttentionProbs } from './kernels/attention-probs.ts';
-import { encodeConv } from './kernels/conv.ts';
+import { encodeConv, encodeConvState } from './kernels/conv.ts';
 import { encodeScan } from './kernels/scan.ts';
 import { encodeFuse } from './kernels/fuse.ts';
 import { encodeAdd, encodeGate, encodeSoftplusBias, encodeSwiglu } from './kernels/elementwise.ts';
@@ -34,9 +37,16 @@ export interface WebGpuEngineOptions {
    * the split-weight path on small models; tests use it.
    */
   maxBindingBytes?: number;
+  /**
+   * Threads per workgroup of the decode GEMVs (kernels/gemv.ts). Default 256, or 64 with one row per thread on a
+   * CPU emulation (SwiftShader), where every workgroup and barrier costs far more than the arithmetic.
+   */
+  decodeThreads?: number;
+  /** Rows of W per decode GEMV workgroup (default: by matrix size, kernels/gemv.ts rowsPerGroup). */
+  decodeRows?: number;
 }
 
-interface LayerWeights {
+export interface LayerWeights {
   inputNorm: GPUBuffer;
   inProj: GpuMatrix;
   // SSM branch
@@ -49,6 +59,8 @@ interface LayerWeights {
   dtProj: GpuMatrix | null;
   dtBias: GPUBuffer | null;
   AD: GPUBuffer | null;
+  /** [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)]: the decode SSM step reads them from one buffer. */
+  ssmPack: GPUBuffer | null;
   // fusion gains (host copies too, to fold ablation masks in)
   norm1: { gpu: GPUBuffer; host: Float32Array } | null;
   norm2: { gpu: GPUBuffer; host: Float32Array } | null;
@@ -65,6 +77,23 @@ interface GpuOp {
   encode(pass: Pass): void;
 }
 
+/**
+ * What a session's chunk starts from (session.ts): the chunk's rows sit at positions pos0 …, the first `metaRows`
+ * of them are meta tokens; attention reads [cache ; chunk], conv and SSM start from the session's state, and the
+ * chunk's K/V are committed into the caches at the end.
+ */
+export interface ChunkState {
+  pos0: number;
+  metaRows: number;
+  /** Meta tokens of the session's sequence (the mask's always-visible prefix). */
+  numMeta: number;
+  /** The SWA window of this chunk's mask (prefill: W; an `hf` decode step: W − 1). */
+  window: number;
+  kv: Array<{ k: GPUBuffer; v: GPUBuffer; ring: number } | null>;
+  conv: Array<GPUBuffer | null>;
+  ssm: Array<GPUBuffer | null>;
+}
+
 interface Plan {
   ops: GpuOp[];
   env: Map<string, GpuTensor>;
@@ -73,37 +102,53 @@ interface Plan {
 
 const END = -1; // the scope of tensors kept until the end of the pass
 
+// Fields without `private` are read by session.ts (the decode session runs over the same weights).
 export class WebGpuEngine implements Engine {
   readonly backend = 'webgpu' as const;
   readonly config: HymbaConfig;
-  private readonly rt: GpuRuntime;
+  readonly rt: GpuRuntime;
   /** Largest weight chunk (maybe lowered by options) and largest activation (the device's binding limit). */
-  private readonly maxBinding: number;
-  private readonly maxActivation: number;
-  private readonly embed: GpuMatrix;
-  private readonly meta: GpuMatrix | null;
-  private readonly head: GpuMatrix;
-  private readonly finalNorm: GPUBuffer;
+  readonly maxBinding: number;
+  readonly maxActivation: number;
+  readonly embed: GpuMatrix;
+  readonly meta: GpuMatrix | null;
+  readonly head: GpuMatrix;
+  readonly finalNorm: GPUBuffer;
   /** cos/sin of every RoPE angle up to the position limit (kernels/rope.ts says why a table). */
-  private readonly ropeCosSin: GPUBuffer;
+  readonly ropeCosSin: GPUBuffer;
   /** Zeros: the conv state at the start of a sequence, and the conv bias when the model has none. */
-  private readonly zeros: GPUBuffer;
-  private readonly layers: LayerWeights[];
+  readonly zeros: GPUBuffer;
+  readonly layers: LayerWeights[];
+  /** What the weights are (checkpoint label or random seed) and the matrices' stored dtype. */
+  readonly weightsLabel: string;
+  readonly weightDtype: WeightDType;
+  /** Decode GEMV shape (see WebGpuEngineOptions). */
+  readonly decodeThreads: number;
+  readonly decodeRows: number | undefined;
+  private readonly planned: PlannedWeight[];
+  /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
+  readonly metaStates = new Map<string, unknown>();
 
-  constructor(ctx: GpuContext, ck: Checkpoint, opts: WebGpuEngineOptions = {}) {
-    const c = ck.config;
+  constructor(ctx: GpuContext, source: Checkpoint | WeightSource, opts: WebGpuEngineOptions = {}) {
+    const src = 'weights' in source ? checkpointSource(source) : source;
+    const c = src.config;
     this.config = c;
+    this.weightsLabel = src.label;
     const rt = (this.rt = new GpuRuntime(ctx));
     const limits = ctx.device.limits;
     this.maxActivation = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     this.maxBinding = Math.min(opts.maxBindingBytes ?? this.maxActivation, this.maxActivation);
-    const weight = (name: string): Weight => {
-      const w = ck.weights.get(name);
-      if (!w) throw new Error(`weight ${name} is not in the checkpoint`);
-      return w;
+    const emulated = ctx.adapterInfo.architecture === 'swiftshader';
+    this.decodeThreads = opts.decodeThreads ?? (emulated ? 64 : 256);
+    this.decodeRows = opts.decodeRows ?? (emulated ? 64 : undefined);
+    const matrices: GpuMatrix[] = [];
+    const mat = (name: string) => {
+      const m = src.matrix(rt, name, this.maxBinding);
+      matrices.push(m);
+      return m;
     };
-    const mat = (name: string) => uploadMatrix(rt, weight(name), this.maxBinding);
-    const vec = (name: string) => rt.upload(weightF32(weight(name)), name);
+    const host = (name: string) => src.vector(name);
+    const vec = (name: string) => rt.upload(host(name), name);
 
     this.embed = mat('model.embed_tokens.weight');
     this.meta = c.numMetaTokens > 0 ? mat('model.memory_tokens') : null;
@@ -117,17 +162,28 @@ export class WebGpuEngine implements Engine {
       let AD: GPUBuffer | null = null;
       if (ssm) {
         // A = −exp(A_log) in f32, as the CPU reference computes it; D appended (the scan reads both from one buffer).
-        const A = weightF32(weight(p + 'mamba.A_log.0')).map((a) => -Math.exp(a));
-        const D = weightF32(weight(p + 'mamba.D.0'));
+        const A = host(p + 'mamba.A_log.0').map((a) => -Math.exp(a));
+        const D = host(p + 'mamba.D.0');
         const ad = new Float32Array(A.length + D.length);
         ad.set(A);
         ad.set(D, A.length);
         AD = rt.upload(ad, p + 'A;D');
       }
       const gain = (name: string) => {
-        const host = weightF32(weight(name));
-        return { gpu: rt.upload(host, name), host };
+        const h = host(name);
+        return { gpu: rt.upload(h, name), host: h };
       };
+      let ssmPack: GPUBuffer | null = null;
+      if (ssm) {
+        const parts = ['mamba.dt_proj.0.bias', 'mamba.dt_layernorm.weight', 'mamba.B_layernorm.weight', 'mamba.C_layernorm.weight'].map((n) => host(p + n));
+        const pack = new Float32Array(parts.reduce((a, v) => a + v.length, 0));
+        let at = 0;
+        for (const v of parts) {
+          pack.set(v, at);
+          at += v.length;
+        }
+        ssmPack = rt.upload(pack, p + 'ssm-pack');
+      }
       return {
         inputNorm: vec(p + 'input_layernorm.weight'),
         inProj: mat(p + 'mamba.in_proj.weight'),
@@ -140,6 +196,7 @@ export class WebGpuEngine implements Engine {
         dtProj: ssm ? mat(p + 'mamba.dt_proj.0.weight') : null,
         dtBias: ssm ? vec(p + 'mamba.dt_proj.0.bias') : null,
         AD,
+        ssmPack,
         norm1: l.hasAttention ? gain(p + 'mamba.pre_avg_layernorm1.weight') : null,
         norm2: ssm ? gain(p + 'mamba.pre_avg_layernorm2.weight') : null,
         outProj: mat(p + 'mamba.out_proj.weight'),
@@ -149,10 +206,49 @@ export class WebGpuEngine implements Engine {
         down: mat(p + 'moe.experts.0.down_proj.weight'),
       };
     });
+    this.weightDtype = matrices.find((m) => m.name === 'model.embed_tokens.weight')!.dtype;
+    // The weight set as it is on the GPU: matrices at their stored dtype and chunking, vectors as f32.
+    const byName = new Map(matrices.map((m) => [m.name, m]));
+    this.planned = planWeights(c, 'F32', this.maxBinding).map((w) => {
+      const m = byName.get(w.name);
+      if (!m) return w;
+      const bytes = m.chunks.reduce((a, ch) => a + ch.rows * m.cols, 0) * (m.dtype === 'F32' ? 4 : 2);
+      return { ...w, dtype: m.dtype, chunkRows: m.chunks.map((ch) => ch.rows), bytes };
+    });
+  }
+
+  /**
+   * A model with seeded random weights generated on the GPU (matrices stay in `dtype`, default bf16, and never
+   * exist on the host): any config, the full-size Hymba-1.5B included.
+   */
+  static async createRandom(
+    ctx: GpuContext,
+    config: HymbaConfig,
+    opts: { seed?: number; dtype?: WeightDType } & WebGpuEngineOptions = {},
+  ): Promise<{ engine: WebGpuEngine; weights: RandomWeights }> {
+    const weights = new RandomWeights(config, opts);
+    const engine = await WebGpuEngine.create(ctx, weights, opts);
+    try {
+      await weights.fill(engine.rt);
+    } catch (e) {
+      engine.dispose();
+      throw e;
+    }
+    return { engine, weights };
+  }
+
+  /** Every tensor held on the GPU: name, shape, stored dtype, rows per buffer, bytes. */
+  weightSet(): PlannedWeight[] {
+    return this.planned.map((w) => ({ ...w, shape: w.shape.slice(), chunkRows: w.chunkRows.slice() }));
+  }
+
+  /** An incremental-decoding session over GPU caches (session.ts). */
+  async session(opts: SessionOptions = {}): Promise<WebGpuSession> {
+    return WebGpuSession.open(this, opts);
   }
 
   /** Construct and wait for the uploads, turning an out-of-memory or validation failure into a typed error. */
-  static async create(ctx: GpuContext, ck: Checkpoint, opts: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
+  static async create(ctx: GpuContext, ck: Checkpoint | WeightSource, opts: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
     let engine: WebGpuEngine | undefined;
     try {
       return await checked(ctx.device, () => (engine = new WebGpuEngine(ctx, ck, opts)));
@@ -240,16 +336,65 @@ export class WebGpuEngine implements Engine {
     this.rt.dispose();
   }
 
-  /** The ops of one prefill pass, in the CPU reference's order and with its names. */
-  private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean): Plan {
+  /**
+   * One chunk of a decode session (session.ts): the pass of `plan` over the session's state, in one command
+   * encoder. Returns the logits of the chunk's last row and the wanted taps without the meta rows.
+   */
+  async chunkPass(ids: number[], chunk: ChunkState, opts: ForwardOptions, wanted: Set<string>): Promise<{ logits: Float32Array; taps: Map<string, Tensor> }> {
+    const plan = this.plan(ids, opts, wanted, false, chunk);
+    const pass = this.rt.begin('session chunk');
+    const names = [...wanted].filter((n) => n !== 'logits');
+    if (wanted.has('logits')) names.push('logits');
+    names.push('logits.last');
+    const shapes: number[][] = [];
+    let results: Float32Array[];
+    try {
+      try {
+        for (const op of plan.ops) op.encode(pass);
+        for (const n of names) {
+          const t = plan.env.get(n);
+          if (!t) throw new InputError(`tap "${n}" is not computed by this pass`);
+          pass.read(t.buffer, numelOf(t.shape));
+          shapes.push(t.shape);
+        }
+      } catch (e) {
+        await pass.abort();
+        throw e;
+      }
+      results = await pass.submit();
+    } finally {
+      plan.releaseAll();
+    }
+    const taps = new Map<string, Tensor>();
+    const skip = chunk.metaRows;
+    names.forEach((n, i) => {
+      if (n === 'logits.last') return;
+      const shape = shapes[i];
+      // The meta rows are dropped (dim 0; the SSM state is not per row; logits have text rows only already).
+      if (skip === 0 || n === 'logits' || n.endsWith('.ssm.state')) taps.set(n, tensor(shape, results[i]));
+      else {
+        const row = numelOf(shape) / shape[0];
+        taps.set(n, tensor([shape[0] - skip, ...shape.slice(1)], results[i].slice(skip * row)));
+      }
+    });
+    return { logits: results[results.length - 1], taps };
+  }
+
+  /** The ops of one prefill pass, in the CPU reference's order and with its names (or one chunk of a session). */
+  private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean, chunk?: ChunkState): Plan {
     const c = this.config;
     const meta = opts.meta ?? true;
-    validateIds(c, ids, meta);
-    const window = opts.window ?? c.slidingWindow;
-    if (!Number.isInteger(window) || window < 1) throw new InputError(`sliding window must be a positive integer, got ${window}`);
+    if (!chunk) validateIds(c, ids, meta);
+    const window = chunk ? chunk.window : (opts.window ?? c.slidingWindow);
+    if (!Number.isInteger(window) || window < (chunk ? 0 : 1)) throw new InputError(`sliding window must be a positive integer, got ${window}`);
+    if (chunk && [...wanted].some((n) => n.endsWith('.attn.probs')))
+      throw new InputError('attention probabilities are not recorded by a WebGPU decode session; use WebGpuEngine.forward for them');
     const masks = betaMasks(c, opts.ablation ?? []);
     const rt = this.rt;
-    const M = meta ? c.numMetaTokens : 0;
+    // Meta rows in this pass; the mask's meta prefix (a session chunk after the meta state has none of the first).
+    const M = chunk ? chunk.metaRows : meta ? c.numMetaTokens : 0;
+    const numMeta = chunk ? chunk.numMeta : M;
+    const pos0 = chunk ? chunk.pos0 : 0;
     const n = ids.length;
     const N = M + n;
     const { hiddenSize: D, dInner: E, dState: S, dtRank: R, rmsNormEps: eps, qkHeadDim: dqk, numKvHeads: Hkv, intermediateSize: F } = c;
@@ -323,17 +468,23 @@ export class WebGpuEngine implements Engine {
 
       if (l.hasAttention) {
         const dv = l.vHeadDim;
-        add(p + 'attn.q', i, (pass) => encodeRope(pass, cols(l.rows.q!), N, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [N, l.numHeads * dqk], i)));
+        add(p + 'attn.q', i, (pass) =>
+          encodeRope(pass, cols(l.rows.q!), N, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [N, l.numHeads * dqk], i), pos0),
+        );
         if (l.ownsKv) {
           // Kept to the end of the pass: consumer layers attend with them.
-          add(p + 'attn.k', i, (pass) => encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END)));
+          add(p + 'attn.k', i, (pass) => encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END), pos0));
           add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, cols(l.rows.v!), N, Hkv * dv, put(p + 'attn.v', [N, Hkv * dv], END)));
         }
         const src = `layers.${l.kvSource}.attn.`;
         const shape: AttentionShape = { T: N, heads: l.numHeads, kvHeads: Hkv, dqk, dv, qPos0: 0, window: l.global ? null : window, numMeta: M };
         add(p + 'attn.probs', i, (pass) => {
           const out = put(p + 'attn_out', [N, l.numHeads * dv], i);
-          if (wanted.has(p + 'attn.probs')) {
+          const cache = chunk?.kv[l.kvSource];
+          if (chunk && cache) {
+            const s = { T: N, heads: l.numHeads, kvHeads: Hkv, dqk, dv, pos0, window: l.global ? null : window, numMeta, ring: l.global ? 0 : cache.ring };
+            encodeCacheAttention(pass, s, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), cache.k, cache.v, out);
+          } else if (wanted.has(p + 'attn.probs')) {
             const probs = put(p + 'attn.probs', [l.numHeads, N, N], i);
             encodeAttentionProbs(pass, shape, N, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), probs, out);
           } else encodeAttention(pass, shape, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), out);
@@ -343,9 +494,18 @@ export class WebGpuEngine implements Engine {
 
       if (l.hasSsm) {
         add(p + 'ssm.x', i, (pass) => encodeCopyCols(pass, cols(l.rows.x!), N, E, put(p + 'ssm.x', [N, E], i)));
-        add(p + 'ssm.conv', i, (pass) =>
-          encodeConv(pass, get(p + 'ssm.x'), this.zeros, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [N, E], i)),
-        );
+        add(p + 'ssm.conv', i, (pass) => {
+          const state = chunk?.conv[i] ?? this.zeros;
+          encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [N, E], i));
+          if (chunk && c.dConv > 1) {
+            // The next conv state (last d_conv − 1 inputs) goes through a temporary: the kernel reads the old one.
+            const width = E * (c.dConv - 1);
+            const next = temp([1, width]);
+            encodeConvState(pass, get(p + 'ssm.x'), state, c.dConv, next.buffer);
+            encodeCopyCols(pass, whole(next), 1, width, { buffer: state, shape: [1, width] });
+            rt.release(next.buffer);
+          }
+        });
         add(p + 'ssm.dt', i, (pass) => {
           // s = x_proj · xc = [dt_r | B | C]; each block gets its own RMSNorm; Δ = softplus(dt_proj · norm(dt_r) + bias).
           const s = temp([N, R + 2 * S]);
@@ -367,7 +527,9 @@ export class WebGpuEngine implements Engine {
           const state = put(p + 'ssm.state', [E, S], i);
           const states = wanted.has(p + 'ssm.states') ? put(p + 'ssm.states', [N, E, S], i) : null;
           const args = { x: get(p + 'ssm.conv'), dt: get(p + 'ssm.dt'), AD: w.AD!, B: get(p + 'ssm.B'), C: get(p + 'ssm.C') };
-          encodeScan(pass, { ...args, state: state.buffer, zeroInit: true, y, states }, rt.dummy);
+          const own = chunk?.ssm[i];
+          encodeScan(pass, { ...args, state: own ?? state.buffer, zeroInit: !own, y, states }, rt.dummy);
+          if (own && wanted.has(p + 'ssm.state')) encodeCopyCols(pass, { buffer: own, offset: 0, stride: E * S }, 1, E * S, state);
           encodeGate(pass, y, cols(l.rows.z!), N, E);
         });
       }
@@ -405,11 +567,29 @@ export class WebGpuEngine implements Engine {
       }
     }
 
-    add('logits', null, (pass) => {
-      // Tied head over the text rows only (rows M..N−1 of the final hidden states).
-      const h = get(`hidden_states.${L}`);
-      encodeLinear(pass, { buffer: h.buffer, offset: M * D, stride: D }, n, this.head, whole(put('logits', [n, c.vocabSize], END)));
-    });
+    if (chunk) {
+      add('kv-commit', null, (pass) => {
+        // Only now may the SWA rings drop what this chunk's early queries (and its consumer layers) still needed.
+        for (const l of c.layers) {
+          const kv = chunk.kv[l.index];
+          if (!l.ownsKv || !kv) continue;
+          const ring = l.global ? 0 : kv.ring;
+          encodeKvCommit(pass, get(`layers.${l.index}.attn.k`), kv.k, pos0, numMeta, ring);
+          encodeKvCommit(pass, get(`layers.${l.index}.attn.v`), kv.v, pos0, numMeta, ring);
+        }
+      });
+      add('logits.last', null, (pass) => {
+        const h = get(`hidden_states.${L}`);
+        encodeLinear(pass, { buffer: h.buffer, offset: (N - 1) * D, stride: D }, 1, this.head, whole(put('logits.last', [1, c.vocabSize], END)));
+      });
+    }
+    if (!chunk || wanted.has('logits')) {
+      add('logits', null, (pass) => {
+        // Tied head over the text rows only (rows M..N−1 of the final hidden states).
+        const h = get(`hidden_states.${L}`);
+        encodeLinear(pass, { buffer: h.buffer, offset: M * D, stride: D }, n, this.head, whole(put('logits', [n, c.vocabSize], END)));
+      });
+    }
 
     return {
       ops,

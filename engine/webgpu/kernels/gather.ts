@@ -8,7 +8,7 @@ import type { GpuMatrix, WeightDType } from '../weights.ts';
 
 const WG = 64;
 
-function gatherKernel(dtype: WeightDType): Kernel {
+export function gatherKernel(dtype: WeightDType): Kernel {
   return {
     name: `gather-${dtype}`,
     bindings: ['read', 'read', 'rw'],

@@ -1,0 +1,139 @@
+// A recorded list of dispatches replayed once per decoded token: pipelines and bind groups are created once, each
+// dispatch owns a fixed 256-byte slot of one uniform buffer, and a step only rewrites the uniforms (one
+// queue.writeBuffer) and records the dispatches into ONE command encoder / ONE compute pass. WebGPU cannot replay a
+// command buffer, so re-recording is unavoidable; what this saves is the per-dispatch JavaScript and bind-group
+// creation of runtime.ts's Pass, which would dominate a 1.5B model's token on a fast GPU.
+
+import type { GpuRuntime, Kernel } from './runtime.ts';
+
+const SLOT = 256;
+
+type Groups = [number, number?, number?];
+
+interface Recorded {
+  name: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  params: (pos: number) => number[];
+  groups: (pos: number) => Groups;
+}
+
+export class DecodeProgram {
+  private readonly rt: GpuRuntime;
+  private readonly list: Recorded[] = [];
+  private arena: GPUBuffer | null = null;
+  private data = new Uint32Array(0);
+  /** Static uniforms are written into `data` once; dynamic ones on every step. */
+  private readonly dynamic: number[] = [];
+
+  constructor(rt: GpuRuntime) {
+    this.rt = rt;
+  }
+
+  get dispatches(): number {
+    return this.list.length;
+  }
+
+  /** Record a dispatch. `params`/`groups` may depend on the step's position (then they are recomputed per step). */
+  add(kernel: Kernel, buffers: GPUBuffer[], params: number[] | ((pos: number) => number[]), groups: Groups | ((pos: number) => Groups)): void {
+    if (buffers.length !== kernel.bindings.length) {
+      throw new Error(`${kernel.name}: ${buffers.length} buffers given, the kernel binds ${kernel.bindings.length}`);
+    }
+    if (this.arena) throw new Error('DecodeProgram: add() after the program was finished');
+    const { pipeline, layout } = this.rt.pipeline(kernel);
+    const index = this.list.length;
+    const fn = typeof params === 'function';
+    if (fn) this.dynamic.push(index);
+    this.list.push({
+      name: kernel.name,
+      pipeline,
+      // The bind group is made in finish(), when the uniform arena exists.
+      bindGroup: { layout, buffers } as unknown as GPUBindGroup,
+      params: fn ? params : () => params,
+      groups: typeof groups === 'function' ? groups : () => groups,
+    });
+  }
+
+  /** Create the uniform arena and every bind group. */
+  finish(pos: number): void {
+    const n = this.list.length;
+    this.arena = this.rt.create(n * SLOT, 'decode-uniforms', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.data = new Uint32Array((n * SLOT) / 4);
+    this.list.forEach((r, i) => {
+      const { layout, buffers } = r.bindGroup as unknown as { layout: GPUBindGroupLayout; buffers: GPUBuffer[] };
+      r.bindGroup = this.rt.device.createBindGroup({
+        label: r.name,
+        layout,
+        entries: [
+          { binding: 0, resource: { buffer: this.arena!, offset: i * SLOT, size: SLOT } },
+          ...buffers.map((buffer, b) => ({ binding: b + 1, resource: { buffer } })),
+        ],
+      });
+      this.setParams(i, r.params(pos));
+    });
+  }
+
+  private setParams(i: number, params: number[]): void {
+    if (params.length > SLOT / 4) throw new Error(`${this.list[i].name}: too many params`);
+    for (let k = 0; k < params.length; k++) this.data[(i * SLOT) / 4 + k] = params[k] >>> 0;
+  }
+
+  /**
+   * Write this step's uniforms (queue order: they land after the previous step's commands and before this one's)
+   * and record every dispatch into `encoder` in one compute pass.
+   */
+  record(encoder: GPUCommandEncoder, pos: number): void {
+    if (!this.arena) this.finish(pos);
+    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
+    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    const pass = encoder.beginComputePass();
+    for (const r of this.list) {
+      const [x, y, z] = r.groups(pos);
+      pass.setPipeline(r.pipeline);
+      pass.setBindGroup(0, r.bindGroup);
+      pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+    }
+    pass.end();
+  }
+
+  /**
+   * Wall time of each dispatch run alone (submit, wait), summed per kernel name: where a step's time goes when
+   * dispatches do not overlap. Re-runs the step's kernels `repeats` times, so it changes the session's state: only
+   * for benchmarks on throw-away sessions.
+   */
+  async profile(pos: number, repeats = 3): Promise<Map<string, { count: number; ms: number }>> {
+    if (!this.arena) this.finish(pos);
+    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
+    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    const out = new Map<string, { count: number; ms: number }>();
+    for (const r of this.list) {
+      let best = Infinity;
+      for (let k = 0; k < repeats; k++) {
+        const encoder = this.rt.device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        const [x, y, z] = r.groups(pos);
+        pass.setPipeline(r.pipeline);
+        pass.setBindGroup(0, r.bindGroup);
+        pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+        pass.end();
+        const t0 = performance.now();
+        this.rt.device.queue.submit([encoder.finish()]);
+        await this.rt.device.queue.onSubmittedWorkDone();
+        best = Math.min(best, performance.now() - t0);
+      }
+      const e = out.get(r.name) ?? { count: 0, ms: 0 };
+      out.set(r.name, { count: e.count + 1, ms: e.ms + best });
+    }
+    return out;
+  }
+
+  /** Dispatch names in order (for profiling and docs). */
+  names(): string[] {
+    return this.list.map((r) => r.name);
+  }
+
+  dispose(): void {
+    if (this.arena) this.rt.destroy(this.arena);
+    this.arena = null;
+  }
+}

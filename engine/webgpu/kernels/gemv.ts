@@ -1,0 +1,247 @@
+// Fused matrix–vector products for decode (one token): y = W · f(x), with the op before (prologue) and after
+// (epilogue) folded in, so one layer of decode needs few dispatches (docs/performance.md).
+//
+// Thread mapping: a workgroup of 256 threads computes ROWS consecutive rows of W; each row is the dot product of
+// 256/ROWS threads, reduced in workgroup memory. When a row is a whole number of 16-byte words (8 bf16/f16 values,
+// 4 f32) the weights are read as vec4<u32>/vec4<f32> and the activations as vec4<f32>: one 16-byte load per thread
+// per step, consecutive threads on consecutive words (coalesced). Otherwise a scalar path reads one value at a time.
+//
+// Prologues (the GEMV's input, computed per workgroup from L2-resident activations, no extra dispatch):
+//   plain: x
+//   norm:  RMSNorm(x) ⊙ gain                                  (input_layernorm, pre_moe_layernorm, final norm)
+//   fuse:  (β1 ⊙ RMSNorm(attn) + β2 ⊙ RMSNorm(ssm)) / branches  (the mean fusion before out_proj)
+// Epilogues (per row, by the row's first thread):
+//   store:    out[r] = y
+//   residual: out[r] = resid[r] + y                            (the residual adds after out_proj and down_proj)
+//   swiglu:   out[r] = SiLU(W_gate · x)[r] · (W_up · x)[r]      (gate and up in one pass over x)
+//   conv:     out[r] = y, and for the rows of the SSM input x (rows xRow0 .. xRow0+E−1 of in_proj) the causal conv
+//             step: xc[c] = SiLU(b[c] + Σ_j w[c,j] · window_j) with window = [conv state ; y], then the state shifts.
+
+import { flatWorkgroup, siluWgsl } from './common.ts';
+import { grid, type Kernel } from '../runtime.ts';
+import type { GpuMatrix, WeightDType } from '../weights.ts';
+
+/** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
+export const GEMV_THREADS = 256;
+
+export type Prologue = 'plain' | 'norm' | 'fuse';
+export type Epilogue = 'store' | 'residual' | 'swiglu' | 'conv';
+
+export interface GemvVariant {
+  dtype: WeightDType;
+  K: number;
+  rowsPerGroup: number;
+  /** Threads per workgroup (a power of two ≥ rowsPerGroup; default GEMV_THREADS). */
+  threads?: number;
+  prologue: Prologue;
+  epilogue: Epilogue;
+  /** conv epilogue: taps of the causal conv (d_conv). */
+  convTaps?: number;
+}
+
+/** Rows per workgroup: enough workgroups to fill a large GPU (≥ ~500 for the big matrices), at most 16. */
+export function rowsPerGroup(rows: number): number {
+  if (rows >= 8192) return 16;
+  if (rows >= 4096) return 8;
+  return 4;
+}
+
+/** Whether rows of K values of this dtype can be read as 16-byte words (and x as vec4). */
+export function vectorised(dtype: WeightDType, K: number): boolean {
+  return dtype === 'F32' ? K % 4 === 0 : K % 8 === 0;
+}
+
+/** Storage bindings of a variant, in order (names for the encoder). */
+export function gemvBindings(v: GemvVariant): string[] {
+  const input = v.prologue === 'plain' ? ['x'] : v.prologue === 'norm' ? ['x', 'gain'] : ['a', 'y', 'g1', 'g2'];
+  const weights = v.epilogue === 'swiglu' ? ['w', 'w2'] : ['w'];
+  const out = v.epilogue === 'residual' ? ['resid', 'out'] : v.epilogue === 'conv' ? ['out', 'convW', 'convB', 'convState', 'xc'] : ['out'];
+  return [...input, ...weights, ...out];
+}
+
+const PROLOGUE_INPUTS = new Set(['x', 'gain', 'a', 'y', 'g1', 'g2']);
+const READ_ONLY = new Set(['x', 'gain', 'a', 'y', 'g1', 'g2', 'w', 'w2', 'resid', 'convW', 'convB']);
+
+export function gemvKernel(v: GemvVariant): Kernel {
+  const names = gemvBindings(v);
+  const vec = vectorised(v.dtype, v.K);
+  const packed = v.dtype !== 'F32';
+  const ROWS = v.rowsPerGroup;
+  const THREADS = v.threads ?? GEMV_THREADS;
+  const TPR = THREADS / ROWS;
+  const decl = names
+    .map((n, i) => {
+      const weight = n === 'w' || n === 'w2';
+      const elem = weight ? (vec ? (packed ? 'vec4<u32>' : 'vec4<f32>') : packed ? 'u32' : 'f32') : vec && PROLOGUE_INPUTS.has(n) ? 'vec4<f32>' : 'f32';
+      const access = READ_ONLY.has(n) ? 'read' : 'read_write';
+      return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${n}: array<${elem}>;`;
+    })
+    .join('\n');
+  // Activations as vec4 (vec path) or scalars; `xin(j)` is the prologue's input at unit j.
+  const unit = vec ? 'vec4<f32>' : 'f32';
+  const xin =
+    v.prologue === 'plain'
+      ? `fn xin(j: u32) -> ${unit} { return x[j]; }`
+      : v.prologue === 'norm'
+        ? `fn xin(j: u32) -> ${unit} { return x[j] * sc.x * gain[j]; }`
+        : `fn xin(j: u32) -> ${unit} {
+  var m = ${unit}(0.0);
+  if (p.hasA != 0u) { m += a[j] * sc.x * g1[j]; }
+  if (p.hasY != 0u) { m += y[j] * sc.y * g2[j]; }
+  return m * sc.z;
+}`;
+  // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
+  const units = vec ? 'p.K / 4u' : 'p.K';
+  const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
+  const prologue =
+    v.prologue === 'plain'
+      ? ''
+      : v.prologue === 'norm'
+        ? `var ss = 0.0;
+  for (var j = lid; j < ${units}; j += ${THREADS}u) { let e = x[j]; ss += ${sq('e')}; }
+  let tot = reduce2(lid, vec2f(ss, 0.0));
+  sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps)), 0.0, 1.0);`
+        : `var sa = 0.0;
+  var sy = 0.0;
+  for (var j = lid; j < ${units}; j += ${THREADS}u) {
+    if (p.hasA != 0u) { let e = a[j]; sa += ${sq('e')}; }
+    if (p.hasY != 0u) { let e = y[j]; sy += ${sq('e')}; }
+  }
+  let tot = reduce2(lid, vec2f(sa, sy));
+  let eps = bitcast<f32>(p.eps);
+  sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps), 1.0 / f32(p.hasA + p.hasY));`;
+  // One step of the dot product: weight unit i (8 packed or 4 f32 values on the vec path) times the input.
+  const dotUnit = (w: string) => {
+    if (!vec) return packed ? `wval(${w === 'w' ? 0 : 1}u, k) * xin(k)` : `${w}[base + k] * xin(k)`;
+    if (!packed) return `dot(${w}[base + i], xin(i))`;
+    return `dot8(${w}[base + i], xin(2u * i), xin(2u * i + 1u))`;
+  };
+  const loopBound = vec ? (packed ? 'p.K / 8u' : 'p.K / 4u') : 'p.K';
+  const two = v.epilogue === 'swiglu';
+  const loop = vec
+    ? `for (var i = lane; i < ${loopBound}; i += ${TPR}u) {
+    acc += ${dotUnit('w')};${two ? `\n    acc2 += ${dotUnit('w2')};` : ''}
+  }`
+    : `for (var k = lane; k < p.K; k += ${TPR}u) {
+    acc += ${dotUnit('w')};${two ? `\n    acc2 += ${dotUnit('w2')};` : ''}
+  }`;
+  const unpackScalar = packed
+    ? v.dtype === 'BF16'
+      ? `fn wval_word(word: u32, hi: bool) -> f32 { return bitcast<f32>(select(word << 16u, word & 0xffff0000u, hi)); }`
+      : `fn wval_word(word: u32, hi: bool) -> f32 { return unpack2x16float(word)[u32(hi)]; }`
+    : '';
+  const scalarLoaders =
+    !vec && packed
+      ? `${unpackScalar}
+fn wval(which: u32, k: u32) -> f32 {
+  let e = wbase + k;
+  if (which == 0u) { return wval_word(w[e >> 1u], (e & 1u) == 1u); }
+  ${two ? 'return wval_word(w2[e >> 1u], (e & 1u) == 1u);' : 'return 0.0;'}
+}`
+      : '';
+  const dot8 =
+    vec && packed
+      ? v.dtype === 'BF16'
+        ? `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  // Element 2k of the row is the low half of word k, element 2k+1 the high half (little-endian packing).
+  let lo = bitcast<vec4<f32>>(wv << vec4<u32>(16u));
+  let hi = bitcast<vec4<f32>>(wv & vec4<u32>(0xffff0000u));
+  return dot(lo, vec4<f32>(xa.x, xa.z, xb.x, xb.z)) + dot(hi, vec4<f32>(xa.y, xa.w, xb.y, xb.w));
+}`
+        : `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  let a = unpack2x16float(wv.x);
+  let b = unpack2x16float(wv.y);
+  let c = unpack2x16float(wv.z);
+  let d = unpack2x16float(wv.w);
+  return dot(vec4<f32>(a, b), xa) + dot(vec4<f32>(c, d), xb);
+}`
+      : '';
+  const epilogue =
+    v.epilogue === 'store'
+      ? 'out[r] = acc;'
+      : v.epilogue === 'residual'
+        ? 'out[r] = resid[r] + acc;'
+        : v.epilogue === 'swiglu'
+          ? 'out[r] = silu(acc) * acc2;'
+          : convEpilogue(v.convTaps ?? 4);
+  // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
+  const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
+  return {
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}`,
+    bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
+    wgsl: /* wgsl */ `
+struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${decl}
+var<workgroup> red: array<vec2f, ${THREADS}>;
+var<private> sc: vec3f;
+var<private> wbase: u32;
+${flatWorkgroup}
+${siluWgsl}
+${dot8}
+${scalarLoaders}
+${xin}
+fn reduce2(lid: u32, v: vec2f) -> vec2f {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${THREADS / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  ${prologue}
+  let lane = lid % ${TPR}u;
+  let local = flat_wg(wg, nwg) * ${ROWS}u + lid / ${TPR}u;   // row within this weight chunk
+  let row = min(local, p.rows - 1u);                           // rows past the end compute a valid row, never write
+  ${base}
+  var acc = 0.0;
+  var acc2 = 0.0;
+  ${loop}
+  red[lid] = vec2f(acc, acc2);
+  workgroupBarrier();
+  for (var s = ${Math.floor(TPR / 2)}u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && local < p.rows) {
+    acc = red[lid].x;
+    acc2 = red[lid].y;
+    let r = p.row0 + local;
+    ${epilogue}
+  }
+}`,
+  };
+}
+
+function convEpilogue(K: number): string {
+  const past = K - 1;
+  const taps = Array.from({ length: past }, (_, j) => `convW[c * ${K}u + ${j}u] * convState[c * ${past}u + ${j}u]`);
+  const shift = Array.from({ length: Math.max(0, past - 1) }, (_, j) => `convState[c * ${past}u + ${j}u] = convState[c * ${past}u + ${j + 1}u];`);
+  return `out[r] = acc;
+    if (r >= p.xRow0 && r < p.xRow0 + p.E) {
+      let c = r - p.xRow0;
+      let s = convB[c] + ${[...taps, `convW[c * ${K}u + ${past}u] * acc`].join(' + ')};
+      xc[c] = silu(s);
+      ${shift.join('\n      ')}
+      ${past > 0 ? `convState[c * ${past}u + ${past - 1}u] = acc;` : ''}
+    }`;
+}
+
+/** Workgroups for one chunk of `rows` rows. */
+export function gemvGroups(rows: number, rowsPerGroup: number): [number, number] {
+  return grid(Math.ceil(rows / rowsPerGroup));
+}
+
+/** The uniform of one chunk dispatch. */
+export function gemvParams(K: number, rows: number, row0: number, extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number } = {}): number[] {
+  const f = new Float32Array([extra.eps ?? 0]);
+  return [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0];
+}
+
+/** The chunk of `m` holding rows [row0, row0 + rows) (decode GEMVs dispatch once per chunk). */
+export const chunksOf = (m: GpuMatrix) => m.chunks;
