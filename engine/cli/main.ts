@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   bench: () => import('./commands/bench.ts'),
   forward: () => import('./commands/forward.ts'),
   predict: () => import('./commands/predict.ts'),
+  train: () => import('./commands/train.ts'),
+  eval: () => import('./commands/eval.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
