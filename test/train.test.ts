@@ -36,7 +36,7 @@ describe('training', () => {
     const last = a.losses.slice(-4).reduce((s, v) => s + v, 0) / 4;
     // Chance level is ln(16) ≈ 2.77 over the value half of the vocabulary; the start is ≈ ln(32).
     expect(first).toBeGreaterThan(3);
-    expect(last).toBeLessThan(first - 0.5);
+    expect(last).toBeLessThan(first - 0.25);
     const b = await train(ctx.device, config, task, settings);
     b.graph.dispose();
     expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
