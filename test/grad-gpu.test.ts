@@ -27,11 +27,17 @@ function batchOf(ids: number[][], targets: number[][], M: number) {
   const rows: number[] = [];
   const labels: number[] = [];
   targets.forEach((t, b) => t.forEach((y, j) => y >= 0 && (rows.push(b * (M + L) + M + j), labels.push(y))));
-  return { ref: { ids, targets }, gpu: { ids: Uint32Array.from(ids.flat()), rows: Uint32Array.from(rows), labels: Uint32Array.from(labels) } };
+  return {
+    ref: { ids, targets },
+    gpu: { ids: Uint32Array.from(ids.flat()), rows: Uint32Array.from(rows), labels: Uint32Array.from(labels) },
+  };
 }
 
 describe('training graph on WebGPU', () => {
-  for (const [name, raw] of [['hybrid + SWA + KV sharing + meta', TINY_HYBRID], ['attention / SSM / hybrid layers', TINY_MIXED]] as const) {
+  for (const [name, raw] of [
+    ['hybrid + SWA + KV sharing + meta', TINY_HYBRID],
+    ['attention / SSM / hybrid layers', TINY_MIXED],
+  ] as const) {
     it(`${name}: loss and every parameter gradient match the float64 reference`, async () => {
       const { device } = await nodeGpu();
       const config = parseConfig(raw);
@@ -97,7 +103,12 @@ describe('training graph on WebGPU', () => {
     graph.forward();
     const logits = await graph.readLogits();
     graph.dispose();
-    const ck = await loadCheckpoint(memoryFiles('tiny', { 'config.json': JSON.stringify(TINY_HYBRID), 'model.safetensors': writeSafetensors(paramTensors(layout, flat)) }));
+    const ck = await loadCheckpoint(
+      memoryFiles('tiny', {
+        'config.json': JSON.stringify(TINY_HYBRID),
+        'model.safetensors': writeSafetensors(paramTensors(layout, flat)),
+      }),
+    );
     const cpu = await new CpuEngine(ck).forward(ids);
     let err = 0;
     for (let i = 0; i < logits.length; i++) err = Math.max(err, Math.abs(logits[i] - cpu.logits.data[i]));

@@ -37,7 +37,9 @@ describe('float64 reference: each op against finite differences', () => {
 
   it('RMSNorm (input and gain, with a branch scale)', () => {
     const C = 5;
-    const x = rand(rng, T * C), w = rand(rng, C), r = rand(rng, T * C);
+    const x = rand(rng, T * C),
+      w = rand(rng, C),
+      r = rand(rng, T * C);
     const f = () => dot(ref.rmsnormForward(x, T, C, w, 1e-6, 0.5).y, r);
     const b = ref.rmsnormBackward(r, x, ref.rmsnormForward(x, T, C, w, 1e-6, 0.5).rinv, T, C, w, 0.5);
     expect(fdCheck(f, x, b.gx)).toBeLessThan(1e-6);
@@ -45,8 +47,11 @@ describe('float64 reference: each op against finite differences', () => {
   });
 
   it('linear', () => {
-    const I = 4, O = 3;
-    const x = rand(rng, T * I), W = rand(rng, O * I), r = rand(rng, T * O);
+    const I = 4,
+      O = 3;
+    const x = rand(rng, T * I),
+      W = rand(rng, O * I),
+      r = rand(rng, T * O);
     const f = () => dot(ref.linearForward(x, T, I, W, O), r);
     const b = ref.linearBackward(r, x, T, I, W, O);
     expect(fdCheck(f, x, b.gx)).toBeLessThan(1e-6);
@@ -56,7 +61,8 @@ describe('float64 reference: each op against finite differences', () => {
   it('RoPE (its backward is the inverse rotation)', () => {
     const config = parseConfig(TINY_HYBRID);
     const table = ref.ropeTable(config, T);
-    const x = rand(rng, T * 2 * 4), r = rand(rng, T * 2 * 4);
+    const x = rand(rng, T * 2 * 4),
+      r = rand(rng, T * 2 * 4);
     const f = () => dot(ref.ropeApply(x, T, 2, table), r);
     expect(fdCheck(f, x, ref.ropeApply(r, T, 2, table, true))).toBeLessThan(1e-6);
   });
@@ -64,7 +70,10 @@ describe('float64 reference: each op against finite differences', () => {
   for (const window of [null, 2]) {
     it(`attention with GQA, ${window === null ? 'global' : 'sliding window 2 + 2 meta'}`, () => {
       const d: ref.AttnDims = { T, heads: 4, kvHeads: 2, dqk: 3, dv: 2, window, numMeta: window === null ? 0 : 2 };
-      const q = rand(rng, T * 12), k = rand(rng, T * 6), v = rand(rng, T * 4), r = rand(rng, T * 8);
+      const q = rand(rng, T * 12),
+        k = rand(rng, T * 6),
+        v = rand(rng, T * 4),
+        r = rand(rng, T * 8);
       const f = () => dot(ref.attentionForward(q, k, v, d).out, r);
       const b = ref.attentionBackward(r, q, k, v, ref.attentionForward(q, k, v, d).probs, d);
       expect(fdCheck(f, q, b.gq)).toBeLessThan(1e-6);
@@ -74,8 +83,12 @@ describe('float64 reference: each op against finite differences', () => {
   }
 
   it('causal depthwise conv + SiLU', () => {
-    const E = 3, K = 4;
-    const x = rand(rng, T * E), w = rand(rng, E * K), bias = rand(rng, E), r = rand(rng, T * E);
+    const E = 3,
+      K = 4;
+    const x = rand(rng, T * E),
+      w = rand(rng, E * K),
+      bias = rand(rng, E),
+      r = rand(rng, T * E);
     const f = () => dot(ref.convForward(x, T, E, w, bias, K).y, r);
     const b = ref.convBackward(r, x, ref.convForward(x, T, E, w, bias, K).pre, T, E, w, K);
     expect(fdCheck(f, x, b.gx)).toBeLessThan(1e-6);
@@ -85,7 +98,9 @@ describe('float64 reference: each op against finite differences', () => {
 
   it('softplus(u + bias)', () => {
     const E = 3;
-    const u = rand(rng, T * E, 3), bias = rand(rng, E), r = rand(rng, T * E);
+    const u = rand(rng, T * E, 3),
+      bias = rand(rng, E),
+      r = rand(rng, T * E);
     const f = () => dot(ref.softplusForward(u, T, E, bias), r);
     const b = ref.softplusBackward(r, u, T, E, bias);
     expect(fdCheck(f, u, b.gu)).toBeLessThan(1e-6);
@@ -93,26 +108,44 @@ describe('float64 reference: each op against finite differences', () => {
   });
 
   it('selective scan (every input: x, Δ, B, C, A_log, D)', () => {
-    const E = 3, S = 4;
+    const E = 3,
+      S = 4;
     const a: ref.ScanInputs = {
-      x: rand(rng, T * E), dt: Float64Array.from({ length: T * E }, () => 0.05 + rng.uniform()), B: rand(rng, T * S), C: rand(rng, T * S),
-      Alog: Float64Array.from({ length: E * S }, (_, i) => Math.log(1 + (i % S))), D: rand(rng, E), T, E, S,
+      x: rand(rng, T * E),
+      dt: Float64Array.from({ length: T * E }, () => 0.05 + rng.uniform()),
+      B: rand(rng, T * S),
+      C: rand(rng, T * S),
+      Alog: Float64Array.from({ length: E * S }, (_, i) => Math.log(1 + (i % S))),
+      D: rand(rng, E),
+      T,
+      E,
+      S,
     };
     const r = rand(rng, T * E);
     const f = () => dot(ref.scanForward(a).y, r);
     const b = ref.scanBackward(r, a, ref.scanForward(a).states);
-    for (const [k, g] of [['x', b.gx], ['dt', b.gdt], ['B', b.gB], ['C', b.gC], ['Alog', b.gAlog], ['D', b.gD]] as const) {
+    for (const [k, g] of [
+      ['x', b.gx],
+      ['dt', b.gdt],
+      ['B', b.gB],
+      ['C', b.gC],
+      ['Alog', b.gAlog],
+      ['D', b.gD],
+    ] as const) {
       expect(fdCheck(f, a[k], g), k).toBeLessThan(1e-6);
     }
   });
 
   it('SSM gate and SwiGLU', () => {
-    const y = rand(rng, T * 3), z = rand(rng, T * 3), r = rand(rng, T * 3);
+    const y = rand(rng, T * 3),
+      z = rand(rng, T * 3),
+      r = rand(rng, T * 3);
     const fg = () => dot(ref.gateForward(y, z), r);
     const gb = ref.gateBackward(r, y, z);
     expect(fdCheck(fg, y, gb.gy)).toBeLessThan(1e-6);
     expect(fdCheck(fg, z, gb.gz)).toBeLessThan(1e-6);
-    const gu = rand(rng, T * 6), r2 = rand(rng, T * 3);
+    const gu = rand(rng, T * 6),
+      r2 = rand(rng, T * 3);
     expect(fdCheck(() => dot(ref.swigluForward(gu, T, 3), r2), gu, ref.swigluBackward(r2, gu, T, 3))).toBeLessThan(1e-6);
   });
 
@@ -128,12 +161,18 @@ describe('float64 reference: each op against finite differences', () => {
 function tinyBatch(vocab: number, seed: number) {
   const rng = new Rng(seed);
   const ids = [0, 1].map(() => Array.from({ length: 6 }, () => rng.int(0, vocab)));
-  const targets = [[-1, 3, -1, 5, 2, -1], [4, -1, -1, -1, 7, 1]];
+  const targets = [
+    [-1, 3, -1, 5, 2, -1],
+    [4, -1, -1, -1, 7, 1],
+  ];
   return { ids, targets };
 }
 
 describe('float64 reference: the whole model', () => {
-  for (const [name, raw] of [['hybrid + SWA + KV sharing + meta', TINY_HYBRID], ['attention / SSM / hybrid layers', TINY_MIXED]] as const) {
+  for (const [name, raw] of [
+    ['hybrid + SWA + KV sharing + meta', TINY_HYBRID],
+    ['attention / SSM / hybrid layers', TINY_MIXED],
+  ] as const) {
     it(`${name}: every parameter's gradient matches finite differences`, () => {
       const config = parseConfig(raw);
       const layout = paramLayout(config);
@@ -158,7 +197,12 @@ describe('float64 reference: the whole model', () => {
     const flat = initParams(config, new Rng(4));
     const rng = new Rng(10);
     for (let i = 0; i < flat.length; i++) flat[i] += 0.3 * rng.normal();
-    const ck = await loadCheckpoint(memoryFiles('tiny', { 'config.json': JSON.stringify(TINY_HYBRID), 'model.safetensors': writeSafetensors(paramTensors(layout, flat)) }));
+    const ck = await loadCheckpoint(
+      memoryFiles('tiny', {
+        'config.json': JSON.stringify(TINY_HYBRID),
+        'model.safetensors': writeSafetensors(paramTensors(layout, flat)),
+      }),
+    );
     const ids = [3, 1, 4, 1, 5, 9, 2, 6];
     const targets = [2, 7, 1, 8, 2, 8, 1, 8];
     const { logits } = await new CpuEngine(ck).forward(ids);

@@ -1,6 +1,15 @@
 // The synthetic tasks: MQAR (Zoology's multiquery_ar layout), selective copying, and recall scoring.
 import { describe, expect, it } from 'vitest';
-import { MqarTask, mqarExample, Rng, RecallScore, SelectiveCopyTask, selectiveCopyExample, TaskError, taskByName } from '../engine/tasks/index.ts';
+import {
+  MqarTask,
+  mqarExample,
+  Rng,
+  RecallScore,
+  SelectiveCopyTask,
+  selectiveCopyExample,
+  TaskError,
+  taskByName,
+} from '../engine/tasks/index.ts';
 
 describe('MQAR', () => {
   it('lays out k v pairs, then each key once as a query whose target is its value', () => {
@@ -83,7 +92,10 @@ describe('selective copying', () => {
     const ex = selectiveCopyExample(new Rng(4), 8, 64, 16);
     const data = Array.from(ex.ids.subarray(0, 56)).filter((v) => v !== 0);
     expect(data.length).toBe(8);
-    for (const v of data) expect(v).toBeGreaterThanOrEqual(1), expect(v).toBeLessThanOrEqual(14);
+    for (const v of data) {
+      expect(v).toBeGreaterThanOrEqual(1);
+      expect(v).toBeLessThanOrEqual(14);
+    }
     expect(Array.from(ex.ids.subarray(56))).toEqual(Array(8).fill(15));
     expect(Array.from(ex.targets.subarray(56))).toEqual(data);
     expect(new SelectiveCopyTask().sample(new Rng(1)).ids.length).toBe(128);

@@ -45,12 +45,21 @@ describe('training', () => {
 
   it('refuses a task the model cannot hold, naming the problem', async () => {
     const ctx = await nodeGpu();
-    await expect(train(ctx.device, parseConfig(SMALL), new MqarTask(), { steps: 1, batch: 1, lr: 1e-3, seed: 0 })).rejects.toThrow(TrainError);
-    await expect(train(ctx.device, parseConfig(SMALL), new MqarTask({ seqLen: 16, vocabSize: 32 , pairs: 2 }), { steps: 0, batch: 1, lr: 1e-3, seed: 0 })).rejects.toThrow(/steps/);
+    await expect(train(ctx.device, parseConfig(SMALL), new MqarTask(), { steps: 1, batch: 1, lr: 1e-3, seed: 0 })).rejects.toThrow(
+      TrainError,
+    );
+    await expect(
+      train(ctx.device, parseConfig(SMALL), new MqarTask({ seqLen: 16, vocabSize: 32, pairs: 2 }), {
+        steps: 0,
+        batch: 1,
+        lr: 1e-3,
+        seed: 0,
+      }),
+    ).rejects.toThrow(/steps/);
   });
 
   it('warms up linearly for 5 % of the steps, then follows the cosine to zero', () => {
-    expect(learningRate(0, 1000, 1)).toBeCloseTo(1 / 50 * 0.5 * (1 + Math.cos(0)), 10);
+    expect(learningRate(0, 1000, 1)).toBeCloseTo((1 / 50) * 0.5 * (1 + Math.cos(0)), 10);
     expect(learningRate(49, 1000, 1)).toBeCloseTo(0.5 * (1 + Math.cos((Math.PI * 49) / 1000)), 10);
     expect(learningRate(500, 1000, 2)).toBeCloseTo(1, 10);
     expect(learningRate(999, 1000, 1)).toBeLessThan(1e-4);

@@ -51,9 +51,18 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
     name: i.name,
     role: i.role,
     description: i.description ?? '',
-    task: { name: task.name, seq_len: task.seqLen, vocab_size: task.vocabSize, ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs']) },
+    task: {
+      name: task.name,
+      seq_len: task.seqLen,
+      vocab_size: task.vocabSize,
+      ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs']),
+    },
     architecture: {
-      layers: config.layers.map((l) => ({ mixer: l.mixer, attention: l.hasAttention ? (l.global ? 'global' : `window ${config.slidingWindow}`) : null, kv_source: l.kvSource })),
+      layers: config.layers.map((l) => ({
+        mixer: l.mixer,
+        attention: l.hasAttention ? (l.global ? 'global' : `window ${config.slidingWindow}`) : null,
+        kv_source: l.kvSource,
+      })),
       hidden_size: config.hiddenSize,
       d_inner: config.dInner,
       mlp: config.intermediateSize,
@@ -66,7 +75,12 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       lr: settings.lr,
       seed: settings.seed,
       schedule: `linear warmup ${(settings.warmup ?? 0.05) * 100}% × cosine to 0`,
-      optimizer: { name: 'AdamW', betas: settings.betas ?? [0.9, 0.98], weight_decay: settings.weightDecay ?? 0.1, clip_global_norm: settings.clip ?? 1 },
+      optimizer: {
+        name: 'AdamW',
+        betas: settings.betas ?? [0.9, 0.98],
+        weight_decay: settings.weightDecay ?? 0.1,
+        clip_global_norm: settings.clip ?? 1,
+      },
       wall_seconds: round(run.trainSeconds, 2),
       steps_per_second: round(run.stepsPerSecond, 2),
       dispatches_per_step: run.dispatchesPerStep,
@@ -84,7 +98,11 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       conv_state_bytes: cache.conv_state_bytes,
       convention: `KV ${cache.dtype}, SSM/conv state ${cache.state_dtype}, window rule ${cache.window_rule} (engine/cache/calculator.ts)`,
     },
-    accuracy: { ...recallTable(byPairs), examples_per_point: i.evalN, metric: 'fraction of answer positions whose argmax equals the value; fresh sequences' },
+    accuracy: {
+      ...recallTable(byPairs),
+      examples_per_point: i.evalN,
+      metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
+    },
     engine_check: { examples: checkN, pairs: 16, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
     attention: await attentionDiagnostics(cpu, task, 16, 8),
   };

@@ -194,7 +194,10 @@ export class TrainGraph {
     const key = entry + '\n' + code;
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: entry } });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module: this.device.createShaderModule({ code }), entryPoint: entry },
+      });
       this.pipelines.set(key, p);
     }
     return p;
@@ -238,7 +241,10 @@ export class TrainGraph {
     this.pendingSplits.push(() => {
       const saved = this.list;
       this.list = [];
-      this.mm(name + '.splitk', [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!, [...tiles, splits]);
+      this.mm(name + '.splitk', [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!, [
+        ...tiles,
+        splits,
+      ]);
       this.colsum(name + '.reduce', this.scratch!, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
       list[at] = this.list[0];
       list[at + 1] = this.list[1];
@@ -252,20 +258,53 @@ export class TrainGraph {
   }
 
   /** out[c] (+)= scale · Σ_r A[r·as + ao + c] · B[…] · S[r]. */
-  private colsum(name: string, A: Binding, Bm: Binding | null, S: Binding | null, out: Binding, rows: number, cols: number, s: { aS: number; ao: number; bs?: number; bo?: number }, scale = 1, acc = false): void {
+  private colsum(
+    name: string,
+    A: Binding,
+    Bm: Binding | null,
+    S: Binding | null,
+    out: Binding,
+    rows: number,
+    cols: number,
+    s: { aS: number; ao: number; bs?: number; bo?: number },
+    scale = 1,
+    acc = false,
+  ): void {
     const tall = rows > 64;
     const u: UField[] = [rows, cols, s.aS, s.ao, s.bs ?? 0, s.bo ?? 0, Bm ? 1 : 0, S ? 1 : 0, f(scale), acc ? 1 : 0, 0, 0];
     const wg: [number, number, number] = tall ? [Math.min(cols, 65535), Math.ceil(cols / 65535), 1] : grid1d(cols);
     this.dispatch(name, K.colsumWgsl, [u, A, Bm ?? this.dummyR, S ?? this.dummyR, out], wg, tall ? 'tall' : 'wide');
   }
 
-  private rmsnorm(name: string, x: Binding, w: Binding, y: Binding, rinv: Binding, width: number, s: { xs: number; xo: number; ys: number; yo: number }, scale = 1, acc = false): void {
+  private rmsnorm(
+    name: string,
+    x: Binding,
+    w: Binding,
+    y: Binding,
+    rinv: Binding,
+    width: number,
+    s: { xs: number; xo: number; ys: number; yo: number },
+    scale = 1,
+    acc = false,
+  ): void {
     const u: UField[] = [this.R, width, s.xs, s.xo, s.ys, s.yo, f(this.config.rmsNormEps), f(scale), acc ? 1 : 0, 0, 0, 0];
     this.dispatch(name, K.rmsnormFwdWgsl, [u, x, w, y, rinv], grid1d(this.R));
   }
 
   /** gx (+)= RMSNorm backward; gain gradient (scaled) into gw. */
-  private rmsnormBack(name: string, gy: Binding, x: Binding, w: Binding, rinv: Binding, gx: Binding, gw: Binding, width: number, s: { gs: number; go: number; xs: number; xo: number; dxs: number; dxo: number }, scale = 1, acc = false): void {
+  private rmsnormBack(
+    name: string,
+    gy: Binding,
+    x: Binding,
+    w: Binding,
+    rinv: Binding,
+    gx: Binding,
+    gw: Binding,
+    width: number,
+    s: { gs: number; go: number; xs: number; xo: number; dxs: number; dxo: number },
+    scale = 1,
+    acc = false,
+  ): void {
     const u: UField[] = [this.R, width, s.gs, s.go, s.xs, s.xo, s.dxs, s.dxo, f(scale), acc ? 1 : 0, 0, 0];
     this.dispatch(name, K.rmsnormBwdWgsl, [u, gy, x, w, rinv, gx], grid1d(this.R));
     this.colsum(name + '.gain', gy, x, rinv, gw, this.R, width, { aS: s.gs, ao: s.go, bs: s.xs, bo: s.xo }, scale);
@@ -277,7 +316,22 @@ export class TrainGraph {
   }
 
   /** Backward of linear: gx (+)= gy · W and gW = gyᵀ · x (summed over rows in a fixed order). */
-  private linearBack(name: string, gy: Binding, x: Binding, W: Binding, gx: Binding | null, gW: Binding, rows: number, I: number, O: number, gs = O, go = 0, accX = false, xs = I, xo = 0): void {
+  private linearBack(
+    name: string,
+    gy: Binding,
+    x: Binding,
+    W: Binding,
+    gx: Binding | null,
+    gW: Binding,
+    rows: number,
+    I: number,
+    O: number,
+    gs = O,
+    go = 0,
+    accX = false,
+    xs = I,
+    xo = 0,
+  ): void {
     if (gx) this.matmul(name + '.dx', gy, W, gx, rows, I, O, { sam: gs, sak: 1, sbk: I, sbn: 1, oa: go }, accX);
     this.matmul(name + '.dW', gy, x, gW, O, I, rows, { sam: 1, sak: gs, sbk: xs, sbn: 1, oa: go, ob: xo });
   }
@@ -295,7 +349,18 @@ export class TrainGraph {
     // ---- forward ----
     this.list = this.forwardList;
     const x0 = this.act('hidden_states.0', D);
-    this.dispatch('embed', K.embedFwdWgsl, [[this.R, this.N, this.M, D, this.L], this.ids, this.p('model.embed_tokens.weight'), this.M > 0 ? this.p('model.memory_tokens') : this.dummyR, x0], grid1d(this.R * D));
+    this.dispatch(
+      'embed',
+      K.embedFwdWgsl,
+      [
+        [this.R, this.N, this.M, D, this.L],
+        this.ids,
+        this.p('model.embed_tokens.weight'),
+        this.M > 0 ? this.p('model.memory_tokens') : this.dummyR,
+        x0,
+      ],
+      grid1d(this.R * D),
+    );
     let x = x0;
     const saved: LayerBuffers[] = [];
     for (const l of c.layers) {
@@ -311,19 +376,49 @@ export class TrainGraph {
     const logits = this.buf(this.maxT * V, 'logits');
     this.linear('lm_head', hsel, this.p('model.embed_tokens.weight'), logits, this.maxT, D, V);
     const glogits = this.buf(this.maxT * V, 'glogits');
-    this.dispatch('cross_entropy', K.crossEntropyWgsl, [[V], this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred], [this.maxT, 1, 1]);
+    this.dispatch(
+      'cross_entropy',
+      K.crossEntropyWgsl,
+      [[V], this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred],
+      [this.maxT, 1, 1],
+    );
     this.dispatch('loss', K.lossSumWgsl, [this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
 
     // ---- backward ----
     this.list = this.backwardList;
     const gsel = this.buf(this.maxT * D, 'g.hsel');
-    this.linearBack('lm_head', glogits, hsel, this.p('model.embed_tokens.weight'), gsel, this.g('model.embed_tokens.weight'), this.maxT, D, V);
+    this.linearBack(
+      'lm_head',
+      glogits,
+      hsel,
+      this.p('model.embed_tokens.weight'),
+      gsel,
+      this.g('model.embed_tokens.weight'),
+      this.maxT,
+      D,
+      V,
+    );
     this.dispatch('scatter', K.rowsWgsl, [[this.maxT, D, 1], this.stepUniform, this.rows, gsel, this.gFinal], grid1d(this.maxT * D));
     const G = this.act('g.residual', D);
-    this.rmsnormBack('final_norm', this.gFinal, x, this.p('model.final_layernorm.weight'), rinvF, G, this.g('model.final_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 });
+    this.rmsnormBack(
+      'final_norm',
+      this.gFinal,
+      x,
+      this.p('model.final_layernorm.weight'),
+      rinvF,
+      G,
+      this.g('model.final_layernorm.weight'),
+      D,
+      { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 },
+    );
     const firstKvWrite = new Set<number>();
     for (let i = c.numLayers - 1; i >= 0; i--) this.backwardLayer(c.layers[i], saved[i], saved, G, firstKvWrite);
-    this.dispatch('embed.back', K.embedBwdWgsl, [[V, D], this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')], grid1d(V * D));
+    this.dispatch(
+      'embed.back',
+      K.embedBwdWgsl,
+      [[V, D], this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')],
+      grid1d(V * D),
+    );
     if (this.M > 0) this.colsum('meta.back', G, null, null, this.g('model.memory_tokens'), this.B, this.M * D, { aS: this.N * D, ao: 0 });
 
     // ---- optimizer ----
@@ -335,7 +430,21 @@ export class TrainGraph {
     this.dispatch('gradnorm.partial', K.sumsqWgsl, [[P, 0], this.grads, partial], [parts, 1, 1]);
     this.dispatch('gradnorm', K.sumsqWgsl, [[parts, 1], partial, norm], [1, 1, 1]);
     const [b1, b2] = this.opts.betas;
-    this.dispatch('adamw', K.adamwWgsl, [this.stepUniform, [P, f(b1), f(b2), f(this.opts.eps), f(this.opts.weightDecay), f(this.opts.clip)], this.params, this.grads, this.adamM, this.adamV, this.decay, norm], grid1d(P));
+    this.dispatch(
+      'adamw',
+      K.adamwWgsl,
+      [
+        this.stepUniform,
+        [P, f(b1), f(b2), f(this.opts.eps), f(this.opts.weightDecay), f(this.opts.clip)],
+        this.params,
+        this.grads,
+        this.adamM,
+        this.adamV,
+        this.decay,
+        norm,
+      ],
+      grid1d(P),
+    );
 
     if (this.scratchFloats > 0) this.scratch = this.buf(this.scratchFloats, 'splitk.scratch');
     for (const bind of this.pendingSplits) bind();
@@ -366,10 +475,20 @@ export class TrainGraph {
       const dqk = c.qkHeadDim;
       const half = dqk / 2;
       s.q = this.act(pre + 'attn.q', H * dqk);
-      this.dispatch(pre + 'rope.q', K.ropeWgsl, [[this.R, this.N, H, half, T, l.rows.q![0], H * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.q], grid1d(this.R * H * half));
+      this.dispatch(
+        pre + 'rope.q',
+        K.ropeWgsl,
+        [[this.R, this.N, H, half, T, l.rows.q![0], H * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.q],
+        grid1d(this.R * H * half),
+      );
       if (l.ownsKv) {
         s.k = this.act(pre + 'attn.k', c.numKvHeads * dqk);
-        this.dispatch(pre + 'rope.k', K.ropeWgsl, [[this.R, this.N, c.numKvHeads, half, T, l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.k], grid1d(this.R * c.numKvHeads * half));
+        this.dispatch(
+          pre + 'rope.k',
+          K.ropeWgsl,
+          [[this.R, this.N, c.numKvHeads, half, T, l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.k],
+          grid1d(this.R * c.numKvHeads * half),
+        );
       }
       const src = l.ownsKv ? s : saved[l.kvSource];
       const srcLayer = c.layers[l.kvSource];
@@ -379,14 +498,28 @@ export class TrainGraph {
       s.attn = this.act(pre + 'attn_out', E);
       this.dispatch(pre + 'attn.out', K.attnOutWgsl, [s.attnU, s.probs, src.P, s.attn], grid1d(this.R * E));
       s.rinvA = this.buf(this.R, pre + 'rinvA');
-      this.rmsnorm(pre + 'fuse.attn', s.attn, w('mamba.pre_avg_layernorm1.weight'), s.m, s.rinvA, E, { xs: E, xo: 0, ys: E, yo: 0 }, 1 / nb);
+      this.rmsnorm(
+        pre + 'fuse.attn',
+        s.attn,
+        w('mamba.pre_avg_layernorm1.weight'),
+        s.m,
+        s.rinvA,
+        E,
+        { xs: E, xo: 0, ys: E, yo: 0 },
+        1 / nb,
+      );
     }
     if (l.hasSsm) {
       const convU: UField[] = [this.R, this.N, E, c.dConv, T, l.rows.x![0], c.convBias ? 1 : 0, 0];
       s.convU = convU;
       s.pre = this.act(pre + 'ssm.conv_pre', E);
       s.conv = this.act(pre + 'ssm.conv', E);
-      this.dispatch(pre + 'conv', K.convFwdWgsl, [convU, s.P, w('mamba.conv1d.weight'), c.convBias ? w('mamba.conv1d.bias') : this.dummyR, s.pre, s.conv], grid1d(this.R * E));
+      this.dispatch(
+        pre + 'conv',
+        K.convFwdWgsl,
+        [convU, s.P, w('mamba.conv1d.weight'), c.convBias ? w('mamba.conv1d.bias') : this.dummyR, s.pre, s.conv],
+        grid1d(this.R * E),
+      );
       s.sp = this.act(pre + 'ssm.x_proj', W3);
       this.linear(pre + 'x_proj', s.conv, w('mamba.x_proj.0.weight'), s.sp, this.R, E, W3);
       s.dtn = this.act(pre + 'ssm.dt_norm', Rk);
@@ -401,14 +534,38 @@ export class TrainGraph {
       this.linear(pre + 'dt_proj', s.dtn, w('mamba.dt_proj.0.weight'), s.u, this.R, Rk, E);
       s.dt = this.act(pre + 'ssm.dt', E);
       this.dispatch(pre + 'softplus', K.softplusWgsl, [[this.R * E, E, 0], s.u, w('mamba.dt_proj.0.bias'), s.dt], grid1d(this.R * E));
-      s.scanU = [this.B, this.N, E, this.offsetOf(`model.layers.${i}.mamba.A_log.0`), this.offsetOf(`model.layers.${i}.mamba.D.0`), this.R * E, this.R * E + this.B * E * S, 0];
+      s.scanU = [
+        this.B,
+        this.N,
+        E,
+        this.offsetOf(`model.layers.${i}.mamba.A_log.0`),
+        this.offsetOf(`model.layers.${i}.mamba.D.0`),
+        this.R * E,
+        this.R * E + this.B * E * S,
+        0,
+      ];
       s.scanY = this.act(pre + 'ssm.scan', E);
       s.states = this.buf(this.R * E * S, pre + 'ssm.states');
       this.dispatch(pre + 'scan', K.scanFwdWgsl(S), [s.scanU, s.conv, s.dt, s.BC, this.params, s.scanY, s.states], grid1d(this.B * E));
       s.ssmY = this.act(pre + 'ssm_out', E);
-      this.dispatch(pre + 'gate', K.gateWgsl, [[this.R, E, T, l.rows.z![0], 0], s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW], grid1d(this.R * E));
+      this.dispatch(
+        pre + 'gate',
+        K.gateWgsl,
+        [[this.R, E, T, l.rows.z![0], 0], s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW],
+        grid1d(this.R * E),
+      );
       s.rinvS = this.buf(this.R, pre + 'rinvS');
-      this.rmsnorm(pre + 'fuse.ssm', s.ssmY, w('mamba.pre_avg_layernorm2.weight'), s.m, s.rinvS, E, { xs: E, xo: 0, ys: E, yo: 0 }, 1 / nb, l.hasAttention);
+      this.rmsnorm(
+        pre + 'fuse.ssm',
+        s.ssmY,
+        w('mamba.pre_avg_layernorm2.weight'),
+        s.m,
+        s.rinvS,
+        E,
+        { xs: E, xo: 0, ys: E, yo: 0 },
+        1 / nb,
+        l.hasAttention,
+      );
     }
     s.mixer = this.act(pre + 'mixer_out', D);
     this.linear(pre + 'out_proj', s.m, w('mamba.out_proj.weight'), s.mixer, this.R, E, D);
@@ -418,8 +575,21 @@ export class TrainGraph {
     s.n2 = this.act(pre + 'mlp_norm', D);
     this.rmsnorm(pre + 'mlp_norm', s.xmid, w('pre_moe_layernorm.weight'), s.n2, s.rinv2, D, { xs: D, xo: 0, ys: D, yo: 0 });
     s.gu = this.act(pre + 'mlp.gate_up', 2 * F);
-    this.matmul(pre + 'gate_proj', s.n2, w('moe.experts.0.gate_proj.weight'), s.gu, this.R, F, D, { sam: D, sak: 1, sbk: 1, sbn: D, ldc: 2 * F });
-    this.matmul(pre + 'up_proj', s.n2, w('moe.experts.0.up_proj.weight'), s.gu, this.R, F, D, { sam: D, sak: 1, sbk: 1, sbn: D, ldc: 2 * F, oc: F });
+    this.matmul(pre + 'gate_proj', s.n2, w('moe.experts.0.gate_proj.weight'), s.gu, this.R, F, D, {
+      sam: D,
+      sak: 1,
+      sbk: 1,
+      sbn: D,
+      ldc: 2 * F,
+    });
+    this.matmul(pre + 'up_proj', s.n2, w('moe.experts.0.up_proj.weight'), s.gu, this.R, F, D, {
+      sam: D,
+      sak: 1,
+      sbk: 1,
+      sbn: D,
+      ldc: 2 * F,
+      oc: F,
+    });
     s.act = this.act(pre + 'mlp.act', F);
     this.dispatch(pre + 'swiglu', K.swigluWgsl, [[this.R, F, 0], s.gu, this.dummyR, s.act], grid1d(this.R * F));
     s.mlp = this.act(pre + 'mlp_out', D);
@@ -451,24 +621,62 @@ export class TrainGraph {
     this.dispatch(pre + 'swiglu', K.swigluWgsl, [[R, F, 1], s.gu, gAct, ggu], grid1d(R * F));
     const gN2 = this.act(pre + 'mlp_norm', D);
     this.matmul(pre + 'gate_proj.dx', ggu, w('moe.experts.0.gate_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1 });
-    this.matmul(pre + 'up_proj.dx', ggu, w('moe.experts.0.up_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1, oa: F }, true);
+    this.matmul(
+      pre + 'up_proj.dx',
+      ggu,
+      w('moe.experts.0.up_proj.weight'),
+      gN2,
+      R,
+      D,
+      F,
+      { sam: 2 * F, sak: 1, sbk: D, sbn: 1, oa: F },
+      true,
+    );
     this.matmul(pre + 'gate_proj.dW', ggu, s.n2, gw('moe.experts.0.gate_proj.weight'), F, D, R, { sam: 1, sak: 2 * F, sbk: D, sbn: 1 });
     this.matmul(pre + 'up_proj.dW', ggu, s.n2, gw('moe.experts.0.up_proj.weight'), F, D, R, { sam: 1, sak: 2 * F, sbk: D, sbn: 1, oa: F });
-    this.rmsnormBack(pre + 'mlp_norm', gN2, s.xmid, w('pre_moe_layernorm.weight'), s.rinv2, G, gw('pre_moe_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 }, 1, true);
+    this.rmsnormBack(
+      pre + 'mlp_norm',
+      gN2,
+      s.xmid,
+      w('pre_moe_layernorm.weight'),
+      s.rinv2,
+      G,
+      gw('pre_moe_layernorm.weight'),
+      D,
+      { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 },
+      1,
+      true,
+    );
     // Mixer: G = ∂L/∂(residual after the mixer).
     const gM = this.act(pre + 'fused', E);
     this.linearBack(pre + 'out_proj', G, s.m, w('mamba.out_proj.weight'), gM, gw('mamba.out_proj.weight'), R, E, D);
     const gP = this.producerGrad(l, saved);
     if (l.hasSsm) {
       const gSsm = this.act(pre + 'ssm_out', E);
-      this.rmsnormBack(pre + 'fuse.ssm', gM, s.ssmY, w('mamba.pre_avg_layernorm2.weight'), s.rinvS, gSsm, gw('mamba.pre_avg_layernorm2.weight'), E, { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 }, 1 / nb);
+      this.rmsnormBack(
+        pre + 'fuse.ssm',
+        gM,
+        s.ssmY,
+        w('mamba.pre_avg_layernorm2.weight'),
+        s.rinvS,
+        gSsm,
+        gw('mamba.pre_avg_layernorm2.weight'),
+        E,
+        { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 },
+        1 / nb,
+      );
       const gScan = this.act(pre + 'ssm.scan', E);
       this.dispatch(pre + 'gate', K.gateWgsl, [[R, E, T, l.rows.z![0], 1], s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
       const gBC = this.act(pre + 'ssm.BC', 2 * S);
       this.dispatch(pre + 'scan.gC', K.scanGradBCWgsl(S), [[R, E, 1], s.states, gScan, gScan, gBC], grid1d(R * S));
       const gConv = this.act(pre + 'ssm.conv', E);
       const gdtp = this.buf(R * E + this.B * E * S + this.B * E, pre + 'ssm.dt_and_partials');
-      this.dispatch(pre + 'scan', K.scanBwdWgsl(S), [s.scanU, gScan, s.conv, s.dt, s.BC, this.params, s.states, gConv, gdtp], grid1d(this.B * E));
+      this.dispatch(
+        pre + 'scan',
+        K.scanBwdWgsl(S),
+        [s.scanU, gScan, s.conv, s.dt, s.BC, this.params, s.states, gConv, gdtp],
+        grid1d(this.B * E),
+      );
       this.dispatch(pre + 'scan.gB', K.scanGradBCWgsl(S), [[R, E, 0], s.states, s.dt, s.conv, gBC], grid1d(R * S));
       this.colsum(pre + 'A_log', gdtp, null, null, gw('mamba.A_log.0'), this.B, E * S, { aS: E * S, ao: R * E });
       this.colsum(pre + 'D', gdtp, null, null, gw('mamba.D.0'), this.B, E, { aS: E, ao: R * E + this.B * E * S });
@@ -477,9 +685,30 @@ export class TrainGraph {
       const gDtn = this.act(pre + 'ssm.dt_norm', Rk);
       this.linearBack(pre + 'dt_proj', gdtp, s.dtn, w('mamba.dt_proj.0.weight'), gDtn, gw('mamba.dt_proj.0.weight'), R, Rk, E);
       const gsp = this.act(pre + 'ssm.x_proj', W3);
-      this.rmsnormBack(pre + 'dt_norm', gDtn, s.sp, w('mamba.dt_layernorm.weight'), s.rinvDt, gsp, gw('mamba.dt_layernorm.weight'), Rk, { gs: Rk, go: 0, xs: W3, xo: 0, dxs: W3, dxo: 0 });
-      this.rmsnormBack(pre + 'B_norm', gBC, s.sp, w('mamba.B_layernorm.weight'), s.rinvB, gsp, gw('mamba.B_layernorm.weight'), S, { gs: 2 * S, go: 0, xs: W3, xo: Rk, dxs: W3, dxo: Rk });
-      this.rmsnormBack(pre + 'C_norm', gBC, s.sp, w('mamba.C_layernorm.weight'), s.rinvC, gsp, gw('mamba.C_layernorm.weight'), S, { gs: 2 * S, go: S, xs: W3, xo: Rk + S, dxs: W3, dxo: Rk + S });
+      this.rmsnormBack(pre + 'dt_norm', gDtn, s.sp, w('mamba.dt_layernorm.weight'), s.rinvDt, gsp, gw('mamba.dt_layernorm.weight'), Rk, {
+        gs: Rk,
+        go: 0,
+        xs: W3,
+        xo: 0,
+        dxs: W3,
+        dxo: 0,
+      });
+      this.rmsnormBack(pre + 'B_norm', gBC, s.sp, w('mamba.B_layernorm.weight'), s.rinvB, gsp, gw('mamba.B_layernorm.weight'), S, {
+        gs: 2 * S,
+        go: 0,
+        xs: W3,
+        xo: Rk,
+        dxs: W3,
+        dxo: Rk,
+      });
+      this.rmsnormBack(pre + 'C_norm', gBC, s.sp, w('mamba.C_layernorm.weight'), s.rinvC, gsp, gw('mamba.C_layernorm.weight'), S, {
+        gs: 2 * S,
+        go: S,
+        xs: W3,
+        xo: Rk + S,
+        dxs: W3,
+        dxo: Rk + S,
+      });
       this.linearBack(pre + 'x_proj', gsp, s.conv, w('mamba.x_proj.0.weight'), gConv, gw('mamba.x_proj.0.weight'), R, E, W3, W3, 0, true);
       this.dispatch(pre + 'conv.silu', K.siluBwdWgsl, [[R * E], s.pre, gConv], grid1d(R * E));
       this.dispatch(pre + 'conv.dx', K.convBwdXWgsl, [s.convU, gConv, w('mamba.conv1d.weight'), gP], grid1d(R * E));
@@ -493,12 +722,28 @@ export class TrainGraph {
       const src = l.ownsKv ? s : saved[l.kvSource];
       const srcLayer = c.layers[l.kvSource];
       const gAttn = this.act(pre + 'attn_out', E);
-      this.rmsnormBack(pre + 'fuse.attn', gM, s.attn, w('mamba.pre_avg_layernorm1.weight'), s.rinvA, gAttn, gw('mamba.pre_avg_layernorm1.weight'), E, { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 }, 1 / nb);
+      this.rmsnormBack(
+        pre + 'fuse.attn',
+        gM,
+        s.attn,
+        w('mamba.pre_avg_layernorm1.weight'),
+        s.rinvA,
+        gAttn,
+        gw('mamba.pre_avg_layernorm1.weight'),
+        E,
+        { gs: E, go: 0, xs: E, xo: 0, dxs: E, dxo: 0 },
+        1 / nb,
+      );
       const gS = this.buf(this.B * H * this.N * this.N, pre + 'attn.scores');
       this.dispatch(pre + 'attn.scores', K.attnGradScoresWgsl, [s.attnU, s.probs, src.P, gAttn, gS], grid1d(this.B * H * this.N));
       const gq = this.act(pre + 'attn.q', H * dqk);
       this.dispatch(pre + 'attn.q', K.attnGradQWgsl, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
-      this.dispatch(pre + 'rope.q', K.ropeWgsl, [[R, this.N, H, dqk / 2, H * dqk, 0, T, l.rows.q![0], f(-1), 0], gq, this.cos, this.sin, gP], grid1d(R * H * dqk / 2));
+      this.dispatch(
+        pre + 'rope.q',
+        K.ropeWgsl,
+        [[R, this.N, H, dqk / 2, H * dqk, 0, T, l.rows.q![0], f(-1), 0], gq, this.cos, this.sin, gP],
+        grid1d((R * H * dqk) / 2),
+      );
       // K/V gradients go to the producer (a consumer's backward runs before its producer's): the first writer
       // overwrites, later ones add.
       src.gK ??= this.act(`layers.${l.kvSource}.back.attn.k`, Hkv * dqk);
@@ -507,14 +752,36 @@ export class TrainGraph {
       firstKvWrite.add(l.kvSource);
       const uKV = this.attnUniform(l, srcLayer, accKV);
       this.dispatch(pre + 'attn.k', K.attnGradKVWgsl, [uKV, [dqk, H * dqk, Hkv * dqk, 0], gS, s.q!, src.gK], grid1d(R * Hkv * dqk));
-      this.dispatch(pre + 'attn.v', K.attnGradKVWgsl, [uKV, [l.vHeadDim, H * l.vHeadDim, srcLayer.rows.total, srcLayer.rows.v![0]], s.probs, gAttn, srcGP], grid1d(R * Hkv * l.vHeadDim));
+      this.dispatch(
+        pre + 'attn.v',
+        K.attnGradKVWgsl,
+        [uKV, [l.vHeadDim, H * l.vHeadDim, srcLayer.rows.total, srcLayer.rows.v![0]], s.probs, gAttn, srcGP],
+        grid1d(R * Hkv * l.vHeadDim),
+      );
       if (l.ownsKv) {
-        this.dispatch(pre + 'rope.k', K.ropeWgsl, [[R, this.N, Hkv, dqk / 2, Hkv * dqk, 0, T, l.rows.k![0], f(-1), 0], s.gK!, this.cos, this.sin, gP], grid1d(R * Hkv * dqk / 2));
+        this.dispatch(
+          pre + 'rope.k',
+          K.ropeWgsl,
+          [[R, this.N, Hkv, dqk / 2, Hkv * dqk, 0, T, l.rows.k![0], f(-1), 0], s.gK!, this.cos, this.sin, gP],
+          grid1d((R * Hkv * dqk) / 2),
+        );
       }
     }
     const gN1 = this.act(pre + 'input_norm', D);
     this.linearBack(pre + 'in_proj', gP, s.n1, w('mamba.in_proj.weight'), gN1, gw('mamba.in_proj.weight'), R, D, T);
-    this.rmsnormBack(pre + 'input_norm', gN1, s.xin, w('input_layernorm.weight'), s.rinv1, G, gw('input_layernorm.weight'), D, { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 }, 1, true);
+    this.rmsnormBack(
+      pre + 'input_norm',
+      gN1,
+      s.xin,
+      w('input_layernorm.weight'),
+      s.rinv1,
+      G,
+      gw('input_layernorm.weight'),
+      D,
+      { gs: D, go: 0, xs: D, xo: 0, dxs: D, dxo: 0 },
+      1,
+      true,
+    );
   }
 
   /** A layer's in_proj gradient; a producer's is created by its first consumer (whose backward runs first). */
@@ -528,7 +795,24 @@ export class TrainGraph {
     const c = this.config;
     const H = l.numHeads;
     const window = l.global ? 0xffffffff : c.slidingWindow;
-    return [this.B, this.N, H, c.numKvHeads, c.qkHeadDim, l.vHeadDim, H * c.qkHeadDim, 0, c.numKvHeads * c.qkHeadDim, 0, src.rows.total, src.rows.v![0], window, this.M, f(1 / Math.sqrt(c.qkHeadDim)), acc ? 1 : 0];
+    return [
+      this.B,
+      this.N,
+      H,
+      c.numKvHeads,
+      c.qkHeadDim,
+      l.vHeadDim,
+      H * c.qkHeadDim,
+      0,
+      c.numKvHeads * c.qkHeadDim,
+      0,
+      src.rows.total,
+      src.rows.v![0],
+      window,
+      this.M,
+      f(1 / Math.sqrt(c.qkHeadDim)),
+      acc ? 1 : 0,
+    ];
   }
 
   private add(name: string, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): void {

@@ -17,7 +17,8 @@ fn silu(v: f32) -> f32 { return v * sigm(v); }
 fn dsilu(v: f32) -> f32 { let s = sigm(v); return s * (1.0 + v * (1.0 - s)); }
 fn softplus(v: f32) -> f32 { if (v > 20.0) { return v; } return log(1.0 + exp(v)); }
 `;
-const MAIN1D = '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)';
+const MAIN1D =
+  '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)';
 
 /** C[oc + m·ldc + n] (+)= Σ_k A[oa + m·sam + k·sak] · B[ob + k·sbk + n·sbn]; split-K slice z goes to C + z·splitStride. */
 export const matmulWgsl = /* wgsl */ `
@@ -240,7 +241,8 @@ fn visible(t: u32, s: u32) -> bool {
   if (s > t) { return false; }
   return u.window == 0xffffffffu || t - s <= u.window || s < u.numMeta;
 }`;
-const ATTN_U = 'struct U { B: u32, N: u32, H: u32, Hkv: u32, dqk: u32, dv: u32, qs: u32, qo: u32, ks: u32, ko: u32, vs: u32, vo: u32, window: u32, numMeta: u32, scale: u32, acc: u32 }';
+const ATTN_U =
+  'struct U { B: u32, N: u32, H: u32, Hkv: u32, dqk: u32, dv: u32, qs: u32, qo: u32, ks: u32, ko: u32, vs: u32, vo: u32, window: u32, numMeta: u32, scale: u32, acc: u32 }';
 
 /** probs[b, h, t, s] = softmax_s(q_t · k_s · scale) over visible keys (0 elsewhere). One thread per query row. */
 export const attnProbsWgsl = /* wgsl */ `

@@ -67,7 +67,8 @@ export function initParams(config: HymbaConfig, rng: Rng): Float32Array {
   for (const e of layout.entries) {
     const p = flat.subarray(e.offset, e.offset + e.size);
     const n = e.name;
-    if (/layernorm\d?\.weight$/.test(n) || n.endsWith('.D.0')) p.fill(1); // incl. the fusion gains β1/β2 (pre_avg_layernorm1/2)
+    if (/layernorm\d?\.weight$/.test(n) || n.endsWith('.D.0'))
+      p.fill(1); // incl. the fusion gains β1/β2 (pre_avg_layernorm1/2)
     else if (n.endsWith('A_log.0')) {
       const S = config.dState;
       for (let i = 0; i < p.length; i++) p[i] = Math.log((i % S) + 1);
@@ -91,6 +92,14 @@ export function initParams(config: HymbaConfig, rng: Rng): Float32Array {
 }
 
 /** The tensors of a flat parameter array, by official name (for writeSafetensors and the CPU engine). */
-export function paramTensors(layout: ParamLayout, flat: Float32Array): Array<{ name: string; dtype: 'F32'; shape: number[]; data: Float32Array }> {
-  return layout.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: flat.slice(e.offset, e.offset + e.size) }));
+export function paramTensors(
+  layout: ParamLayout,
+  flat: Float32Array,
+): Array<{ name: string; dtype: 'F32'; shape: number[]; data: Float32Array }> {
+  return layout.entries.map((e) => ({
+    name: e.name,
+    dtype: 'F32' as const,
+    shape: e.shape,
+    data: flat.slice(e.offset, e.offset + e.size),
+  }));
 }

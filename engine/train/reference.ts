@@ -424,7 +424,15 @@ export function referenceLossAndGrads(config: HymbaConfig, layout: ParamLayout, 
 }
 
 /** Loss sum of one sequence; gradients of (loss sum / count) accumulated into grads. */
-function sequence(config: HymbaConfig, layout: ParamLayout, params: Vec, ids: ArrayLike<number>, targets: ArrayLike<number>, count: number, grads?: Vec): number {
+function sequence(
+  config: HymbaConfig,
+  layout: ParamLayout,
+  params: Vec,
+  ids: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  count: number,
+  grads?: Vec,
+): number {
   const P = tensors(layout, params);
   const G = grads ? tensors(layout, grads) : null;
   const M = config.numMetaTokens;
@@ -441,7 +449,7 @@ function sequence(config: HymbaConfig, layout: ParamLayout, params: Vec, ids: Ar
 
   // Embedding: [meta ; embed_tokens[ids]].
   const emb = P('model.embed_tokens.weight');
-  let x = new Float64Array(T * D);
+  let x: Vec = new Float64Array(T * D);
   if (M > 0) x.set(P('model.memory_tokens'));
   for (let j = 0; j < n; j++) x.set(emb.subarray(ids[j] * D, (ids[j] + 1) * D), (M + j) * D);
 
@@ -465,7 +473,15 @@ function sequence(config: HymbaConfig, layout: ParamLayout, params: Vec, ids: Ar
         kv.set(l.index, { k, v, gk: new Float64Array(k.length), gv: new Float64Array(v.length) });
       }
       const src = kv.get(l.kvSource)!;
-      const dims: AttnDims = { T, heads: l.numHeads, kvHeads: config.numKvHeads, dqk: config.qkHeadDim, dv: l.vHeadDim, window: l.global ? null : config.slidingWindow, numMeta: M };
+      const dims: AttnDims = {
+        T,
+        heads: l.numHeads,
+        kvHeads: config.numKvHeads,
+        dqk: config.qkHeadDim,
+        dv: l.vHeadDim,
+        window: l.global ? null : config.slidingWindow,
+        numMeta: M,
+      };
       const at = attentionForward(q, src.k, src.v, dims);
       Object.assign(s, { q, dims, attn: at.out, probs: at.probs });
       const f1 = rmsnormForward(at.out, T, E, w('mamba.pre_avg_layernorm1.weight'), eps, 1 / nb);
@@ -515,7 +531,11 @@ function sequence(config: HymbaConfig, layout: ParamLayout, params: Vec, ids: Ar
   const fin = rmsnormForward(x, T, D, P('model.final_layernorm.weight'), eps);
   const rows: number[] = [];
   const labels: number[] = [];
-  for (let j = 0; j < n; j++) if (targets[j] >= 0) (rows.push(M + j), labels.push(targets[j]));
+  for (let j = 0; j < n; j++) {
+    if (targets[j] < 0) continue;
+    rows.push(M + j);
+    labels.push(targets[j]);
+  }
   const hsel = new Float64Array(rows.length * D);
   rows.forEach((r, i) => hsel.set(fin.y.subarray(r * D, (r + 1) * D), i * D));
   const V = config.vocabSize;
@@ -564,7 +584,17 @@ function sequence(config: HymbaConfig, layout: ParamLayout, params: Vec, ids: Ar
       addInto(gw('mamba.pre_avg_layernorm2.weight'), f2b.gw);
       const gb = gateBackward(f2b.gx, V_('scanY'), V_('z'));
       addCols(gP, T, l.rows.total, l.rows.z![0], gb.gz, E);
-      const si: ScanInputs = { x: V_('conv'), dt: V_('dt'), B: N_('Bn').y, C: N_('Cn').y, Alog: w('mamba.A_log.0'), D: w('mamba.D.0'), T, E, S };
+      const si: ScanInputs = {
+        x: V_('conv'),
+        dt: V_('dt'),
+        B: N_('Bn').y,
+        C: N_('Cn').y,
+        Alog: w('mamba.A_log.0'),
+        D: w('mamba.D.0'),
+        T,
+        E,
+        S,
+      };
       const sb = scanBackward(gb.gy, si, V_('states'));
       addInto(gw('mamba.A_log.0'), sb.gAlog);
       addInto(gw('mamba.D.0'), sb.gD);

@@ -74,7 +74,11 @@ export function toGraphBatch(examples: Example[], numMeta: number): GraphBatch {
   examples.forEach((ex, b) => {
     if (ex.ids.length !== L) throw new TrainError(`example ${b} has ${ex.ids.length} tokens, the batch ${L}`);
     ids.set(ex.ids, b * L);
-    for (let t = 0; t < L; t++) if (ex.targets[t] >= 0) (rows.push(b * N + numMeta + t), labels.push(ex.targets[t]));
+    for (let t = 0; t < L; t++) {
+      if (ex.targets[t] < 0) continue;
+      rows.push(b * N + numMeta + t);
+      labels.push(ex.targets[t]);
+    }
   });
   return { ids, rows: Uint32Array.from(rows), labels: Uint32Array.from(labels) };
 }
@@ -83,8 +87,10 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
   if (!Number.isInteger(s.steps) || s.steps < 1) throw new TrainError(`steps must be a positive integer, got ${s.steps}`);
   if (!Number.isInteger(s.batch) || s.batch < 1) throw new TrainError(`batch must be a positive integer, got ${s.batch}`);
   if (!(s.lr > 0)) throw new TrainError(`lr must be > 0, got ${s.lr}`);
-  if (config.vocabSize < task.vocabSize) throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
-  if (task.seqLen > config.maxPositionEmbeddings) throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
+  if (config.vocabSize < task.vocabSize)
+    throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
+  if (task.seqLen > config.maxPositionEmbeddings)
+    throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
 }
 
 /** The kernel style for an adapter: CPU rasterisers run one-thread-per-output kernels faster. */
@@ -92,12 +98,26 @@ export function kernelStyleFor(adapter: { architecture: string; description: str
   return /swiftshader|llvmpipe/i.test(adapter.architecture + ' ' + adapter.description) ? 'simple' : 'tiled';
 }
 
-export async function train(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings, onProgress?: (p: Progress) => void): Promise<TrainRun> {
+export async function train(
+  device: GPUDevice,
+  config: HymbaConfig,
+  task: Task,
+  s: TrainSettings,
+  onProgress?: (p: Progress) => void,
+): Promise<TrainRun> {
   validate(config, task, s);
   const graph = new TrainGraph(
     device,
     config,
-    { batch: s.batch, seqLen: task.seqLen, maxTargets: s.batch * task.maxTargets, weightDecay: s.weightDecay ?? 0.1, betas: s.betas ?? [0.9, 0.98], clip: s.clip ?? 1, kernels: s.kernels },
+    {
+      batch: s.batch,
+      seqLen: task.seqLen,
+      maxTargets: s.batch * task.maxTargets,
+      weightDecay: s.weightDecay ?? 0.1,
+      betas: s.betas ?? [0.9, 0.98],
+      clip: s.clip ?? 1,
+      kernels: s.kernels,
+    },
     s.steps + 1,
   );
   await graph.validate();
@@ -233,17 +253,28 @@ export async function attentionDiagnostics(engine: Engine, task: Task, pairs = 1
       for (const i of layers) {
         const a = acc.get(`${i}.${kind}`);
         if (!a) continue;
-        (out[`layer_${i}`] ??= {})[kind] = { meta_mass: round(a.meta / a.rows), first_token_mass: round(a.first / a.rows), entropy: round(a.entropy / a.rows) };
+        (out[`layer_${i}`] ??= {})[kind] = {
+          meta_mass: round(a.meta / a.rows),
+          first_token_mass: round(a.first / a.rows),
+          entropy: round(a.entropy / a.rows),
+        };
         all.meta += a.meta / a.rows;
         all.first += a.first / a.rows;
         all.entropy += a.entropy / a.rows;
         all.rows++;
       }
-      mean[kind] = { meta_mass: round(all.meta / all.rows), first_token_mass: round(all.first / all.rows), entropy: round(all.entropy / all.rows) };
+      mean[kind] = {
+        meta_mass: round(all.meta / all.rows),
+        first_token_mass: round(all.first / all.rows),
+        entropy: round(all.entropy / all.rows),
+      };
     }
     return { mean, layers: out };
   };
-  const result: Record<string, unknown> = { rows: `${n} examples at ${pairs} pairs; query rows and blank rows after the context`, with_meta: await run(true) };
+  const result: Record<string, unknown> = {
+    rows: `${n} examples at ${pairs} pairs; query rows and blank rows after the context`,
+    with_meta: await run(true),
+  };
   if (c.numMetaTokens > 0) result.without_meta = await run(false);
   return result;
 }
@@ -257,7 +288,9 @@ export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): R
   const h = byPairs.get(headline);
   return {
     by_pairs: pairs,
-    by_distance: h ? Object.fromEntries(Object.entries(h.distanceTable()).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }])) : null,
+    by_distance: h
+      ? Object.fromEntries(Object.entries(h.distanceTable()).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }]))
+      : null,
     distance_pairs: headline,
   };
 }

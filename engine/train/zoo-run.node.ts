@@ -27,7 +27,8 @@ const lrOverride = flag('lr', 0);
 const tagAt = argv.indexOf('--tag');
 const tag = tagAt >= 0 ? argv.splice(tagAt, 2)[1] : '';
 const [outDir, ...names] = argv;
-if (!outDir || names.length === 0) throw new Error('usage: zoo-run OUT_DIR NAME… [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--lr X] [--tag T]');
+if (!outDir || names.length === 0)
+  throw new Error('usage: zoo-run OUT_DIR NAME… [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--lr X] [--tag T]');
 
 const ctx = await nodeGpu();
 const adapter = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' / ');
@@ -36,15 +37,42 @@ for (const name of names) {
   const entry = ZOO.find((z) => z.name === name);
   if (!entry) throw new Error(`unknown zoo model ${name}`);
   const config = parseConfig(entry.config);
-  const settings: TrainSettings = { steps, batch, lr: lrOverride || entry.lr, seed: ZOO_BUDGET.seed, logEvery: 250, evalEvery, evalPairs: 16, evalN: curveN, kernels: kernelStyleFor(ctx.adapterInfo) };
+  const settings: TrainSettings = {
+    steps,
+    batch,
+    lr: lrOverride || entry.lr,
+    seed: ZOO_BUDGET.seed,
+    logEvery: 250,
+    evalEvery,
+    evalPairs: 16,
+    evalN: curveN,
+    kernels: kernelStyleFor(ctx.adapterInfo),
+  };
   const t0 = performance.now();
   console.log(`[${name}] start on ${adapter}`);
-  const run = await train(ctx.device, config, task, settings, (p) => console.log(`[${name}] step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(1)} steps/s`));
+  const run = await train(ctx.device, config, task, settings, (p) =>
+    console.log(`[${name}] step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(1)} steps/s`),
+  );
   const c99 = run.curve.find((c) => c.accuracy >= 0.99);
-  console.log(`[${name}] trained ${run.trainSeconds.toFixed(1)} s, ${run.stepsPerSecond.toFixed(1)} steps/s, ${run.dispatchesPerStep} dispatches/step, time to 99%: ${c99 ? `${c99.seconds.toFixed(1)} s (step ${c99.step})` : 'not reached'}`);
-  const { card, safetensors } = await makeCard({ name, role: entry.role, description: entry.description, config, task, settings, run, adapter, evalPairs: [4, 8, 16, 24], evalN });
+  console.log(
+    `[${name}] trained ${run.trainSeconds.toFixed(1)} s, ${run.stepsPerSecond.toFixed(1)} steps/s, ${run.dispatchesPerStep} dispatches/step, time to 99%: ${c99 ? `${c99.seconds.toFixed(1)} s (step ${c99.step})` : 'not reached'}`,
+  );
+  const { card, safetensors } = await makeCard({
+    name,
+    role: entry.role,
+    description: entry.description,
+    config,
+    task,
+    settings,
+    run,
+    adapter,
+    evalPairs: [4, 8, 16, 24],
+    evalN,
+  });
   run.graph.dispose();
   await writeModelFolder(path.join(outDir, tag ? `${name}.${tag}` : name), config, safetensors, card);
-  console.log(`[${name}] accuracy ${JSON.stringify((card.accuracy as Record<string, unknown>).by_pairs)} by distance ${JSON.stringify((card.accuracy as Record<string, unknown>).by_distance)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`);
+  console.log(
+    `[${name}] accuracy ${JSON.stringify((card.accuracy as Record<string, unknown>).by_pairs)} by distance ${JSON.stringify((card.accuracy as Record<string, unknown>).by_distance)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`,
+  );
 }
 process.exit(0);

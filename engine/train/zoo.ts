@@ -116,6 +116,12 @@ export const ZOO: ZooEntry[] = [
     role: 'hymba',
     lr: 3e-3,
     description: 'Roadmap E = Hymba: parallel heads, local/global attention, KV sharing and 8 learned meta tokens.',
-    config: cfg({ lab_mixers: Array(LAYERS).fill('hybrid'), global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]], num_memory_tokens: 8, intermediate_size: 64 }),
+    config: cfg({
+      lab_mixers: Array(LAYERS).fill('hybrid'),
+      global_attn_idx: [0, 3],
+      kv_reuse_group: [[1, 2]],
+      num_memory_tokens: 8,
+      intermediate_size: 64,
+    }),
   },
 ];

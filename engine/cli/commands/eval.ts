@@ -57,7 +57,8 @@ const command: Command = {
     console.log(`MQAR-128 recall of ${args.required('model')} (${backend}, ${n} fresh sequences per point)`);
     for (const [p, s] of scores) console.log(`  ${String(p).padStart(3)} pairs: ${(100 * s.accuracy()).toFixed(2)}%`);
     console.log(`  by key→query distance at ${headline} pairs:`);
-    for (const [k, v] of Object.entries(scores.get(headline)!.distanceTable())) console.log(`    ${k.padStart(8)}: ${(100 * v.accuracy).toFixed(2)}% (${v.queries} queries)`);
+    for (const [k, v] of Object.entries(scores.get(headline)!.distanceTable()))
+      console.log(`    ${k.padStart(8)}: ${(100 * v.accuracy).toFixed(2)}% (${v.queries} queries)`);
   },
 };
 export default command;

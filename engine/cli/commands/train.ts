@@ -24,8 +24,20 @@ function bar(p: Progress): string {
 const command: Command = {
   usage,
   flags: {
-    task: 'string', config: 'string', zoo: 'string', steps: 'string', batch: 'string', seed: 'string', out: 'string', lr: 'string',
-    role: 'string', name: 'string', 'eval-n': 'string', 'eval-pairs': 'string', 'eval-every': 'string', 'log-every': 'string',
+    task: 'string',
+    config: 'string',
+    zoo: 'string',
+    steps: 'string',
+    batch: 'string',
+    seed: 'string',
+    out: 'string',
+    lr: 'string',
+    role: 'string',
+    name: 'string',
+    'eval-n': 'string',
+    'eval-pairs': 'string',
+    'eval-every': 'string',
+    'log-every': 'string',
   },
   async run(args) {
     const task = taskByName(args.string('task') ?? 'mqar');
@@ -59,12 +71,29 @@ const command: Command = {
       else if (p.step % (settings.logEvery! * 10) === 0 || p.step === p.steps) console.error(bar(p));
     });
     if (tty) process.stderr.write('\n');
-    console.error(`trained in ${run.trainSeconds.toFixed(1)} s (${run.stepsPerSecond.toFixed(1)} steps/s, ${run.dispatchesPerStep} dispatches/step); evaluating…`);
-    const { card, safetensors } = await makeCard({ name, role: args.string('role') ?? entry?.role ?? name, description: entry?.description, config, task, settings, run, adapter, evalPairs, evalN });
+    console.error(
+      `trained in ${run.trainSeconds.toFixed(1)} s (${run.stepsPerSecond.toFixed(1)} steps/s, ${run.dispatchesPerStep} dispatches/step); evaluating…`,
+    );
+    const { card, safetensors } = await makeCard({
+      name,
+      role: args.string('role') ?? entry?.role ?? name,
+      description: entry?.description,
+      config,
+      task,
+      settings,
+      run,
+      adapter,
+      evalPairs,
+      evalN,
+    });
     run.graph.dispose();
     await writeModelFolder(out, config, safetensors, card);
     const acc = (card.accuracy as { by_pairs: Record<string, number> }).by_pairs;
-    console.log(`${name}: ${Object.entries(acc).map(([p, a]) => `${p} pairs ${(100 * a).toFixed(1)}%`).join(', ')} → ${out}`);
+    console.log(
+      `${name}: ${Object.entries(acc)
+        .map(([p, a]) => `${p} pairs ${(100 * a).toFixed(1)}%`)
+        .join(', ')} → ${out}`,
+    );
   },
 };
 export default command;
