@@ -82,11 +82,11 @@ export class DecodeProgram {
    * Write this step's uniforms (queue order: they land after the previous step's commands and before this one's)
    * and record every dispatch into `encoder` in one compute pass.
    */
-  record(encoder: GPUCommandEncoder, pos: number): void {
+  record(encoder: GPUCommandEncoder, pos: number, timestampWrites?: GPUComputePassTimestampWrites): void {
     if (!this.arena) this.finish(pos);
     for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
     this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
-    const pass = encoder.beginComputePass();
+    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
     for (const r of this.list) {
       const [x, y, z] = r.groups(pos);
       pass.setPipeline(r.pipeline);
@@ -123,6 +123,36 @@ export class DecodeProgram {
       }
       const e = out.get(r.name) ?? { count: 0, ms: 0 };
       out.set(r.name, { count: e.count + 1, ms: e.ms + best });
+    }
+    return out;
+  }
+
+  /**
+   * GPU time of each dispatch from timestamps: each dispatch is repeated `repeats` times in a pass of its own between
+   * two timestamps (`measure` records with `writes`, resolves, returns ns), summed per kernel name in ms. Like
+   * profile(), it re-runs kernels that update state: benchmarks only.
+   */
+  async profileGpu(
+    pos: number,
+    writes: GPUComputePassTimestampWrites,
+    measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
+    repeats = 10,
+  ): Promise<Map<string, { count: number; ms: number }>> {
+    if (!this.arena) this.finish(pos);
+    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
+    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    const out = new Map<string, { count: number; ms: number }>();
+    for (const r of this.list) {
+      const ns = await measure((encoder) => {
+        const pass = encoder.beginComputePass({ timestampWrites: writes });
+        const [x, y, z] = r.groups(pos);
+        pass.setPipeline(r.pipeline);
+        pass.setBindGroup(0, r.bindGroup);
+        for (let k = 0; k < repeats; k++) pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+        pass.end();
+      });
+      const e = out.get(r.name) ?? { count: 0, ms: 0 };
+      out.set(r.name, { count: e.count + 1, ms: e.ms + (ns ?? NaN) / 1e6 / repeats });
     }
     return out;
   }

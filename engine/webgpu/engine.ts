@@ -17,6 +17,7 @@ import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
 import { checkpointSource, planWeights, RandomWeights, type GpuMatrix, type PlannedWeight, type WeightDType, type WeightSource } from './weights.ts';
 import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
+import { encodeGemv } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
 import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
@@ -122,9 +123,9 @@ export class WebGpuEngine implements Engine {
   /** What the weights are (checkpoint label or random seed) and the matrices' stored dtype. */
   readonly weightsLabel: string;
   readonly weightDtype: WeightDType;
-  /** Decode GEMV shape (see WebGpuEngineOptions). */
-  readonly decodeThreads: number;
-  readonly decodeRows: number | undefined;
+  /** Decode GEMV shape (see WebGpuEngineOptions); a benchmark may change it between sessions. */
+  decodeThreads: number;
+  decodeRows: number | undefined;
   private readonly planned: PlannedWeight[];
   /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
   readonly metaStates = new Map<string, unknown>();
@@ -580,7 +581,7 @@ export class WebGpuEngine implements Engine {
       });
       add('logits.last', null, (pass) => {
         const h = get(`hidden_states.${L}`);
-        encodeLinear(pass, { buffer: h.buffer, offset: (N - 1) * D, stride: D }, 1, this.head, whole(put('logits.last', [1, c.vocabSize], END)));
+        encodeGemv(pass, this.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, this.decodeThreads, this.decodeRows);
       });
     }
     if (!chunk || wanted.has('logits')) {

@@ -22,7 +22,7 @@ import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOpt
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram } from './decode-program.ts';
 import { gemvBindings, gemvGroups, gemvKernel, gemvParams, rowsPerGroup, type Epilogue, type Prologue } from './kernels/gemv.ts';
-import { attentionCombineKernel, attentionPartialKernel, attentionPartialParams, NONE, splits } from './kernels/decode-attention.ts';
+import { attentionCombineKernel, attentionPartialKernel, attentionPartialParams, MAX_SPLITS, NONE, splits } from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
 import type { GpuMatrix } from './weights.ts';
@@ -314,6 +314,7 @@ export class WebGpuSession implements DecodeSession {
     const M = this.numMeta;
     const maxRows = Math.max(...c.layers.map((l) => l.rows.total));
     const maxEntries = Math.max(1, ...this.kv.map((o) => (o ? o.slots : 0)));
+    if (splits(maxEntries) > MAX_SPLITS) throw new InputError(`maxContext ${this.maxContext} needs more attention splits than the decode kernel holds (${MAX_SPLITS})`);
     const maxDv = Math.max(1, ...c.layers.map((l) => l.vHeadDim));
     const maxHeads = Math.max(1, ...c.layers.map((l) => l.numHeads));
     const x = make(D, 'decode x');
@@ -441,6 +442,29 @@ export class WebGpuSession implements DecodeSession {
       if (l.hasSsm) cacheBytes += 2 * c.dInner * (c.dState + Math.max(0, c.dConv - 1)) * F32; // read and written
     }
     return { dispatches: program.dispatches, weightBytes, cacheBytes };
+  }
+
+  /**
+   * GPU milliseconds of one greedy decode step (its compute pass between two timestamps), for the benchmark:
+   * `measure` records the step into an encoder, resolves the timestamps and returns nanoseconds (or null).
+   */
+  async timedStep(writes: GPUComputePassTimestampWrites, measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>): Promise<number | null> {
+    this.alive();
+    this.checkRoom(1);
+    const program = this.ensureProgram();
+    this.slot = 0;
+    const ns = await measure((e) => program.record(e, this.position, writes));
+    this.position += 1;
+    this.textLength += 1;
+    return ns === null ? null : ns / 1e6;
+  }
+
+  /** Per-kernel GPU time of one decode step from timestamps (benchmarks only: it changes the state). */
+  async profileDecodeGpu(
+    writes: GPUComputePassTimestampWrites,
+    measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
+  ): Promise<Map<string, { count: number; ms: number }>> {
+    return this.ensureProgram().profileGpu(this.position, writes, measure);
   }
 
   /** Per-kernel wall time of one decode step's dispatches run one by one (benchmarks only: it changes the state). */

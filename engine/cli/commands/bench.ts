@@ -2,6 +2,12 @@
 // Prefill tokens/s and decode ms/token of a decode session, and what the precomputed meta-token state saves
 // (hymba-spec.md §2.11), for the model of --model (if given) and a lesson-sized model with random weights.
 // Backends come from session/open.node.ts: a backend added there is benchmarked here with no change.
+//
+// `npm run bench -- --preset hymba-1.5b [--layers N] [--prefill 128,1024,4096] [--contexts 1024,8000] [--steps N]
+//   [--dtype bf16|f32] [--threads T --rows R] [--json]`
+// The full-size WebGPU benchmark (engine/webgpu/decode-bench.ts, docs/performance.md): random bf16 weights made on
+// the GPU, copy-kernel roofline, prefill tok/s, decode ms/token, dispatches and bytes per token, % of bandwidth.
+// Smoke run on SwiftShader: --layers 2 --prefill 16 --contexts 32 --steps 4.
 import { UsageError, type Command } from '../args.ts';
 import type { Checkpoint } from '../../checkpoint/load.ts';
 import { parseConfig } from '../../config.ts';
@@ -9,6 +15,9 @@ import { mulberry32 } from '../../sampling.ts';
 import { BACKENDS, openBackend } from '../../session/open.node.ts';
 import { randomCheckpoint } from '../../session/random-checkpoint.ts';
 import { choice, loadModelFolder } from './generate.ts';
+import { getPreset } from '../../presets.ts';
+import { nodeGpu } from '../../webgpu/node-device.node.ts';
+import { benchFullSize, formatFullSize } from '../../webgpu/decode-bench.ts';
 
 /** A lesson-sized Hymba (D = 64, 4 layers, vocab 512) with every feature: meta tokens, SWA + global, KV sharing. */
 export const LESSON_CONFIG = {
@@ -124,9 +133,44 @@ function printTable(rows: BenchResult[]): void {
 }
 
 const bench: Command = {
-  usage: 'usage: npm run hymba -- bench [--model DIR] [--backend cpu|webgpu] [--prompt N] [--steps N] [--json]',
-  flags: { model: 'string', backend: 'string', prompt: 'string', steps: 'string', json: 'boolean' },
+  usage:
+    'usage: npm run hymba -- bench [--model DIR] [--backend cpu|webgpu] [--prompt N] [--steps N] [--json]\n' +
+    '       npm run bench -- --preset hymba-1.5b [--layers N] [--prefill 128,1024,4096] [--contexts 1024,8000] [--steps N]\n' +
+    '         [--dtype bf16|f32] [--threads T --rows R] [--json]',
+  flags: {
+    model: 'string',
+    backend: 'string',
+    prompt: 'string',
+    steps: 'string',
+    json: 'boolean',
+    preset: 'string',
+    layers: 'string',
+    prefill: 'string',
+    contexts: 'string',
+    dtype: 'string',
+    threads: 'string',
+    rows: 'string',
+  },
   async run(args) {
+    const presetName = args.string('preset');
+    if (presetName !== undefined) {
+      const preset = getPreset(presetName);
+      if (preset.kind !== 'hymba') throw new UsageError(`--preset ${presetName} is not a Hymba model; the full-size benchmark runs Hymba presets`);
+      const config = parseConfig(preset.config);
+      const dtype = choice(args, 'dtype', ['bf16', 'f32'], 'bf16') === 'bf16' ? 'BF16' : 'F32';
+      const result = await benchFullSize(await nodeGpu(), config, {
+        layers: args.has('layers') ? args.int('layers', undefined, 1) : undefined,
+        prefill: args.ints('prefill') ?? [128, 1024, 4096],
+        contexts: args.ints('contexts') ?? [1024, 8000],
+        steps: args.int('steps', 64, 1),
+        dtype,
+        decodeThreads: args.has('threads') ? args.int('threads', undefined, 1) : undefined,
+        decodeRows: args.has('rows') ? args.int('rows', undefined, 1) : undefined,
+        log: args.flag('json') ? undefined : (line) => console.error(line),
+      });
+      console.log(args.flag('json') ? JSON.stringify(result, null, 2) : formatFullSize(result));
+      return;
+    }
     const backend = choice(args, 'backend', BACKENDS, 'cpu');
     const promptLen = args.int('prompt', 128, 1);
     const steps = args.int('steps', 32, 1);

@@ -18,7 +18,7 @@
 //             step: xc[c] = SiLU(b[c] + Σ_j w[c,j] · window_j) with window = [conv state ; y], then the state shifts.
 
 import { flatWorkgroup, siluWgsl } from './common.ts';
-import { grid, type Kernel } from '../runtime.ts';
+import { grid, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
 
 /** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
@@ -35,6 +35,8 @@ export interface GemvVariant {
   threads?: number;
   prologue: Prologue;
   epilogue: Epilogue;
+  /** Use the scalar path even when rows are whole 16-byte words (x at an unaligned offset). */
+  forceScalar?: boolean;
   /** conv epilogue: taps of the causal conv (d_conv). */
   convTaps?: number;
 }
@@ -64,7 +66,7 @@ const READ_ONLY = new Set(['x', 'gain', 'a', 'y', 'g1', 'g2', 'w', 'w2', 'resid'
 
 export function gemvKernel(v: GemvVariant): Kernel {
   const names = gemvBindings(v);
-  const vec = vectorised(v.dtype, v.K);
+  const vec = vectorised(v.dtype, v.K) && !v.forceScalar;
   const packed = v.dtype !== 'F32';
   const ROWS = v.rowsPerGroup;
   const THREADS = v.threads ?? GEMV_THREADS;
@@ -81,9 +83,9 @@ export function gemvKernel(v: GemvVariant): Kernel {
   const unit = vec ? 'vec4<f32>' : 'f32';
   const xin =
     v.prologue === 'plain'
-      ? `fn xin(j: u32) -> ${unit} { return x[j]; }`
+      ? `fn xin(j: u32) -> ${unit} { return x[p.xOff + j]; }`
       : v.prologue === 'norm'
-        ? `fn xin(j: u32) -> ${unit} { return x[j] * sc.x * gain[j]; }`
+        ? `fn xin(j: u32) -> ${unit} { return x[p.xOff + j] * sc.x * gain[j]; }`
         : `fn xin(j: u32) -> ${unit} {
   var m = ${unit}(0.0);
   if (p.hasA != 0u) { m += a[j] * sc.x * g1[j]; }
@@ -98,7 +100,7 @@ export function gemvKernel(v: GemvVariant): Kernel {
       ? ''
       : v.prologue === 'norm'
         ? `var ss = 0.0;
-  for (var j = lid; j < ${units}; j += ${THREADS}u) { let e = x[j]; ss += ${sq('e')}; }
+  for (var j = lid; j < ${units}; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sq('e')}; }
   let tot = reduce2(lid, vec2f(ss, 0.0));
   sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps)), 0.0, 1.0);`
         : `var sa = 0.0;
@@ -170,7 +172,7 @@ fn wval(which: u32, k: u32) -> f32 {
     name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
-struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32 }
+struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
 var<workgroup> red: array<vec2f, ${THREADS}>;
@@ -238,9 +240,28 @@ export function gemvGroups(rows: number, rowsPerGroup: number): [number, number]
 }
 
 /** The uniform of one chunk dispatch. */
-export function gemvParams(K: number, rows: number, row0: number, extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number } = {}): number[] {
+export function gemvParams(
+  K: number,
+  rows: number,
+  row0: number,
+  extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number; xOffset?: number; vec?: boolean } = {},
+): number[] {
   const f = new Float32Array([extra.eps ?? 0]);
-  return [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0];
+  // x's offset is in the kernel's units: vec4s on the vectorised path (the offset must then be a multiple of 4).
+  const xOff = extra.vec ? (extra.xOffset ?? 0) / 4 : (extra.xOffset ?? 0);
+  return [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0, xOff];
+}
+
+/**
+ * A plain GEMV through a runtime Pass (used by the prefill path for the last row's logits): out = W · x[xOffset …].
+ */
+export function encodeGemv(pass: Pass, W: GpuMatrix, x: GPUBuffer, xOffset: number, out: GPUBuffer, threads: number, rows?: number): void {
+  const vec = vectorised(W.dtype, W.cols) && xOffset % 4 === 0;
+  const rpg = Math.min(threads, rows ?? rowsPerGroup(W.rows));
+  const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue: 'plain', epilogue: 'store', forceScalar: !vec });
+  for (const ch of W.chunks) {
+    pass.dispatch(kernel, gemvParams(W.cols, ch.rows, ch.row0, { xOffset, vec }), [x, ch.buffer, out], gemvGroups(ch.rows, rpg));
+  }
 }
 
 /** The chunk of `m` holding rows [row0, row0 + rows) (decode GEMVs dispatch once per chunk). */

@@ -1,0 +1,72 @@
+// The full-size benchmark on a real GPU through Dawn (the H200 of the `device` tool; docs/performance.md says how to
+// rerun). Bundled into one file by esbuild and run by the carried Node:
+//   node app.mjs [--quick]   → prints the table; writes bench.json to $OUT (when set)
+// The device asks for `timestamp-query` when the adapter has it (GPU ms per token), with the adapter's limits.
+import { writeFileSync } from 'node:fs';
+import { create, globals } from 'webgpu';
+import { parseConfig } from '../engine/config.ts';
+import { getPreset, type HymbaPreset } from '../engine/presets.ts';
+import type { GpuContext } from '../engine/webgpu/device.ts';
+import { benchFullSize, formatFullSize, sweepDecodeShapes } from '../engine/webgpu/decode-bench.ts';
+
+Object.assign(globalThis, globals);
+const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
+const gpu = create(flags) as unknown as GPU;
+(globalThis as { keepGpu?: unknown }).keepGpu = gpu; // Dawn's object must stay referenced
+
+const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+if (!adapter) throw new Error('no WebGPU adapter');
+const limits: Record<string, number> = {};
+for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const)
+  limits[k] = adapter.limits[k];
+const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures: features });
+device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
+const info = adapter.info;
+const ctx: GpuContext = {
+  device,
+  adapterInfo: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+  lost: device.lost.then((i) => new Error(i.message) as never),
+  isLost: () => false,
+};
+console.log(`adapter: ${JSON.stringify(ctx.adapterInfo)} features: ${[...device.features].join(',')}`);
+console.log(`limits: ${JSON.stringify(limits)} dawn flags: ${flags.join(' ') || '(none)'}`);
+
+const quick = process.argv.includes('--quick');
+// --smoke: one layer and tiny sizes, to check this script on SwiftShader before spending GPU time.
+const smoke = process.argv.includes('--smoke');
+const layers = smoke ? 1 : undefined;
+const config = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);
+const out = process.env.OUT;
+const t0 = performance.now();
+const shapes: Array<[number, number | undefined]> = JSON.parse(process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]').map(
+  ([t, r]: [number, number | null]) => [t, r ?? undefined],
+);
+const sweep = await sweepDecodeShapes(ctx, config, { layers, context: smoke ? 16 : 1024, steps: smoke ? 2 : 48, shapes: smoke ? shapes.slice(0, 1) : shapes });
+console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
+for (const s of sweep)
+  console.log(`  ${s.threads} threads, ${s.rows ?? 'auto'} rows: ${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`);
+const bestShape = sweep.reduce((a, b) => (b.ms_per_token < a.ms_per_token ? b : a));
+console.log('GPU ms per token by kernel (timestamps, each dispatch repeated 10× alone; best shape):');
+let sum = 0;
+for (const [k, v] of Object.entries(bestShape.profile)) {
+  sum += v.ms;
+  console.log(`  ${k.padEnd(48)} ×${String(v.count).padStart(3)}  ${v.ms.toFixed(3)} ms  (${((v.ms / v.count) * 1000).toFixed(1)} µs each)`);
+}
+console.log(`  sum ${sum.toFixed(3)} ms`);
+console.log(`sweep took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+const result = await benchFullSize(ctx, config, {
+  layers,
+  prefill: smoke ? [8] : quick ? [128, 1024] : [128, 1024, 4096],
+  contexts: smoke ? [16] : quick ? [1024] : [1024, 8000],
+  steps: smoke ? 2 : 64,
+  copyBytes: smoke ? 2 ** 20 : undefined,
+  decodeThreads: bestShape.threads,
+  decodeRows: bestShape.rows ?? undefined,
+  log: (l) => console.log(`  ${l}`),
+});
+console.log('\n' + formatFullSize(result));
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+if (out) writeFileSync(`${out}/bench.json`, JSON.stringify({ sweep, result }, null, 2));
+process.exit(0);
