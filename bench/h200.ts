@@ -56,6 +56,7 @@ for (const [k, v] of Object.entries(bestShape.profile)) {
 console.log(`  sum ${sum.toFixed(3)} ms`);
 console.log(`sweep took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
+if (process.argv.includes('--sweep-only')) process.exit(0);
 const result = await benchFullSize(ctx, config, {
   layers,
   prefill: smoke ? [8] : quick ? [128, 1024] : [128, 1024, 4096],

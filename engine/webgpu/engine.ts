@@ -45,6 +45,8 @@ export interface WebGpuEngineOptions {
   decodeThreads?: number;
   /** Rows of W per decode GEMV workgroup (default: by matrix size, kernels/gemv.ts rowsPerGroup). */
   decodeRows?: number;
+  /** Stage each decode GEMV's input in workgroup memory when it fits (default true). */
+  decodeStage?: boolean;
 }
 
 export interface LayerWeights {
@@ -126,6 +128,7 @@ export class WebGpuEngine implements Engine {
   /** Decode GEMV shape (see WebGpuEngineOptions); a benchmark may change it between sessions. */
   decodeThreads: number;
   decodeRows: number | undefined;
+  decodeStage: boolean;
   private readonly planned: PlannedWeight[];
   /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
   readonly metaStates = new Map<string, unknown>();
@@ -142,6 +145,7 @@ export class WebGpuEngine implements Engine {
     const emulated = ctx.adapterInfo.architecture === 'swiftshader';
     this.decodeThreads = opts.decodeThreads ?? (emulated ? 64 : 256);
     this.decodeRows = opts.decodeRows ?? (emulated ? 64 : undefined);
+    this.decodeStage = opts.decodeStage ?? true;
     const matrices: GpuMatrix[] = [];
     const mat = (name: string) => {
       const m = src.matrix(rt, name, this.maxBinding);

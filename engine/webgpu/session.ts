@@ -21,7 +21,7 @@ import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram } from './decode-program.ts';
-import { gemvBindings, gemvGroups, gemvKernel, gemvParams, rowsPerGroup, type Epilogue, type Prologue } from './kernels/gemv.ts';
+import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, rowsPerGroup, type Epilogue, type Prologue } from './kernels/gemv.ts';
 import { attentionCombineKernel, attentionPartialKernel, attentionPartialParams, MAX_SPLITS, NONE, splits } from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
@@ -348,7 +348,8 @@ export class WebGpuSession implements DecodeSession {
     const gemv = (W: GpuMatrix, prologue: Prologue, epilogue: Epilogue, io: Record<string, GPUBuffer>, extra: Parameters<typeof gemvParams>[3] = {}, W2?: GpuMatrix) => {
       const threads = e.decodeThreads;
       const rpg = Math.min(threads, e.decodeRows ?? rowsPerGroup(W.rows));
-      const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue, epilogue, convTaps: c.dConv });
+      const stage = e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
+      const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue, epilogue, convTaps: c.dConv, stage });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>
           n === 'w' ? ch.buffer : n === 'w2' ? W2!.chunks[k].buffer : io[n],

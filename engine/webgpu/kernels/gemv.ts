@@ -35,6 +35,12 @@ export interface GemvVariant {
   threads?: number;
   prologue: Prologue;
   epilogue: Epilogue;
+  /**
+   * Stage the prologue's output (K values) in workgroup memory once per workgroup, so the dot products read it from
+   * there instead of re-reading (and re-normalising) activations from L2 for every row. Needs 4·K bytes of workgroup
+   * storage; see gemvStages().
+   */
+  stage?: boolean;
   /** Use the scalar path even when rows are whole 16-byte words (x at an unaligned offset). */
   forceScalar?: boolean;
   /** conv epilogue: taps of the causal conv (d_conv). */
@@ -79,19 +85,32 @@ export function gemvKernel(v: GemvVariant): Kernel {
       return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${n}: array<${elem}>;`;
     })
     .join('\n');
-  // Activations as vec4 (vec path) or scalars; `xin(j)` is the prologue's input at unit j.
+  // Activations as vec4 (vec path) or scalars; `xin(j)` is the prologue's input at unit j (from workgroup memory
+  // when staged, computed from the global activations otherwise).
   const unit = vec ? 'vec4<f32>' : 'f32';
-  const xin =
+  const stage = v.stage === true;
+  const stageUnits = vec ? v.K / 4 : v.K;
+  const xinName = stage ? 'xin_global' : 'xin';
+  const xinGlobal =
     v.prologue === 'plain'
-      ? `fn xin(j: u32) -> ${unit} { return x[p.xOff + j]; }`
+      ? `fn ${xinName}(j: u32) -> ${unit} { return x[p.xOff + j]; }`
       : v.prologue === 'norm'
-        ? `fn xin(j: u32) -> ${unit} { return x[p.xOff + j] * sc.x * gain[j]; }`
-        : `fn xin(j: u32) -> ${unit} {
+        ? `fn ${xinName}(j: u32) -> ${unit} { return x[p.xOff + j] * sc.x * gain[j]; }`
+        : `fn ${xinName}(j: u32) -> ${unit} {
   var m = ${unit}(0.0);
   if (p.hasA != 0u) { m += a[j] * sc.x * g1[j]; }
   if (p.hasY != 0u) { m += y[j] * sc.y * g2[j]; }
   return m * sc.z;
 }`;
+  const xin = stage
+    ? `${xinGlobal}
+var<workgroup> xs: array<${unit}, ${stageUnits}>;
+fn xin(j: u32) -> ${unit} { return xs[j]; }`
+    : xinGlobal;
+  const stageFill = stage
+    ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
+  workgroupBarrier();`
+    : '';
   // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
   const units = vec ? 'p.K / 4u' : 'p.K';
   const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
@@ -169,7 +188,7 @@ fn wval(which: u32, k: u32) -> f32 {
   // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
   const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
   return {
-    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}`,
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}${stage ? `-staged${v.K}` : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
 struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32 }
@@ -197,6 +216,7 @@ fn reduce2(lid: u32, v: vec2f) -> vec2f {
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   ${prologue}
+  ${stageFill}
   let lane = lid % ${TPR}u;
   let local = flat_wg(wg, nwg) * ${ROWS}u + lid / ${TPR}u;   // row within this weight chunk
   let row = min(local, p.rows - 1u);                           // rows past the end compute a valid row, never write
@@ -232,6 +252,11 @@ function convEpilogue(K: number): string {
       ${shift.join('\n      ')}
       ${past > 0 ? `convState[c * ${past}u + ${past - 1}u] = acc;` : ''}
     }`;
+}
+
+/** Whether a GEMV over K inputs can stage them in workgroup memory (room kept for the reduction arrays). */
+export function gemvStages(K: number, maxWorkgroupStorage: number): boolean {
+  return 4 * K + 4096 <= maxWorkgroupStorage;
 }
 
 /** Workgroups for one chunk of `rows` rows. */
