@@ -93,12 +93,6 @@ describe('hymba generate', () => {
       /needs 8193 positions; this model has 8192/,
     ],
     [
-      'the WebGPU backend (not landed)',
-      ['--ids', '1,2', '--max-new-tokens', '2', '--backend', 'webgpu'],
-      1,
-      /WebGPU decode session has not landed yet/,
-    ],
-    [
       'an unknown window rule',
       ['--ids', '1,2', '--max-new-tokens', '2', '--window-rule', 'flex'],
       2,

@@ -21,8 +21,8 @@ import { encodeGemv } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
 import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
-import { colsView, encodeRmsnorm, whole } from './kernels/rmsnorm.ts';
-import { encodeLinear } from './kernels/linear.ts';
+import { colsView, encodeRmsnorm, whole, type View } from './kernels/rmsnorm.ts';
+import { encodeLinear as encodeTiledLinear } from './kernels/linear.ts';
 import { encodeRope, ropeTable } from './kernels/rope.ts';
 import { encodeCopyCols } from './kernels/copy-cols.ts';
 import { encodeAttention, type AttentionShape } from './kernels/attention.ts';
@@ -385,6 +385,10 @@ export class WebGpuEngine implements Engine {
     return { logits: results[results.length - 1], taps };
   }
 
+  private gemvShape(): { threads: number; rows?: number } {
+    return { threads: this.decodeThreads, rows: this.decodeRows };
+  }
+
   /** The ops of one prefill pass, in the CPU reference's order and with its names (or one chunk of a session). */
   private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean, chunk?: ChunkState): Plan {
     const c = this.config;
@@ -396,6 +400,9 @@ export class WebGpuEngine implements Engine {
       throw new InputError('attention probabilities are not recorded by a WebGPU decode session; use WebGpuEngine.forward for them');
     const masks = betaMasks(c, opts.ablation ?? []);
     const rt = this.rt;
+    // One-row passes (a session's decode step with taps) use the decode GEMV, which reads W once at full width.
+    const encodeLinear = (pass: Pass, x: View, T: number, W: GpuMatrix, out: View) =>
+      T === 1 ? encodeGemv(pass, W, x.buffer, x.offset, out.buffer, out.offset, this.gemvShape()) : encodeTiledLinear(pass, x, T, W, out);
     // Meta rows in this pass; the mask's meta prefix (a session chunk after the meta state has none of the first).
     const M = chunk ? chunk.metaRows : meta ? c.numMetaTokens : 0;
     const numMeta = chunk ? chunk.numMeta : M;
@@ -585,7 +592,7 @@ export class WebGpuEngine implements Engine {
       });
       add('logits.last', null, (pass) => {
         const h = get(`hidden_states.${L}`);
-        encodeGemv(pass, this.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, this.decodeThreads, this.decodeRows);
+        encodeGemv(pass, this.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, 0, this.gemvShape());
       });
     }
     if (!chunk || wanted.has('logits')) {

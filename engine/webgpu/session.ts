@@ -348,7 +348,9 @@ export class WebGpuSession implements DecodeSession {
     const gemv = (W: GpuMatrix, prologue: Prologue, epilogue: Epilogue, io: Record<string, GPUBuffer>, extra: Parameters<typeof gemvParams>[3] = {}, W2?: GpuMatrix) => {
       const threads = e.decodeThreads;
       const rpg = Math.min(threads, e.decodeRows ?? rowsPerGroup(W.rows));
-      const stage = e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
+      // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
+      // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).
+      const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
       const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue, epilogue, convTaps: c.dConv, stage });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>

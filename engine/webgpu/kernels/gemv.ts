@@ -179,7 +179,7 @@ fn wval(which: u32, k: u32) -> f32 {
       : '';
   const epilogue =
     v.epilogue === 'store'
-      ? 'out[r] = acc;'
+      ? 'out[p.outOff + r] = acc;'
       : v.epilogue === 'residual'
         ? 'out[r] = resid[r] + acc;'
         : v.epilogue === 'swiglu'
@@ -191,7 +191,7 @@ fn wval(which: u32, k: u32) -> f32 {
     name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}${stage ? `-staged${v.K}` : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
-struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32 }
+struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
 var<workgroup> red: array<vec2f, ${THREADS}>;
@@ -219,7 +219,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   ${stageFill}
   let lane = lid % ${TPR}u;
   let local = flat_wg(wg, nwg) * ${ROWS}u + lid / ${TPR}u;   // row within this weight chunk
-  let row = min(local, p.rows - 1u);                           // rows past the end compute a valid row, never write
+  let row = p.wRow0 + min(local, p.rows - 1u);                 // rows past the end compute a valid row, never write
   ${base}
   var acc = 0.0;
   var acc2 = 0.0;
@@ -269,23 +269,39 @@ export function gemvParams(
   K: number,
   rows: number,
   row0: number,
-  extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number; xOffset?: number; vec?: boolean } = {},
+  extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number; xOffset?: number; vec?: boolean; wRow0?: number; outOffset?: number } = {},
 ): number[] {
   const f = new Float32Array([extra.eps ?? 0]);
   // x's offset is in the kernel's units: vec4s on the vectorised path (the offset must then be a multiple of 4).
   const xOff = extra.vec ? (extra.xOffset ?? 0) / 4 : (extra.xOffset ?? 0);
-  return [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0, xOff];
+  const head = [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0];
+  return [...head, xOff, extra.wRow0 ?? 0, extra.outOffset ?? 0];
 }
 
 /**
- * A plain GEMV through a runtime Pass (used by the prefill path for the last row's logits): out = W · x[xOffset …].
+ * A plain GEMV through a runtime Pass (one-row linear layers of the prefill path, e.g. the last row's logits):
+ * out[outOffset + o] = Σ_k W[r0 + o, k] · x[xOffset + k] for o < r1 − r0.
  */
-export function encodeGemv(pass: Pass, W: GpuMatrix, x: GPUBuffer, xOffset: number, out: GPUBuffer, threads: number, rows?: number): void {
+export function encodeGemv(
+  pass: Pass,
+  W: GpuMatrix,
+  x: GPUBuffer,
+  xOffset: number,
+  out: GPUBuffer,
+  outOffset: number,
+  shape: { threads: number; rows?: number },
+  r0 = 0,
+  r1 = W.rows,
+): void {
   const vec = vectorised(W.dtype, W.cols) && xOffset % 4 === 0;
-  const rpg = Math.min(threads, rows ?? rowsPerGroup(W.rows));
-  const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue: 'plain', epilogue: 'store', forceScalar: !vec });
+  const rpg = Math.min(shape.threads, shape.rows ?? rowsPerGroup(W.rows));
+  const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads: shape.threads, prologue: 'plain', epilogue: 'store', forceScalar: !vec });
   for (const ch of W.chunks) {
-    pass.dispatch(kernel, gemvParams(W.cols, ch.rows, ch.row0, { xOffset, vec }), [x, ch.buffer, out], gemvGroups(ch.rows, rpg));
+    const a = Math.max(r0, ch.row0);
+    const b = Math.min(r1, ch.row0 + ch.rows);
+    if (a >= b) continue;
+    const params = gemvParams(W.cols, b - a, a - r0, { xOffset, vec, wRow0: a - ch.row0, outOffset });
+    pass.dispatch(kernel, params, [x, ch.buffer, out], gemvGroups(b - a, rpg));
   }
 }
 
