@@ -17,7 +17,15 @@ const gpu = create(flags) as unknown as GPU;
 const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
 if (!adapter) throw new Error('no WebGPU adapter');
 const limits: Record<string, number> = {};
-for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const)
+for (const k of [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const)
   limits[k] = adapter.limits[k];
 const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
 const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures: features });
@@ -42,16 +50,25 @@ const t0 = performance.now();
 const shapes: Array<[number, number | undefined]> = JSON.parse(process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]').map(
   ([t, r]: [number, number | null]) => [t, r ?? undefined],
 );
-const sweep = await sweepDecodeShapes(ctx, config, { layers, context: smoke ? 16 : 1024, steps: smoke ? 2 : 48, shapes: smoke ? shapes.slice(0, 1) : shapes });
+const sweep = await sweepDecodeShapes(ctx, config, {
+  layers,
+  context: smoke ? 16 : 1024,
+  steps: smoke ? 2 : 48,
+  shapes: smoke ? shapes.slice(0, 1) : shapes,
+});
 console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
 for (const s of sweep)
-  console.log(`  ${s.threads} threads, ${s.rows ?? 'auto'} rows: ${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`);
+  console.log(
+    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows: ${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`,
+  );
 const bestShape = sweep.reduce((a, b) => (b.ms_per_token < a.ms_per_token ? b : a));
 console.log('GPU ms per token by kernel (timestamps, each dispatch repeated 10× alone; best shape):');
 let sum = 0;
 for (const [k, v] of Object.entries(bestShape.profile)) {
   sum += v.ms;
-  console.log(`  ${k.padEnd(48)} ×${String(v.count).padStart(3)}  ${v.ms.toFixed(3)} ms  (${((v.ms / v.count) * 1000).toFixed(1)} µs each)`);
+  console.log(
+    `  ${k.padEnd(48)} ×${String(v.count).padStart(3)}  ${v.ms.toFixed(3)} ms  (${((v.ms / v.count) * 1000).toFixed(1)} µs each)`,
+  );
 }
 console.log(`  sum ${sum.toFixed(3)} ms`);
 console.log(`sweep took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -44,7 +44,11 @@ describe('Hymba-1.5B weight set on the GPU', () => {
     try {
       const set = engine.weightSet();
       expect(set.map((w) => w.name)).toEqual(planWeights(config, 'BF16', engine.maxBinding).map((w) => w.name));
-      expect(set.find((w) => w.name === 'model.layers.0.mamba.in_proj.weight')).toMatchObject({ dtype: 'BF16', shape: [8960, 1600], bytes: 28_672_000 });
+      expect(set.find((w) => w.name === 'model.layers.0.mamba.in_proj.weight')).toMatchObject({
+        dtype: 'BF16',
+        shape: [8960, 1600],
+        bytes: 28_672_000,
+      });
       const ck = await weights.readBack(engine.rt);
       const inProj = ck.weights.get('model.layers.1.mamba.in_proj.weight')!;
       expect(inProj.dtype).toBe('BF16');

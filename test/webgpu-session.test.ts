@@ -83,7 +83,12 @@ describe('WebGPU session == CPU session on random models whose windows wrap', ()
     ['recompute the meta tokens in the prefill', {}, { windowRule: 'prefill', reuseMetaState: false }],
     [
       'attention-only and SSM-only layers, triple KV group',
-      { num_hidden_layers: 5, global_attn_idx: [0], kv_reuse_group: [[1, 2, 3]], lab_mixers: ['hybrid', 'hybrid', 'attention', 'hybrid', 'ssm'] },
+      {
+        num_hidden_layers: 5,
+        global_attn_idx: [0],
+        kv_reuse_group: [[1, 2, 3]],
+        lab_mixers: ['hybrid', 'hybrid', 'attention', 'hybrid', 'ssm'],
+      },
       { windowRule: 'hf' },
     ],
   ];

@@ -171,7 +171,13 @@ async function emptyDispatch(engine: WebGpuEngine, timer: GpuTimer, n = 512): Pr
   const { pipeline, layout } = rt.pipeline(emptyKernel);
   const u = rt.create(256, 'empty params', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   const x = rt.create(16, 'empty out');
-  const bg = rt.device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: u, size: 16 } }, { binding: 1, resource: { buffer: x } }] });
+  const bg = rt.device.createBindGroup({
+    layout,
+    entries: [
+      { binding: 0, resource: { buffer: u, size: 16 } },
+      { binding: 1, resource: { buffer: x } },
+    ],
+  });
   const record = (e: GPUCommandEncoder) => {
     const pass = e.beginComputePass({ timestampWrites: timer.writes(true, true) });
     for (let i = 0; i < n; i++) {
@@ -217,7 +223,10 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
     log(`copy kernel: ${copy.toFixed(1)} GB/s over ${(copyBytes / 2 ** 20).toFixed(0)} MiB`);
     const empty = await emptyDispatch(engine, timer);
     const random = mulberry32(1);
-    const ids = (n: number) => [config.bosTokenId, ...Array.from({ length: n - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2)))];
+    const ids = (n: number) => [
+      config.bosTokenId,
+      ...Array.from({ length: n - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2))),
+    ];
 
     const prefill: FullSizeBenchResult['prefill'] = [];
     for (const n of o.prefill) {
@@ -266,7 +275,9 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       log(`decode @ ${context}: ${ms.toFixed(3)} ms/token${gpuMs !== null ? ` (GPU ${gpuMs.toFixed(3)} ms)` : ''}`);
     }
     return {
-      adapter: [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.device, ctx.adapterInfo.description].filter(Boolean).join(' / '),
+      adapter: [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.device, ctx.adapterInfo.description]
+        .filter(Boolean)
+        .join(' / '),
       model: config.numLayers === full.numLayers ? 'hymba-1.5b' : `hymba-1.5b (first ${config.numLayers} of ${full.numLayers} layers)`,
       layers: config.numLayers,
       weight_dtype: engine.weightDtype,
@@ -318,7 +329,15 @@ export async function sweepDecodeShapes(
   ctx: GpuContext,
   full: HymbaConfig,
   o: { layers?: number; context: number; steps: number; shapes: Array<[number, number | undefined]>; seed?: number },
-): Promise<Array<{ threads: number; rows: number | null; ms_per_token: number; gpu_ms_per_token: number | null; profile: Record<string, { count: number; ms: number }> }>> {
+): Promise<
+  Array<{
+    threads: number;
+    rows: number | null;
+    ms_per_token: number;
+    gpu_ms_per_token: number | null;
+    profile: Record<string, { count: number; ms: number }>;
+  }>
+> {
   const config = truncateLayers(full, o.layers ?? full.numLayers);
   const { engine } = await WebGpuEngine.createRandom(ctx, config, { seed: o.seed ?? 0 });
   const timer = new GpuTimer(ctx.device);

@@ -35,7 +35,12 @@ export class DecodeProgram {
   }
 
   /** Record a dispatch. `params`/`groups` may depend on the step's position (then they are recomputed per step). */
-  add(kernel: Kernel, buffers: GPUBuffer[], params: number[] | ((pos: number) => number[]), groups: Groups | ((pos: number) => Groups)): void {
+  add(
+    kernel: Kernel,
+    buffers: GPUBuffer[],
+    params: number[] | ((pos: number) => number[]),
+    groups: Groups | ((pos: number) => Groups),
+  ): void {
     if (buffers.length !== kernel.bindings.length) {
       throw new Error(`${kernel.name}: ${buffers.length} buffers given, the kernel binds ${kernel.bindings.length}`);
     }

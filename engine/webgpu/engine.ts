@@ -15,7 +15,15 @@ import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, t
 import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
-import { checkpointSource, planWeights, RandomWeights, type GpuMatrix, type PlannedWeight, type WeightDType, type WeightSource } from './weights.ts';
+import {
+  checkpointSource,
+  planWeights,
+  RandomWeights,
+  type GpuMatrix,
+  type PlannedWeight,
+  type WeightDType,
+  type WeightSource,
+} from './weights.ts';
 import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
 import { encodeGemv } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
@@ -159,7 +167,10 @@ export class WebGpuEngine implements Engine {
     this.meta = c.numMetaTokens > 0 ? mat('model.memory_tokens') : null;
     this.head = c.tieWordEmbeddings ? this.embed : mat('lm_head.weight');
     this.finalNorm = vec('model.final_layernorm.weight');
-    this.ropeCosSin = rt.upload(ropeTable(ropeInvFreq(c.qkHeadDim, ropeBase(c)), c.maxPositionEmbeddings + c.numMetaTokens), 'rope-cos-sin');
+    this.ropeCosSin = rt.upload(
+      ropeTable(ropeInvFreq(c.qkHeadDim, ropeBase(c)), c.maxPositionEmbeddings + c.numMetaTokens),
+      'rope-cos-sin',
+    );
     this.zeros = rt.create(4 * c.dInner * Math.max(c.dConv - 1, 1), 'zeros');
     this.layers = c.layers.map((l) => {
       const p = `model.layers.${l.index}.`;
@@ -180,7 +191,9 @@ export class WebGpuEngine implements Engine {
       };
       let ssmPack: GPUBuffer | null = null;
       if (ssm) {
-        const parts = ['mamba.dt_proj.0.bias', 'mamba.dt_layernorm.weight', 'mamba.B_layernorm.weight', 'mamba.C_layernorm.weight'].map((n) => host(p + n));
+        const parts = ['mamba.dt_proj.0.bias', 'mamba.dt_layernorm.weight', 'mamba.B_layernorm.weight', 'mamba.C_layernorm.weight'].map(
+          (n) => host(p + n),
+        );
         const pack = new Float32Array(parts.reduce((a, v) => a + v.length, 0));
         let at = 0;
         for (const v of parts) {
@@ -328,7 +341,9 @@ export class WebGpuEngine implements Engine {
   private async readTap(env: Map<string, GpuTensor>, name: string): Promise<Tensor> {
     const t = env.get(name);
     if (!t) {
-      const hint = /attn\.probs$|ssm\.states$/.test(name) ? ' (probabilities and per-token states are computed only when listed in taps)' : '';
+      const hint = /attn\.probs$|ssm\.states$/.test(name)
+        ? ' (probabilities and per-token states are computed only when listed in taps)'
+        : '';
       throw new InputError(`tap "${name}" has not been computed yet (or does not exist)${hint}`);
     }
     const pass = this.rt.begin(`read ${name}`);
@@ -345,7 +360,12 @@ export class WebGpuEngine implements Engine {
    * One chunk of a decode session (session.ts): the pass of `plan` over the session's state, in one command
    * encoder. Returns the logits of the chunk's last row and the wanted taps without the meta rows.
    */
-  async chunkPass(ids: number[], chunk: ChunkState, opts: ForwardOptions, wanted: Set<string>): Promise<{ logits: Float32Array; taps: Map<string, Tensor> }> {
+  async chunkPass(
+    ids: number[],
+    chunk: ChunkState,
+    opts: ForwardOptions,
+    wanted: Set<string>,
+  ): Promise<{ logits: Float32Array; taps: Map<string, Tensor> }> {
     const plan = this.plan(ids, opts, wanted, false, chunk);
     const pass = this.rt.begin('session chunk');
     const names = [...wanted].filter((n) => n !== 'logits');
@@ -395,7 +415,8 @@ export class WebGpuEngine implements Engine {
     const meta = opts.meta ?? true;
     if (!chunk) validateIds(c, ids, meta);
     const window = chunk ? chunk.window : (opts.window ?? c.slidingWindow);
-    if (!Number.isInteger(window) || window < (chunk ? 0 : 1)) throw new InputError(`sliding window must be a positive integer, got ${window}`);
+    if (!Number.isInteger(window) || window < (chunk ? 0 : 1))
+      throw new InputError(`sliding window must be a positive integer, got ${window}`);
     if (chunk && [...wanted].some((n) => n.endsWith('.attn.probs')))
       throw new InputError('attention probabilities are not recorded by a WebGPU decode session; use WebGpuEngine.forward for them');
     const masks = betaMasks(c, opts.ablation ?? []);
@@ -418,7 +439,9 @@ export class WebGpuEngine implements Engine {
     const put = (name: string, shape: number[], scope: number): GpuTensor => {
       const bytes = numelOf(shape) * 4;
       if (bytes > this.maxActivation) {
-        throw new InputError(`${name} [${shape}] needs ${bytes} bytes, more than this device binds at once (${this.maxActivation}); use a shorter prompt`);
+        throw new InputError(
+          `${name} [${shape}] needs ${bytes} bytes, more than this device binds at once (${this.maxActivation}); use a shorter prompt`,
+        );
       }
       const t = rt.tensor(shape);
       env.set(name, t);
@@ -474,8 +497,12 @@ export class WebGpuEngine implements Engine {
       const p = `layers.${i}.`;
       const w = this.layers[i];
       const x = `hidden_states.${i}`;
-      add(p + 'input_norm', i, (pass) => encodeRmsnorm(pass, whole(get(x)), N, D, w.inputNorm, eps, whole(put(p + 'input_norm', [N, D], i))));
-      add(p + 'in_proj', i, (pass) => encodeLinear(pass, whole(get(p + 'input_norm')), N, w.inProj, whole(put(p + 'in_proj', [N, l.rows.total], i))));
+      add(p + 'input_norm', i, (pass) =>
+        encodeRmsnorm(pass, whole(get(x)), N, D, w.inputNorm, eps, whole(put(p + 'input_norm', [N, D], i))),
+      );
+      add(p + 'in_proj', i, (pass) =>
+        encodeLinear(pass, whole(get(p + 'input_norm')), N, w.inProj, whole(put(p + 'in_proj', [N, l.rows.total], i))),
+      );
       const cols = (r: [number, number]) => colsView(get(p + 'in_proj'), r[0]);
 
       if (l.hasAttention) {
@@ -485,16 +512,37 @@ export class WebGpuEngine implements Engine {
         );
         if (l.ownsKv) {
           // Kept to the end of the pass: consumer layers attend with them.
-          add(p + 'attn.k', i, (pass) => encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END), pos0));
+          add(p + 'attn.k', i, (pass) =>
+            encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END), pos0),
+          );
           add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, cols(l.rows.v!), N, Hkv * dv, put(p + 'attn.v', [N, Hkv * dv], END)));
         }
         const src = `layers.${l.kvSource}.attn.`;
-        const shape: AttentionShape = { T: N, heads: l.numHeads, kvHeads: Hkv, dqk, dv, qPos0: 0, window: l.global ? null : window, numMeta: M };
+        const shape: AttentionShape = {
+          T: N,
+          heads: l.numHeads,
+          kvHeads: Hkv,
+          dqk,
+          dv,
+          qPos0: 0,
+          window: l.global ? null : window,
+          numMeta: M,
+        };
         add(p + 'attn.probs', i, (pass) => {
           const out = put(p + 'attn_out', [N, l.numHeads * dv], i);
           const cache = chunk?.kv[l.kvSource];
           if (chunk && cache) {
-            const s = { T: N, heads: l.numHeads, kvHeads: Hkv, dqk, dv, pos0, window: l.global ? null : window, numMeta, ring: l.global ? 0 : cache.ring };
+            const s = {
+              T: N,
+              heads: l.numHeads,
+              kvHeads: Hkv,
+              dqk,
+              dv,
+              pos0,
+              window: l.global ? null : window,
+              numMeta,
+              ring: l.global ? 0 : cache.ring,
+            };
             encodeCacheAttention(pass, s, get(p + 'attn.q'), get(src + 'k'), get(src + 'v'), cache.k, cache.v, out);
           } else if (wanted.has(p + 'attn.probs')) {
             const probs = put(p + 'attn.probs', [l.numHeads, N, N], i);

@@ -21,8 +21,24 @@ import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram } from './decode-program.ts';
-import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, rowsPerGroup, type Epilogue, type Prologue } from './kernels/gemv.ts';
-import { attentionCombineKernel, attentionPartialKernel, attentionPartialParams, MAX_SPLITS, NONE, splits } from './kernels/decode-attention.ts';
+import {
+  gemvBindings,
+  gemvGroups,
+  gemvKernel,
+  gemvParams,
+  gemvStages,
+  rowsPerGroup,
+  type Epilogue,
+  type Prologue,
+} from './kernels/gemv.ts';
+import {
+  attentionCombineKernel,
+  attentionPartialKernel,
+  attentionPartialParams,
+  MAX_SPLITS,
+  NONE,
+  splits,
+} from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
 import type { GpuMatrix } from './weights.ts';
@@ -83,12 +99,16 @@ export class WebGpuSession implements DecodeSession {
     if (this.windowRule !== 'hf' && this.windowRule !== 'prefill')
       throw new InputError(`windowRule must be "hf" or "prefill", got ${JSON.stringify(this.windowRule)}`);
     this.window = opts.window ?? c.slidingWindow;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new InputError(`sliding window must be a positive integer, got ${this.window}`);
+    if (!Number.isInteger(this.window) || this.window < 1)
+      throw new InputError(`sliding window must be a positive integer, got ${this.window}`);
     this.numMeta = (opts.meta ?? true) ? c.numMetaTokens : 0;
     this.maxContext = opts.maxContext ?? c.maxPositionEmbeddings;
-    if (!Number.isInteger(this.maxContext) || this.maxContext < 1) throw new InputError(`maxContext must be a positive integer, got ${this.maxContext}`);
+    if (!Number.isInteger(this.maxContext) || this.maxContext < 1)
+      throw new InputError(`maxContext must be a positive integer, got ${this.maxContext}`);
     if (this.maxContext > c.maxPositionEmbeddings)
-      throw new InputError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions (the RoPE table ends there)`);
+      throw new InputError(
+        `maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions (the RoPE table ends there)`,
+      );
     this.ablation = opts.ablation ?? [];
     betaMasks(c, this.ablation); // validates
     this.ablationKey = formatAblation(this.ablation);
@@ -264,7 +284,11 @@ export class WebGpuSession implements DecodeSession {
     const program = this.ensureProgram();
     const { token, results, logits } = this.decodeBuffers!;
     if (id !== null) rt.device.queue.writeBuffer(token, 0, new Uint32Array([id]));
-    const staging = rt.create((withLogits ? this.engine.config.vocabSize : steps) * 4, 'decode readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const staging = rt.create(
+      (withLogits ? this.engine.config.vocabSize : steps) * 4,
+      'decode readback',
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    );
     rt.device.pushErrorScope('validation');
     try {
       for (let s = 0; s < steps; s++) {
@@ -314,7 +338,8 @@ export class WebGpuSession implements DecodeSession {
     const M = this.numMeta;
     const maxRows = Math.max(...c.layers.map((l) => l.rows.total));
     const maxEntries = Math.max(1, ...this.kv.map((o) => (o ? o.slots : 0)));
-    if (splits(maxEntries) > MAX_SPLITS) throw new InputError(`maxContext ${this.maxContext} needs more attention splits than the decode kernel holds (${MAX_SPLITS})`);
+    if (splits(maxEntries) > MAX_SPLITS)
+      throw new InputError(`maxContext ${this.maxContext} needs more attention splits than the decode kernel holds (${MAX_SPLITS})`);
     const maxDv = Math.max(1, ...c.layers.map((l) => l.vHeadDim));
     const maxHeads = Math.max(1, ...c.layers.map((l) => l.numHeads));
     const x = make(D, 'decode x');
@@ -337,7 +362,11 @@ export class WebGpuSession implements DecodeSession {
         if (!g) return null;
         if (!mask) return g.gpu;
         const b = make(g.host.length, `L${i} ablated gain`);
-        rt.device.queue.writeBuffer(b, 0, g.host.map((v, k) => v * mask[k]));
+        rt.device.queue.writeBuffer(
+          b,
+          0,
+          g.host.map((v, k) => v * mask[k]),
+        );
         return b;
       };
       return { attn: gain(e.layers[i].norm1, masks[i].attn), ssm: gain(e.layers[i].norm2, masks[i].ssm) };
@@ -345,7 +374,14 @@ export class WebGpuSession implements DecodeSession {
 
     const p = new DecodeProgram(rt);
     // y = W · f(x) over each weight chunk; `io` names the buffers of gemvBindings().
-    const gemv = (W: GpuMatrix, prologue: Prologue, epilogue: Epilogue, io: Record<string, GPUBuffer>, extra: Parameters<typeof gemvParams>[3] = {}, W2?: GpuMatrix) => {
+    const gemv = (
+      W: GpuMatrix,
+      prologue: Prologue,
+      epilogue: Epilogue,
+      io: Record<string, GPUBuffer>,
+      extra: Parameters<typeof gemvParams>[3] = {},
+      W2?: GpuMatrix,
+    ) => {
       const threads = e.decodeThreads;
       const rpg = Math.min(threads, e.decodeRows ?? rowsPerGroup(W.rows));
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
@@ -361,18 +397,25 @@ export class WebGpuSession implements DecodeSession {
     };
 
     // The embedding row of the token (which lives on the GPU: written by step() or by the argmax kernel).
-    for (const ch of e.embed.chunks) p.add(gatherKernel(e.embed.dtype), [token, ch.buffer, x], [1, D, ch.row0, ch.rows, 0], [Math.ceil(D / 64), 1]);
+    for (const ch of e.embed.chunks)
+      p.add(gatherKernel(e.embed.dtype), [token, ch.buffer, x], [1, D, ch.row0, ch.rows, 0], [Math.ceil(D / 64), 1]);
 
     for (const l of c.layers) {
       const i = l.index;
       const w = e.layers[i];
       // in_proj with input_layernorm folded in; its epilogue runs the conv step (xc, conv state) on the x rows.
       if (l.hasSsm) {
-        gemv(w.inProj, 'norm', 'conv', { x, gain: w.inputNorm, out: P, convW: w.convW!, convB: w.convB ?? e.zeros, convState: this.conv[i] ?? e.zeros, xc }, {
-          eps,
-          xRow0: l.rows.x![0],
-          E,
-        });
+        gemv(
+          w.inProj,
+          'norm',
+          'conv',
+          { x, gain: w.inputNorm, out: P, convW: w.convW!, convB: w.convB ?? e.zeros, convState: this.conv[i] ?? e.zeros, xc },
+          {
+            eps,
+            xRow0: l.rows.x![0],
+            E,
+          },
+        );
       } else gemv(w.inProj, 'norm', 'store', { x, gain: w.inputNorm, out: P }, { eps });
 
       if (l.hasAttention) {
@@ -451,7 +494,10 @@ export class WebGpuSession implements DecodeSession {
    * GPU milliseconds of one greedy decode step (its compute pass between two timestamps), for the benchmark:
    * `measure` records the step into an encoder, resolves the timestamps and returns nanoseconds (or null).
    */
-  async timedStep(writes: GPUComputePassTimestampWrites, measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>): Promise<number | null> {
+  async timedStep(
+    writes: GPUComputePassTimestampWrites,
+    measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
+  ): Promise<number | null> {
     this.alive();
     this.checkRoom(1);
     const program = this.ensureProgram();
@@ -495,7 +541,14 @@ export class WebGpuSession implements DecodeSession {
     const conv = sum('conv_state_bytes');
     const ssm = sum('ssm_state_bytes');
     const reserved = this.kv.reduce((a, o) => a + (o ? o.slots * (o.kWidth + o.vWidth) * F32 : 0), 0);
-    return { kv_bytes: kv, conv_state_bytes: conv, ssm_state_bytes: ssm, total_bytes: kv + conv + ssm, kv_reserved_bytes: reserved, layers };
+    return {
+      kv_bytes: kv,
+      conv_state_bytes: conv,
+      ssm_state_bytes: ssm,
+      total_bytes: kv + conv + ssm,
+      kv_reserved_bytes: reserved,
+      layers,
+    };
   }
 
   async readKv(layer: number): Promise<KvSnapshot | null> {

@@ -58,7 +58,6 @@ export function uploadMatrix(rt: GpuRuntime, w: Weight, maxBindingBytes: number)
 
 // ---- Where the engine's weights come from: a loaded checkpoint, or deterministic random values made on the GPU.
 
-
 /** Tensors the engine keeps as matrices on the GPU (stored dtype, chunked); every other tensor is a small f32 vector. */
 export function isMatrix(name: string): boolean {
   return /(embed_tokens\.weight|memory_tokens|lm_head\.weight|_proj\.weight|_proj\.0\.weight)$/.test(name);
@@ -104,7 +103,8 @@ export function planWeights(c: HymbaConfig, dtype: WeightDType, maxBindingBytes:
     const cols = shape.slice(1).reduce((a, b) => a * b, 1);
     const rowBytes = cols * bytesPerElement(dtype);
     const per = Math.min(shape[0], Math.floor((maxBindingBytes - 4) / rowBytes));
-    if (per < 1) throw new WeightTooLargeError(`${name}: one row is ${rowBytes} bytes, more than the device binds at once (${maxBindingBytes})`);
+    if (per < 1)
+      throw new WeightTooLargeError(`${name}: one row is ${rowBytes} bytes, more than the device binds at once (${maxBindingBytes})`);
     const chunkRows: number[] = [];
     for (let r = 0; r < shape[0]; r += per) chunkRows.push(Math.min(per, shape[0] - r));
     return { name, shape, dtype, chunkRows, bytes: shape[0] * rowBytes };
@@ -163,7 +163,8 @@ export class RandomWeights implements WeightSource {
     const cols = shape.slice(1).reduce((a, b) => a * b, 1);
     const rowBytes = cols * bytesPerElement(this.dtype);
     const per = Math.min(rows, Math.floor((maxBindingBytes - 4) / rowBytes));
-    if (per < 1) throw new WeightTooLargeError(`${name}: one row is ${rowBytes} bytes, more than the device binds at once (${maxBindingBytes})`);
+    if (per < 1)
+      throw new WeightTooLargeError(`${name}: one row is ${rowBytes} bytes, more than the device binds at once (${maxBindingBytes})`);
     const { mean, std } = randomLaw(this.config, name, shape);
     const chunks: MatrixChunk[] = [];
     for (let row0 = 0; row0 < rows; row0 += per) {
@@ -202,7 +203,16 @@ export class RandomWeights implements WeightSource {
   async fill(rt: GpuRuntime): Promise<void> {
     const pass = rt.begin('random weights');
     for (const j of this.jobs) {
-      const { params, groups } = randomInitDispatch(this.dtype, j.first, j.elements, j.first + j.elements, this.seed, j.stream, j.mean, j.std);
+      const { params, groups } = randomInitDispatch(
+        this.dtype,
+        j.first,
+        j.elements,
+        j.first + j.elements,
+        this.seed,
+        j.stream,
+        j.mean,
+        j.std,
+      );
       pass.dispatch(randomInitKernel(this.dtype), params, [j.chunk.buffer], groups);
     }
     this.jobs.length = 0;

@@ -155,7 +155,8 @@ const bench: Command = {
     const presetName = args.string('preset');
     if (presetName !== undefined) {
       const preset = getPreset(presetName);
-      if (preset.kind !== 'hymba') throw new UsageError(`--preset ${presetName} is not a Hymba model; the full-size benchmark runs Hymba presets`);
+      if (preset.kind !== 'hymba')
+        throw new UsageError(`--preset ${presetName} is not a Hymba model; the full-size benchmark runs Hymba presets`);
       const config = parseConfig(preset.config);
       const dtype = choice(args, 'dtype', ['bf16', 'f32'], 'bf16') === 'bf16' ? 'BF16' : 'F32';
       const result = await benchFullSize(await nodeGpu(), config, {

@@ -60,7 +60,8 @@ export function attentionPartialKernel(s: DecodeAttentionShape): Kernel {
   const writeK = kVec
     ? `for (var i = lid; i < DQK / 4u; i += ${THREADS}u) { cacheK[(p.cur * p.kvHeads + g) * DQK / 4u + i] = vec4f(knew[4u * i], knew[4u * i + 1u], knew[4u * i + 2u], knew[4u * i + 3u]); }`
     : `for (var i = lid; i < DQK; i += ${THREADS}u) { cacheK[(p.cur * p.kvHeads + g) * DQK + i] = knew[i]; }`;
-  const newV = (col: string) => `vec4f(P[p.vOff + g * DV + ${col}], P[p.vOff + g * DV + ${col} + 1u], P[p.vOff + g * DV + ${col} + 2u], P[p.vOff + g * DV + ${col} + 3u])`;
+  const newV = (col: string) =>
+    `vec4f(P[p.vOff + g * DV + ${col}], P[p.vOff + g * DV + ${col} + 1u], P[p.vOff + g * DV + ${col} + 2u], P[p.vOff + g * DV + ${col} + 3u])`;
   const writeV = vVec
     ? `for (var i = lid; i < DV / 4u; i += ${THREADS}u) { cacheV[(p.cur * p.kvHeads + g) * DV / 4u + i] = ${newV('4u * i')}; }`
     : `for (var i = lid; i < DV; i += ${THREADS}u) { cacheV[(p.cur * p.kvHeads + g) * DV + i] = P[p.vOff + g * DV + i]; }`;

@@ -80,7 +80,17 @@ export function gemvKernel(v: GemvVariant): Kernel {
   const decl = names
     .map((n, i) => {
       const weight = n === 'w' || n === 'w2';
-      const elem = weight ? (vec ? (packed ? 'vec4<u32>' : 'vec4<f32>') : packed ? 'u32' : 'f32') : vec && PROLOGUE_INPUTS.has(n) ? 'vec4<f32>' : 'f32';
+      const elem = weight
+        ? vec
+          ? packed
+            ? 'vec4<u32>'
+            : 'vec4<f32>'
+          : packed
+            ? 'u32'
+            : 'f32'
+        : vec && PROLOGUE_INPUTS.has(n)
+          ? 'vec4<f32>'
+          : 'f32';
       const access = READ_ONLY.has(n) ? 'read' : 'read_write';
       return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${n}: array<${elem}>;`;
     })
@@ -243,7 +253,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 function convEpilogue(K: number): string {
   const past = K - 1;
   const taps = Array.from({ length: past }, (_, j) => `convW[c * ${K}u + ${j}u] * convState[c * ${past}u + ${j}u]`);
-  const shift = Array.from({ length: Math.max(0, past - 1) }, (_, j) => `convState[c * ${past}u + ${j}u] = convState[c * ${past}u + ${j + 1}u];`);
+  const shift = Array.from(
+    { length: Math.max(0, past - 1) },
+    (_, j) => `convState[c * ${past}u + ${j}u] = convState[c * ${past}u + ${j + 1}u];`,
+  );
   return `out[r] = acc;
     if (r >= p.xRow0 && r < p.xRow0 + p.E) {
       let c = r - p.xRow0;
@@ -269,12 +282,31 @@ export function gemvParams(
   K: number,
   rows: number,
   row0: number,
-  extra: { eps?: number; hasA?: boolean; hasY?: boolean; xRow0?: number; E?: number; xOffset?: number; vec?: boolean; wRow0?: number; outOffset?: number } = {},
+  extra: {
+    eps?: number;
+    hasA?: boolean;
+    hasY?: boolean;
+    xRow0?: number;
+    E?: number;
+    xOffset?: number;
+    vec?: boolean;
+    wRow0?: number;
+    outOffset?: number;
+  } = {},
 ): number[] {
   const f = new Float32Array([extra.eps ?? 0]);
   // x's offset is in the kernel's units: vec4s on the vectorised path (the offset must then be a multiple of 4).
   const xOff = extra.vec ? (extra.xOffset ?? 0) / 4 : (extra.xOffset ?? 0);
-  const head = [K, rows, row0, new Uint32Array(f.buffer)[0], extra.hasA ? 1 : 0, extra.hasY ? 1 : 0, extra.xRow0 ?? 0xffffffff, extra.E ?? 0];
+  const head = [
+    K,
+    rows,
+    row0,
+    new Uint32Array(f.buffer)[0],
+    extra.hasA ? 1 : 0,
+    extra.hasY ? 1 : 0,
+    extra.xRow0 ?? 0xffffffff,
+    extra.E ?? 0,
+  ];
   return [...head, xOff, extra.wRow0 ?? 0, extra.outOffset ?? 0];
 }
 
@@ -295,7 +327,15 @@ export function encodeGemv(
 ): void {
   const vec = vectorised(W.dtype, W.cols) && xOffset % 4 === 0;
   const rpg = Math.min(shape.threads, shape.rows ?? rowsPerGroup(W.rows));
-  const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads: shape.threads, prologue: 'plain', epilogue: 'store', forceScalar: !vec });
+  const kernel = gemvKernel({
+    dtype: W.dtype,
+    K: W.cols,
+    rowsPerGroup: rpg,
+    threads: shape.threads,
+    prologue: 'plain',
+    epilogue: 'store',
+    forceScalar: !vec,
+  });
   for (const ch of W.chunks) {
     const a = Math.max(r0, ch.row0);
     const b = Math.min(r1, ch.row0 + ch.rows);
