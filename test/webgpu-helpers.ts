@@ -1,6 +1,6 @@
 // Shared by the WebGPU tests: a runtime on Dawn, uploads/readbacks, seeded random data, dtype rounding.
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
-import { GpuRuntime, type GpuTensor, type Pass } from '../engine/webgpu/runtime.ts';
+import { GpuRuntime, type GpuTensor, type KernelProfile, type Pass } from '../engine/webgpu/runtime.ts';
 import { floatToBf16, floatToHalf, halfToFloat } from '../engine/checkpoint/safetensors.ts';
 import type { Checkpoint, Weight } from '../engine/checkpoint/load.ts';
 import { parseConfig, type HymbaConfig } from '../engine/config.ts';
@@ -10,10 +10,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { headerLength, parseHeader, toFloat32 } from '../engine/checkpoint/safetensors.ts';
 
-let runtime: GpuRuntime | undefined;
-export async function gpuRuntime(): Promise<GpuRuntime> {
-  runtime ??= new GpuRuntime(await nodeGpu());
-  return runtime;
+/** Both kernel profiles (runtime.ts): tests run each variant on this device so neither can rot. */
+export const kernelProfiles: KernelProfile[] = ['gpu', 'cpu-like'];
+
+const runtimes = new Map<string, GpuRuntime>();
+/** A runtime on Dawn with the given kernel profile (default: what the adapter wants). */
+export async function gpuRuntime(profile?: KernelProfile): Promise<GpuRuntime> {
+  const key = profile ?? 'default';
+  let rt = runtimes.get(key);
+  if (!rt) runtimes.set(key, (rt = new GpuRuntime(await nodeGpu(), profile)));
+  return rt;
 }
 
 export function rng(seed: number): () => number {

@@ -14,7 +14,7 @@ import { tensor, type Tensor } from '../tensor.ts';
 import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, type ForwardResult, type Step } from '../model.ts';
 import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
-import { GpuRuntime, numelOf, type GpuTensor, type Pass } from './runtime.ts';
+import { GpuRuntime, numelOf, type GpuTensor, type KernelProfile, type Pass } from './runtime.ts';
 import {
   checkpointSource,
   planWeights,
@@ -25,7 +25,7 @@ import {
   type WeightSource,
 } from './weights.ts';
 import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
-import { encodeGemv } from './kernels/gemv.ts';
+import { encodeGemv, type GemvShape } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
 import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
@@ -47,9 +47,11 @@ export interface WebGpuEngineOptions {
    */
   maxBindingBytes?: number;
   /**
-   * Threads per workgroup of the decode GEMVs (kernels/gemv.ts). Default 256, or 64 with one row per thread on a
-   * CPU emulation (SwiftShader), where every workgroup and barrier costs far more than the arithmetic.
+   * Kernel variants (runtime.ts KernelProfile): default from the adapter ('cpu-like' on SwiftShader and other
+   * software adapters, else 'gpu'). Tests set it to run both variants on one device.
    */
+  kernelProfile?: KernelProfile;
+  /** Threads per workgroup of the decode GEMVs on the 'gpu' profile (kernels/gemv.ts, default 256). */
   decodeThreads?: number;
   /** Rows of W per decode GEMV workgroup (default: by matrix size, kernels/gemv.ts rowsPerGroup). */
   decodeRows?: number;
@@ -146,13 +148,12 @@ export class WebGpuEngine implements Engine {
     const c = src.config;
     this.config = c;
     this.weightsLabel = src.label;
-    const rt = (this.rt = new GpuRuntime(ctx));
+    const rt = (this.rt = new GpuRuntime(ctx, opts.kernelProfile));
     const limits = ctx.device.limits;
     this.maxActivation = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     this.maxBinding = Math.min(opts.maxBindingBytes ?? this.maxActivation, this.maxActivation);
-    const emulated = ctx.adapterInfo.architecture === 'swiftshader';
-    this.decodeThreads = opts.decodeThreads ?? (emulated ? 64 : 256);
-    this.decodeRows = opts.decodeRows ?? (emulated ? 64 : undefined);
+    this.decodeThreads = opts.decodeThreads ?? 256;
+    this.decodeRows = opts.decodeRows;
     this.decodeStage = opts.decodeStage ?? true;
     const matrices: GpuMatrix[] = [];
     const mat = (name: string) => {
@@ -405,8 +406,9 @@ export class WebGpuEngine implements Engine {
     return { logits: results[results.length - 1], taps };
   }
 
-  private gemvShape(): { threads: number; rows?: number } {
-    return { threads: this.decodeThreads, rows: this.decodeRows };
+  /** The GEMV shape of one-row linears and decode steps (solo, one invocation per row, on the 'cpu-like' profile). */
+  gemvShape(): GemvShape {
+    return { threads: this.decodeThreads, rows: this.decodeRows, solo: this.rt.profile === 'cpu-like' };
   }
 
   /** The ops of one prefill pass, in the CPU reference's order and with its names (or one chunk of a session). */

@@ -27,7 +27,7 @@ import {
   gemvKernel,
   gemvParams,
   gemvStages,
-  rowsPerGroup,
+  gemvLayout,
   type Epilogue,
   type Prologue,
 } from './kernels/gemv.ts';
@@ -382,12 +382,12 @@ export class WebGpuSession implements DecodeSession {
       extra: Parameters<typeof gemvParams>[3] = {},
       W2?: GpuMatrix,
     ) => {
-      const threads = e.decodeThreads;
-      const rpg = Math.min(threads, e.decodeRows ?? rowsPerGroup(W.rows));
+      const layout = gemvLayout(e.gemvShape(), W.rows);
+      const rpg = layout.rowsPerGroup;
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
       // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).
       const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
-      const kernel = gemvKernel({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, threads, prologue, epilogue, convTaps: c.dConv, stage });
+      const kernel = gemvKernel({ ...layout, dtype: W.dtype, K: W.cols, prologue, epilogue, convTaps: c.dConv, stage });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>
           n === 'w' ? ch.buffer : n === 'w2' ? W2!.chunks[k].buffer : io[n],

@@ -7,6 +7,8 @@
 // (query t, head h). The visible keys form two runs — the meta tokens before the window, then the window up to q —
 // walked in blocks of 64: each thread scores one key, the block max/sum are reduced in workgroup memory, the
 // running max m and sum l are rescaled (flash-attention style), and each thread accumulates dv/64 output columns.
+// On the 'cpu-like' profile (runtime.ts) one invocation per (query t, head h) walks the keys one at a time with
+// the same online softmax, its DV outputs in private memory: no workgroup memory, no barriers.
 // The unfused path that writes the probabilities is attention-probs.ts.
 
 import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
@@ -132,6 +134,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   };
 }
 
+function rowKernel(dqk: number, dv: number): Kernel {
+  return {
+    name: `attention-row-${dqk}-${dv}`,
+    bindings: ['read', 'read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+const DQK = ${dqk}u;
+const DV = ${dv}u;
+${keyRunsWgsl}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;   // (t, h) flattened, heads fastest
+  if (i >= p.T * p.heads) { return; }
+  let t = i / p.heads;
+  let h = i % p.heads;
+  let g = h / (p.heads / p.kvHeads);
+  let qp = p.qPos0 + t;
+  let scale = bitcast<f32>(p.scale);
+  let runs = key_runs(qp, p.window, p.numMeta);
+  let total = runs.x + (qp + 1u - runs.y);
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc: array<f32, DV>;
+  for (var j = 0u; j < total; j++) {
+    let key = select(runs.y + (j - runs.x), j, j < runs.x);
+    var dot = 0.0;
+    for (var d = 0u; d < DQK; d++) { dot += q[i * DQK + d] * k[(key * p.kvHeads + g) * DQK + d]; }
+    let s = dot * scale;
+    let mNew = max(m, s);
+    let alpha = exp(m - mNew);
+    let e = exp(s - mNew);
+    l = l * alpha + e;
+    m = mNew;
+    for (var c = 0u; c < DV; c++) { acc[c] = acc[c] * alpha + e * v[(key * p.kvHeads + g) * DV + c]; }
+  }
+  for (var c = 0u; c < DV; c++) { out[i * DV + c] = acc[c] / l; }
+}`,
+  };
+}
+
 export function attentionParams(s: AttentionShape): number[] {
   return [s.T, s.heads, s.kvHeads, s.qPos0, s.window ?? GLOBAL, s.numMeta, f32bits(1 / Math.sqrt(s.dqk))];
 }
@@ -139,5 +186,7 @@ export function attentionParams(s: AttentionShape): number[] {
 /** out [T, heads·dv] = softmax(q kᵀ / sqrt(dqk), masked) v. q [T, heads·dqk], k [Tk, kvHeads·dqk], v [Tk, kvHeads·dv]. */
 export function encodeAttention(pass: Pass, s: AttentionShape, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor): void {
   if (s.T === 0) return;
-  pass.dispatch(fusedKernel(s.dqk, s.dv), attentionParams(s), [q.buffer, k.buffer, v.buffer, out.buffer], [s.T, s.heads]);
+  const buffers = [q.buffer, k.buffer, v.buffer, out.buffer];
+  if (pass.profile === 'cpu-like') pass.dispatch(rowKernel(s.dqk, s.dv), attentionParams(s), buffers, [Math.ceil((s.T * s.heads) / 64)]);
+  else pass.dispatch(fusedKernel(s.dqk, s.dv), attentionParams(s), buffers, [s.T, s.heads]);
 }

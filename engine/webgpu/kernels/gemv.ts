@@ -5,6 +5,8 @@
 // 256/ROWS threads, reduced in workgroup memory. When a row is a whole number of 16-byte words (8 bf16/f16 values,
 // 4 f32) the weights are read as vec4<u32>/vec4<f32> and the activations as vec4<f32>: one 16-byte load per thread
 // per step, consecutive threads on consecutive words (coalesced). Otherwise a scalar path reads one value at a time.
+// `solo` (the 'cpu-like' kernel profile, runtime.ts): one invocation per row, each computing its prologue's
+// statistics itself: no workgroup memory, no barriers (a CPU implementation runs those as costly fiber switches).
 //
 // Prologues (the GEMV's input, computed per workgroup from L2-resident activations, no extra dispatch):
 //   plain: x
@@ -23,6 +25,8 @@ import type { GpuMatrix, WeightDType } from '../weights.ts';
 
 /** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
 export const GEMV_THREADS = 256;
+/** Rows (one invocation each) per workgroup of a solo GEMV. */
+export const SOLO_THREADS = 64;
 
 export type Prologue = 'plain' | 'norm' | 'fuse';
 export type Epilogue = 'store' | 'residual' | 'swiglu' | 'conv';
@@ -41,6 +45,8 @@ export interface GemvVariant {
    * storage; see gemvStages().
    */
   stage?: boolean;
+  /** One invocation per row, no workgroup memory or barriers (forces rowsPerGroup = threads, no staging). */
+  solo?: boolean;
   /** Use the scalar path even when rows are whole 16-byte words (x at an unaligned offset). */
   forceScalar?: boolean;
   /** conv epilogue: taps of the causal conv (d_conv). */
@@ -74,8 +80,9 @@ export function gemvKernel(v: GemvVariant): Kernel {
   const names = gemvBindings(v);
   const vec = vectorised(v.dtype, v.K) && !v.forceScalar;
   const packed = v.dtype !== 'F32';
-  const ROWS = v.rowsPerGroup;
-  const THREADS = v.threads ?? GEMV_THREADS;
+  const solo = v.solo === true;
+  const THREADS = v.threads ?? (solo ? SOLO_THREADS : GEMV_THREADS);
+  const ROWS = solo ? THREADS : v.rowsPerGroup;
   const TPR = THREADS / ROWS;
   const decl = names
     .map((n, i) => {
@@ -98,7 +105,7 @@ export function gemvKernel(v: GemvVariant): Kernel {
   // Activations as vec4 (vec path) or scalars; `xin(j)` is the prologue's input at unit j (from workgroup memory
   // when staged, computed from the global activations otherwise).
   const unit = vec ? 'vec4<f32>' : 'f32';
-  const stage = v.stage === true;
+  const stage = v.stage === true && !solo;
   const stageUnits = vec ? v.K / 4 : v.K;
   const xinName = stage ? 'xin_global' : 'xin';
   const xinGlobal =
@@ -124,21 +131,25 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
   const units = vec ? 'p.K / 4u' : 'p.K';
   const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
+  // A solo invocation walks all of K itself and needs no reduction.
+  const from = solo ? '0u' : 'lid';
+  const step = solo ? '1u' : `${THREADS}u`;
+  const total = (e: string) => (solo ? e : `reduce2(lid, ${e})`);
   const prologue =
     v.prologue === 'plain'
       ? ''
       : v.prologue === 'norm'
         ? `var ss = 0.0;
-  for (var j = lid; j < ${units}; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sq('e')}; }
-  let tot = reduce2(lid, vec2f(ss, 0.0));
+  for (var j = ${from}; j < ${units}; j += ${step}) { let e = x[p.xOff + j]; ss += ${sq('e')}; }
+  let tot = ${total('vec2f(ss, 0.0)')};
   sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps)), 0.0, 1.0);`
         : `var sa = 0.0;
   var sy = 0.0;
-  for (var j = lid; j < ${units}; j += ${THREADS}u) {
+  for (var j = ${from}; j < ${units}; j += ${step}) {
     if (p.hasA != 0u) { let e = a[j]; sa += ${sq('e')}; }
     if (p.hasY != 0u) { let e = y[j]; sy += ${sq('e')}; }
   }
-  let tot = reduce2(lid, vec2f(sa, sy));
+  let tot = ${total('vec2f(sa, sy)')};
   let eps = bitcast<f32>(p.eps);
   sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps), 1.0 / f32(p.hasA + p.hasY));`;
   // One step of the dot product: weight unit i (8 packed or 4 f32 values on the vec path) times the input.
@@ -198,13 +209,13 @@ fn wval(which: u32, k: u32) -> f32 {
   // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
   const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
   return {
-    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}${stage ? `-staged${v.K}` : ''}`,
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}${stage ? `-staged${v.K}` : ''}${solo ? '-solo' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
 struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
-var<workgroup> red: array<vec2f, ${THREADS}>;
+${solo ? '' : `var<workgroup> red: array<vec2f, ${THREADS}>;`}
 var<private> sc: vec3f;
 var<private> wbase: u32;
 ${flatWorkgroup}
@@ -212,17 +223,7 @@ ${siluWgsl}
 ${dot8}
 ${scalarLoaders}
 ${xin}
-fn reduce2(lid: u32, v: vec2f) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${THREADS / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${solo ? '' : reduce2(THREADS)}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   ${prologue}
@@ -234,20 +235,40 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc = 0.0;
   var acc2 = 0.0;
   ${loop}
-  red[lid] = vec2f(acc, acc2);
-  workgroupBarrier();
-  for (var s = ${Math.floor(TPR / 2)}u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && local < p.rows) {
+  ${solo ? '' : rowReduce(TPR)}
+  if (lane == 0u && local < p.rows) {${solo ? '' : `
     acc = red[lid].x;
-    acc2 = red[lid].y;
+    acc2 = red[lid].y;`}
     let r = p.row0 + local;
     ${epilogue}
   }
 }`,
   };
+}
+
+/** Sum a vec2 over the workgroup (the prologue's sums of squares). */
+function reduce2(THREADS: number): string {
+  return `fn reduce2(lid: u32, v: vec2f) -> vec2f {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${THREADS / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+}
+
+/** Sum each row's TPR partial dot products (both accumulators) in workgroup memory. */
+function rowReduce(TPR: number): string {
+  return `red[lid] = vec2f(acc, acc2);
+  workgroupBarrier();
+  for (var s = ${Math.floor(TPR / 2)}u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }`;
 }
 
 function convEpilogue(K: number): string {
@@ -270,6 +291,19 @@ function convEpilogue(K: number): string {
 /** Whether a GEMV over K inputs can stage them in workgroup memory (room kept for the reduction arrays). */
 export function gemvStages(K: number, maxWorkgroupStorage: number): boolean {
   return 4 * K + 4096 <= maxWorkgroupStorage;
+}
+
+/** How the engine shapes its GEMVs (WebGpuEngineOptions: decodeThreads, decodeRows; solo on the 'cpu-like' profile). */
+export interface GemvShape {
+  threads: number;
+  rows?: number;
+  solo?: boolean;
+}
+
+/** Threads and rows per workgroup of a GEMV over a matrix of `rows` rows. */
+export function gemvLayout(shape: GemvShape, rows: number): { threads: number; rowsPerGroup: number; solo: boolean } {
+  if (shape.solo) return { threads: SOLO_THREADS, rowsPerGroup: SOLO_THREADS, solo: true };
+  return { threads: shape.threads, rowsPerGroup: Math.min(shape.threads, shape.rows ?? rowsPerGroup(rows)), solo: false };
 }
 
 /** Workgroups for one chunk of `rows` rows. */
@@ -321,21 +355,14 @@ export function encodeGemv(
   xOffset: number,
   out: GPUBuffer,
   outOffset: number,
-  shape: { threads: number; rows?: number },
+  shape: GemvShape,
   r0 = 0,
   r1 = W.rows,
 ): void {
   const vec = vectorised(W.dtype, W.cols) && xOffset % 4 === 0;
-  const rpg = Math.min(shape.threads, shape.rows ?? rowsPerGroup(W.rows));
-  const kernel = gemvKernel({
-    dtype: W.dtype,
-    K: W.cols,
-    rowsPerGroup: rpg,
-    threads: shape.threads,
-    prologue: 'plain',
-    epilogue: 'store',
-    forceScalar: !vec,
-  });
+  const layout = gemvLayout(shape, W.rows);
+  const kernel = gemvKernel({ ...layout, dtype: W.dtype, K: W.cols, prologue: 'plain', epilogue: 'store', forceScalar: !vec });
+  const rpg = layout.rowsPerGroup;
   for (const ch of W.chunks) {
     const a = Math.max(r0, ch.row0);
     const b = Math.min(r1, ch.row0 + ch.rows);

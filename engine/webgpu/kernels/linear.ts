@@ -8,6 +8,8 @@
 //   4×4 block. x and W tiles of 16 along K are staged in workgroup memory, loaded with consecutive threads on
 //   consecutive k (coalesced reads of both row-major operands).
 // - GEMV (decode, T = 1): one workgroup of 64 threads per output, a strided dot product and a tree reduction.
+// - 'cpu-like' profile (runtime.ts KernelProfile), any T: one invocation per output element, a plain dot product
+//   over K, no workgroup memory and no barriers (what a CPU implementation of WebGPU runs fastest).
 
 import { flatWorkgroup, weightDecl } from './common.ts';
 import { grid, type Kernel, type Pass } from '../runtime.ts';
@@ -97,13 +99,38 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   };
 }
 
+// One invocation per output (t, o); outputs of one token are consecutive invocations, so they share x's row.
+function dotKernel(dtype: WeightDType): Kernel {
+  return {
+    name: `linear-dot-${dtype}`,
+    bindings: ['read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+${params}
+${weightDecl(dtype, 2)}
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 64u + lid;
+  if (i >= p.T * p.n) { return; }
+  let t = i / p.n;
+  let o = i % p.n;
+  let xr = p.xOffset + t * p.xStride;
+  let wr = (p.wRow0 + o) * p.K;
+  var s = 0.0;
+  for (var k = 0u; k < p.K; k++) { s += x[xr + k] * w_load(wr + k); }
+  out[p.outOffset + t * p.outStride + o] = s;
+}`,
+  };
+}
+
 /**
- * out[t, o] = Σ_k x[t, k] · W[r0 + o, k] for t < T, o < r1 − r0. Uses GEMV when T = 1.
+ * out[t, o] = Σ_k x[t, k] · W[r0 + o, k] for t < T, o < r1 − r0. Uses GEMV when T = 1 (on the 'gpu' profile).
  */
 export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: View, r0 = 0, r1 = W.rows): void {
   if (T === 0 || r1 <= r0) return;
   const K = W.cols;
-  const kernel = T === 1 ? gemvKernel(W.dtype) : gemmKernel(W.dtype);
+  const cpu = pass.profile === 'cpu-like';
+  const kernel = cpu ? dotKernel(W.dtype) : T === 1 ? gemvKernel(W.dtype) : gemmKernel(W.dtype);
   for (const ch of W.chunks) {
     // Rows of this chunk that fall in [r0, r1).
     const a = Math.max(r0, ch.row0);
@@ -111,7 +138,7 @@ export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: 
     if (a >= b) continue;
     const n = b - a;
     const params = [T, K, n, x.offset, x.stride, a - ch.row0, out.offset + (a - r0), out.stride];
-    const groups: [number, number] = T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
+    const groups: [number, number] = cpu ? grid(Math.ceil((T * n) / 64)) : T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
     pass.dispatch(kernel, params, [x.buffer, ch.buffer, out.buffer], groups);
   }
 }

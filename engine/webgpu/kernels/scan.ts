@@ -6,6 +6,8 @@
 // are summed in workgroup memory by the channel's first thread. The gate SiLU(z) is a separate kernel.
 // `state` [E, S] is read as h_0 unless `zeroInit`, and holds the final state afterwards (decode keeps it);
 // with `keepStates`, every h_t is written to states [T, E, S] (the `ssm.states` tap).
+// On the 'cpu-like' profile (runtime.ts) one invocation per channel keeps the channel's S states in private memory
+// and sums C·h itself: no workgroup memory, no barrier per token.
 // A and D travel in one buffer `AD` = [A (E·S values, already −exp(A_log)) ; D (E values)].
 
 import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
@@ -59,6 +61,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   };
 }
 
+const BINDINGS = /* wgsl */ `
+struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dt: array<f32>;
+@group(0) @binding(3) var<storage, read> AD: array<f32>;
+@group(0) @binding(4) var<storage, read> B: array<f32>;
+@group(0) @binding(5) var<storage, read> C: array<f32>;
+@group(0) @binding(6) var<storage, read_write> state: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
+@group(0) @binding(8) var<storage, read_write> states: array<f32>;`;
+
+function channelScanKernel(S: number): Kernel {
+  return {
+    name: `scan-channel-${S}`,
+    bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
+    wgsl: /* wgsl */ `
+${BINDINGS}
+const S = ${S}u;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.E) { return; }
+  var h: array<f32, S>;
+  var A: array<f32, S>;
+  for (var n = 0u; n < S; n++) {
+    A[n] = AD[c * S + n];
+    h[n] = select(state[c * S + n], 0.0, p.zeroInit != 0u);
+  }
+  let Dc = AD[p.E * S + c];
+  for (var t = 0u; t < p.T; t++) {
+    let d = dt[t * p.E + c];
+    let xv = x[t * p.E + c];
+    var acc = 0.0;
+    for (var n = 0u; n < S; n++) {
+      h[n] = exp(d * A[n]) * h[n] + d * B[t * S + n] * xv;
+      acc += C[t * S + n] * h[n];
+      if (p.keepStates != 0u) { states[(t * p.E + c) * S + n] = h[n]; }
+    }
+    y[t * p.E + c] = acc + Dc * xv;
+  }
+  for (var n = 0u; n < S; n++) { state[c * S + n] = h[n]; }
+}`,
+  };
+}
+
 export interface ScanArgs {
   x: GpuTensor; // [T, E] conv output
   dt: GpuTensor; // [T, E]
@@ -75,9 +123,10 @@ export function encodeScan(pass: Pass, a: ScanArgs, dummy: GPUBuffer): void {
   const [T, E] = a.x.shape;
   const S = a.B.shape[1];
   if (S > 64) throw new Error(`scan: d_state ${S} > 64 is not supported by this kernel`);
-  const channels = Math.max(1, Math.floor(64 / S));
+  const cpu = pass.profile === 'cpu-like';
+  const channels = cpu ? 64 : Math.max(1, Math.floor(64 / S));
   pass.dispatch(
-    scanKernel(S),
+    cpu ? channelScanKernel(S) : scanKernel(S),
     [T, E, a.zeroInit ? 1 : 0, a.states ? 1 : 0],
     [a.x.buffer, a.dt.buffer, a.AD, a.B.buffer, a.C.buffer, a.state, a.y.buffer, a.states?.buffer ?? dummy],
     [Math.ceil(E / channels)],
