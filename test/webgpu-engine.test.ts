@@ -2,19 +2,19 @@
 // typed errors and GPU memory accounting.
 import { describe, expect, it } from 'vitest';
 import { CpuEngine } from '../engine/cpu/forward.ts';
-import { WebGpuEngine } from '../engine/webgpu/engine.ts';
+import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { parseAblation } from '../engine/ablation.ts';
 import { InputError, type ForwardOptions } from '../engine/model.ts';
 import { maxAbsDiff } from '../engine/tensor.ts';
 import type { Checkpoint } from '../engine/checkpoint/load.ts';
-import { tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
+import { kernelProfiles, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
 
 const ids = [1, 7, 3, 39, 12, 5, 5, 20, 0, 8, 31];
 const taps = ['hidden_states.*', 'layers.*.attn_out', 'layers.*.ssm_out', 'layers.*.mixer_out', 'layers.*.fused', 'last_layer_output'];
 
 /** Max |GPU − CPU| over the logits and the taps. */
-async function compare(ck: Checkpoint, opts: ForwardOptions, tokens = ids, engineOpts = {}): Promise<number> {
+async function compare(ck: Checkpoint, opts: ForwardOptions, tokens = ids, engineOpts: WebGpuEngineOptions = {}): Promise<number> {
   const gpu = new WebGpuEngine(await nodeGpu(), ck, engineOpts);
   try {
     const o = { taps, ...opts };
@@ -32,31 +32,34 @@ async function compare(ck: Checkpoint, opts: ForwardOptions, tokens = ids, engin
   }
 }
 
-describe('WebGpuEngine vs CpuEngine on random small models', () => {
+describe.each(kernelProfiles)('WebGpuEngine vs CpuEngine on random small models, %s kernel profile', (kernelProfile) => {
+  // compare() with this profile's kernels.
+  const compareIn = (ck: Checkpoint, opts: ForwardOptions, tokens = ids, engineOpts: WebGpuEngineOptions = {}) =>
+    compare(ck, opts, tokens, { ...engineOpts, kernelProfile });
   it('default options, meta tokens off, an ablation and a window override agree', async () => {
     const ck = tinyCheckpoint();
-    expect(await compare(ck, {})).toBeLessThan(1e-4);
-    expect(await compare(ck, { meta: false })).toBeLessThan(1e-4);
-    expect(await compare(ck, { ablation: parseAblation('attn@1:0,ssm@2,attn@*:3', ck.config) })).toBeLessThan(1e-4);
-    expect(await compare(ck, { window: 2 })).toBeLessThan(1e-4);
+    expect(await compareIn(ck, {})).toBeLessThan(1e-4);
+    expect(await compareIn(ck, { meta: false })).toBeLessThan(1e-4);
+    expect(await compareIn(ck, { ablation: parseAblation('attn@1:0,ssm@2,attn@*:3', ck.config) })).toBeLessThan(1e-4);
+    expect(await compareIn(ck, { window: 2 })).toBeLessThan(1e-4);
     // One token without meta tokens: every matmul takes the T = 1 (GEMV) path.
-    expect(await compare(ck, { meta: false }, [4])).toBeLessThan(1e-4);
+    expect(await compareIn(ck, { meta: false }, [4])).toBeLessThan(1e-4);
   });
 
   it('variant configs: attention-only and SSM-only layers, per-layer head counts', async () => {
     const mixers = tinyCheckpoint({ num_hidden_layers: 4, lab_mixers: ['ssm', 'attention', 'hybrid', 'attention'], global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]] }, 2);
-    expect(await compare(mixers, {})).toBeLessThan(1e-4);
+    expect(await compareIn(mixers, {})).toBeLessThan(1e-4);
     // 2, 4 and 8 heads with 2 KV heads (GQA 1, 2, 4); dv = 32/heads; d_state 16
     const heads = tinyCheckpoint({ lab_attention_heads: [2, 8, 8], mamba_d_state: 16, kv_reuse_group: [[1, 2]] }, 3);
-    expect(await compare(heads, { taps: [...taps, 'layers.*.attn.probs', 'layers.*.ssm.states'] })).toBeLessThan(1e-4);
+    expect(await compareIn(heads, { taps: [...taps, 'layers.*.attn.probs', 'layers.*.ssm.states'] })).toBeLessThan(1e-4);
   });
 
   it('f16 and bf16 weights (the CPU decodes the same rounded values) and weights split into chunks', async () => {
     const ck = tinyCheckpoint({}, 4);
-    expect(await compare(withDtype(ck, 'F16'), {})).toBeLessThan(1e-4);
-    expect(await compare(withDtype(ck, 'BF16'), {})).toBeLessThan(1e-4);
+    expect(await compareIn(withDtype(ck, 'F16'), {})).toBeLessThan(1e-4);
+    expect(await compareIn(withDtype(ck, 'BF16'), {})).toBeLessThan(1e-4);
     // 200 bytes per chunk: the embedding (40 × 16 f32) is split in 13 chunks, in_proj and the MLP too.
-    expect(await compare(ck, {}, ids, { maxBindingBytes: 200 })).toBeLessThan(1e-4);
+    expect(await compareIn(ck, {}, ids, { maxBindingBytes: 200 })).toBeLessThan(1e-4);
   });
 });
 

@@ -15,7 +15,7 @@ import { maxAbsDiff } from '../engine/tensor.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { WebGpuEngine } from '../engine/webgpu/engine.ts';
 import { goldenDir, goldenNames } from './paths.ts';
-import { readExpected, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
+import { kernelProfiles, readExpected, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
 
 const rowsOf = (flat: Float32Array, V: number) => Array.from({ length: flat.length / V }, (_, s) => flat.subarray(s * V, (s + 1) * V));
 const maxOver = (a: Float32Array[], b: Float32Array[]) => Math.max(...a.map((x, i) => maxAbsDiff(x, b[i])));
@@ -75,7 +75,8 @@ describe.each(goldenNames)('golden %s on WebGPU', (name) => {
   });
 });
 
-describe('WebGPU session == CPU session on random models whose windows wrap', () => {
+// Under both kernel profiles (runtime.ts): the decode GEMVs, attention and scan variants all agree with the CPU.
+describe.each(kernelProfiles)('WebGPU session == CPU session on random models whose windows wrap, %s kernel profile', (kernelProfile) => {
   const cases: Array<[string, Record<string, unknown>, SessionOptions]> = [
     ['meta, SWA producer + consumer, hf', {}, { windowRule: 'hf' }],
     ['meta, prefill rule, an ablation', {}, { windowRule: 'prefill', ablation: parseAblation('attn@1:1,ssm@2', tinyCheckpoint().config) }],
@@ -95,7 +96,7 @@ describe('WebGPU session == CPU session on random models whose windows wrap', ()
   it.each(cases)('%s', async (_label, overrides, opts) => {
     const ck = tinyCheckpoint(overrides, 3);
     const cpu = new CpuEngine(ck).session(opts);
-    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck);
+    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { kernelProfile });
     const gpu = await gpuEngine.session(opts);
     const prompt = [1, 5, 9, 2, 7, 30, 11, 4, 8, 13];
     let err = maxAbsDiff((await cpu.prefill(prompt)).logits, (await gpu.prefill(prompt)).logits);
@@ -122,7 +123,7 @@ describe('WebGPU session == CPU session on random models whose windows wrap', ()
   it('bf16 weights with split matrices: decode matches the CPU on the same rounded values', async () => {
     const ck = withDtype(tinyCheckpoint({}, 4), 'BF16');
     const cpu = new CpuEngine(ck).session({});
-    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { maxBindingBytes: 200 });
+    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { maxBindingBytes: 200, kernelProfile });
     expect(gpuEngine.weightSet().find((w) => w.name === 'model.layers.0.mamba.in_proj.weight')!.chunkRows.length).toBeGreaterThan(1);
     const gpu = await gpuEngine.session({});
     let err = maxAbsDiff((await cpu.prefill([1, 2, 3, 4, 5, 6, 7])).logits, (await gpu.prefill([1, 2, 3, 4, 5, 6, 7])).logits);
@@ -135,7 +136,7 @@ describe('WebGPU session == CPU session on random models whose windows wrap', ()
     const ck = tinyCheckpoint({}, 5);
     const taps = ['layers.1.attn_out', 'layers.*.ssm.state', 'hidden_states.2', 'layers.0.ssm.conv', 'logits'];
     const cpu = new CpuEngine(ck).session({ taps });
-    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck);
+    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { kernelProfile });
     const gpu = await gpuEngine.session({ taps });
     const pairs = [
       [await cpu.prefill([1, 2, 3, 4, 5, 6]), await gpu.prefill([1, 2, 3, 4, 5, 6])],

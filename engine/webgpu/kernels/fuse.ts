@@ -1,6 +1,7 @@
 // The fusion of the two branches (the paper's mean fusion; β are the RMSNorm gains, ablation masks folded in):
 //   m = (β1 ⊙ RMSNorm(attn) + β2 ⊙ RMSNorm(ssm)) / (number of present branches)
-// One workgroup per row; both sums of squares reduced together in workgroup memory.
+// One workgroup per row; both sums of squares reduced together in workgroup memory. On the 'cpu-like' profile
+// (runtime.ts) one invocation per row sums its squares itself: no workgroup memory, no barrier.
 
 import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
@@ -48,6 +49,41 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 }`,
 };
 
+/** The 'cpu-like' variant: invocation `row` fuses one row. */
+export const fuseRowKernel: Kernel = {
+  name: 'fuse-row',
+  bindings: ['read', 'read', 'read', 'read', 'rw'],
+  wgsl: /* wgsl */ `
+struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
+@group(0) @binding(3) var<storage, read> ga: array<f32>;
+@group(0) @binding(4) var<storage, read> gs: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.rows) { return; }
+  let base = gid.x * p.cols;
+  var sa = 0.0;
+  var ss = 0.0;
+  for (var c = 0u; c < p.cols; c++) {
+    if (p.hasAttn != 0u) { let v = a[base + c]; sa += v * v; }
+    if (p.hasSsm != 0u) { let v = s[base + c]; ss += v * v; }
+  }
+  let eps = bitcast<f32>(p.eps);
+  let ra = 1.0 / sqrt(sa / f32(p.cols) + eps);
+  let rs = 1.0 / sqrt(ss / f32(p.cols) + eps);
+  let n = f32(p.hasAttn + p.hasSsm);
+  for (var c = 0u; c < p.cols; c++) {
+    var m = 0.0;
+    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[c] / n; }
+    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[c] / n; }
+    out[base + c] = m;
+  }
+}`,
+};
+
 /** attn / ssm [T, E] (either may be null), gains [E] f32 (ablation already applied). */
 export function encodeFuse(
   pass: Pass,
@@ -59,10 +95,11 @@ export function encodeFuse(
   const [T, E] = out.shape;
   const any = (attn ?? ssm)!;
   if (T === 0) return;
+  const cpu = pass.profile === 'cpu-like';
   pass.dispatch(
-    fuseKernel,
-    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps)],
+    cpu ? fuseRowKernel : fuseKernel,
+    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps), T],
     [(attn ?? any).x.buffer, (ssm ?? any).x.buffer, (attn ?? any).gain, (ssm ?? any).gain, out.buffer],
-    [T],
+    [cpu ? Math.ceil(T / WG) : T],
   );
 }
