@@ -1,0 +1,347 @@
+// Widget toggle latency in headless Chromium (WebGPU on SwiftShader, the e2e harness's setup): for each widget
+// control a reader flips, the time from the input event to the updated view. `npm run bench:widgets [-- --json]`
+// after `npm run build` (it serves dist/). Prints one table; --json also writes bench/results/widgets-swiftshader.json.
+//
+// One measurement, inside the page: t0 = performance.now(); set the control and dispatch its input event; then wait
+// until the widget's work is done — status back to `ready` if the change re-ran compute() (the MutationObserver sees
+// `running` first), and the stepper's navigation promise — then Lit's updateComplete and the next animation frame.
+// A display-only change (layer / head / meta in the attention map) thus costs one render + one frame (≤ 16.7 ms of
+// waiting for the frame is part of every figure). Toggles alternate between two values (N = 5 by default), so from
+// the third on the page's result cache may answer: `first` is the cold figure, median/max are over all N.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { assertWebGpuAdapter, openSite, waitForStatus, type Site } from '../test/e2e/harness.ts';
+import { repoRoot } from '../test/paths.ts';
+
+/** One reader action: set a control in the widget's shadow root and fire its event. */
+interface Input {
+  /** CSS selector inside the widget's shadow root. */
+  control: string;
+  /** 'click' a button; otherwise the value (select / range) or checked state (checkbox) to set before the event. */
+  set?: string | boolean;
+  event: 'change' | 'input' | 'click';
+}
+
+interface Toggle {
+  widget: string;
+  lesson: string;
+  /** What the reader does, e.g. "meta tokens on/off". */
+  name: string;
+  tier: 'webgpu' | 'cpu';
+  /** Query string of the lesson URL (widget settings through url-state). */
+  query?: string;
+  /** Widget properties set before measuring (e.g. engine="cpu"); the widget recomputes and is awaited. */
+  props?: Record<string, unknown>;
+  /** Alternated: inputs[i % inputs.length]. */
+  inputs: Input[];
+}
+
+const L = {
+  stepper: '/lessons/01-forward-pass/',
+  map: '/lessons/02-meta-tokens/',
+  mask: '/lessons/03-sliding-windows/',
+  meter: '/lessons/04-the-cache/',
+  recall: '/lessons/05-attention-vs-ssm/',
+  importance: '/lessons/06-fusion-and-importance/',
+};
+
+const TOGGLES: Toggle[] = [
+  {
+    widget: 'hymba-stepper',
+    lesson: L.stepper,
+    name: 'layer 0 ↔ 1',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'select[name=layer]', set: '1', event: 'change' },
+      { control: 'select[name=layer]', set: '0', event: 'change' },
+    ],
+  },
+  {
+    widget: 'hymba-stepper',
+    lesson: L.stepper,
+    name: 'head 0 ↔ 1',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'select[name=head]', set: '1', event: 'change' },
+      { control: 'select[name=head]', set: '0', event: 'change' },
+    ],
+  },
+  {
+    widget: 'hymba-stepper',
+    lesson: L.stepper,
+    name: 'next op / back',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'button[data-nav=next]', event: 'click' },
+      { control: 'button[data-nav=back]', event: 'click' },
+    ],
+  },
+  {
+    widget: 'hymba-attention-map',
+    lesson: L.map,
+    name: 'meta tokens off / on',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'input[name=meta]', set: false, event: 'change' },
+      { control: 'input[name=meta]', set: true, event: 'change' },
+    ],
+  },
+  {
+    widget: 'hymba-attention-map',
+    lesson: L.map,
+    name: 'layer 0 ↔ 3',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'select[name=layer]', set: '3', event: 'change' },
+      { control: 'select[name=layer]', set: '0', event: 'change' },
+    ],
+  },
+  {
+    widget: 'hymba-attention-map',
+    lesson: L.map,
+    name: 'head 0 ↔ 1',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'select[name=head]', set: '1', event: 'change' },
+      { control: 'select[name=head]', set: '0', event: 'change' },
+    ],
+  },
+  {
+    widget: 'hymba-mask-view',
+    lesson: L.mask,
+    name: 'window slider 6 ↔ 12',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'input[name=window]', set: '12', event: 'input' },
+      { control: 'input[name=window]', set: '6', event: 'input' },
+    ],
+  },
+  {
+    widget: 'hymba-mask-view',
+    lesson: L.mask,
+    name: 'meta tokens off / on',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'input[name=meta]', set: false, event: 'change' },
+      { control: 'input[name=meta]', set: true, event: 'change' },
+    ],
+  },
+  {
+    // The zoo's hymba takes 256 positions, so start at 64 tokens where "Generate 8 more" is enabled.
+    widget: 'hymba-cache-meter',
+    lesson: L.meter,
+    name: 'generate 8 more tokens',
+    tier: 'webgpu',
+    query: '?meter.tokens=64',
+    inputs: [{ control: 'button[name=generate]', event: 'click' }],
+  },
+  {
+    widget: 'hymba-cache-meter',
+    lesson: L.meter,
+    name: 'window rule hf ↔ prefill',
+    tier: 'webgpu',
+    query: '?meter.tokens=64',
+    inputs: [
+      { control: 'select[name=windowRule]', set: 'prefill', event: 'change' },
+      { control: 'select[name=windowRule]', set: 'hf', event: 'change' },
+    ],
+  },
+  ...(['webgpu', 'cpu'] as const).flatMap((tier): Toggle[] => [
+    {
+      widget: 'hymba-recall-lab',
+      lesson: L.recall,
+      name: 'attention heads off / on',
+      tier,
+      props: tier === 'cpu' ? { engine: 'cpu' } : undefined,
+      inputs: [{ control: 'button[name=attention-off]', event: 'click' }],
+    },
+    {
+      widget: 'hymba-recall-lab',
+      lesson: L.recall,
+      name: 'pairs 16 ↔ 8',
+      tier,
+      props: tier === 'cpu' ? { engine: 'cpu' } : undefined,
+      inputs: [
+        { control: 'input[name=pairs]', set: '8', event: 'change' },
+        { control: 'input[name=pairs]', set: '16', event: 'change' },
+      ],
+    },
+  ]),
+  {
+    widget: 'hymba-head-importance',
+    lesson: L.importance,
+    name: 'model hymba ↔ attention',
+    tier: 'webgpu',
+    inputs: [
+      { control: 'select[name=model]', set: 'attention', event: 'change' },
+      { control: 'select[name=model]', set: 'hymba', event: 'change' },
+    ],
+  },
+];
+
+/** Widgets without a toggle to time, and why. */
+const NOT_TIMED: Record<string, string> = {
+  'hymba-rmsnorm-demo': 'no controls (settings are attributes only)',
+  'hymba-roadmap': 'no controls (measures once on load)',
+  'hymba-train-lab': '"Train" starts a training run (progress, not a toggle)',
+  'hymba-full-size': '"Measure" runs a decode-speed benchmark itself',
+  'hymba-chat': 'needs the reader\'s own 1.5B weights',
+};
+
+/** In the page: perform one input and resolve with the ms until the widget shows its result. */
+async function measureOnce(page: Page, widget: string, input: Input, capMs: number): Promise<number> {
+  return page.evaluate(
+    async ({ widget, input, capMs }) => {
+      const el = document.querySelector(widget) as HTMLElement & { status: string; updateComplete: Promise<unknown>; nav?: Promise<void> };
+      const control = el.shadowRoot!.querySelector(input.control) as HTMLInputElement | null;
+      if (!control) throw new Error(`${widget}: no control ${input.control}`);
+      if (control.disabled) throw new Error(`${widget}: ${input.control} is disabled`);
+      let sawRunning = false;
+      let settle: (ok: boolean) => void = () => {};
+      const done = new Promise<boolean>((r) => (settle = r));
+      const observer = new MutationObserver(() => {
+        const s = el.getAttribute('status');
+        if (s === 'running') sawRunning = true;
+        else if (s === 'error') settle(false);
+        else if (s === 'ready' && sawRunning) settle(true);
+      });
+      observer.observe(el, { attributes: true, attributeFilter: ['status'] });
+      const navBefore = el.nav;
+      // A macrotask turn without the ≥ 1 ms clamp of setTimeout: lets every queued microtask (Lit's update, the
+      // widget's runCompute start) run first.
+      const turn = () => new Promise<void>((r) => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => r();
+        ch.port2.postMessage(0);
+      });
+
+      const t0 = performance.now();
+      if (input.event === 'click') control.click();
+      else {
+        if (typeof input.set === 'boolean') control.checked = input.set;
+        else control.value = String(input.set);
+        control.dispatchEvent(new Event(input.event, { bubbles: true, composed: true }));
+      }
+      await el.updateComplete;
+      await turn();
+      if (sawRunning || el.status !== 'ready') {
+        // Past the cap the widget is still computing: report Infinity (the page is closed after it).
+        const capped = new Promise<null>((r) => setTimeout(() => r(null), capMs));
+        const ok = await Promise.race([done, capped]);
+        if (ok === null) return Infinity;
+        if (!ok) throw new Error(`${widget} went to status=error`);
+      }
+      if (el.nav && el.nav !== navBefore) await el.nav; // the stepper runs ops without leaving `ready`
+      await el.updateComplete;
+      const t1 = await new Promise<number>((r) => requestAnimationFrame(() => r(performance.now())));
+      observer.disconnect();
+      return t1 - t0;
+    },
+    { widget, input, capMs },
+  );
+}
+
+interface Row {
+  widget: string;
+  toggle: string;
+  tier: string;
+  n: number;
+  first_ms: number;
+  median_ms: number;
+  max_ms: number;
+  samples_ms: number[];
+  note?: string;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function openWidget(site: Site, t: Toggle): Promise<Page> {
+  const page = await site.open(t.lesson + (t.query ?? ''));
+  await page.locator(t.widget).scrollIntoViewIfNeeded();
+  await waitForStatus(page, t.widget, 'ready', 300_000);
+  if (t.props) {
+    await page.$eval(t.widget, (el, props) => Object.assign(el, props), t.props);
+    await page.waitForFunction((w) => document.querySelector(w)?.getAttribute('status') === 'running', t.widget).catch(() => {});
+    await waitForStatus(page, t.widget, 'ready', 300_000);
+  }
+  return page;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const n = Number(args[args.indexOf('--n') + 1]) || 5;
+  // Stop a toggle's repeats once they have taken this long (a heavy toggle on SwiftShader can take many seconds).
+  const budgetMs = 1000 * (Number(args[args.indexOf('--budget-s') + 1]) || 90);
+  // One measurement's cap: a recall sweep on SwiftShader runs for minutes.
+  const capMs = 1000 * (Number(args[args.indexOf('--cap-s') + 1]) || 60);
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
+  const site = await openSite();
+  const rows: Row[] = [];
+  try {
+    const probe = await site.open('/');
+    const adapter = await assertWebGpuAdapter(probe);
+    await probe.close();
+    console.log(`adapter: ${JSON.stringify(adapter)}; N = ${n}, budget ${budgetMs / 1000} s per toggle, cap ${capMs / 1000} s per toggle`);
+    for (const t of TOGGLES.filter((t) => !only || t.widget.includes(only))) {
+      const page = await openWidget(site, t);
+      const samples: number[] = [];
+      let note: string | undefined;
+      const started = Date.now();
+      for (let i = 0; i < n; i++) {
+        samples.push(await measureOnce(page, t.widget, t.inputs[i % t.inputs.length], capMs));
+        if (!Number.isFinite(samples[i])) {
+          note = `over the ${capMs / 1000} s cap: stopped`;
+          break;
+        }
+        if (Date.now() - started > budgetMs && i < n - 1) {
+          note = `stopped after ${i + 1} of ${n}: over the ${budgetMs / 1000} s budget`;
+          break;
+        }
+      }
+      await page.close();
+      const row = {
+        widget: t.widget,
+        toggle: t.name,
+        tier: t.tier === 'cpu' ? 'cpu (engine="cpu")' : 'webgpu-swiftshader',
+        n: samples.length,
+        first_ms: samples[0],
+        median_ms: median(samples),
+        max_ms: Math.max(...samples),
+        samples_ms: samples.map((s) => (Number.isFinite(s) ? Math.round(s * 10) / 10 : null)) as number[],
+        note,
+      };
+      rows.push(row);
+      console.log(`  ${row.widget} ${row.toggle} [${row.tier}]: ${row.samples_ms.join(', ')} ms${note ? ` (${note})` : ''}`);
+    }
+    if (site.consoleErrors.length) console.log(`console errors:\n  ${site.consoleErrors.join('\n  ')}`);
+  } finally {
+    await site.close();
+  }
+
+  const table = formatTable(rows);
+  console.log(`\n${table}`);
+  if (args.includes('--json')) {
+    const dir = path.join(repoRoot, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const out = { date: new Date().toISOString(), runner: 'headless Chromium, WebGPU on SwiftShader', n, cap_s: capMs / 1000, rows, not_timed: NOT_TIMED };
+    writeFileSync(path.join(dir, 'widgets-swiftshader.json'), JSON.stringify(out, null, 2) + '\n');
+    writeFileSync(path.join(dir, 'widgets-swiftshader.txt'), table + '\n');
+    console.log('wrote bench/results/widgets-swiftshader.json and .txt');
+  }
+}
+
+function formatTable(rows: Row[]): string {
+  const fmt = (x: number) => (!Number.isFinite(x) ? '> cap' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+  const head = ['widget', 'toggle', 'tier', 'n', 'first', 'median', 'max'];
+  const body = rows.map((r) => [r.widget, r.toggle, r.tier, String(r.n), fmt(r.first_ms), fmt(r.median_ms), fmt(r.max_ms)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const notTimed = Object.entries(NOT_TIMED).map(([w, why]) => `  ${w}: ${why}`);
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), '', 'not timed:', ...notTimed].join('\n');
+}
+
+await main();
