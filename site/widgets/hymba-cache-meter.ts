@@ -111,6 +111,8 @@ export class HymbaCacheMeter extends LabWidget {
   curves: CurvePoint[] = [];
   private curveChart: Element | null = null;
   private live: { key: string; session: DecodeSession; model: LoadedModel } | null = null;
+  /** Set when the requested tokens exceed the live model's positions: the meter stopped at this many. */
+  private liveCap: number | null = null;
 
   protected override async compute(): Promise<void> {
     const controller = pageController();
@@ -154,27 +156,27 @@ export class HymbaCacheMeter extends LabWidget {
   /** Bring the live session to `tokens` text tokens: reuse it while only `tokens` grows, else start over. */
   private async advanceLive(model: LoadedModel, window: number): Promise<CacheUsage> {
     const key = `${model.name}|${this.windowRule}|${window}`;
-    if (!this.live || this.live.key !== key || this.live.model !== model || this.live.session.length > this.tokens) {
+    const maxContext = Math.min(8192, model.checkpoint.config.maxPositionEmbeddings);
+    // A model cannot go past its positions: the live meter stops there (and says so) rather than failing.
+    const tokens = Math.min(this.tokens, maxContext);
+    this.liveCap = tokens < this.tokens ? maxContext : null;
+    if (!this.live || this.live.key !== key || this.live.model !== model || this.live.session.length > tokens) {
       this.live?.session.dispose();
-      const opts: SessionOptions = {
-        windowRule: this.windowRule,
-        window,
-        maxContext: Math.min(8192, model.checkpoint.config.maxPositionEmbeddings),
-      };
+      const opts: SessionOptions = { windowRule: this.windowRule, window, maxContext };
       const session = await sessionEngine(model).session!(opts);
       this.live = { key, session, model };
     }
     const { session } = this.live;
     const c = model.checkpoint.config;
     let last: Float32Array | null = null;
-    if (session.length === 0 && this.tokens > 0) {
+    if (session.length === 0 && tokens > 0) {
       const prompt = [c.bosTokenId, ...Array.from({ length: PROMPT_LENGTH - 1 }, (_, i) => 3 + (i % Math.max(1, c.vocabSize - 3)))].slice(
         0,
-        this.tokens,
+        tokens,
       );
       last = (await session.prefill(prompt)).logits;
     }
-    while (session.length < this.tokens) {
+    while (session.length < tokens) {
       // Greedy decoding: the next token is the most likely one. Which tokens they are does not change the cache size.
       const next = last ? argmax(last) : c.bosTokenId;
       last = (await session.step(next)).logits;
@@ -319,7 +321,9 @@ export class HymbaCacheMeter extends LabWidget {
       <p class="note source">
         ${
           this.source === 'live'
-            ? `Live: a decode session on the zoo model “${this.model}” generated these tokens; these are its cacheUsage() numbers.`
+            ? `Live: a decode session on the zoo model “${this.model}” generated these tokens; these are its cacheUsage() numbers.${
+                this.liveCap !== null ? ` (Stopped at ${this.liveCap} tokens: the model has no positions beyond that.)` : ''
+              }`
             : `Computed from the ${this.preset} config (the engine's cache calculator, which a live session's numbers equal). W = ${window}.`
         }
       </p>

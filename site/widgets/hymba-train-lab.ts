@@ -21,6 +21,7 @@ import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
 import { TrainSession } from './train-lab-session.ts';
 import { pct } from './recall-shared.ts';
+import { pageController } from '../lib/engine-controller.ts';
 
 /** The roadmap steps a reader can train (engine/train/zoo.ts), without the SWA-only baseline. */
 const STEPS = ['attention', 'ssm', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'];
@@ -136,21 +137,54 @@ export class HymbaTrainLab extends LabWidget {
     this.session = null;
   }
 
-  /** Only settings that change what Train would do; nothing runs until Train is pressed. */
+  /** Settings only change what Train would do; nothing runs until Train is pressed (except on the recorded tier). */
   protected override shouldRecompute(): boolean {
-    return false;
+    return this.recordedOnly; // the recorded tier shows the chosen step's run
   }
 
-  /** Check that this page can train: the training graph is WebGPU only. */
+  /** Set when this browser cannot train (no WebGPU): the charts then show the zoo model's recorded run. */
+  @state() recordedOnly = false;
+
+  /**
+   * Check that this page can train: the training graph is WebGPU only. Without WebGPU the widget falls back to the
+   * recorded tier: the loss and recall curves the zoo model's own training run wrote into its card.json.
+   */
   protected override async compute(): Promise<void> {
     try {
       await getPageGpu();
+      this.recordedOnly = false;
     } catch (e) {
-      throw new Error(
-        `Training needs WebGPU, and this browser has none available: ${(e as Error).message}. The other figures still run on the CPU.`,
-        { cause: e },
-      );
+      this.recordedOnly = true;
+      await this.showRecordedRun((e as Error).message);
     }
+  }
+
+  private async showRecordedRun(reason: string): Promise<void> {
+    const e = this.entry();
+    type Card = { training?: { steps: number; batch: number; lr: number; seed: number; adapter?: string; wall_seconds?: number } & {
+      loss_curve?: Array<[number, number]>;
+      recall_curve?: Array<{ step: number; accuracy: number }>;
+    } };
+    const card = await pageController().modelJson<Card>(e.name, 'card.json');
+    const t = card?.training;
+    if (!t?.loss_curve) throw new Error(`Training needs WebGPU (${reason}), and the site has no recorded run of “${e.name}” to show instead.`);
+    this.runs = [
+      {
+        id: this.nextId++,
+        label: `recorded run of models/${e.name}`,
+        zoo: e.name,
+        config: parseConfig(e.config),
+        settings: { steps: t.steps, batch: t.batch, lr: t.lr, seed: t.seed },
+        losses: t.loss_curve.map(([step, loss]) => ({ step, loss })),
+        accuracy: (t.recall_curve ?? []).map(({ step, accuracy }) => ({ step, accuracy })),
+        step: t.steps,
+        seconds: t.wall_seconds ?? 0,
+        done: true,
+        predictions: null,
+      },
+    ];
+    this.message = `Training in the page needs WebGPU, which this browser does not offer (${reason}). Shown instead: the recorded training run of the zoo model “${e.name}” (${t.steps} steps × batch ${t.batch}${t.adapter ? ` on ${t.adapter}` : ''}), from its card.json.`;
+    this.redraw();
   }
 
   private entry() {
@@ -376,7 +410,12 @@ export class HymbaTrainLab extends LabWidget {
                   @change=${(e: Event) => (this.seed = Math.max(0, Number((e.target as HTMLInputElement).value) | 0))}
               /></label>`
         }
-        <button type="button" name="train" ?disabled=${this.training || this.status === 'error'} @click=${() => void this.train()}>
+        <button
+          type="button"
+          name="train"
+          ?disabled=${this.training || this.status === 'error' || this.recordedOnly}
+          @click=${() => void this.train()}
+        >
           ${this.runs.length ? 'Train another run' : 'Train'}
         </button>
         <button
