@@ -9,7 +9,7 @@ import { kernelStyleFor, learningRate, train, TrainError } from '../engine/train
 const SMALL = {
   model_type: 'hymba',
   hidden_size: 16,
-  num_hidden_layers: 2,
+  num_hidden_layers: 1,
   num_attention_heads: 2,
   num_key_value_heads: 1,
   intermediate_size: 16,
@@ -19,7 +19,7 @@ const SMALL = {
   mamba_dt_rank: 2,
   num_memory_tokens: 2,
   sliding_window: 4,
-  global_attn_idx: [1],
+  global_attn_idx: [],
   max_position_embeddings: 64,
   rope_type: 'default',
 };
@@ -29,7 +29,7 @@ describe('training', () => {
     const ctx = await nodeGpu();
     const config = parseConfig(SMALL);
     const task = new MqarTask({ seqLen: 16, vocabSize: 32, pairs: 2 });
-    const settings = { steps: 24, batch: 8, lr: 1e-2, seed: 3, logEvery: 24, kernels: kernelStyleFor(ctx.adapterInfo) };
+    const settings = { steps: 20, batch: 8, lr: 1e-2, seed: 3, logEvery: 20, kernels: kernelStyleFor(ctx.adapterInfo) };
     const a = await train(ctx.device, config, task, settings);
     a.graph.dispose();
     const first = a.losses.slice(0, 4).reduce((s, v) => s + v, 0) / 4;
@@ -41,7 +41,7 @@ describe('training', () => {
     b.graph.dispose();
     expect(Array.from(b.losses)).toEqual(Array.from(a.losses));
     expect(Array.from(b.params)).toEqual(Array.from(a.params));
-  });
+  }, 300_000);
 
   it('refuses a task the model cannot hold, naming the problem', async () => {
     const ctx = await nodeGpu();
