@@ -22,7 +22,7 @@ import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
 import { codePanel } from '../lib/code-panel.ts';
 import { KIND_COLOURS } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { LAB_MODELS, RunGuard, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
+import { LAB_MODELS, RunGuard, cpuTierSequences, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
 import { importanceSnippet } from './recall-snippets.ts';
 
 const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'selective copying' };
@@ -97,7 +97,7 @@ export class HymbaHeadImportance extends LabWidget {
     await headImportance(queuedEngine(m, this.engine), {
       tasks,
       pairs: this.pairs,
-      n: this.sequences,
+      n: cpuTierSequences(m, this.sequences),
       seed: this.seed,
       signal,
       onCell: (cell) => {

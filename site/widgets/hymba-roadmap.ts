@@ -14,7 +14,7 @@ import { formatBytes, pageController, requestKey } from '../lib/engine-controlle
 import { codePanel } from '../lib/code-panel.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { RunGuard, engineFor, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
+import { RunGuard, cpuTierSequences, engineFor, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
 import { roadmapSnippet } from './recall-snippets.ts';
 
 /** Table 1 of Dong et al. (2024), "Hymba: A Hybrid-head Architecture for Small Language Models", arXiv 2411.13676
@@ -113,6 +113,8 @@ export class HymbaRoadmap extends LabWidget {
   @property({ type: Number }) pairs = 16;
   /** Fresh sequences per model. */
   @property({ type: Number }) sequences = 32;
+  /** Sequences actually measured: fewer on the CPU tier (see cpuTierSequences). */
+  @state() measuredSequences = 32;
   @property({ type: Number }) seed = FRESH_SEED;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   @property() engine: EngineChoice = 'auto';
@@ -144,9 +146,10 @@ export class HymbaRoadmap extends LabWidget {
         const m = await loadZooModel(paper.model, (p) => (this.progress = p));
         this.tierNote = engineNote(m, this.engine);
         row.cacheBytes = cacheBytes(m.engine.config, { seqLen: mqar128().seqLen }).total_bytes;
+        this.measuredSequences = cpuTierSequences(m, this.sequences);
         const r = await evaluateRecall(queuedEngine(m, this.engine), mqar128(), {
           pairs: this.pairs,
-          n: this.sequences,
+          n: this.measuredSequences,
           seed: this.seed,
           signal,
         });
@@ -157,7 +160,7 @@ export class HymbaRoadmap extends LabWidget {
           // A fresh key each time: a speed measurement must run, never be served from the result cache.
           const key = requestKey(paper.model, 'speed', { at: performance.now(), widget: this.id });
           row.tokensPerSecond = await pageController().run(key, () =>
-            tokensPerSecond(engineFor(m, this.engine), ids, { minMs: this.speedMs }),
+            tokensPerSecond(engineFor(m, this.engine), ids, { minMs: m.tier === 'cpu' ? Math.min(this.speedMs, 100) : this.speedMs }),
           );
         }
         row.note = '';
@@ -236,7 +239,7 @@ export class HymbaRoadmap extends LabWidget {
       <p class="note">
         Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
         throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
-        ${this.sequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at
+        ${this.measuredSequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at
         128 tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more than
         arithmetic. The two columns answer the same question at very different scales: compare the direction of each step, not the values.
       </p>

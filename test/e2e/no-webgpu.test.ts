@@ -37,6 +37,9 @@ describe('without WebGPU', () => {
   it.each(lessons)('lesson %s: every widget reaches ready on the CPU tier', async (lesson) => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/lessons/${lesson}/`);
+    const inSource = (readFileSync(path.join(repoRoot, 'lessons', `${lesson}.mdx`), 'utf8').match(/^<hymba-[a-z-]+/gm) ?? []).length;
+    // Widgets set `status` once their module has loaded and upgraded them: wait for all of them, not a race.
+    await page.waitForFunction((n) => document.querySelectorAll('article [status]').length >= n, inSource, { timeout: 30_000 });
     const count = await page.locator('article :is([status])').count();
     const outcomes: { tag: string; status: string; text: string }[] = [];
     for (let i = 0; i < count; i++) {
@@ -58,7 +61,6 @@ describe('without WebGPU', () => {
         })),
       );
     }
-    const inSource = (readFileSync(path.join(repoRoot, 'lessons', `${lesson}.mdx`), 'utf8').match(/^<hymba-[a-z-]+/gm) ?? []).length;
     expect(outcomes.length, 'widgets on the page vs tags in the lesson').toBe(inSource);
     for (const o of outcomes) {
       expect(o.status, `<${o.tag}> on the CPU tier: ${o.text.slice(0, 300)}`).toBe('ready');
