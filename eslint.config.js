@@ -8,7 +8,7 @@ import wc from 'eslint-plugin-wc';
 import globals from 'globals';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'dist-embed/', '.astro/', 'node_modules/', 'test-results/']),
+  globalIgnores(['dist/', 'dist-embed/', '.astro/', 'node_modules/', 'test-results/', '.devcarry/', 'models/', 'bench/results/']),
   js.configs.recommended,
   tseslint.configs.recommended,
   astro.configs.recommended,
