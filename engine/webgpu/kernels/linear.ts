@@ -8,8 +8,8 @@
 //   4×4 block. x and W tiles of 16 along K are staged in workgroup memory, loaded with consecutive threads on
 //   consecutive k (coalesced reads of both row-major operands).
 // - GEMV (decode, T = 1): one workgroup of 64 threads per output, a strided dot product and a tree reduction.
-// - 'cpu-like' profile (runtime.ts KernelProfile), any T: one invocation per output element, a plain dot product
-//   over K, no workgroup memory and no barriers (what a CPU implementation of WebGPU runs fastest).
+// - 'cpu-like' profile (runtime.ts KernelProfile), any T: one invocation per 4×4 block of outputs, plain dot
+//   products over K in registers, no workgroup memory and no barriers (what a CPU implementation runs fastest).
 
 import { flatWorkgroup, weightDecl } from './common.ts';
 import { grid, type Kernel, type Pass } from '../runtime.ts';
@@ -99,7 +99,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   };
 }
 
-// One invocation per output (t, o); outputs of one token are consecutive invocations, so they share x's row.
+// One invocation per 4 tokens × 4 outputs block: 16 accumulators in registers, 8 loads per 16 multiply-adds.
+// Blocks past the edge clamp their reads to valid rows and skip the writes.
 function dotKernel(dtype: WeightDType): Kernel {
   return {
     name: `linear-dot-${dtype}`,
@@ -110,15 +111,30 @@ ${weightDecl(dtype, 2)}
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let blocksO = (p.n + 3u) / 4u;
   let i = (wg.y * nwg.x + wg.x) * 64u + lid;
-  if (i >= p.T * p.n) { return; }
-  let t = i / p.n;
-  let o = i % p.n;
-  let xr = p.xOffset + t * p.xStride;
-  let wr = (p.wRow0 + o) * p.K;
-  var s = 0.0;
-  for (var k = 0u; k < p.K; k++) { s += x[xr + k] * w_load(wr + k); }
-  out[p.outOffset + t * p.outStride + o] = s;
+  if (i >= ((p.T + 3u) / 4u) * blocksO) { return; }
+  let t0 = (i / blocksO) * 4u;
+  let o0 = (i % blocksO) * 4u;
+  var xr: array<u32, 4>;
+  var wr: array<u32, 4>;
+  for (var j = 0u; j < 4u; j++) {
+    xr[j] = p.xOffset + min(t0 + j, p.T - 1u) * p.xStride;
+    wr[j] = (p.wRow0 + min(o0 + j, p.n - 1u)) * p.K;
+  }
+  var acc: array<array<f32, 4>, 4>;
+  for (var k = 0u; k < p.K; k++) {
+    let xv = vec4f(x[xr[0] + k], x[xr[1] + k], x[xr[2] + k], x[xr[3] + k]);
+    let wv = vec4f(w_load(wr[0] + k), w_load(wr[1] + k), w_load(wr[2] + k), w_load(wr[3] + k));
+    for (var a = 0u; a < 4u; a++) {
+      for (var b = 0u; b < 4u; b++) { acc[a][b] += xv[a] * wv[b]; }
+    }
+  }
+  for (var a = 0u; a < 4u; a++) {
+    for (var b = 0u; b < 4u; b++) {
+      if (t0 + a < p.T && o0 + b < p.n) { out[p.outOffset + (t0 + a) * p.outStride + o0 + b] = acc[a][b]; }
+    }
+  }
 }`,
   };
 }
@@ -138,7 +154,7 @@ export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: 
     if (a >= b) continue;
     const n = b - a;
     const params = [T, K, n, x.offset, x.stride, a - ch.row0, out.offset + (a - r0), out.stride];
-    const groups: [number, number] = cpu ? grid(Math.ceil((T * n) / 64)) : T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
+    const groups: [number, number] = cpu ? grid(Math.ceil((Math.ceil(T / 4) * Math.ceil(n / 4)) / 64)) : T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
     pass.dispatch(kernel, params, [x.buffer, ch.buffer, out.buffer], groups);
   }
 }
