@@ -47,7 +47,10 @@ describe.each(kernelProfiles)('WebGpuEngine vs CpuEngine on random small models,
   });
 
   it('variant configs: attention-only and SSM-only layers, per-layer head counts', async () => {
-    const mixers = tinyCheckpoint({ num_hidden_layers: 4, lab_mixers: ['ssm', 'attention', 'hybrid', 'attention'], global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]] }, 2);
+    const mixers = tinyCheckpoint(
+      { num_hidden_layers: 4, lab_mixers: ['ssm', 'attention', 'hybrid', 'attention'], global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]] },
+      2,
+    );
     expect(await compareIn(mixers, {})).toBeLessThan(1e-4);
     // 2, 4 and 8 heads with 2 KV heads (GQA 1, 2, 4); dv = 32/heads; d_state 16
     const heads = tinyCheckpoint({ lab_attention_heads: [2, 8, 8], mamba_d_state: 16, kv_reuse_group: [[1, 2]] }, 3);

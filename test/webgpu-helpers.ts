@@ -36,7 +36,10 @@ export function rng(seed: number): () => number {
 export function randomTensor(shape: number[], seed: number, scale = 1): Tensor {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(shape, Float32Array.from({ length: n }, () => scale * (2 * r() - 1)));
+  return tensor(
+    shape,
+    Float32Array.from({ length: n }, () => scale * (2 * r() - 1)),
+  );
 }
 
 export function toGpu(rt: GpuRuntime, t: Tensor): GpuTensor {
@@ -51,16 +54,27 @@ export function emptyGpu(rt: GpuRuntime, shape: number[]): GpuTensor {
 export async function runPass(rt: GpuRuntime, encode: (pass: Pass) => void, outs: GpuTensor[]): Promise<Tensor[]> {
   const pass = rt.begin('test');
   encode(pass);
-  for (const o of outs) pass.read(o.buffer, o.shape.reduce((a, b) => a * b, 1));
+  for (const o of outs)
+    pass.read(
+      o.buffer,
+      o.shape.reduce((a, b) => a * b, 1),
+    );
   const data = await pass.submit();
   return data.map((d, i) => tensor(outs[i].shape, d));
 }
 
 /** A Weight of the given dtype holding `values` rounded to it, and the rounded values as f32 (for the CPU). */
-export function weightOf(name: string, shape: number[], values: Float32Array, dtype: Weight['dtype']): { weight: Weight; rounded: Float32Array } {
+export function weightOf(
+  name: string,
+  shape: number[],
+  values: Float32Array,
+  dtype: Weight['dtype'],
+): { weight: Weight; rounded: Float32Array } {
   if (dtype === 'F32') return { weight: { name, dtype, shape, bytes: new Uint8Array(values.slice().buffer) }, rounded: values };
   const bits = Uint16Array.from(values, dtype === 'BF16' ? floatToBf16 : floatToHalf);
-  const rounded = Float32Array.from(bits, (b) => (dtype === 'BF16' ? new Float32Array(new Uint32Array([b << 16]).buffer)[0] : halfToFloat(b)));
+  const rounded = Float32Array.from(bits, (b) =>
+    dtype === 'BF16' ? new Float32Array(new Uint32Array([b << 16]).buffer)[0] : halfToFloat(b),
+  );
   return { weight: { name, dtype, shape, bytes: new Uint8Array(bits.buffer) }, rounded };
 }
 
@@ -112,4 +126,3 @@ export function readExpected(dir: string): (name: string) => Float32Array {
     return toFloat32(e, buf.subarray(e.begin, e.end));
   };
 }
-

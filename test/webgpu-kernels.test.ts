@@ -83,7 +83,15 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
       );
       const na = op.rmsnorm(a, g1, 1e-6);
       const ns = op.rmsnorm(s, g2, 1e-6);
-      expect(maxAbsDiff(gotBoth, tensor([T, E], na.data.map((v, i) => v / 2 + ns.data[i] / 2)))).toBeLessThan(2e-6);
+      expect(
+        maxAbsDiff(
+          gotBoth,
+          tensor(
+            [T, E],
+            na.data.map((v, i) => v / 2 + ns.data[i] / 2),
+          ),
+        ),
+      ).toBeLessThan(2e-6);
       expect(maxAbsDiff(gotOne, ns)).toBeLessThan(2e-6);
     });
   });
@@ -135,7 +143,15 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
           [fused, unfused, probs],
         );
         const pos = Array.from({ length: c.T }, (_, t) => t);
-        const want = op.attention(q, k, v, pos, pos, { window: c.window, numMeta: c.M }, { heads, kvHeads: c.kvHeads, dqk: c.dqk, dv: c.dv });
+        const want = op.attention(
+          q,
+          k,
+          v,
+          pos,
+          pos,
+          { window: c.window, numMeta: c.M },
+          { heads, kvHeads: c.kvHeads, dqk: c.dqk, dv: c.dv },
+        );
         const label = JSON.stringify(c);
         expect(maxAbsDiff(gf, want.out), label).toBeLessThan(2e-6);
         expect(maxAbsDiff(gu, want.out), label).toBeLessThan(2e-6);
@@ -188,7 +204,10 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
       ]) {
         const r = rng(T * 100 + E);
         const x = randomTensor([T, E], T + 1);
-        const dt = tensor([T, E], Float32Array.from({ length: T * E }, () => 0.01 + 0.3 * r()));
+        const dt = tensor(
+          [T, E],
+          Float32Array.from({ length: T * E }, () => 0.01 + 0.3 * r()),
+        );
         const A = Float32Array.from({ length: E * S }, () => -Math.exp(2 * r()));
         const D = randomTensor([E], 7).data;
         const B = randomTensor([T, S], 8);
@@ -221,7 +240,17 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
           (pass) =>
             encodeScan(
               pass,
-              { x: toGpu(rt, x), dt: toGpu(rt, dt), AD: rt.upload(AD, 'AD'), B: toGpu(rt, B), C: toGpu(rt, C), state: state.buffer, zeroInit: false, y: gy, states: gstates },
+              {
+                x: toGpu(rt, x),
+                dt: toGpu(rt, dt),
+                AD: rt.upload(AD, 'AD'),
+                B: toGpu(rt, B),
+                C: toGpu(rt, C),
+                state: state.buffer,
+                zeroInit: false,
+                y: gy,
+                states: gstates,
+              },
               rt.dummy,
             ),
           [gy, gstates, state],
@@ -233,7 +262,11 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
         const zy = emptyGpu(rt, [T, E]);
         const zs = emptyGpu(rt, [E, S]);
         const args = { x: toGpu(rt, x), dt: toGpu(rt, dt), AD: rt.upload(AD, 'AD'), B: toGpu(rt, B), C: toGpu(rt, C) };
-        const [gotZy] = await runPass(rt, (pass) => encodeScan(pass, { ...args, state: zs.buffer, zeroInit: true, y: zy, states: null }, rt.dummy), [zy]);
+        const [gotZy] = await runPass(
+          rt,
+          (pass) => encodeScan(pass, { ...args, state: zs.buffer, zeroInit: true, y: zy, states: null }, rt.dummy),
+          [zy],
+        );
         expect(maxAbsDiff(gotZy, op.selectiveScan(x, dt, A, B, C, D, tensor([E, S])).y)).toBeLessThan(1e-5);
       }
     });
@@ -268,15 +301,34 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
         },
         [gathered, cols, sum, g, sp, y],
       );
-      ids.forEach((id, j) => expect(Array.from(gg.data.subarray((j + 2) * D, (j + 3) * D))).toEqual(Array.from(rounded.subarray(id * D, (id + 1) * D))));
+      ids.forEach((id, j) =>
+        expect(Array.from(gg.data.subarray((j + 2) * D, (j + 3) * D))).toEqual(Array.from(rounded.subarray(id * D, (id + 1) * D))),
+      );
       expect(maxAbsDiff(gc, sliceCols(src, 7, 7 + E))).toBe(0);
       expect(maxAbsDiff(gs, op.add(a, b))).toBe(0);
-      expect(maxAbsDiff(gw, tensor([T, E], a.data.map((v, i) => op.silu(v) * b.data[i])))).toBeLessThan(1e-6);
+      expect(
+        maxAbsDiff(
+          gw,
+          tensor(
+            [T, E],
+            a.data.map((v, i) => op.silu(v) * b.data[i]),
+          ),
+        ),
+      ).toBeLessThan(1e-6);
       // src spans ±30, so both softplus shortcuts (x > 20 and very negative x) are exercised
       const wantSp = src.data.map((v, i) => op.softplus(v + bias[i % 30]));
-      for (let i = 0; i < wantSp.length; i++) expect(Math.abs(gsp.data[i] - wantSp[i])).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(wantSp[i])));
+      for (let i = 0; i < wantSp.length; i++)
+        expect(Math.abs(gsp.data[i] - wantSp[i])).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(wantSp[i])));
       const z = sliceCols(src, 3, 3 + E);
-      expect(maxAbsDiff(gy, tensor([T, E], b.data.map((v, i) => v * op.silu(z.data[i]))))).toBeLessThan(1e-5);
+      expect(
+        maxAbsDiff(
+          gy,
+          tensor(
+            [T, E],
+            b.data.map((v, i) => v * op.silu(z.data[i])),
+          ),
+        ),
+      ).toBeLessThan(1e-5);
     });
   });
 });

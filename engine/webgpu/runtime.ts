@@ -232,7 +232,10 @@ export class Pass {
     const slot = this.slots % SLOTS_PER_BLOCK;
     this.slots++;
     if (!this.params[block]) this.params[block] = new Uint32Array((SLOT * SLOTS_PER_BLOCK) / 4);
-    this.params[block].set(params.map((v) => v >>> 0), (slot * SLOT) / 4);
+    this.params[block].set(
+      params.map((v) => v >>> 0),
+      (slot * SLOT) / 4,
+    );
     const bindGroup = this.rt.device.createBindGroup({
       layout,
       entries: [

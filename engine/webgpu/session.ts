@@ -21,16 +21,7 @@ import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram } from './decode-program.ts';
-import {
-  gemvBindings,
-  gemvGroups,
-  gemvKernel,
-  gemvParams,
-  gemvStages,
-  gemvLayout,
-  type Epilogue,
-  type Prologue,
-} from './kernels/gemv.ts';
+import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayout, type Epilogue, type Prologue } from './kernels/gemv.ts';
 import {
   attentionCombineKernel,
   attentionPartialKernel,

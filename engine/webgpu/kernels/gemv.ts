@@ -236,9 +236,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc2 = 0.0;
   ${loop}
   ${solo ? '' : rowReduce(TPR)}
-  if (lane == 0u && local < p.rows) {${solo ? '' : `
+  if (lane == 0u && local < p.rows) {${
+    solo
+      ? ''
+      : `
     acc = red[lid].x;
-    acc2 = red[lid].y;`}
+    acc2 = red[lid].y;`
+  }
     let r = p.row0 + local;
     ${epilogue}
   }

@@ -154,7 +154,11 @@ export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: 
     if (a >= b) continue;
     const n = b - a;
     const params = [T, K, n, x.offset, x.stride, a - ch.row0, out.offset + (a - r0), out.stride];
-    const groups: [number, number] = cpu ? grid(Math.ceil((Math.ceil(T / 4) * Math.ceil(n / 4)) / 64)) : T === 1 ? grid(n) : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
+    const groups: [number, number] = cpu
+      ? grid(Math.ceil((Math.ceil(T / 4) * Math.ceil(n / 4)) / 64))
+      : T === 1
+        ? grid(n)
+        : [Math.ceil(n / TILE), Math.ceil(T / TILE)];
     pass.dispatch(kernel, params, [x.buffer, ch.buffer, out.buffer], groups);
   }
 }
