@@ -96,14 +96,15 @@ async function benchModel(engine: Engine, name: string, rows: Row[]): Promise<vo
   const prompt = parsePrompt(DEFAULT_PROMPT, c.vocabSize);
   const hasAttn = c.layers.some((l) => l.hasAttention);
   const stepTaps = STEP_TAPS.filter((t) => (t.includes('attn') ? hasAttn : c.layers.some((l) => l.hasSsm)));
-  if (hasAttn) add(
-    `attention map: ${prompt.length}-token prompt, probs, meta on+off`,
-    'attention map model/prompt',
-    await time(N, async () => {
-      await engine.forward(prompt, { taps: ['layers.*.attn.probs'] });
-      if (c.numMetaTokens > 0) await engine.forward(prompt, { meta: false, taps: ['layers.*.attn.probs'] });
-    }),
-  );
+  if (hasAttn)
+    add(
+      `attention map: ${prompt.length}-token prompt, probs, meta on+off`,
+      'attention map model/prompt',
+      await time(N, async () => {
+        await engine.forward(prompt, { taps: ['layers.*.attn.probs'] });
+        if (c.numMetaTokens > 0) await engine.forward(prompt, { meta: false, taps: ['layers.*.attn.probs'] });
+      }),
+    );
 
   // <hymba-stepper> layer 0 → 1: run and read every op of layer 0 (the first time; going back is from its history).
   add(
@@ -143,7 +144,8 @@ async function benchModel(engine: Engine, name: string, rows: Row[]): Promise<vo
     'recall lab heads/pairs',
     await time(reps, async () => {
       const main = await evaluateRecall(engine, mqar128(), { pairs: 16, n: 24, seed: FRESH_SEED, ablation: offSpec });
-      for (const pairs of CURVE_PAIRS) if (pairs !== main.pairs) await evaluateRecall(engine, mqar128(), { pairs, n: 8, seed: FRESH_SEED, ablation: offSpec });
+      for (const pairs of CURVE_PAIRS)
+        if (pairs !== main.pairs) await evaluateRecall(engine, mqar128(), { pairs, n: 8, seed: FRESH_SEED, ablation: offSpec });
     }),
   );
 }
@@ -158,8 +160,17 @@ async function main(): Promise<void> {
     // <hymba-head-importance> switching to this model: both tasks, the baseline and one ablated run per branch, 16
     // sequences each. The heaviest toggle; timed for hymba only, once after a warm-up.
     if (name === 'hymba' && !args.includes('--no-sweeps')) {
-      const samples = await time(1, () => headImportance(engine, { tasks: [mqar128(), selectiveCopy()], pairs: 16, n: 16, seed: FRESH_SEED }));
-      rows.push({ model: name, call: 'head importance: full sweep (2 tasks × 16 seqs)', toggle: 'head importance model', n: 1, median_ms: samples[0], max_ms: samples[0] });
+      const samples = await time(1, () =>
+        headImportance(engine, { tasks: [mqar128(), selectiveCopy()], pairs: 16, n: 16, seed: FRESH_SEED }),
+      );
+      rows.push({
+        model: name,
+        call: 'head importance: full sweep (2 tasks × 16 seqs)',
+        toggle: 'head importance model',
+        n: 1,
+        median_ms: samples[0],
+        max_ms: samples[0],
+      });
       console.log(`  ${name.padEnd(16)} head importance sweep ${samples[0].toFixed(1)} ms`);
     }
     engine.dispose();

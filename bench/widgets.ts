@@ -186,7 +186,7 @@ const NOT_TIMED: Record<string, string> = {
   'hymba-roadmap': 'no controls (measures once on load)',
   'hymba-train-lab': '"Train" starts a training run (progress, not a toggle)',
   'hymba-full-size': '"Measure" runs a decode-speed benchmark itself',
-  'hymba-chat': 'needs the reader\'s own 1.5B weights',
+  'hymba-chat': "needs the reader's own 1.5B weights",
 };
 
 /** In the page: perform one input and resolve with the ms until the widget shows its result. */
@@ -210,11 +210,12 @@ async function measureOnce(page: Page, widget: string, input: Input, capMs: numb
       const navBefore = el.nav;
       // A macrotask turn without the ≥ 1 ms clamp of setTimeout: lets every queued microtask (Lit's update, the
       // widget's runCompute start) run first.
-      const turn = () => new Promise<void>((r) => {
-        const ch = new MessageChannel();
-        ch.port1.onmessage = () => r();
-        ch.port2.postMessage(0);
-      });
+      const turn = () =>
+        new Promise<void>((r) => {
+          const ch = new MessageChannel();
+          ch.port1.onmessage = () => r();
+          ch.port2.postMessage(0);
+        });
 
       const t0 = performance.now();
       if (input.event === 'click') control.click();
@@ -327,7 +328,14 @@ async function main(): Promise<void> {
   if (args.includes('--json')) {
     const dir = path.join(repoRoot, 'bench/results');
     mkdirSync(dir, { recursive: true });
-    const out = { date: new Date().toISOString(), runner: 'headless Chromium, WebGPU on SwiftShader', n, cap_s: capMs / 1000, rows, not_timed: NOT_TIMED };
+    const out = {
+      date: new Date().toISOString(),
+      runner: 'headless Chromium, WebGPU on SwiftShader',
+      n,
+      cap_s: capMs / 1000,
+      rows,
+      not_timed: NOT_TIMED,
+    };
     writeFileSync(path.join(dir, 'widgets-swiftshader.json'), JSON.stringify(out, null, 2) + '\n');
     writeFileSync(path.join(dir, 'widgets-swiftshader.txt'), table + '\n');
     console.log('wrote bench/results/widgets-swiftshader.json and .txt');
@@ -339,7 +347,11 @@ function formatTable(rows: Row[]): string {
   const head = ['widget', 'toggle', 'tier', 'n', 'first', 'median', 'max'];
   const body = rows.map((r) => [r.widget, r.toggle, r.tier, String(r.n), fmt(r.first_ms), fmt(r.median_ms), fmt(r.max_ms)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const notTimed = Object.entries(NOT_TIMED).map(([w, why]) => `  ${w}: ${why}`);
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), '', 'not timed:', ...notTimed].join('\n');
 }
