@@ -37,12 +37,13 @@ function listFiles(dir, prefix = '') {
 
 /**
  * What the service worker caches at install: every page (as its directory URL), script, style and the embed bundle.
- * Models are left out (they can be large); the worker caches those a reader actually loads.
+ * Model weights are left out (they can be large); the worker caches those a reader actually loads. Their small
+ * config.json / card.json files are precached, so figures drawn from configs and cards open offline too.
  */
 export function precacheList(files) {
   const urls = [];
   for (const f of files) {
-    if (f.startsWith('/models/') || f === '/sw.js' || f === '/404.html') continue;
+    if ((f.startsWith('/models/') && !f.endsWith('.json')) || f === '/sw.js' || f === '/404.html') continue;
     if (f.endsWith('/index.html')) urls.push(f.slice(0, -'index.html'.length));
     else if (/\.(js|css|json|svg|woff2)$/.test(f)) urls.push(f);
   }

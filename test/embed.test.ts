@@ -42,7 +42,7 @@ describe('static server CORS', () => {
 });
 
 describe('service worker precache list', () => {
-  it('has pages as folder URLs, code and styles, and leaves models and the worker out', () => {
+  it('has pages as folder URLs, code, styles and model configs/cards, and leaves weights and the worker out', () => {
     const files = [
       '/index.html',
       '/lessons/a/index.html',
@@ -50,10 +50,20 @@ describe('service worker precache list', () => {
       '/_astro/y.css',
       '/embed/hymba-lab.js',
       '/models/m/model.safetensors',
+      '/models/m/config.json',
+      '/models/m/card.json',
       '/sw.js',
       '/404.html',
     ];
-    expect(precacheList(files)).toEqual(['/', '/_astro/x.js', '/_astro/y.css', '/embed/hymba-lab.js', '/lessons/a/']);
+    expect(precacheList(files)).toEqual([
+      '/',
+      '/_astro/x.js',
+      '/_astro/y.css',
+      '/embed/hymba-lab.js',
+      '/lessons/a/',
+      '/models/m/card.json',
+      '/models/m/config.json',
+    ]);
   });
 });
 

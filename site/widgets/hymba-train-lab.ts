@@ -4,7 +4,7 @@
 // two runs. Keep the result: download it in the official checkpoint format (config.json + model.safetensors) and
 // load it again later from the files; the loaded model answers exactly as the trained one did.
 // Seeded: the same settings give the same run. Training pauses while the tab is hidden and resumes when it returns.
-import { css, html, type TemplateResult } from 'lit';
+import { css, html, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { parseConfig, type HymbaConfig } from '../../engine/config.ts';
@@ -138,8 +138,8 @@ export class HymbaTrainLab extends LabWidget {
   }
 
   /** Settings only change what Train would do; nothing runs until Train is pressed (except on the recorded tier). */
-  protected override shouldRecompute(): boolean {
-    return this.recordedOnly; // the recorded tier shows the chosen step's run
+  protected override shouldRecompute(changed: PropertyValues<this>): boolean {
+    return this.recordedOnly && changed.has('zoo'); // the recorded tier shows the chosen step's run
   }
 
   /** Set when this browser cannot train (no WebGPU): the charts then show the zoo model's recorded run. */

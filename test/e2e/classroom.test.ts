@@ -80,10 +80,10 @@ describe("the teacher's page and handouts", () => {
     const open = page.locator(`section[data-lesson="${LESSON}"] a.open`).first();
     const href = await open.getAttribute('href');
     expect(href).toMatch(/^\/embed\/hymba-cache-meter\/\?/);
-    expect(href).toContain('tokens=512'); // the lesson's attribute
+    expect(href).toContain('tokens=200'); // the lesson's attribute
     await open.click();
     await waitForStatus(page, 'hymba-cache-meter', 'ready', 30_000);
-    expect(await page.$eval('hymba-cache-meter', (el) => el.tokens)).toBe(512);
+    expect(await page.$eval('hymba-cache-meter', (el) => el.tokens)).toBe(200);
     await page.close();
   });
 

@@ -73,11 +73,15 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
     expect(wider.visible).toBeGreaterThan(start.visible);
     expect(new URL(page.url()).searchParams.get('mask.window')).toBe('8');
 
-    // A global layer sees the whole causal triangle.
-    await page.locator(`${WIDGET} .layers button`, { hasText: /^\s*15\s*$/ }).click();
+    // A global layer sees the whole causal triangle. The lesson draws the zoo's `hymba` (models/hymba/config.json:
+    // global_attn_idx [0, 3]).
+    await page.locator(`${WIDGET} .layers button`, { hasText: /^\s*3\s*$/ }).click();
     await waitForStatus(page, WIDGET, 'ready');
     expect((await read(page)).visible).toBe((28 * 29) / 2);
-    expect(await page.locator(WIDGET).locator('.recall-missing').textContent()).toContain('distance data not available yet');
+    // With the zoo's cards on the site, recall by distance is drawn from them (swa and hymba).
+    expect(await page.locator(WIDGET).locator('.recall-missing').count()).toBe(0);
+    const recallRows = await page.$eval(WIDGET, (el) => el.shadowRoot!.textContent!);
+    expect(recallRows).toContain('Recall by key→query distance');
     await screenshot(page, 'mask-view');
     await page.close();
   });

@@ -32,6 +32,10 @@ describe('offline', () => {
     // Installed (precache done) and controlling this page.
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 });
+    // The first load's model fetches happened before the worker controlled the page; the next visit's go through it
+    // and are kept (weights are cached as a reader loads them, not precached).
+    await page.reload();
+    await widgetsReady(page, 'hymba-cache-meter');
   });
 
   it('with the server stopped, the lesson reloads and its widget computes', async () => {

@@ -10,7 +10,7 @@ import { assertWebGpuAdapter, openSite, screenshot, waitForStatus, type Site } f
 
 const LESSON = '/lessons/07-design-roadmap/';
 const WIDGET = 'hymba-train-lab';
-const STEPS = 4;
+const STEPS = 12;
 
 let site: Site;
 let page: Page;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await page.locator(WIDGET).scrollIntoViewIfNeeded();
   await waitForStatus(page, WIDGET, 'ready');
   await page.$eval(WIDGET, (el) => {
-    Object.assign(el, { steps: 4, batch: 2, width: 16, seqLen: 32, lr: 0.01, logEvery: 1, evalEvery: 0, evalSequences: 0 });
+    Object.assign(el, { steps: 12, batch: 4, width: 16, seqLen: 32, lr: 0.01, logEvery: 1, evalEvery: 0, evalSequences: 0 });
   });
 }, 120_000);
 
@@ -45,8 +45,10 @@ describe('lesson 7: <hymba-train-lab>', () => {
       step: el.runs[0].step,
     }));
     expect(run.step).toBe(STEPS);
-    expect(run.losses.map((l) => l.step)).toEqual([1, 2, 3, 4]);
-    expect(run.losses[STEPS - 1].loss).toBeLessThan(run.losses[0].loss);
+    expect(run.losses.map((l) => l.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    // Each step sees a fresh batch, so single losses are noisy: compare the means of the first and last three.
+    const mean = (xs: { loss: number }[]) => xs.reduce((a, l) => a + l.loss, 0) / xs.length;
+    expect(mean(run.losses.slice(-3))).toBeLessThan(mean(run.losses.slice(0, 3)));
     expect(run.predictions).toBe(4 * 16);
     const shown = await page.$eval(WIDGET, (el) => el.shadowRoot!.querySelector('.progress')!.textContent!.replace(/\s+/g, ' '));
     expect(shown).toContain(`Step ${STEPS} of ${STEPS}`);
@@ -86,7 +88,7 @@ describe('lesson 7: <hymba-train-lab>', () => {
       timeout: 240_000,
     });
     // Two runs on the charts, for comparison.
-    expect(await page.$eval(WIDGET, (el) => el.runs.map((r) => r.step))).toEqual([4, 3]);
+    expect(await page.$eval(WIDGET, (el) => el.runs.map((r) => r.step))).toEqual([STEPS, 3]);
   }, 300_000);
 
   it('logs no console errors', () => {
