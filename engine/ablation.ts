@@ -29,17 +29,22 @@ export type Ablation = AblationItem[];
 
 export function parseAblation(spec: string, config: HymbaConfig): Ablation {
   const items: Ablation = [];
-  for (const raw of spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
     const m = /^(attn|ssm)@(\*|\d+)(?::(\d+))?$/.exec(raw);
     if (!m) throw new AblationError(`bad ablation item "${raw}": expected attn@LAYER[:HEAD] or ssm@LAYER[:GROUP] (LAYER may be *)`);
     const branch = m[1] as 'attn' | 'ssm';
     const layer = m[2] === '*' ? '*' : Number(m[2]);
     const unit = m[3] === undefined ? null : Number(m[3]);
-    if (layer !== '*' && layer >= config.numLayers) throw new AblationError(`"${raw}": layer ${layer} does not exist (the model has ${config.numLayers} layers)`);
+    if (layer !== '*' && layer >= config.numLayers)
+      throw new AblationError(`"${raw}": layer ${layer} does not exist (the model has ${config.numLayers} layers)`);
     if (unit !== null) {
       for (const l of layer === '*' ? config.layers : [config.layers[layer]]) {
         const n = unitsOf(config, l.index, branch);
-        if (unit >= n) throw new AblationError(`"${raw}": layer ${l.index} has ${n} ${branch === 'attn' ? 'attention heads' : 'SSM channel groups'}`);
+        if (unit >= n)
+          throw new AblationError(`"${raw}": layer ${l.index} has ${n} ${branch === 'attn' ? 'attention heads' : 'SSM channel groups'}`);
       }
     }
     items.push({ branch, layer, unit });

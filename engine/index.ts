@@ -1,7 +1,16 @@
 // The engine's public entry (browser and Node): config, checkpoint loading, both backends, ablation, model types.
 // Node-only helpers (model folders on disk, Dawn) are in ./node.ts.
 
-export { parseConfig, ropeBase, expectedTensors, parameterCount, ConfigError, type HymbaConfig, type LayerSpec, type Mixer } from './config.ts';
+export {
+  parseConfig,
+  ropeBase,
+  expectedTensors,
+  parameterCount,
+  ConfigError,
+  type HymbaConfig,
+  type LayerSpec,
+  type Mixer,
+} from './config.ts';
 export {
   loadCheckpoint,
   urlFiles,
@@ -19,7 +28,14 @@ export {
 export { writeSafetensors } from './checkpoint/safetensors.ts';
 export { CpuEngine } from './cpu/forward.ts';
 export { WebGpuEngine, type WebGpuEngineOptions } from './webgpu/engine.ts';
-export { acquireDevice, WebGpuUnavailableError, GpuValidationError, GpuOutOfMemoryError, DeviceLostError, type GpuContext } from './webgpu/device.ts';
+export {
+  acquireDevice,
+  WebGpuUnavailableError,
+  GpuValidationError,
+  GpuOutOfMemoryError,
+  DeviceLostError,
+  type GpuContext,
+} from './webgpu/device.ts';
 export { parseAblation, formatAblation, betaMasks, unitsOf, AblationError, type Ablation, type AblationItem } from './ablation.ts';
 export { InputError, matchTaps, tapNames, validateIds, type Engine, type ForwardOptions, type ForwardResult, type Step } from './model.ts';
 export { tensor, maxAbsDiff, type Tensor } from './tensor.ts';

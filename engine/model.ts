@@ -117,7 +117,14 @@ export function matchTaps(config: HymbaConfig, patterns: string[] | undefined): 
       wanted.add(p);
       continue;
     }
-    const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*') + '$');
+    const re = new RegExp(
+      '^' +
+        p
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^.]*') +
+        '$',
+    );
     for (const n of all) if (re.test(n)) wanted.add(n);
   }
   return wanted;

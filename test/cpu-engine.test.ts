@@ -74,7 +74,12 @@ describe('CpuEngine', () => {
     const r = await engine.forward(ids, { ablation, taps: ['layers.2.fused', 'layers.2.ssm_out'] });
     const beta2 = weightF32(ck.weights.get('model.layers.2.mamba.pre_avg_layernorm2.weight')!);
     const expected = rmsnorm(r.taps.get('layers.2.ssm_out')!, beta2, 1e-6);
-    expect(maxAbsDiff(r.taps.get('layers.2.fused')!.data, expected.data.map((v) => v / 2))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        r.taps.get('layers.2.fused')!.data,
+        expected.data.map((v) => v / 2),
+      ),
+    ).toBeLessThan(1e-6);
   });
 
   it('ablating one attention head zeroes exactly that head’s channels of β1', () => {

@@ -26,16 +26,22 @@ describe.each(goldenNames)('golden %s', (name) => {
     const ids = Array.from(expected('input_ids'));
     const engine: Engine = backend === 'cpu' ? new CpuEngine(ck) : new WebGpuEngine(await nodeGpu(), ck);
     const t0 = performance.now();
-    const r = await engine.forward(ids, { taps: ['hidden_states.*', 'layers.*.attn_out', 'layers.*.ssm_out', 'layers.*.mixer_out', 'last_layer_output'] });
+    const r = await engine.forward(ids, {
+      taps: ['hidden_states.*', 'layers.*.attn_out', 'layers.*.ssm_out', 'layers.*.mixer_out', 'last_layer_output'],
+    });
     const ms = performance.now() - t0;
     engine.dispose();
     const groups = new Map<string, number>();
     const note = (group: string, err: number) => groups.set(group, Math.max(groups.get(group) ?? 0, err));
     note('logits', maxAbsDiff(r.logits.data, expected('logits')));
-    for (const [tap, t] of r.taps) note(tap.replace(/\.\d+/, '').replace(/^layers/, 'layer'), maxAbsDiff(t.data, expected(goldenName(tap))));
+    for (const [tap, t] of r.taps)
+      note(tap.replace(/\.\d+/, '').replace(/^layers/, 'layer'), maxAbsDiff(t.data, expected(goldenName(tap))));
     // hidden_states_0..L, attn_out/ssm_out/mixer_out per layer, last_layer_output: every golden tensor compared
     expect(r.taps.size).toBe(ck.config.numLayers + 1 + 3 * ck.config.numLayers + 1);
-    report.push(`${name} ${backend.padEnd(6)} ${ms.toFixed(0).padStart(5)} ms  ` + [...groups].map(([g, e]) => `${g} ${e.toExponential(1)}`).join('  '));
+    report.push(
+      `${name} ${backend.padEnd(6)} ${ms.toFixed(0).padStart(5)} ms  ` +
+        [...groups].map(([g, e]) => `${g} ${e.toExponential(1)}`).join('  '),
+    );
     for (const [group, err] of groups) expect(err, `${name} ${backend} ${group}`).toBeLessThan(1e-4);
   });
 });

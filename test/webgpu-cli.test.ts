@@ -49,7 +49,10 @@ describe('hymba forward / predict', () => {
       outs.push(readFileSync(out, 'utf8'));
     }
     expect(outs[0]).toBe(outs[1]);
-    const lines = outs[0].trim().split('\n').map((l) => JSON.parse(l) as number[]);
+    const lines = outs[0]
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as number[]);
     const logits = expected('logits');
     const argmax = ids.map((_, j) => {
       const row = logits.subarray(j * 64, (j + 1) * 64);
@@ -60,7 +63,11 @@ describe('hymba forward / predict', () => {
   });
 
   it('bad input exits non-zero with a typed message', async () => {
-    await expect(cli('forward', '--model', model, '--ids', '1,999', '--out', '/tmp/x.safetensors')).rejects.toThrow(/InputError: token id 999/);
-    await expect(cli('forward', '--model', model, '--ids', '1', '--out', '/tmp/x.safetensors', '--backend', 'tpu')).rejects.toThrow(/--backend must be one of webgpu, cpu/);
+    await expect(cli('forward', '--model', model, '--ids', '1,999', '--out', '/tmp/x.safetensors')).rejects.toThrow(
+      /InputError: token id 999/,
+    );
+    await expect(cli('forward', '--model', model, '--ids', '1', '--out', '/tmp/x.safetensors', '--backend', 'tpu')).rejects.toThrow(
+      /--backend must be one of webgpu, cpu/,
+    );
   });
 });

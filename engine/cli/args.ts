@@ -61,9 +61,13 @@ export class Args {
   ints(name: string): number[] | undefined {
     const v = this.string(name);
     if (v === undefined) return undefined;
-    const parts = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const parts = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     const out = parts.map(Number);
-    if (out.length === 0 || out.some((n) => !Number.isInteger(n))) throw new UsageError(`--${name} expects comma-separated integers, got "${v}"`);
+    if (out.length === 0 || out.some((n) => !Number.isInteger(n)))
+      throw new UsageError(`--${name} expects comma-separated integers, got "${v}"`);
     return out;
   }
 }

@@ -44,7 +44,8 @@ export function prefillOps(config: HymbaConfig, W: F32Weights, ids: number[], op
   if (!Number.isInteger(window) || window < 1) throw new InputError(`sliding window must be a positive integer, got ${window}`);
   const masks = betaMasks(config, opts.ablation ?? []);
   const ops: Op[] = [];
-  const add = (name: string, layer: number | null, run: (env: Env) => Tensor) => ops.push({ name, layer, run: (env) => void env.set(name, run(env)) });
+  const add = (name: string, layer: number | null, run: (env: Env) => Tensor) =>
+    ops.push({ name, layer, run: (env) => void env.set(name, run(env)) });
 
   add('hidden_states.0', null, () => {
     // [meta tokens ; embeddings] — meta tokens are raw learned vectors, no scaling.
@@ -69,7 +70,8 @@ export function prefillOps(config: HymbaConfig, W: F32Weights, ids: number[], op
     add(p + 'fused', l.index, (env) => {
       // m = (β1 ⊙ norm(attn) + β2 ⊙ norm(ssm)) / 2 — the paper's "mean fusion"; β are the RMSNorm gains.
       const branches: Tensor[] = [];
-      if (l.hasAttention) branches.push(op.rmsnorm(env.get(p + 'attn_out')!, gain(w('mamba.pre_avg_layernorm1.weight'), masks[l.index].attn), eps));
+      if (l.hasAttention)
+        branches.push(op.rmsnorm(env.get(p + 'attn_out')!, gain(w('mamba.pre_avg_layernorm1.weight'), masks[l.index].attn), eps));
       if (l.hasSsm) branches.push(op.rmsnorm(env.get(p + 'ssm_out')!, gain(w('mamba.pre_avg_layernorm2.weight'), masks[l.index].ssm), eps));
       const out = new Float32Array(branches[0].data.length);
       for (const b of branches) for (let i = 0; i < out.length; i++) out[i] += b.data[i] / branches.length;
@@ -80,7 +82,13 @@ export function prefillOps(config: HymbaConfig, W: F32Weights, ids: number[], op
       const h = op.add(env.get(x)!, env.get(p + 'mixer_out')!);
       env.set(p + 'residual_mid', h);
       const g = op.rmsnorm(h, w('pre_moe_layernorm.weight'), eps);
-      return op.swiglu(g, w('moe.experts.0.gate_proj.weight'), w('moe.experts.0.up_proj.weight'), w('moe.experts.0.down_proj.weight'), config.intermediateSize);
+      return op.swiglu(
+        g,
+        w('moe.experts.0.gate_proj.weight'),
+        w('moe.experts.0.up_proj.weight'),
+        w('moe.experts.0.down_proj.weight'),
+        config.intermediateSize,
+      );
     });
     const last = l.index === config.numLayers - 1;
     const next = `hidden_states.${l.index + 1}`;
@@ -135,7 +143,14 @@ function attentionOps(
   add(p + 'attn_out', l.index, (env) => env.get(p + 'attn_out')!);
 }
 
-function ssmOps(l: LayerSpec, c: HymbaConfig, w: (n: string) => Float32Array, add: AddOp, cols: (env: Env, r: [number, number]) => Tensor, N: number): void {
+function ssmOps(
+  l: LayerSpec,
+  c: HymbaConfig,
+  w: (n: string) => Float32Array,
+  add: AddOp,
+  cols: (env: Env, r: [number, number]) => Tensor,
+  N: number,
+): void {
   const p = `layers.${l.index}.`;
   const E = c.dInner;
   const S = c.dState;
@@ -161,7 +176,16 @@ function ssmOps(l: LayerSpec, c: HymbaConfig, w: (n: string) => Float32Array, ad
   add(p + 'ssm_out', l.index, (env) => {
     const A = w('mamba.A_log.0').map((a) => -Math.exp(a));
     const xc = env.get(p + 'ssm.conv')!;
-    const r = op.selectiveScan(xc, env.get(p + 'ssm.dt')!, A, env.get(p + 'ssm.B')!, env.get(p + 'ssm.C')!, w('mamba.D.0'), tensor([E, S]), true);
+    const r = op.selectiveScan(
+      xc,
+      env.get(p + 'ssm.dt')!,
+      A,
+      env.get(p + 'ssm.B')!,
+      env.get(p + 'ssm.C')!,
+      w('mamba.D.0'),
+      tensor([E, S]),
+      true,
+    );
     env.set(p + 'ssm.state', r.h);
     env.set(p + 'ssm.states', r.states!);
     const z = cols(env, l.rows.z!);

@@ -150,7 +150,13 @@ export function attention(
  * `state` [E, K−1] holds the K−1 inputs before this chunk (oldest first; zeros at the start of a sequence).
  * Returns the outputs and the new state (the last K−1 inputs).
  */
-export function causalConv1d(xs: Tensor, w: Float32Array, bias: Float32Array | null, K: number, state: Tensor): { out: Tensor; state: Tensor } {
+export function causalConv1d(
+  xs: Tensor,
+  w: Float32Array,
+  bias: Float32Array | null,
+  K: number,
+  state: Tensor,
+): { out: Tensor; state: Tensor } {
   const [T, E] = xs.shape;
   const out = new Float32Array(T * E);
   const past = K - 1;

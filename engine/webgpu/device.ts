@@ -77,7 +77,12 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   return {
     device,
-    adapterInfo: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' },
+    adapterInfo: {
+      vendor: info.vendor ?? '',
+      architecture: info.architecture ?? '',
+      device: info.device ?? '',
+      description: info.description ?? '',
+    },
     lost,
     isLost: () => lostFlag,
   };

@@ -161,13 +161,16 @@ export class HymbaTrainLab extends LabWidget {
 
   private async showRecordedRun(reason: string): Promise<void> {
     const e = this.entry();
-    type Card = { training?: { steps: number; batch: number; lr: number; seed: number; adapter?: string; wall_seconds?: number } & {
-      loss_curve?: Array<[number, number]>;
-      recall_curve?: Array<{ step: number; accuracy: number }>;
-    } };
+    type Card = {
+      training?: { steps: number; batch: number; lr: number; seed: number; adapter?: string; wall_seconds?: number } & {
+        loss_curve?: Array<[number, number]>;
+        recall_curve?: Array<{ step: number; accuracy: number }>;
+      };
+    };
     const card = await pageController().modelJson<Card>(e.name, 'card.json');
     const t = card?.training;
-    if (!t?.loss_curve) throw new Error(`Training needs WebGPU (${reason}), and the site has no recorded run of “${e.name}” to show instead.`);
+    if (!t?.loss_curve)
+      throw new Error(`Training needs WebGPU (${reason}), and the site has no recorded run of “${e.name}” to show instead.`);
     this.runs = [
       {
         id: this.nextId++,

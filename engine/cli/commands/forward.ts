@@ -38,5 +38,9 @@ async function run(args: Args): Promise<number> {
   return 0;
 }
 
-const command: Command = { usage, flags: { model: 'string', ids: 'string', out: 'string', backend: 'string', 'no-meta': 'boolean', ablate: 'string', window: 'string' }, run };
+const command: Command = {
+  usage,
+  flags: { model: 'string', ids: 'string', out: 'string', backend: 'string', 'no-meta': 'boolean', ablate: 'string', window: 'string' },
+  run,
+};
 export default command;

@@ -28,7 +28,8 @@ function parseLines(file: string, text: string): number[][] {
     } catch (e) {
       throw new UsageError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw new UsageError(`${file}:${i + 1}: expected a JSON array of token ids`);
+    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+      throw new UsageError(`${file}:${i + 1}: expected a JSON array of token ids`);
     prompts.push(v as number[]);
   });
   return prompts;

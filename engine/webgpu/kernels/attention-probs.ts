@@ -93,7 +93,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 }
 
 /** Writes probs [heads, T, Tk] and out [T, heads·dv]. */
-export function encodeAttentionProbs(pass: Pass, s: AttentionShape, Tk: number, q: GpuTensor, k: GpuTensor, v: GpuTensor, probs: GpuTensor, out: GpuTensor): void {
+export function encodeAttentionProbs(
+  pass: Pass,
+  s: AttentionShape,
+  Tk: number,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  probs: GpuTensor,
+  out: GpuTensor,
+): void {
   if (s.T === 0) return;
   const params = [...attentionParams(s), Tk];
   pass.dispatch(probsKernel(s.dqk), params, [q.buffer, k.buffer, probs.buffer], [s.T, s.heads]);
