@@ -22,7 +22,8 @@ beforeAll(async () => {
         `<script type="module" src="${bundle}"></script>
          <hymba-cache-meter tokens="300"></hymba-cache-meter>
          <hymba-mask-view window="6" tokens="16"></hymba-mask-view>
-         <hymba-rmsnorm-demo rows="2" cols="16"></hymba-rmsnorm-demo>`,
+         <hymba-rmsnorm-demo rows="2" cols="16"></hymba-rmsnorm-demo>
+         <hymba-recall-lab model="sequential" pairs="16" sequences="2" curve-sequences="0" engine="cpu"></hymba-recall-lab>`,
       ),
     },
     '/two-bundles.html': {
@@ -97,8 +98,10 @@ describe('embedding with one script tag', () => {
 
   it('runs widgets on a page of another origin, with assets resolved next to the script', async () => {
     const page = await open('/course.html');
-    await allReady(page, ['hymba-cache-meter', 'hymba-mask-view', 'hymba-rmsnorm-demo']);
+    await allReady(page, ['hymba-cache-meter', 'hymba-mask-view', 'hymba-rmsnorm-demo', 'hymba-recall-lab']);
     expect(await page.$eval('hymba-cache-meter', (el) => el.shadowRoot!.querySelector('.hymba-mb')?.textContent)).toBe('78.60 MB');
+    // The recall lab loaded the zoo model from the bundle's origin and answered 2 fresh sequences × 16 queries.
+    expect(await page.$eval('hymba-recall-lab', (el) => el.results!.total)).toBe(32);
     // The engine controller looks for models on the bundle's origin, not the host's.
     const base = await page.evaluate(async () => (await window.__hymbaLab!.controller()).base);
     expect(base).toBe(`${site.origin}/`);
