@@ -53,6 +53,8 @@ export interface BenchResult {
   prefill_recompute_meta_ms: number;
   /** What starting from the precomputed meta state saves on every prefill. */
   meta_saved_ms_per_prefill: number;
+  /** GPU dispatches recorded per decoded token (null on the CPU backend, which dispatches nothing). */
+  dispatches_per_token: number | null;
 }
 
 const REPEATS = 5;
@@ -86,6 +88,7 @@ export async function benchModel(label: string, ck: Checkpoint, backend: string,
     const [, decodeMs] = await timed(async () => {
       for (let i = 0; i < steps; i++) await session.step(prompt[i % promptLen]);
     });
+    const cost = (session as { decodeCost?: () => { dispatches: number } }).decodeCost?.();
     session.dispose();
 
     // Prefill with and without the precomputed meta state, alternating, best of REPEATS (the machine is shared).
@@ -112,6 +115,7 @@ export async function benchModel(label: string, ck: Checkpoint, backend: string,
       meta_state_ms: firstOpenMs - openMs,
       prefill_recompute_meta_ms: recomputeMs,
       meta_saved_ms_per_prefill: recomputeMs - prefillMs,
+      dispatches_per_token: cost ? cost.dispatches : null,
     };
   } finally {
     host.dispose();
@@ -121,12 +125,13 @@ export async function benchModel(label: string, ck: Checkpoint, backend: string,
 function printTable(rows: BenchResult[]): void {
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(
-    'model                      backend  meta  prompt  prefill tok/s  decode ms/tok  meta state ms  prefill w/o meta state ms  saved ms/prefill',
+    'model                      backend  meta  prompt  prefill tok/s  decode ms/tok  dispatches/tok  meta state ms  prefill w/o meta state ms  saved ms/prefill',
   );
   for (const r of rows) {
     console.log(
       `${r.model.padEnd(26)} ${r.backend.padEnd(8)} ${String(r.meta_tokens).padStart(4)}  ${String(r.prompt_tokens).padStart(6)}  ` +
-        `${f(r.prefill_tokens_per_s).padStart(13)}  ${f(r.decode_ms_per_token, 2).padStart(13)}  ${f(r.meta_state_ms, 2).padStart(13)}  ` +
+        `${f(r.prefill_tokens_per_s).padStart(13)}  ${f(r.decode_ms_per_token, 2).padStart(13)}  ` +
+        `${(r.dispatches_per_token === null ? '—' : String(r.dispatches_per_token)).padStart(14)}  ${f(r.meta_state_ms, 2).padStart(13)}  ` +
         `${f(r.prefill_recompute_meta_ms, 1).padStart(25)}  ${f(r.meta_saved_ms_per_prefill, 2).padStart(16)}`,
     );
   }
