@@ -25,6 +25,7 @@ import type { F32Weights } from '../cpu/forward.ts';
 import * as op from '../cpu/ops.ts';
 import { KvCache } from './kv-cache.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from './types.ts';
+import { attentionKind, totalUsage } from './usage.ts';
 
 /** One layer's recurrent state. */
 interface LayerState {
@@ -313,7 +314,7 @@ export class CpuSession implements DecodeSession {
       const perEntry = s.kv ? (s.kv.kWidth + s.kv.vWidth) * BYTES_F32 : 0;
       return {
         layer: l.index,
-        attention: !l.hasAttention ? 'none' : !l.ownsKv ? 'consumer' : l.global ? 'global' : 'swa',
+        attention: attentionKind(l),
         kvSource: l.kvSource,
         kvEntries: s.kv ? s.kv.entries : 0,
         kv_bytes: s.kv ? s.kv.entries * perEntry : 0,
@@ -321,19 +322,8 @@ export class CpuSession implements DecodeSession {
         ssm_state_bytes: s.ssm ? s.ssm.data.length * BYTES_F32 : 0,
       };
     });
-    const sum = (k: 'kv_bytes' | 'conv_state_bytes' | 'ssm_state_bytes') => layers.reduce((a, l) => a + l[k], 0);
     const reserved = this.layers.reduce((a, s) => a + (s.kv ? s.kv.slots * (s.kv.kWidth + s.kv.vWidth) * BYTES_F32 : 0), 0);
-    const kv = sum('kv_bytes');
-    const conv = sum('conv_state_bytes');
-    const ssm = sum('ssm_state_bytes');
-    return {
-      kv_bytes: kv,
-      conv_state_bytes: conv,
-      ssm_state_bytes: ssm,
-      total_bytes: kv + conv + ssm,
-      kv_reserved_bytes: reserved,
-      layers,
-    };
+    return totalUsage(layers, reserved);
   }
 
   /** The KV cache a layer attends with (a consumer gets its producer's, with `layer` = the producer); null without attention. */

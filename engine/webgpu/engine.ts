@@ -287,13 +287,10 @@ export class WebGpuEngine implements Engine {
     this.rt.trim();
   }
 
-  async forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
-    const wanted = matchTaps(this.config, opts.taps);
-    const plan = this.plan(ids, opts, wanted, false);
-    const pass = this.rt.begin('forward');
-    const names = [...wanted].filter((n) => n !== 'logits').concat('logits');
+  /** Encode a plan in one command encoder, read back the named tensors, submit once, and release its buffers. */
+  private async runPlan(plan: Plan, names: string[], label: string): Promise<{ results: Float32Array[]; shapes: number[][] }> {
+    const pass = this.rt.begin(label);
     const shapes: number[][] = [];
-    let results: Float32Array[];
     try {
       try {
         for (const op of plan.ops) op.encode(pass);
@@ -307,10 +304,17 @@ export class WebGpuEngine implements Engine {
         await pass.abort();
         throw e;
       }
-      results = await pass.submit();
+      return { results: await pass.submit(), shapes };
     } finally {
       plan.releaseAll();
     }
+  }
+
+  async forward(ids: number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+    const wanted = matchTaps(this.config, opts.taps);
+    const plan = this.plan(ids, opts, wanted, false);
+    const names = [...wanted].filter((n) => n !== 'logits').concat('logits');
+    const { results, shapes } = await this.runPlan(plan, names, 'forward');
     const out = new Map<string, Tensor>();
     names.forEach((n, i) => out.set(n, tensor(shapes[i], results[i])));
     const logits = out.get('logits')!;
@@ -368,29 +372,10 @@ export class WebGpuEngine implements Engine {
     wanted: Set<string>,
   ): Promise<{ logits: Float32Array; taps: Map<string, Tensor> }> {
     const plan = this.plan(ids, opts, wanted, false, chunk);
-    const pass = this.rt.begin('session chunk');
     const names = [...wanted].filter((n) => n !== 'logits');
     if (wanted.has('logits')) names.push('logits');
     names.push('logits.last');
-    const shapes: number[][] = [];
-    let results: Float32Array[];
-    try {
-      try {
-        for (const op of plan.ops) op.encode(pass);
-        for (const n of names) {
-          const t = plan.env.get(n);
-          if (!t) throw new InputError(`tap "${n}" is not computed by this pass`);
-          pass.read(t.buffer, numelOf(t.shape));
-          shapes.push(t.shape);
-        }
-      } catch (e) {
-        await pass.abort();
-        throw e;
-      }
-      results = await pass.submit();
-    } finally {
-      plan.releaseAll();
-    }
+    const { results, shapes } = await this.runPlan(plan, names, 'session chunk');
     const taps = new Map<string, Tensor>();
     const skip = chunk.metaRows;
     names.forEach((n, i) => {

@@ -33,6 +33,7 @@ import {
 import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
 import type { GpuMatrix } from './weights.ts';
+import { attentionKind, totalUsage } from '../session/usage.ts';
 
 const F32 = 4;
 /** Greedy ids kept on the GPU before they must be read back. */
@@ -519,7 +520,7 @@ export class WebGpuSession implements DecodeSession {
       const entries = o ? this.numMeta + (o.ring === 0 ? this.textLength : Math.min(this.textLength, o.ring)) : 0;
       return {
         layer: l.index,
-        attention: !l.hasAttention ? 'none' : !l.ownsKv ? 'consumer' : l.global ? 'global' : 'swa',
+        attention: attentionKind(l),
         kvSource: l.kvSource,
         kvEntries: entries,
         kv_bytes: o ? entries * (o.kWidth + o.vWidth) * F32 : 0,
@@ -527,19 +528,8 @@ export class WebGpuSession implements DecodeSession {
         ssm_state_bytes: l.hasSsm ? c.dInner * c.dState * F32 : 0,
       };
     });
-    const sum = (k: 'kv_bytes' | 'conv_state_bytes' | 'ssm_state_bytes') => layers.reduce((a, l) => a + l[k], 0);
-    const kv = sum('kv_bytes');
-    const conv = sum('conv_state_bytes');
-    const ssm = sum('ssm_state_bytes');
     const reserved = this.kv.reduce((a, o) => a + (o ? o.slots * (o.kWidth + o.vWidth) * F32 : 0), 0);
-    return {
-      kv_bytes: kv,
-      conv_state_bytes: conv,
-      ssm_state_bytes: ssm,
-      total_bytes: kv + conv + ssm,
-      kv_reserved_bytes: reserved,
-      layers,
-    };
+    return totalUsage(layers, reserved);
   }
 
   async readKv(layer: number): Promise<KvSnapshot | null> {
