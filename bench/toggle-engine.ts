@@ -2,8 +2,15 @@
 // each toggle makes on the zoo models, warm, median of N. No browser, no rendering: what is left of a toggle's time
 // when the page's own work is taken away.
 //
-//   npx node bench/toggle-engine.ts [--n 5] [--models a,b] [--no-sweeps] [--label swiftshader] [--json]   (SwiftShader)
+//   npx node bench/toggle-engine.ts [--n 5] [--models a,b] [--no-sweeps] [--sequential] [--sweep-n 24,8,16]
+//                                   [--label swiftshader] [--json]                                   (SwiftShader)
 //   node app.mjs --label h200 --json                                             (bundled, on the H200: docs/performance.md)
+//
+// The two sweeps (recall lab heads/pairs, head importance) run as the widgets run them: every sequence of the toggle
+// through engine/analysis/recall.ts, which batches them into WebGpuEngine.forwardBatch calls (the row says how many
+// calls). --sequential adds the same sweeps one forward per sequence (the path before batching) for comparison.
+// --sweep-n A,B,C: sequences at 16 pairs, per other curve point, per head-importance run (default 24,8,16, the
+// widgets'); smaller ones make a sweep row feasible on SwiftShader, e.g. --sweep-n 2,1,1.
 //
 // Models: models/ of the repo, or ./models next to the bundled script (the H200 copy). --json writes
 // bench/results/widgets-engine-<label>.json and .txt (or $OUT/… when OUT is set, as on the device machine).
@@ -17,7 +24,7 @@ import { parseAblation } from '../engine/ablation.ts';
 import type { Engine } from '../engine/model.ts';
 import {
   ablationSpec,
-  evaluateRecall,
+  evaluatePoints,
   FRESH_SEED,
   freshExamples,
   headImportance,
@@ -40,6 +47,9 @@ const MODELS = arg('--models', 'hymba,parallel-swa-kv,attention,ssm').split(',')
 /** What the widgets use: the stepper's taps, the recall lab's curve, its sequences. */
 const STEP_TAPS = ['layers.*.attn.probs', 'layers.*.ssm.state'];
 const CURVE_PAIRS = [4, 8, 12, 16, 20, 24];
+const [LAB_N, CURVE_N, HEAD_N] = arg('--sweep-n', '24,8,16').split(',').map(Number);
+if (![LAB_N, CURVE_N, HEAD_N].every((x) => Number.isInteger(x) && x >= 1))
+  throw new Error('--sweep-n takes three positive integers, e.g. 24,8,16');
 
 interface Row {
   model: string;
@@ -66,6 +76,32 @@ async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
     out.push(performance.now() - t0);
   }
   return out;
+}
+
+/** The engine without forwardBatch: recall.ts then answers one forward per sequence (the path before batching). */
+function oneByOne(engine: Engine): Engine {
+  return {
+    backend: engine.backend,
+    config: engine.config,
+    forward: (ids, o) => engine.forward(ids, o),
+    steps: (ids, o) => engine.steps(ids, o),
+    dispose: () => {},
+  };
+}
+
+/** The engine with its forwardBatch calls counted (GPU passes: one per call at these sizes, engine.ts MAX_BATCH_ROWS). */
+function counted(engine: Engine): { engine: Engine; calls: () => number } {
+  let calls = 0;
+  const batch = engine.forwardBatch!.bind(engine);
+  const wrapped: Engine = {
+    ...oneByOne(engine),
+    batchHint: engine.batchHint,
+    forwardBatch: (items, o) => {
+      calls++;
+      return batch(items, o);
+    },
+  };
+  return { engine: wrapped, calls: () => calls };
 }
 
 /** The recall lab's "attention heads off": every layer keeps only its SSM. */
@@ -135,19 +171,27 @@ async function benchModel(engine: Engine, name: string, rows: Row[]): Promise<vo
     session.dispose();
   }
 
-  // --no-sweeps: leave out the two multi-second sweeps below (on SwiftShader they take minutes).
+  // --no-sweeps: leave out the sweeps below (on SwiftShader they take minutes at the widgets' sizes).
   if (args.includes('--no-sweeps')) return;
-  // <hymba-recall-lab> heads off / pairs: 24 sequences at 16 pairs, then the curve (8 per point; 16 reused).
+  // <hymba-recall-lab> heads off / pairs: 24 sequences at 16 pairs, then the curve (8 per point; 16 reused), in one
+  // evaluatePoints call as the widget makes it.
   const reps = Math.min(N, 3);
+  const points = [{ pairs: 16, n: LAB_N }, ...CURVE_PAIRS.filter((p) => p !== 16).map((pairs) => ({ pairs, n: CURVE_N }))];
+  const lab = (e: Engine) => evaluatePoints(e, mqar128(), points, { seed: FRESH_SEED, ablation: offSpec });
+  const c1 = counted(engine);
+  const batched = await time(reps, () => lab(c1.engine));
+  const calls = c1.calls() / (reps + 1);
   add(
-    'recall lab: 24 + 5×8 forwards (heads off)',
+    `recall lab: ${LAB_N} + 5×${CURVE_N} seqs, batched, ${calls} call${calls === 1 ? '' : 's'} (heads off)`,
     'recall lab heads/pairs',
-    await time(reps, async () => {
-      const main = await evaluateRecall(engine, mqar128(), { pairs: 16, n: 24, seed: FRESH_SEED, ablation: offSpec });
-      for (const pairs of CURVE_PAIRS)
-        if (pairs !== main.pairs) await evaluateRecall(engine, mqar128(), { pairs, n: 8, seed: FRESH_SEED, ablation: offSpec });
-    }),
+    batched,
   );
+  if (args.includes('--sequential'))
+    add(
+      `recall lab: ${LAB_N} + 5×${CURVE_N} forwards, one per seq (heads off)`,
+      'recall lab (before batching)',
+      await time(reps, () => lab(oneByOne(engine))),
+    );
 }
 
 async function main(): Promise<void> {
@@ -160,18 +204,23 @@ async function main(): Promise<void> {
     // <hymba-head-importance> switching to this model: both tasks, the baseline and one ablated run per branch, 16
     // sequences each. The heaviest toggle; timed for hymba only, once after a warm-up.
     if (name === 'hymba' && !args.includes('--no-sweeps')) {
-      const samples = await time(1, () =>
-        headImportance(engine, { tasks: [mqar128(), selectiveCopy()], pairs: 16, n: 16, seed: FRESH_SEED }),
-      );
-      rows.push({
-        model: name,
-        call: 'head importance: full sweep (2 tasks × 16 seqs)',
-        toggle: 'head importance model',
-        n: 1,
-        median_ms: samples[0],
-        max_ms: samples[0],
-      });
-      console.log(`  ${name.padEnd(16)} head importance sweep ${samples[0].toFixed(1)} ms`);
+      const sweep = (e: Engine) => headImportance(e, { tasks: [mqar128(), selectiveCopy()], pairs: 16, n: HEAD_N, seed: FRESH_SEED });
+      const c1 = counted(engine);
+      const runs: Array<[string, string, Engine]> = [
+        [`head importance: sweep (2 tasks × ${HEAD_N} seqs), batched`, 'head importance model', c1.engine],
+      ];
+      if (args.includes('--sequential'))
+        runs.push([
+          `head importance: sweep (2 tasks × ${HEAD_N} seqs), one per seq`,
+          'head importance (before batching)',
+          oneByOne(engine),
+        ]);
+      for (const [call, toggle, e] of runs) {
+        const samples = await time(1, () => sweep(e));
+        const label = e === c1.engine ? `${call}, ${c1.calls() / 2} calls` : call;
+        rows.push({ model: name, call: label, toggle, n: 1, median_ms: samples[0], max_ms: samples[0] });
+        console.log(`  ${name.padEnd(16)} ${label.padEnd(44)} ${samples[0].toFixed(2).padStart(9)} ms`);
+      }
     }
     engine.dispose();
   }

@@ -8,6 +8,11 @@
 //   lab_mixers:           per layer "hybrid" (attention ∥ SSM, the default), "attention" or "ssm"
 //   lab_attention_heads:  per layer number of query heads (default num_attention_heads); each must be a multiple
 //                         of num_key_value_heads and divide d_inner (the attention output is d_inner wide)
+//   lab_qkv_conv:         width W of a causal depthwise convolution over each attention layer's Q/K/V projections
+//                         (before RoPE; no bias, no activation; 0 = none, the default). It is Primer's "multi-dconv-head
+//                         attention" (So et al. 2021) and gives a key the previous token's identity for free, which is
+//                         what the tiny zoo models need to learn MQAR in a short budget (docs/zoo.md). Tensor:
+//                         mamba.qkv_conv.weight [qkv columns, 1, W]; decode keeps the last W − 1 pre-conv rows.
 
 export type Mixer = 'hybrid' | 'attention' | 'ssm';
 
@@ -35,6 +40,10 @@ export interface LayerSpec {
   /** Query heads and their V head dim (numHeads · vHeadDim = dInner). */
   numHeads: number;
   vHeadDim: number;
+  /** Width of the Q/K/V convolution (lab_qkv_conv) over in_proj columns [0, qkvColumns); 0 = none. */
+  qkvConv: number;
+  /** Q (+ own K, V) columns at the start of in_proj's output; 0 without attention. */
+  qkvColumns: number;
   /** Row layout of `mamba.in_proj.weight`: [start, end) of each block, or null when absent. */
   rows: { q: Range | null; k: Range | null; v: Range | null; x: Range | null; z: Range | null; total: number };
 }
@@ -235,6 +244,7 @@ export function parseConfig(input: string | Json): HymbaConfig {
 
   const mixers = parseMixers(raw, numLayers);
   const headsPerLayer = intList(raw, 'lab_attention_heads', Array(numLayers).fill(numHeads));
+  const qkvConv = num(raw, 'lab_qkv_conv', 0, { int: true, min: 0, max: 8 });
   if (headsPerLayer.length !== numLayers)
     throw new ConfigError('lab_attention_heads', `expected ${numLayers} entries, got ${headsPerLayer.length}`);
 
@@ -301,6 +311,8 @@ export function parseConfig(input: string | Json): HymbaConfig {
       ownsKv,
       numHeads: hasAttention ? heads : 0,
       vHeadDim,
+      qkvConv: hasAttention ? qkvConv : 0,
+      qkvColumns: hasAttention ? (v ?? q)![1] : 0,
       rows: { q, k, v, x, z, total: at },
     });
   }
@@ -390,6 +402,7 @@ export function expectedTensors(c: HymbaConfig): Map<string, number[]> {
       t.set(p + 'mamba.pre_avg_layernorm2.weight', [E]);
     }
     if (l.hasAttention) t.set(p + 'mamba.pre_avg_layernorm1.weight', [E]);
+    if (l.qkvConv > 0) t.set(p + 'mamba.qkv_conv.weight', [l.qkvColumns, 1, l.qkvConv]);
     t.set(p + 'mamba.out_proj.weight', [D, E]);
     t.set(p + 'pre_moe_layernorm.weight', [D]);
     t.set(p + 'moe.experts.0.gate_proj.weight', [c.intermediateSize, D]);

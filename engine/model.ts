@@ -6,6 +6,8 @@
 //                                       layer k−1; k = L: final_layernorm of the last layer's output (HF convention)
 //   layers.i.input_norm        [N, D]   RMSNorm before the mixer
 //   layers.i.in_proj           [N, R]   the fused projection, rows Q | K | V | x | z
+//   layers.i.attn.qkv_conv     [N, C]   with lab_qkv_conv only: the causal depthwise conv of in_proj's first C =
+//                                       qkvColumns columns (Q | own K | own V); attn.q/.k/.v are read from it
 //   layers.i.attn.q / .k / .v  [N, H·dqk] / [N, Hkv·dqk] / [N, Hkv·dv]   after RoPE (k, v only on KV owners)
 //   layers.i.attn.probs        [H, N, N] attention probabilities (exact, unfused)
 //   layers.i.attn_out          [N, E]   attention branch output (head-major)
@@ -42,6 +44,19 @@ export interface ForwardResult {
   taps: Map<string, Tensor>;
 }
 
+/** One sequence of a batched forward (Engine.forwardBatch). */
+export interface BatchItem {
+  /** Text token ids; every item of a batch has the same number. */
+  ids: number[];
+  /** Text positions whose logits are wanted, in the order they are returned. */
+  positions: number[];
+  /** This sequence's ablation (default: none); items of one batch may differ. */
+  ablation?: Ablation;
+}
+
+/** The options of a forward pass that a whole batch shares. */
+export type BatchOptions = Pick<ForwardOptions, 'meta' | 'window'>;
+
 /** One executed op of a step-by-step forward pass. */
 export interface Step {
   /** Index of this op in the pass and the number of ops in all. */
@@ -58,6 +73,13 @@ export interface Engine {
   readonly backend: 'cpu' | 'webgpu';
   readonly config: HymbaConfig;
   forward(ids: number[], opts?: ForwardOptions): Promise<ForwardResult>;
+  /**
+   * Optional (the WebGPU engine has it): many equal-length sequences in a few passes instead of one each. Returns,
+   * per item, the logits [positions.length, V] at its positions: the rows `forward` would return there.
+   */
+  forwardBatch?(items: BatchItem[], opts?: BatchOptions): Promise<Tensor[]>;
+  /** Sequences per forwardBatch call that keep one call short on this device (callers chunk by it for progress). */
+  readonly batchHint?: number;
   /** The same pass, one op at a time: each iteration runs one op and pauses. */
   steps(ids: number[], opts?: ForwardOptions): AsyncGenerator<Step>;
   dispose(): void;
@@ -93,6 +115,7 @@ export function tapNames(config: HymbaConfig): string[] {
     const p = `layers.${l.index}.`;
     names.push(p + 'input_norm', p + 'in_proj');
     if (l.hasAttention) {
+      if (l.qkvConv > 0) names.push(p + 'attn.qkv_conv');
       names.push(p + 'attn.q');
       if (l.ownsKv) names.push(p + 'attn.k', p + 'attn.v');
       names.push(p + 'attn.probs', p + 'attn_out');

@@ -8,7 +8,7 @@ import { Rng } from '../engine/tasks/rng.ts';
 import { TrainGraph } from '../engine/train/graph.ts';
 import { initParams, paramLayout, paramTensors } from '../engine/train/params.ts';
 import { referenceLossAndGrads } from '../engine/train/reference.ts';
-import { TINY_HYBRID, TINY_MIXED } from '../engine/train/tiny-configs.ts';
+import { TINY_HYBRID, TINY_MIXED, TINY_QKV_CONV } from '../engine/train/tiny-configs.ts';
 import { CpuEngine } from '../engine/cpu/forward.ts';
 import { loadCheckpoint, memoryFiles } from '../engine/checkpoint/load.ts';
 import { writeSafetensors } from '../engine/checkpoint/safetensors.ts';
@@ -37,6 +37,7 @@ describe('training graph on WebGPU', () => {
   for (const [name, raw] of [
     ['hybrid + SWA + KV sharing + meta', TINY_HYBRID],
     ['attention / SSM / hybrid layers', TINY_MIXED],
+    ['with the Q/K/V short conv (lab_qkv_conv)', TINY_QKV_CONV],
   ] as const) {
     it(`${name}: loss and every parameter gradient match the float64 reference`, async () => {
       const { device } = await nodeGpu();

@@ -5,7 +5,7 @@ import { parseConfig } from '../engine/config.ts';
 import { Rng } from '../engine/tasks/rng.ts';
 import * as ref from '../engine/train/reference.ts';
 import { initParams, paramLayout, paramTensors } from '../engine/train/params.ts';
-import { TINY_HYBRID, TINY_MIXED } from '../engine/train/tiny-configs.ts';
+import { TINY_HYBRID, TINY_MIXED, TINY_QKV_CONV } from '../engine/train/tiny-configs.ts';
 import { CpuEngine } from '../engine/cpu/forward.ts';
 import { loadCheckpoint, memoryFiles } from '../engine/checkpoint/load.ts';
 import { writeSafetensors } from '../engine/checkpoint/safetensors.ts';
@@ -96,6 +96,18 @@ describe('float64 reference: each op against finite differences', () => {
     expect(fdCheck(f, bias, b.gb)).toBeLessThan(1e-6);
   });
 
+  it('causal depthwise conv without bias or activation (lab_qkv_conv)', () => {
+    const C = 3,
+      K = 2;
+    const x = rand(rng, T * C),
+      w = rand(rng, C * K),
+      r = rand(rng, T * C);
+    const f = () => dot(ref.depthwiseConvForward(x, T, C, w, K), r);
+    const b = ref.depthwiseConvBackward(r, x, T, C, w, K);
+    expect(fdCheck(f, x, b.gx)).toBeLessThan(1e-6);
+    expect(fdCheck(f, w, b.gw)).toBeLessThan(1e-6);
+  });
+
   it('softplus(u + bias)', () => {
     const E = 3;
     const u = rand(rng, T * E, 3),
@@ -172,6 +184,7 @@ describe('float64 reference: the whole model', () => {
   for (const [name, raw] of [
     ['hybrid + SWA + KV sharing + meta', TINY_HYBRID],
     ['attention / SSM / hybrid layers', TINY_MIXED],
+    ['with the Q/K/V short conv (lab_qkv_conv)', TINY_QKV_CONV],
   ] as const) {
     it(`${name}: every parameter's gradient matches finite differences`, () => {
       const config = parseConfig(raw);

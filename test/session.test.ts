@@ -212,6 +212,13 @@ const cases: Array<{ name: string; config: HymbaConfig; meta?: boolean; window?:
     config: config({ lab_mixers: ['hybrid', 'ssm', 'attention', 'attention', 'hybrid'], kv_reuse_group: [[2, 3]] }),
   },
   { name: 'an ablation (heads and a branch)', config: config({}), ablation: 'attn@1:0,ssm@2,ssm@*:1' },
+  // lab_qkv_conv: a Q/K/V conv state per attention layer (consumers convolve their Q only), seeded by the meta tokens.
+  { name: 'lab_qkv_conv 3, triple KV sharing', config: config({ lab_qkv_conv: 3 }) },
+  { name: 'lab_qkv_conv 4, meta tokens off', config: config({ lab_qkv_conv: 4 }), meta: false },
+  {
+    name: 'lab_qkv_conv 2, SSM-only and attention-only layers',
+    config: config({ lab_qkv_conv: 2, lab_mixers: ['hybrid', 'ssm', 'attention', 'attention', 'hybrid'], kv_reuse_group: [[2, 3]] }),
+  },
 ];
 
 describe.each(cases)('random model: $name', ({ config: c, meta, window, ablation }) => {

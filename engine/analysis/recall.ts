@@ -5,7 +5,15 @@
 //    branch, then its SSM branch, and measure how much accuracy drops;
 //  - the learned fusion gains β1 (attention) and β2 (SSM) per layer (hymba-spec.md §2.7: the two RMSNorm gains);
 //  - the cache an ablated configuration really needs, and tokens per second.
-// DOM-free and backend-free: it only calls Engine.forward.
+// DOM-free and backend-free: it only calls Engine.forward, or Engine.forwardBatch where the engine has it.
+//
+// Batching (issue #7): a toggle of the recall widgets answers 64–288 sequences of 128 tokens. One forward per
+// sequence is one GPU submission and readback each, and that round trip, not the arithmetic, is what a 4-layer
+// d = 64 model costs. So every measurement goes through answerExamples(): on an engine with forwardBatch (WebGPU:
+// the same kernels over many sequences stacked row-wise, each with its own ablation, see engine/webgpu/engine.ts)
+// it sends runs of `batch` sequences per call, and the measurements of one toggle share those runs (a recall-lab
+// curve, a head-importance sweep with all its ablations). Any other engine, the CPU reference first of all (the
+// oracle the batched path is tested against), answers one sequence per forward as before. Answers are the same.
 
 import type { Engine } from '../model.ts';
 import type { HymbaConfig } from '../config.ts';
@@ -76,16 +84,70 @@ function argmaxRow(logits: Float32Array, row: number, V: number): number {
   return best;
 }
 
-/** One forward pass: the model's answer (argmax) at every query position. */
-export async function answerExample(engine: Engine, example: Example, ablation: Ablation = []): Promise<AnsweredExample> {
-  const ids = Array.from(example.ids);
-  const { logits } = await engine.forward(ids, { ablation });
-  const V = logits.shape[1];
-  const queries = example.queries.map((q) => {
-    const predicted = argmaxRow(logits.data, q.pos, V);
+/** The example answered from logits whose row `rowOf(query index)` belongs to each query. */
+function answered(example: Example, logits: Float32Array, V: number, rowOf: (k: number, q: Query) => number): AnsweredExample {
+  const queries = example.queries.map((q, k) => {
+    const predicted = argmaxRow(logits, rowOf(k, q), V);
     return { ...q, predicted, correct: predicted === q.value };
   });
-  return { ids, pairs: example.pairs, queries };
+  return { ids: Array.from(example.ids), pairs: example.pairs, queries };
+}
+
+/** One forward pass: the model's answer (argmax) at every query position. */
+export async function answerExample(engine: Engine, example: Example, ablation: Ablation = []): Promise<AnsweredExample> {
+  const { logits } = await engine.forward(Array.from(example.ids), { ablation });
+  return answered(example, logits.data, logits.shape[1], (_, q) => q.pos);
+}
+
+/** A sequence to answer and the ablation to answer it under. */
+export interface RecallJob {
+  example: Example;
+  ablation?: Ablation;
+}
+
+/** Sequences per forwardBatch call when the engine gives no hint. */
+export const DEFAULT_BATCH = 64;
+
+export interface AnswerOptions {
+  /** Sequences per forwardBatch call (default: the engine's batchHint, else DEFAULT_BATCH). */
+  batch?: number;
+  /** Called for each answered sequence, in job order (batched: a call's worth at a time). */
+  onAnswered?: (answered: AnsweredExample, index: number) => void;
+  /** Stop early (e.g. the widget's settings changed): checked between calls. */
+  signal?: { aborted: boolean };
+}
+
+/**
+ * Answer every job: with forwardBatch, runs of up to `batch` consecutive equal-length jobs per call; otherwise one
+ * forward per job. Returns the answers in job order (stopped early: the ones answered, a prefix).
+ */
+export async function answerExamples(engine: Engine, jobs: RecallJob[], o: AnswerOptions = {}): Promise<AnsweredExample[]> {
+  const out: AnsweredExample[] = [];
+  const done = (a: AnsweredExample) => {
+    out.push(a);
+    o.onAnswered?.(a, out.length - 1);
+  };
+  if (!engine.forwardBatch) {
+    for (const job of jobs) {
+      if (o.signal?.aborted) break;
+      done(await answerExample(engine, job.example, job.ablation));
+    }
+    return out;
+  }
+  const batch = o.batch ?? engine.batchHint ?? DEFAULT_BATCH;
+  if (!Number.isInteger(batch) || batch < 1) throw new RecallAnalysisError(`the batch size must be a positive integer, got ${batch}`);
+  for (let at = 0; at < jobs.length && !o.signal?.aborted;) {
+    const length = jobs[at].example.ids.length;
+    let end = at + 1;
+    while (end < jobs.length && end - at < batch && jobs[end].example.ids.length === length) end++;
+    const run = jobs.slice(at, end);
+    const logits = await engine.forwardBatch(
+      run.map((j) => ({ ids: Array.from(j.example.ids), positions: j.example.queries.map((q) => q.pos), ablation: j.ablation })),
+    );
+    run.forEach((j, b) => done(answered(j.example, logits[b].data, logits[b].shape[1], (k) => k)));
+    at = end;
+  }
+  return out;
 }
 
 export interface RecallEvaluation {
@@ -106,8 +168,10 @@ export interface EvaluateOptions {
   ablation?: Ablation | string;
   /** Called after each sequence (the widgets show answers as they arrive). */
   onExample?: (answered: AnsweredExample, index: number) => void;
-  /** Stop early (e.g. the widget's settings changed): checked between sequences. */
+  /** Stop early (e.g. the widget's settings changed): checked between forward calls. */
   signal?: { aborted: boolean };
+  /** Sequences per batched call (answerExamples). */
+  batch?: number;
 }
 
 function toAblation(engine: Engine, a: Ablation | string | undefined): Ablation {
@@ -117,28 +181,67 @@ function toAblation(engine: Engine, a: Ablation | string | undefined): Ablation 
 
 /** Accuracy over every query of `n` fresh sequences, with the by-distance table. */
 export async function evaluateRecall(engine: Engine, task: Task, o: EvaluateOptions): Promise<RecallEvaluation> {
-  checkTask(engine, task);
-  const ablation = toAblation(engine, o.ablation);
+  const [r] = await evaluatePoints(engine, task, [{ pairs: o.pairs, n: o.n }], {
+    ...o,
+    onExample: o.onExample && ((answered, _point, index) => o.onExample!(answered, index)),
+  });
+  return r;
+}
+
+/** The evaluation of the answers to (the first answers.length of) `examples`. */
+function evaluation(pairs: number, examples: Example[], answers: AnsweredExample[]): RecallEvaluation {
   const score = new RecallScore();
-  const examples: AnsweredExample[] = [];
-  for (const [i, ex] of freshExamples(task, o.pairs, o.n, o.seed).entries()) {
-    if (o.signal?.aborted) break;
-    const answered = await answerExample(engine, ex, ablation);
+  answers.forEach((a, i) =>
     score.add(
-      ex,
-      answered.queries.map((q) => q.predicted),
-    );
-    examples.push(answered);
-    o.onExample?.(answered, i);
-  }
+      examples[i],
+      a.queries.map((q) => q.predicted),
+    ),
+  );
   return {
-    pairs: o.pairs,
+    pairs,
     accuracy: score.accuracy(),
     correct: score.overall.correct,
     total: score.overall.total,
     byDistance: score.distanceTable(),
-    examples,
+    examples: answers,
   };
+}
+
+/** One measurement of a curve: `n` fresh sequences with `pairs` pairs. */
+export interface RecallPoint {
+  pairs: number;
+  n: number;
+}
+
+/**
+ * Several measurements under one ablation (a curve over pairs), answered together so that they share batched
+ * calls: each point's sequences and result are those of evaluateRecall at that point. Stopped early, a point
+ * holds what was answered of it (maybe nothing: total 0, accuracy NaN).
+ */
+export async function evaluatePoints(
+  engine: Engine,
+  task: Task,
+  points: RecallPoint[],
+  o: Omit<EvaluateOptions, 'pairs' | 'n' | 'onExample'> & {
+    onExample?: (answered: AnsweredExample, point: number, index: number) => void;
+  } = {},
+): Promise<RecallEvaluation[]> {
+  checkTask(engine, task);
+  const ablation = toAblation(engine, o.ablation);
+  const sets = points.map((p) => freshExamples(task, p.pairs, p.n, o.seed));
+  const jobs = sets.flatMap((examples) => examples.map((example) => ({ example, ablation })));
+  const owner = sets.flatMap((examples, point) => examples.map((_, index) => ({ point, index })));
+  const answers = await answerExamples(engine, jobs, {
+    batch: o.batch,
+    signal: o.signal,
+    onAnswered: o.onExample && ((a, k) => o.onExample!(a, owner[k].point, owner[k].index)),
+  });
+  let at = 0;
+  return points.map((p, k) => {
+    const mine = answers.slice(at, at + p.n);
+    at += p.n;
+    return evaluation(p.pairs, sets[k], mine);
+  });
 }
 
 export interface PairsPoint {
@@ -148,20 +251,18 @@ export interface PairsPoint {
   total: number;
 }
 
-/** Accuracy at each number of pairs (fresh sequences per point). */
+/** Accuracy at each number of pairs (fresh sequences per point); stopped early, the points measured in full. */
 export async function accuracyByPairs(
   engine: Engine,
   task: Task,
   pairsList: number[],
-  o: { n: number; seed?: number; ablation?: Ablation | string; signal?: { aborted: boolean } },
+  o: { n: number; seed?: number; ablation?: Ablation | string; signal?: { aborted: boolean }; batch?: number },
 ): Promise<PairsPoint[]> {
-  const out: PairsPoint[] = [];
-  for (const pairs of pairsList) {
-    if (o.signal?.aborted) break;
-    const r = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, ablation: o.ablation, signal: o.signal });
-    out.push({ pairs, accuracy: r.accuracy, correct: r.correct, total: r.total });
-  }
-  return out;
+  const points = pairsList.map((pairs) => ({ pairs, n: o.n }));
+  const rs = await evaluatePoints(engine, task, points, o);
+  return rs
+    .filter((r) => r.examples.length === o.n)
+    .map((r) => ({ pairs: r.pairs, accuracy: r.accuracy, correct: r.correct, total: r.total }));
 }
 
 /**
@@ -272,6 +373,8 @@ export interface ImportanceOptions {
   seed?: number;
   onCell?: (cell: ImportanceCell) => void;
   signal?: { aborted: boolean };
+  /** Sequences per batched call (answerExamples). */
+  batch?: number;
 }
 
 /** How many items a task's examples have at evaluation (MQAR: pairs; copying: its token count). */
@@ -280,31 +383,55 @@ function evalCount(task: Task, pairs: number | undefined): number {
   return pairs ?? 16;
 }
 
-/** Remove each layer's attention branch, then its SSM branch, and measure the accuracy drop on each task. */
+/**
+ * Remove each layer's attention branch, then its SSM branch, and measure the accuracy drop on each task. Every run
+ * (per task: the intact model, then one per removed branch, on the same `n` sequences) goes into one answerExamples
+ * call, so runs share batched calls; cells arrive in that order as soon as their run is answered.
+ */
 export async function headImportance(engine: Engine, o: ImportanceOptions): Promise<ImportanceCell[]> {
-  const cells: ImportanceCell[] = [];
+  for (const task of o.tasks) checkTask(engine, task);
+  interface Run {
+    task: Task;
+    pairs: number;
+    examples: Example[];
+    /** null: the intact model (the baseline of the runs after it). */
+    removed: { layer: number; branch: Branch } | null;
+  }
+  const runs: Run[] = [];
   for (const task of o.tasks) {
     const pairs = evalCount(task, o.pairs);
-    const base = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, signal: o.signal });
-    for (const l of engine.config.layers) {
-      for (const branch of ['attn', 'ssm'] as const) {
-        if (o.signal?.aborted) return cells;
-        const present = branch === 'attn' ? l.hasAttention : l.hasSsm;
-        if (!present) continue;
-        const r = await evaluateRecall(engine, task, { pairs, n: o.n, seed: o.seed, ablation: `${branch}@${l.index}`, signal: o.signal });
-        const cell = {
-          layer: l.index,
-          branch,
-          task: task.name,
-          baseline: base.accuracy,
-          ablated: r.accuracy,
-          drop: base.accuracy - r.accuracy,
-        };
-        cells.push(cell);
-        o.onCell?.(cell);
-      }
-    }
+    const examples = freshExamples(task, pairs, o.n, o.seed);
+    runs.push({ task, pairs, examples, removed: null });
+    for (const l of engine.config.layers)
+      for (const branch of ['attn', 'ssm'] as const)
+        if (branch === 'attn' ? l.hasAttention : l.hasSsm) runs.push({ task, pairs, examples, removed: { layer: l.index, branch } });
   }
+  const jobs = runs.flatMap((r) =>
+    r.examples.map((example) => ({
+      example,
+      ablation: r.removed ? [{ branch: r.removed.branch, layer: r.removed.layer, unit: null }] : [],
+    })),
+  );
+  const cells: ImportanceCell[] = [];
+  let baseline = NaN;
+  const answers: AnsweredExample[] = [];
+  await answerExamples(engine, jobs, {
+    batch: o.batch,
+    signal: o.signal,
+    onAnswered: (a) => {
+      answers.push(a);
+      if (answers.length % o.n !== 0) return;
+      const run = runs[answers.length / o.n - 1];
+      const accuracy = evaluation(run.pairs, run.examples, answers.slice(-o.n)).accuracy;
+      if (!run.removed) {
+        baseline = accuracy;
+        return;
+      }
+      const cell = { ...run.removed, task: run.task.name, baseline, ablated: accuracy, drop: baseline - accuracy };
+      cells.push(cell);
+      o.onCell?.(cell);
+    },
+  });
   return cells;
 }
 

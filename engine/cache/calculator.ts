@@ -27,6 +27,11 @@
 //   SSM state:   dInner × dState values at stateDtype (default f32: the session keeps its recurrent state in f32;
 //                HF keeps it in the model dtype).
 //
+// Attention layers with lab_qkv_conv = W > 0 (a causal conv over Q/K/V, config.ts), independent of seqLen:
+//   Q/K/V conv state: qkvColumns × (W − 1) values at stateDtype (the pre-conv rows the conv still needs; convTaps
+//                     does not apply, it is the SSM conv's HF convention). Counted in conv_state_bytes, so the totals
+//                     stay kv + conv + ssm; a plain Hymba config has none.
+//
 // Dense Transformer baselines cache every position in every layer: 2 · layers · kvHeads · headDim · seqLen · bytes.
 //
 // The paper's numbers (docs/cache.md): baselines use seqLen 8000, f16, MB = 10^6 B. Hymba-1.5B's KV alone is then
@@ -156,11 +161,16 @@ function hymbaCache(c: HymbaConfig, o: Resolved): Omit<CacheBreakdown, 'seq_len'
       kv_source: l.kvSource,
       kv_entries: entries,
       kv_bytes: entries * valuesPerEntry * BYTES[o.dtype],
-      conv_state_bytes: l.hasSsm ? c.dInner * convTaps * BYTES[o.stateDtype] : 0,
+      conv_state_bytes: ((l.hasSsm ? c.dInner * convTaps : 0) + qkvConvValues(l)) * BYTES[o.stateDtype],
       ssm_state_bytes: l.hasSsm ? c.dInner * c.dState * BYTES[o.stateDtype] : 0,
     };
   });
   return { conv_taps: convTaps, ...totals(layers) };
+}
+
+/** Values of a layer's Q/K/V conv state (lab_qkv_conv): the last W − 1 pre-conv rows of its Q/K/V columns. */
+export function qkvConvValues(l: LayerSpec): number {
+  return l.qkvConv > 0 ? l.qkvColumns * (l.qkvConv - 1) : 0;
 }
 
 function totals(layers: LayerCache[]) {

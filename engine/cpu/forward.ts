@@ -64,7 +64,7 @@ export function prefillOps(config: HymbaConfig, W: F32Weights, ids: number[], op
     add(p + 'in_proj', l.index, (env) => op.linear(env.get(p + 'input_norm')!, w('mamba.in_proj.weight'), l.rows.total, D));
     const cols = (env: Env, r: [number, number]) => sliceCols(env.get(p + 'in_proj')!, r[0], r[1]);
 
-    if (l.hasAttention) attentionOps(l, config, add, cols, positions, invFreq, { window: l.global ? null : window, numMeta: M });
+    if (l.hasAttention) attentionOps(l, config, w, add, cols, positions, invFreq, { window: l.global ? null : window, numMeta: M });
     if (l.hasSsm) ssmOps(l, config, w, add, cols, N);
 
     add(p + 'fused', l.index, (env) => {
@@ -115,14 +115,26 @@ type AddOp = (name: string, layer: number | null, run: (env: Env) => Tensor) => 
 function attentionOps(
   l: LayerSpec,
   c: HymbaConfig,
+  w: (n: string) => Float32Array,
   add: AddOp,
-  cols: (env: Env, r: [number, number]) => Tensor,
+  inProj: (env: Env, r: [number, number]) => Tensor,
   positions: number[],
   invFreq: Float32Array,
   rule: op.MaskRule,
 ): void {
   const p = `layers.${l.index}.`;
   const dqk = c.qkHeadDim;
+  let cols = inProj;
+  if (l.qkvConv > 0) {
+    // lab_qkv_conv (Primer's multi-dconv-head attention): Q/K/V are read from a causal depthwise conv of their
+    // in_proj columns over the whole sequence, meta tokens included, as the SSM's conv1d runs.
+    add(p + 'attn.qkv_conv', l.index, (env) => {
+      const zeros = tensor([l.qkvColumns, l.qkvConv - 1]);
+      return op.causalConv1d(inProj(env, [0, l.qkvColumns]), w('mamba.qkv_conv.weight'), null, l.qkvConv, zeros, 'none').out;
+    });
+    // The Q/K/V ranges lie in [0, qkvColumns), so they index the convolved columns as they index in_proj.
+    cols = (env, r) => sliceCols(env.get(p + 'attn.qkv_conv')!, r[0], r[1]);
+  }
   add(p + 'attn.q', l.index, (env) => op.rope(cols(env, l.rows.q!), positions, l.numHeads, dqk, invFreq));
   if (l.ownsKv) {
     add(p + 'attn.k', l.index, (env) => op.rope(cols(env, l.rows.k!), positions, c.numKvHeads, dqk, invFreq));

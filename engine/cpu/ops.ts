@@ -148,6 +148,7 @@ export function attention(
 /**
  * Depthwise causal conv1d + SiLU over [T, E]: xc_t[c] = SiLU(b[c] + Σ_j w[c,j] · xs_{t−K+1+j}[c]).
  * `state` [E, K−1] holds the K−1 inputs before this chunk (oldest first; zeros at the start of a sequence).
+ * `activation: 'none'` drops the SiLU (the Q/K/V convolution of lab_qkv_conv is linear).
  * Returns the outputs and the new state (the last K−1 inputs).
  */
 export function causalConv1d(
@@ -156,6 +157,7 @@ export function causalConv1d(
   bias: Float32Array | null,
   K: number,
   state: Tensor,
+  activation: 'silu' | 'none' = 'silu',
 ): { out: Tensor; state: Tensor } {
   const [T, E] = xs.shape;
   const out = new Float32Array(T * E);
@@ -166,7 +168,7 @@ export function causalConv1d(
     for (let c = 0; c < E; c++) {
       let s = bias ? bias[c] : 0;
       for (let j = 0; j < K; j++) s += w[c * K + j] * input(t - K + 1 + j, c);
-      out[t * E + c] = silu(s);
+      out[t * E + c] = activation === 'silu' ? silu(s) : s;
     }
   }
   const next = new Float32Array(E * past);

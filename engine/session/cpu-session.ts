@@ -5,7 +5,9 @@
 //   KV owners (global or SWA): a KvCache of post-RoPE K/V rows — global layers keep every position, SWA owners keep
 //     the M meta slots plus a ring of the newest W (`hf`) or W + 1 (`prefill`) positions;
 //   consumers: nothing of their own — they attend with their producer's cache;
-//   SSM layers: the conv state (the last d_conv − 1 pre-conv inputs, [E, d_conv − 1]) and the SSM state h [E, S], f32.
+//   SSM layers: the conv state (the last d_conv − 1 pre-conv inputs, [E, d_conv − 1]) and the SSM state h [E, S], f32;
+//   attention layers with lab_qkv_conv = W: the Q/K/V conv state, the last W − 1 pre-conv rows of in_proj's first
+//     qkvColumns columns ([qkvColumns, W − 1], f32; counted in conv_state_bytes with the SSM's conv state).
 //
 // Every call runs the same layer code on a chunk of T tokens at absolute positions p0 .. p0+T−1, starting from that
 // state: the prefill is one chunk under the prefill mask (q − k ≤ W), a decode step is a chunk of one token under the
@@ -30,13 +32,16 @@ import { attentionKind, totalUsage } from './usage.ts';
 /** One layer's recurrent state. */
 interface LayerState {
   kv: KvCache | null;
+  /** The Q/K/V conv state [qkvColumns, W − 1] (lab_qkv_conv), null when the layer has none. */
+  qkvConv: Tensor | null;
   conv: Tensor | null;
   ssm: Tensor | null;
 }
 
-/** The state the M meta tokens leave behind: their K/V rows per owner, and conv/SSM state per SSM layer. */
+/** The state the M meta tokens leave behind: their K/V rows per owner, Q/K/V conv state, conv/SSM state per SSM layer. */
 interface MetaState {
   kv: Array<{ k: Tensor; v: Tensor } | null>;
+  qkvConv: Array<Tensor | null>;
   conv: Array<Tensor | null>;
   ssm: Array<Tensor | null>;
 }
@@ -93,6 +98,7 @@ export class CpuSession implements DecodeSession {
             maxPositions: this.numMeta + this.maxContext,
           })
         : null,
+      qkvConv: l.qkvConv > 0 ? tensor([l.qkvColumns, l.qkvConv - 1]) : null,
       conv: l.hasSsm ? tensor([config.dInner, config.dConv - 1]) : null,
       ssm: l.hasSsm ? tensor([config.dInner, config.dState]) : null,
     }));
@@ -114,6 +120,7 @@ export class CpuSession implements DecodeSession {
     this.chunk(tensor([this.numMeta, this.config.hiddenSize], this.W('model.memory_tokens').slice()), 'prefill', 0, new Map());
     return {
       kv: this.layers.map((s) => (s.kv ? s.kv.read() : null)),
+      qkvConv: this.layers.map((s) => s.qkvConv),
       conv: this.layers.map((s) => s.conv),
       ssm: this.layers.map((s) => s.ssm),
     };
@@ -124,8 +131,9 @@ export class CpuSession implements DecodeSession {
       const kv = meta.kv[i];
       if (s.kv && kv) s.kv.append(kv.k, kv.v);
       // Copies: the states are updated by replacement, but a shared Float32Array must never be written through.
-      s.conv = meta.conv[i] && tensor(meta.conv[i]!.shape.slice(), meta.conv[i]!.data.slice());
-      s.ssm = meta.ssm[i] && tensor(meta.ssm[i]!.shape.slice(), meta.ssm[i]!.data.slice());
+      s.qkvConv = copy(meta.qkvConv[i]);
+      s.conv = copy(meta.conv[i]);
+      s.ssm = copy(meta.ssm[i]);
     });
     this.position = this.numMeta;
   }
@@ -202,11 +210,13 @@ export class CpuSession implements DecodeSession {
 
       const branches: Tensor[] = [];
       if (l.hasAttention) {
-        const q = op.rope(cols(l.rows.q), positions, l.numHeads, c.qkHeadDim, this.invFreq);
+        const qkv = this.qkvConv(l, s, proj, tap);
+        const qkvCols = (r: [number, number] | null) => sliceCols(qkv, r![0], r![1]);
+        const q = op.rope(qkvCols(l.rows.q), positions, l.numHeads, c.qkHeadDim, this.invFreq);
         tap(p + 'attn.q', q);
         if (l.ownsKv) {
-          const newK = op.rope(cols(l.rows.k), positions, c.numKvHeads, c.qkHeadDim, this.invFreq);
-          const newV = cols(l.rows.v);
+          const newK = op.rope(qkvCols(l.rows.k), positions, c.numKvHeads, c.qkHeadDim, this.invFreq);
+          const newV = qkvCols(l.rows.v);
           tap(p + 'attn.k', newK);
           tap(p + 'attn.v', newV);
           const held = s.kv!.read();
@@ -269,6 +279,20 @@ export class CpuSession implements DecodeSession {
     return { window, numMeta: this.numMeta };
   }
 
+  /**
+   * Where the attention branch reads Q/K/V: in_proj itself, or with lab_qkv_conv the causal depthwise conv of its
+   * first qkvColumns columns, continued from the layer's conv state (which it updates). The Q/K/V ranges lie in
+   * [0, qkvColumns), so they index either tensor alike.
+   */
+  private qkvConv(l: LayerSpec, s: LayerState, proj: Tensor, tap: (name: string, t: Tensor) => void): Tensor {
+    if (l.qkvConv === 0) return proj;
+    const w = this.W(`model.layers.${l.index}.mamba.qkv_conv.weight`);
+    const conv = op.causalConv1d(sliceCols(proj, 0, l.qkvColumns), w, null, l.qkvConv, s.qkvConv!, 'none');
+    s.qkvConv = conv.state;
+    tap(`layers.${l.index}.attn.qkv_conv`, conv.out);
+    return conv.out;
+  }
+
   /** The SSM branch from the layer's conv and SSM state; returns (scan + D·x) ⊙ SiLU(z) and updates the state. */
   private ssm(l: LayerSpec, s: LayerState, xs: Tensor, z: Tensor, tap: (name: string, t: Tensor) => void): Tensor {
     const c = this.config;
@@ -318,7 +342,7 @@ export class CpuSession implements DecodeSession {
         kvSource: l.kvSource,
         kvEntries: s.kv ? s.kv.entries : 0,
         kv_bytes: s.kv ? s.kv.entries * perEntry : 0,
-        conv_state_bytes: s.conv ? s.conv.data.length * BYTES_F32 : 0,
+        conv_state_bytes: ((s.conv ? s.conv.data.length : 0) + (s.qkvConv ? s.qkvConv.data.length : 0)) * BYTES_F32,
         ssm_state_bytes: s.ssm ? s.ssm.data.length * BYTES_F32 : 0,
       };
     });
@@ -346,6 +370,10 @@ function metaStateFor(weights: F32Weights, key: string, compute: () => MetaState
   let state = byAblation.get(key);
   if (!state) byAblation.set(key, (state = compute()));
   return state;
+}
+
+function copy(t: Tensor | null): Tensor | null {
+  return t && tensor(t.shape.slice(), t.data.slice());
 }
 
 function gain(beta: Float32Array, mask: Float32Array | null): Float32Array {

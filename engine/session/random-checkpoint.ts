@@ -1,5 +1,5 @@
 // A Hymba checkpoint with seeded random weights for any config: for tests that need configs the golden models do
-// not cover (windows that wrap many times, no meta tokens, SSM-only or attention-only layers) and for the
+// not cover (windows that wrap many times, no meta tokens, SSM-only or attention-only layers, lab_qkv_conv) and for the
 // benchmark's lesson-sized model. The draws follow the golden models' README (norm gains 1 + N(0, 0.2²), Mamba's
 // A and Δ initialisations, linear layers N(0, 1/fan_in)), so activations stay in a realistic range.
 
@@ -25,7 +25,12 @@ export function randomCheckpoint(c: HymbaConfig, seed = 0): Checkpoint {
     else if (name.endsWith('D.0')) fill(() => 1 + 0.3 * normal());
     else if (name.endsWith('conv1d.weight')) fill(() => 0.4 * normal());
     else if (name.endsWith('conv1d.bias')) fill(() => 0.2 * normal());
-    else if (name.endsWith('dt_proj.0.bias')) {
+    else if (name.endsWith('qkv_conv.weight')) {
+      // [columns, 1, W]: the current token's tap near 1 and the earlier ones small, so Q/K/V keep their scale while
+      // still mixing in the previous tokens.
+      const width = shape[2];
+      fill((i) => (i % width === width - 1 ? 1 : 0) + 0.3 * normal());
+    } else if (name.endsWith('dt_proj.0.bias')) {
       // Δ = softplus(bias) log-uniform in [0.01, 0.3]: bias = Δ + log(1 − e^−Δ), the inverse softplus.
       fill(() => {
         const dt = Math.exp(Math.log(0.01) + uniform() * (Math.log(0.3) - Math.log(0.01)));

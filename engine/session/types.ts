@@ -43,6 +43,7 @@ export interface LayerCacheUsage {
   /** Entries (positions) currently held in this layer's own KV cache, meta slots included. */
   kvEntries: number;
   kv_bytes: number;
+  /** Causal-conv states: the SSM's conv1d inputs and, with lab_qkv_conv, the Q/K/V conv's pre-conv rows. */
   conv_state_bytes: number;
   ssm_state_bytes: number;
 }

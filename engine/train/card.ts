@@ -62,6 +62,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
         mixer: l.mixer,
         attention: l.hasAttention ? (l.global ? 'global' : `window ${config.slidingWindow}`) : null,
         kv_source: l.kvSource,
+        qkv_conv: l.qkvConv,
       })),
       hidden_size: config.hiddenSize,
       d_inner: config.dInner,

@@ -469,6 +469,19 @@ export class TrainGraph {
     this.rmsnorm(pre + 'input_norm', xin, w('input_layernorm.weight'), s.n1, s.rinv1, D, { xs: D, xo: 0, ys: D, yo: 0 });
     s.P = this.act(pre + 'in_proj', T);
     this.linear(pre + 'in_proj', s.n1, w('mamba.in_proj.weight'), s.P, this.R, D, T);
+    if (l.qkvConv > 0) {
+      // lab_qkv_conv: Q/K/V columns through their short linear conv into a dense buffer; attention reads that.
+      const C = l.qkvColumns;
+      s.qkvU = [this.R, this.N, C, l.qkvConv, T, 0, 0, 1];
+      s.QKV = this.act(pre + 'attn.qkv_conv', C);
+      const scratch = this.act(pre + 'attn.qkv_conv_pre', C);
+      this.dispatch(
+        pre + 'qkv_conv',
+        K.convFwdWgsl,
+        [s.qkvU, s.P, w('mamba.qkv_conv.weight'), this.dummyR, scratch, s.QKV],
+        grid1d(this.R * C),
+      );
+    }
     s.m = this.act(pre + 'fused', E);
     if (l.hasAttention) {
       const H = l.numHeads;
@@ -478,7 +491,7 @@ export class TrainGraph {
       this.dispatch(
         pre + 'rope.q',
         K.ropeWgsl,
-        [[this.R, this.N, H, half, T, l.rows.q![0], H * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.q],
+        [[this.R, this.N, H, half, qkvStride(l), l.rows.q![0], H * dqk, 0, f(1), 0], s.QKV ?? s.P, this.cos, this.sin, s.q],
         grid1d(this.R * H * half),
       );
       if (l.ownsKv) {
@@ -486,7 +499,13 @@ export class TrainGraph {
         this.dispatch(
           pre + 'rope.k',
           K.ropeWgsl,
-          [[this.R, this.N, c.numKvHeads, half, T, l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0], s.P, this.cos, this.sin, s.k],
+          [
+            [this.R, this.N, c.numKvHeads, half, qkvStride(l), l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0],
+            s.QKV ?? s.P,
+            this.cos,
+            this.sin,
+            s.k,
+          ],
           grid1d(this.R * c.numKvHeads * half),
         );
       }
@@ -496,7 +515,7 @@ export class TrainGraph {
       s.probs = this.buf(this.B * H * this.N * this.N, pre + 'attn.probs');
       this.dispatch(pre + 'attn.probs', K.attnProbsWgsl, [s.attnU, s.q, src.k!, s.probs], grid1d(this.B * H * this.N));
       s.attn = this.act(pre + 'attn_out', E);
-      this.dispatch(pre + 'attn.out', K.attnOutWgsl, [s.attnU, s.probs, src.P, s.attn], grid1d(this.R * E));
+      this.dispatch(pre + 'attn.out', K.attnOutWgsl, [s.attnU, s.probs, src.QKV ?? src.P, s.attn], grid1d(this.R * E));
       s.rinvA = this.buf(this.R, pre + 'rinvA');
       this.rmsnorm(
         pre + 'fuse.attn',
@@ -735,7 +754,12 @@ export class TrainGraph {
         1 / nb,
       );
       const gS = this.buf(this.B * H * this.N * this.N, pre + 'attn.scores');
-      this.dispatch(pre + 'attn.scores', K.attnGradScoresWgsl, [s.attnU, s.probs, src.P, gAttn, gS], grid1d(this.B * H * this.N));
+      this.dispatch(
+        pre + 'attn.scores',
+        K.attnGradScoresWgsl,
+        [s.attnU, s.probs, src.QKV ?? src.P, gAttn, gS],
+        grid1d(this.B * H * this.N),
+      );
       const gq = this.act(pre + 'attn.q', H * dqk);
       this.dispatch(pre + 'attn.q', K.attnGradQWgsl, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
       this.dispatch(
@@ -766,6 +790,14 @@ export class TrainGraph {
           grid1d((R * Hkv * dqk) / 2),
         );
       }
+    }
+    if (l.qkvConv > 0) {
+      // gP's Q/K/V columns hold ∂L/∂(conv output): take them out, then write back ∂L/∂(in_proj output).
+      const C = l.qkvColumns;
+      const gQKV = this.act(pre + 'qkv_conv', C);
+      this.dispatch(pre + 'qkv_conv.take', K.colsCopyWgsl, [[R, C, T, 0], gP, gQKV], grid1d(R * C));
+      this.dispatch(pre + 'qkv_conv.dx', K.convBwdXWgsl, [s.qkvU!, gQKV, w('mamba.qkv_conv.weight'), gP], grid1d(R * C));
+      this.dispatch(pre + 'qkv_conv.dw', K.convBwdWWgsl, [s.qkvU!, gQKV, s.P, gw('mamba.qkv_conv.weight')], [C * l.qkvConv, 1, 1]);
     }
     const gN1 = this.act(pre + 'input_norm', D);
     this.linearBack(pre + 'in_proj', gP, s.n1, w('mamba.in_proj.weight'), gN1, gw('mamba.in_proj.weight'), R, D, T);
@@ -806,7 +838,7 @@ export class TrainGraph {
       0,
       c.numKvHeads * c.qkHeadDim,
       0,
-      src.rows.total,
+      qkvStride(src),
       src.rows.v![0],
       window,
       this.M,
@@ -953,11 +985,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i < u.n) { out[i] = a[i] + b[i]; }
 }`;
 
+/** Row stride of the buffer attention reads Q/K/V from: the dense conv output, or in_proj's output. */
+function qkvStride(l: LayerSpec): number {
+  return l.qkvConv > 0 ? l.qkvColumns : l.rows.total;
+}
+
 interface LayerBuffers {
   xin: GPUBuffer;
   rinv1: GPUBuffer;
   n1: GPUBuffer;
   P: GPUBuffer;
+  /** lab_qkv_conv: the convolved Q/K/V columns, dense, and the conv's uniform. */
+  QKV?: GPUBuffer;
+  qkvU?: UField[];
   m: GPUBuffer;
   q?: GPUBuffer;
   k?: GPUBuffer;

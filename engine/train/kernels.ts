@@ -382,9 +382,9 @@ ${MAIN1D} {
   if (u.acc == 1u) { out[o] += acc; } else { out[o] = acc; }
 }`;
 
-const CONV_U = 'struct U { R: u32, N: u32, E: u32, K: u32, xs: u32, xo: u32, hasBias: u32, _p: u32 }';
+const CONV_U = 'struct U { R: u32, N: u32, E: u32, K: u32, xs: u32, xo: u32, hasBias: u32, linear: u32 }';
 
-/** pre = bias + Σ_j w[c, j] · x[t − K + 1 + j] (zero before the sequence start); y = SiLU(pre). */
+/** pre = bias + Σ_j w[c, j] · x[t − K + 1 + j] (zero before the sequence start); y = SiLU(pre), or y = pre when linear. */
 export const convFwdWgsl = /* wgsl */ `
 ${CONV_U}
 @group(0) @binding(0) var<uniform> u: U;
@@ -406,7 +406,20 @@ ${MAIN1D} {
     if (t + j + 1u >= u.K) { s += w[c * u.K + j] * x[(r + j + 1u - u.K) * u.xs + u.xo + c]; }
   }
   pre[i] = s;
-  y[i] = silu(s);
+  if (u.linear == 1u) { y[i] = s; } else { y[i] = silu(s); }
+}`;
+
+/** out[r, c] = x[r · xs + xo + c]: a dense copy of a column block. */
+export const colsCopyWgsl = /* wgsl */ `
+struct U { R: u32, C: u32, xs: u32, xo: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${FLAT}
+${MAIN1D} {
+  let i = flatIdx(gid, nwg);
+  if (i >= u.R * u.C) { return; }
+  out[i] = x[(i / u.C) * u.xs + u.xo + i % u.C];
 }`;
 
 /** In place: g = g · SiLU'(pre) (the conv's activation backward). */

@@ -7,6 +7,7 @@
 //   out_proj, down_proj: N(0, 0.02 / sqrt(2 · layers))   (GPT-2's scaling of residual-branch outputs)
 //   dt_proj.weight: U(−r^−½, r^−½), r = dt_rank;   dt_proj.bias = softplus⁻¹(dt), dt log-uniform in [1e−3, 1e−1]
 //   conv1d weight and bias: U(−1/√K, 1/√K) (PyTorch's Conv1d default, fan_in = K)
+//   qkv_conv (lab_qkv_conv): the identity, every weight on the current token
 //   A_log[c, n] = log(n + 1);  D = 1;  every RMSNorm gain = 1
 // Weight decay applies to the matrices that multiply activations (linears, embeddings, conv kernel) and NOT to
 // RMSNorm gains, biases, A_log, D (Mamba's _no_weight_decay) or the meta tokens (a learned state initialisation:
@@ -60,10 +61,22 @@ export function view(layout: ParamLayout, flat: Float32Array | Float64Array, nam
   return flat.subarray(e.offset, e.offset + e.size);
 }
 
-export function initParams(config: HymbaConfig, rng: Rng): Float32Array {
+/** Spreads of the normal initialisations (defaults: the GPT-2 values above). */
+export interface InitSpread {
+  /** embed_tokens and memory_tokens. */
+  embedStd?: number;
+  /** in_proj, x_proj, gate/up. */
+  linearStd?: number;
+  /** out_proj, down_proj (before the 1/sqrt(2·layers) scaling). */
+  residualStd?: number;
+}
+
+export function initParams(config: HymbaConfig, rng: Rng, spread: InitSpread = {}): Float32Array {
   const layout = paramLayout(config);
   const flat = new Float32Array(layout.total);
-  const residualStd = 0.02 / Math.sqrt(2 * config.numLayers);
+  const residualStd = (spread.residualStd ?? 0.02) / Math.sqrt(2 * config.numLayers);
+  const embedStd = spread.embedStd ?? 0.02;
+  const linearStd = spread.linearStd ?? 0.02;
   for (const e of layout.entries) {
     const p = flat.subarray(e.offset, e.offset + e.size);
     const n = e.name;
@@ -80,11 +93,20 @@ export function initParams(config: HymbaConfig, rng: Rng): Float32Array {
     } else if (n.endsWith('dt_proj.0.weight')) {
       const r = config.dtRank ** -0.5;
       for (let i = 0; i < p.length; i++) p[i] = (2 * rng.uniform() - 1) * r;
+    } else if (n.endsWith('qkv_conv.weight')) {
+      // Starts as the identity (all weight on the current token): plain attention until training shifts it.
+      const K = e.shape[2];
+      for (let i = 0; i < p.length; i++) p[i] = i % K === K - 1 ? 1 : 0;
     } else if (n.includes('conv1d')) {
       const r = 1 / Math.sqrt(config.dConv);
       for (let i = 0; i < p.length; i++) p[i] = (2 * rng.uniform() - 1) * r;
     } else {
-      const std = n.endsWith('out_proj.weight') || n.endsWith('down_proj.weight') ? residualStd : 0.02;
+      const std =
+        n.endsWith('out_proj.weight') || n.endsWith('down_proj.weight')
+          ? residualStd
+          : n === 'model.embed_tokens.weight' || n === 'model.memory_tokens'
+            ? embedStd
+            : linearStd;
       for (let i = 0; i < p.length; i++) p[i] = rng.normal() * std;
     }
   }

@@ -208,6 +208,33 @@ export function attentionBackward(gout: Vec, q: Vec, k: Vec, v: Vec, probs: Vec,
   return { gq, gk, gv };
 }
 
+// ---------- Causal depthwise conv without bias or activation (lab_qkv_conv over Q/K/V) ----------
+
+export function depthwiseConvForward(x: Vec, T: number, C: number, w: Vec, K: number): Vec {
+  const y = new Float64Array(T * C);
+  for (let t = 0; t < T; t++)
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let j = 0; j < K; j++) if (t - K + 1 + j >= 0) s += w[c * K + j] * x[(t - K + 1 + j) * C + c];
+      y[t * C + c] = s;
+    }
+  return y;
+}
+
+export function depthwiseConvBackward(gy: Vec, x: Vec, T: number, C: number, w: Vec, K: number): { gx: Vec; gw: Vec } {
+  const gx = new Float64Array(T * C);
+  const gw = new Float64Array(C * K);
+  for (let t = 0; t < T; t++)
+    for (let c = 0; c < C; c++)
+      for (let j = 0; j < K; j++) {
+        const src = t - K + 1 + j;
+        if (src < 0) continue;
+        gw[c * K + j] += gy[t * C + c] * x[src * C + c];
+        gx[src * C + c] += gy[t * C + c] * w[c * K + j];
+      }
+  return { gx, gw };
+}
+
 // ---------- Causal depthwise conv1d + SiLU ----------
 
 export function convForward(x: Vec, T: number, E: number, w: Vec, b: Vec | null, K: number): { y: Vec; pre: Vec } {
@@ -461,7 +488,16 @@ function sequence(
     const s: Saved = { xin: x };
     const n1 = rmsnormForward(x, T, D, w('input_layernorm.weight'), eps);
     s.n1 = n1;
-    const Pm = linearForward(n1.y, T, D, w('mamba.in_proj.weight'), l.rows.total);
+    let Pm = linearForward(n1.y, T, D, w('mamba.in_proj.weight'), l.rows.total);
+    if (l.qkvConv > 0) {
+      // Q/K/V columns through their short conv (the SSM columns stay as projected).
+      const C = l.qkvColumns;
+      const raw = cols(Pm, T, l.rows.total, 0, C);
+      s.qkvRaw = raw;
+      const conv = depthwiseConvForward(raw, T, C, w('mamba.qkv_conv.weight'), l.qkvConv);
+      Pm = Pm.slice();
+      for (let t = 0; t < T; t++) Pm.set(conv.subarray(t * C, (t + 1) * C), t * l.rows.total);
+    }
     s.P = Pm;
     const branches: Vec[] = [];
     const nb = (l.hasAttention ? 1 : 0) + (l.hasSsm ? 1 : 0);
@@ -637,6 +673,12 @@ function sequence(
         addCols(gP, T, l.rows.total, l.rows.k![0], ropeApply(src.gk, T, config.numKvHeads, table, true), l.rows.k![1] - l.rows.k![0]);
         addCols(gP, T, l.rows.total, l.rows.v![0], src.gv, l.rows.v![1] - l.rows.v![0]);
       }
+    }
+    if (l.qkvConv > 0) {
+      const C = l.qkvColumns;
+      const cb = depthwiseConvBackward(cols(gP, T, l.rows.total, 0, C), V_('qkvRaw'), T, C, w('mamba.qkv_conv.weight'), l.qkvConv);
+      addInto(gw('mamba.qkv_conv.weight'), cb.gw);
+      for (let t = 0; t < T; t++) gP.set(cb.gx.subarray(t * C, (t + 1) * C), t * l.rows.total);
     }
     const ib = linearBackward(gP, N_('n1').y, T, D, w('mamba.in_proj.weight'), l.rows.total);
     addInto(gw('mamba.in_proj.weight'), ib.gW);

@@ -33,3 +33,6 @@ export const TINY_MIXED = {
   kv_reuse_group: [],
   lab_mixers: ['attention', 'ssm', 'hybrid'],
 };
+
+/** TINY_HYBRID with lab_qkv_conv: the Q/K/V short conv on an owner, a KV-sharing consumer (Q only) and meta tokens. */
+export const TINY_QKV_CONV = { ...TINY_HYBRID, lab_qkv_conv: 2 };

@@ -11,7 +11,7 @@ import { Rng } from '../tasks/rng.ts';
 import { RecallScore } from '../tasks/distance.ts';
 import type { Example, Task } from '../tasks/types.ts';
 import { TrainGraph, type GraphBatch } from './graph.ts';
-import { initParams } from './params.ts';
+import { initParams, type InitSpread } from './params.ts';
 
 export interface TrainSettings {
   steps: number;
@@ -28,6 +28,8 @@ export interface TrainSettings {
   evalEvery?: number;
   evalPairs?: number;
   evalN?: number;
+  /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
+  init?: InitSpread;
   /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
   kernels?: 'tiled' | 'simple';
 }
@@ -121,7 +123,7 @@ export async function train(
     s.steps + 1,
   );
   await graph.validate();
-  await graph.setParams(initParams(config, Rng.derive(s.seed, 0)));
+  await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
   const data = Rng.derive(s.seed, 1);
   const logEvery = s.logEvery ?? 100;
   const curve: TrainRun['curve'] = [];

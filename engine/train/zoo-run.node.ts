@@ -24,11 +24,19 @@ const evalN = flag('eval-n', 500);
 const evalEvery = flag('eval-every', 100);
 const curveN = flag('curve-n', 256);
 const lrOverride = flag('lr', 0);
+const embedStd = flag('embed-std', 0);
+const linearStd = flag('linear-std', 0);
+const residualStd = flag('residual-std', 0);
+const init = { embedStd: embedStd || undefined, linearStd: linearStd || undefined, residualStd: residualStd || undefined };
 const tagAt = argv.indexOf('--tag');
 const tag = tagAt >= 0 ? argv.splice(tagAt, 2)[1] : '';
+const setAt = argv.indexOf('--set');
+const overrides = setAt >= 0 ? (JSON.parse(argv.splice(setAt, 2)[1]) as Record<string, unknown>) : {};
 const [outDir, ...names] = argv;
 if (!outDir || names.length === 0)
-  throw new Error('usage: zoo-run OUT_DIR NAME… [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--lr X] [--tag T]');
+  throw new Error(
+    'usage: zoo-run OUT_DIR NAME… [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--lr X] [--tag T] [--embed-std X] [--linear-std X] [--residual-std X] [--set CONFIG_JSON]',
+  );
 
 const ctx = await nodeGpu();
 const adapter = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' / ');
@@ -36,7 +44,7 @@ const task = new MqarTask();
 for (const name of names) {
   const entry = ZOO.find((z) => z.name === name);
   if (!entry) throw new Error(`unknown zoo model ${name}`);
-  const config = parseConfig(entry.config);
+  const config = parseConfig({ ...entry.config, ...overrides });
   const settings: TrainSettings = {
     steps,
     batch,
@@ -47,6 +55,7 @@ for (const name of names) {
     evalPairs: 16,
     evalN: curveN,
     kernels: kernelStyleFor(ctx.adapterInfo),
+    init,
   };
   const t0 = performance.now();
   console.log(`[${name}] start on ${adapter}`);

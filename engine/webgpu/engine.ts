@@ -9,9 +9,19 @@
 
 import { ropeBase, type HymbaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/load.ts';
-import { betaMasks } from '../ablation.ts';
+import { betaMasks, formatAblation, type Ablation } from '../ablation.ts';
 import { tensor, type Tensor } from '../tensor.ts';
-import { matchTaps, validateIds, InputError, type Engine, type ForwardOptions, type ForwardResult, type Step } from '../model.ts';
+import {
+  matchTaps,
+  validateIds,
+  InputError,
+  type BatchItem,
+  type BatchOptions,
+  type Engine,
+  type ForwardOptions,
+  type ForwardResult,
+  type Step,
+} from '../model.ts';
 import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type KernelProfile, type Pass } from './runtime.ts';
@@ -57,6 +67,8 @@ export interface WebGpuEngineOptions {
   decodeRows?: number;
   /** Stage each decode GEMV's input in workgroup memory when it fits (default true). */
   decodeStage?: boolean;
+  /** Most rows (sequences × (meta + text tokens)) in one forwardBatch pass (default 16,384); tests lower it. */
+  maxBatchRows?: number;
 }
 
 export interface LayerWeights {
@@ -65,6 +77,8 @@ export interface LayerWeights {
   // SSM branch
   convW: GPUBuffer | null;
   convB: GPUBuffer | null;
+  /** lab_qkv_conv taps [qkvColumns, W] (f32), or null. */
+  qkvConvW: GPUBuffer | null;
   xProj: GpuMatrix | null;
   dtNorm: GPUBuffer | null;
   bNorm: GPUBuffer | null;
@@ -105,6 +119,8 @@ export interface ChunkState {
   kv: Array<{ k: GPUBuffer; v: GPUBuffer; ring: number } | null>;
   conv: Array<GPUBuffer | null>;
   ssm: Array<GPUBuffer | null>;
+  /** Per attention layer with lab_qkv_conv W > 1: the last W − 1 pre-conv Q/K/V rows [qkvColumns, W − 1]. */
+  qkvConv: Array<GPUBuffer | null>;
 }
 
 interface Plan {
@@ -114,6 +130,24 @@ interface Plan {
 }
 
 const END = -1; // the scope of tensors kept until the end of the pass
+
+/**
+ * A batch (forwardBatch): sequences of equal length stacked row-wise in one pass, each with its own ablation.
+ * Only the logits of `rows` (text rows, sequence b position t = b·n + t) are computed ('logits.rows').
+ */
+interface BatchPlan {
+  ablations: Ablation[];
+  rows: number[];
+}
+
+/** An id no weight chunk holds: the gather kernel skips its row. */
+const SKIP_ROW = 0xffffffff;
+/** Most rows in one batched pass: bounds its activations (and stays under 65,535 workgroups per dimension). */
+const MAX_BATCH_ROWS = 16_384;
+
+type LayerMasks = ReturnType<typeof betaMasks>[number];
+const sameMask = (a: Float32Array | null, b: Float32Array | null): boolean =>
+  a === b || (a !== null && b !== null && a.every((v, k) => v === b[k]));
 
 // Fields without `private` are read by session.ts (the decode session runs over the same weights).
 export class WebGpuEngine implements Engine {
@@ -139,6 +173,7 @@ export class WebGpuEngine implements Engine {
   decodeThreads: number;
   decodeRows: number | undefined;
   decodeStage: boolean;
+  private readonly maxBatchRows: number;
   private readonly planned: PlannedWeight[];
   /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
   readonly metaStates = new Map<string, unknown>();
@@ -155,6 +190,7 @@ export class WebGpuEngine implements Engine {
     this.decodeThreads = opts.decodeThreads ?? 256;
     this.decodeRows = opts.decodeRows;
     this.decodeStage = opts.decodeStage ?? true;
+    this.maxBatchRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
     const matrices: GpuMatrix[] = [];
     const mat = (name: string) => {
       const m = src.matrix(rt, name, this.maxBinding);
@@ -172,7 +208,8 @@ export class WebGpuEngine implements Engine {
       ropeTable(ropeInvFreq(c.qkHeadDim, ropeBase(c)), c.maxPositionEmbeddings + c.numMetaTokens),
       'rope-cos-sin',
     );
-    this.zeros = rt.create(4 * c.dInner * Math.max(c.dConv - 1, 1), 'zeros');
+    const qkvState = Math.max(0, ...c.layers.map((l) => l.qkvColumns * (l.qkvConv - 1)));
+    this.zeros = rt.create(4 * Math.max(c.dInner * Math.max(c.dConv - 1, 1), qkvState), 'zeros');
     this.layers = c.layers.map((l) => {
       const p = `model.layers.${l.index}.`;
       const ssm = l.hasSsm;
@@ -208,6 +245,7 @@ export class WebGpuEngine implements Engine {
         inProj: mat(p + 'mamba.in_proj.weight'),
         convW: ssm ? vec(p + 'mamba.conv1d.weight') : null,
         convB: ssm && c.convBias ? vec(p + 'mamba.conv1d.bias') : null,
+        qkvConvW: l.qkvConv > 0 ? vec(p + 'mamba.qkv_conv.weight') : null,
         xProj: ssm ? mat(p + 'mamba.x_proj.0.weight') : null,
         dtNorm: ssm ? vec(p + 'mamba.dt_layernorm.weight') : null,
         bNorm: ssm ? vec(p + 'mamba.B_layernorm.weight') : null,
@@ -322,6 +360,73 @@ export class WebGpuEngine implements Engine {
     return { logits, taps: out };
   }
 
+  /**
+   * Many sequences of one length at once (Engine.forwardBatch): they are stacked row-wise into passes of up to
+   * MAX_BATCH_ROWS rows, one command encoder and one readback each, with the same kernels as `forward` (the
+   * sequence mixers keep sequences apart; row-wise ops and linears just see more rows), so each item's logits
+   * are the ones `forward` computes for it alone. Each item may carry its own ablation (per-sequence β).
+   * Why not the training graph's batched forward (train/graph.ts, where an ablation would be a masked β in its
+   * parameter buffer)? It is built for training: it allocates the backward's buffers and keeps every token's SSM
+   * state (233 MB for 16 sequences of a zoo model, 915 MB for 64), runs ~1.2 s per sequence on SwiftShader (this
+   * path: ~0.3 s), and its kernels are not forward's, so an argmax could differ from forward's on a near tie.
+   */
+  async forwardBatch(items: BatchItem[], opts: BatchOptions = {}): Promise<Tensor[]> {
+    const c = this.config;
+    const meta = opts.meta ?? true;
+    if (items.length === 0) return [];
+    const n = items[0].ids.length;
+    items.forEach((item, k) => {
+      try {
+        validateIds(c, item.ids, meta);
+      } catch (e) {
+        throw new InputError(`batch item ${k}: ${(e as Error).message}`);
+      }
+      if (item.ids.length !== n)
+        throw new InputError(
+          `batch item ${k} has ${item.ids.length} tokens, item 0 has ${n}: the sequences of a batch must be equally long`,
+        );
+      for (const t of item.positions)
+        if (!Number.isInteger(t) || t < 0 || t >= n) throw new InputError(`batch item ${k}: position ${t} is not one of its ${n} tokens`);
+    });
+    const N = n + (meta ? c.numMetaTokens : 0);
+    const widest = Math.max(c.hiddenSize, c.dInner, c.intermediateSize, c.dtRank + 2 * c.dState, ...c.layers.map((l) => l.rows.total));
+    const maxRows = Math.min(this.maxBatchRows, Math.floor(this.maxActivation / (4 * widest)));
+    const perPass = Math.max(1, Math.floor(maxRows / N));
+    const out: Tensor[] = [];
+    for (let at = 0; at < items.length; at += perPass) out.push(...(await this.batchPass(items.slice(at, at + perPass), opts)));
+    return out;
+  }
+
+  /** Sequences per forwardBatch call that keep a call short: many on a GPU, few on a CPU rasteriser (runtime.ts). */
+  get batchHint(): number {
+    return this.rt.profile === 'cpu-like' ? 8 : 64;
+  }
+
+  private async batchPass(items: BatchItem[], opts: BatchOptions): Promise<Tensor[]> {
+    const V = this.config.vocabSize;
+    const n = items[0].ids.length;
+    const rows = items.flatMap((item, b) => item.positions.map((t) => b * n + t));
+    let logits: Float32Array = new Float32Array(0);
+    if (rows.length > 0) {
+      const batch: BatchPlan = { ablations: items.map((item) => item.ablation ?? []), rows };
+      const plan = this.plan(
+        items.flatMap((item) => item.ids),
+        { meta: opts.meta, window: opts.window },
+        new Set(),
+        false,
+        undefined,
+        batch,
+      );
+      [logits] = (await this.runPlan(plan, ['logits.rows'], 'forward batch')).results;
+    }
+    let at = 0;
+    return items.map((item) => {
+      const k = item.positions.length;
+      at += k;
+      return tensor([k, V], logits.slice((at - k) * V, at * V));
+    });
+  }
+
   async *steps(ids: number[], opts: ForwardOptions = {}): AsyncGenerator<Step> {
     const wanted = matchTaps(this.config, opts.taps);
     const plan = this.plan(ids, opts, wanted, true);
@@ -391,22 +496,56 @@ export class WebGpuEngine implements Engine {
     return { logits: results[results.length - 1], taps };
   }
 
+  /**
+   * β per layer with the ablation masks folded in (on the host): the stored gains where nothing is ablated, one
+   * masked row where every sequence has the same masks, else one row per sequence (encodeFuse's gainRows = N).
+   */
+  private fusionGains(
+    ablations: Ablation[],
+    upload: (data: Float32Array) => GPUBuffer,
+  ): Array<{ attn: GPUBuffer | null; ssm: GPUBuffer | null; perSequence: boolean }> {
+    const c = this.config;
+    const bySpec = new Map<string, LayerMasks[]>();
+    const masks = ablations.map((a) => {
+      const key = formatAblation(a);
+      let m = bySpec.get(key);
+      if (!m) bySpec.set(key, (m = betaMasks(c, a)));
+      return m;
+    });
+    return c.layers.map((_, i) => {
+      const first = masks[0][i];
+      const perSequence = masks.some((m) => !sameMask(m[i].attn, first.attn) || !sameMask(m[i].ssm, first.ssm));
+      const gain = (g: { gpu: GPUBuffer; host: Float32Array } | null, branch: 'attn' | 'ssm') => {
+        if (g === null) return null;
+        const masked = (mask: Float32Array | null) => (mask ? g.host.map((b, k) => b * mask[k]) : g.host);
+        if (!perSequence) return first[branch] ? upload(masked(first[branch])) : g.gpu;
+        const E = g.host.length;
+        const stacked = new Float32Array(masks.length * E);
+        masks.forEach((m, b) => stacked.set(masked(m[i][branch]), b * E));
+        return upload(stacked);
+      };
+      return { attn: gain(this.layers[i].norm1, 'attn'), ssm: gain(this.layers[i].norm2, 'ssm'), perSequence };
+    });
+  }
+
   /** The GEMV shape of one-row linears and decode steps (solo, one invocation per row, on the 'cpu-like' profile). */
   gemvShape(): GemvShape {
     return { threads: this.decodeThreads, rows: this.decodeRows, solo: this.rt.profile === 'cpu-like' };
   }
 
-  /** The ops of one prefill pass, in the CPU reference's order and with its names (or one chunk of a session). */
-  private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean, chunk?: ChunkState): Plan {
+  /**
+   * The ops of one prefill pass, in the CPU reference's order and with its names (or one chunk of a session, or a
+   * batch of sequences stacked row-wise: `ids` is then their concatenation).
+   */
+  private plan(ids: number[], opts: ForwardOptions, wanted: Set<string>, keepAll: boolean, chunk?: ChunkState, batch?: BatchPlan): Plan {
     const c = this.config;
     const meta = opts.meta ?? true;
-    if (!chunk) validateIds(c, ids, meta);
+    if (!chunk && !batch) validateIds(c, ids, meta);
     const window = chunk ? chunk.window : (opts.window ?? c.slidingWindow);
     if (!Number.isInteger(window) || window < (chunk ? 0 : 1))
       throw new InputError(`sliding window must be a positive integer, got ${window}`);
     if (chunk && [...wanted].some((n) => n.endsWith('.attn.probs')))
       throw new InputError('attention probabilities are not recorded by a WebGPU decode session; use WebGpuEngine.forward for them');
-    const masks = betaMasks(c, opts.ablation ?? []);
     const rt = this.rt;
     // One-row passes (a session's decode step with taps) use the decode GEMV, which reads W once at full width.
     const encodeLinear = (pass: Pass, x: View, T: number, W: GpuMatrix, out: View) =>
@@ -415,8 +554,12 @@ export class WebGpuEngine implements Engine {
     const M = chunk ? chunk.metaRows : meta ? c.numMetaTokens : 0;
     const numMeta = chunk ? chunk.numMeta : M;
     const pos0 = chunk ? chunk.pos0 : 0;
-    const n = ids.length;
+    // B sequences of N rows each (B = 1 but in a batch); row-wise ops run over all `rows` at once, the sequence
+    // mixers (RoPE positions, attention, conv, scan) and the fusion gains take N to keep sequences apart.
+    const B = batch ? batch.ablations.length : 1;
+    const n = ids.length / B;
     const N = M + n;
+    const rows = B * N;
     const { hiddenSize: D, dInner: E, dState: S, dtRank: R, rmsNormEps: eps, qkHeadDim: dqk, numKvHeads: Hkv, intermediateSize: F } = c;
     const L = c.numLayers;
 
@@ -459,14 +602,16 @@ export class WebGpuEngine implements Engine {
       extra.push(b);
       return b;
     };
-    const metaIds = M > 0 ? upload(Uint32Array.from({ length: M }, (_, j) => j)) : null;
-    const textIds = upload(Uint32Array.from(ids));
-    const gains = c.layers.map((l, i) => {
-      // β with the ablation mask folded in (only where something is ablated).
-      const gain = (g: { gpu: GPUBuffer; host: Float32Array } | null, mask: Float32Array | null) =>
-        g === null ? null : mask ? upload(g.host.map((b, k) => b * mask[k])) : g.gpu;
-      return { attn: gain(this.layers[i].norm1, masks[i].attn), ssm: gain(this.layers[i].norm2, masks[i].ssm) };
-    });
+    // A batch gathers all its rows in each of the two dispatches, the rows of the other kind skipped (SKIP_ROW):
+    // row r is row j = r mod N of sequence floor(r / N), a meta token for j < M, else text token j − M.
+    const perRow = (id: (b: number, j: number) => number) =>
+      upload(Uint32Array.from({ length: rows }, (_, r) => id(Math.floor(r / N), r % N)));
+    const metaIds =
+      M === 0 ? null : batch ? perRow((_, j) => (j < M ? j : SKIP_ROW)) : upload(Uint32Array.from({ length: M }, (_, j) => j));
+    const textIds = batch ? perRow((b, j) => (j < M ? SKIP_ROW : ids[b * n + j - M])) : upload(Uint32Array.from(ids));
+    const gains = this.fusionGains(batch ? batch.ablations : [opts.ablation ?? []], upload);
+    // The text rows whose logits a batch reads, as rows of the pass.
+    const logitRows = batch ? upload(Uint32Array.from(batch.rows, (r) => Math.floor(r / n) * N + M + (r % n))) : null;
 
     const ops: GpuOp[] = [];
     const add = (name: string, layer: number | null, encode: (pass: Pass) => void) => ops.push({ name, layer, encode });
@@ -474,9 +619,9 @@ export class WebGpuEngine implements Engine {
 
     add('hidden_states.0', null, (pass) => {
       // [meta tokens ; embeddings]: the meta tokens are a gather of rows 0..M−1 of model.memory_tokens.
-      const x = put('hidden_states.0', [N, D], 0);
-      if (metaIds) encodeGather(pass, this.meta!, metaIds, M, x, 0);
-      encodeGather(pass, this.embed, textIds, n, x, M);
+      const x = put('hidden_states.0', [rows, D], 0);
+      if (metaIds) encodeGather(pass, this.meta!, metaIds, batch ? rows : M, x, 0);
+      encodeGather(pass, this.embed, textIds, batch ? rows : n, x, batch ? 0 : M);
     });
 
     for (const l of c.layers) {
@@ -485,28 +630,49 @@ export class WebGpuEngine implements Engine {
       const w = this.layers[i];
       const x = `hidden_states.${i}`;
       add(p + 'input_norm', i, (pass) =>
-        encodeRmsnorm(pass, whole(get(x)), N, D, w.inputNorm, eps, whole(put(p + 'input_norm', [N, D], i))),
+        encodeRmsnorm(pass, whole(get(x)), rows, D, w.inputNorm, eps, whole(put(p + 'input_norm', [rows, D], i))),
       );
       add(p + 'in_proj', i, (pass) =>
-        encodeLinear(pass, whole(get(p + 'input_norm')), N, w.inProj, whole(put(p + 'in_proj', [N, l.rows.total], i))),
+        encodeLinear(pass, whole(get(p + 'input_norm')), rows, w.inProj, whole(put(p + 'in_proj', [rows, l.rows.total], i))),
       );
       const cols = (r: [number, number]) => colsView(get(p + 'in_proj'), r[0]);
 
       if (l.hasAttention) {
         const dv = l.vHeadDim;
+        // lab_qkv_conv: RoPE and V read Q/K/V from the causal conv of in_proj's first qkvColumns columns (same
+        // column offsets), through the SSM conv kernels with no bias and no SiLU.
+        const qkvName = p + 'attn.qkv_conv';
+        if (l.qkvConv > 0) {
+          add(qkvName, i, (pass) => {
+            const x: GpuTensor = { buffer: get(p + 'in_proj').buffer, shape: [rows, l.qkvColumns] };
+            const input = { stride: l.rows.total, offset: 0, plain: true };
+            const own = chunk?.qkvConv[i] ?? null;
+            const state = own ?? this.zeros;
+            encodeConv(pass, x, state, w.qkvConvW!, rt.dummy, l.qkvConv, put(qkvName, [rows, l.qkvColumns], i), N, input);
+            if (own) {
+              // As for ssm.conv: the next state goes through a temporary, the kernel reads the old one.
+              const width = l.qkvColumns * (l.qkvConv - 1);
+              const next = temp([1, width]);
+              encodeConvState(pass, x, state, l.qkvConv, next.buffer, input);
+              encodeCopyCols(pass, whole(next), 1, width, { buffer: own, shape: [1, width] });
+              rt.release(next.buffer);
+            }
+          });
+        }
+        const qkv = (r: [number, number]) => (l.qkvConv > 0 ? colsView(get(qkvName), r[0]) : cols(r));
         add(p + 'attn.q', i, (pass) =>
-          encodeRope(pass, cols(l.rows.q!), N, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [N, l.numHeads * dqk], i), pos0),
+          encodeRope(pass, qkv(l.rows.q!), rows, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [rows, l.numHeads * dqk], i), pos0, N),
         );
         if (l.ownsKv) {
           // Kept to the end of the pass: consumer layers attend with them.
           add(p + 'attn.k', i, (pass) =>
-            encodeRope(pass, cols(l.rows.k!), N, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [N, Hkv * dqk], END), pos0),
+            encodeRope(pass, qkv(l.rows.k!), rows, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [rows, Hkv * dqk], END), pos0, N),
           );
-          add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, cols(l.rows.v!), N, Hkv * dv, put(p + 'attn.v', [N, Hkv * dv], END)));
+          add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, qkv(l.rows.v!), rows, Hkv * dv, put(p + 'attn.v', [rows, Hkv * dv], END)));
         }
         const src = `layers.${l.kvSource}.attn.`;
         const shape: AttentionShape = {
-          T: N,
+          T: rows,
           heads: l.numHeads,
           kvHeads: Hkv,
           dqk,
@@ -514,13 +680,14 @@ export class WebGpuEngine implements Engine {
           qPos0: 0,
           window: l.global ? null : window,
           numMeta: M,
+          seqRows: N,
         };
         add(p + 'attn.probs', i, (pass) => {
-          const out = put(p + 'attn_out', [N, l.numHeads * dv], i);
+          const out = put(p + 'attn_out', [rows, l.numHeads * dv], i);
           const cache = chunk?.kv[l.kvSource];
           if (chunk && cache) {
             const s = {
-              T: N,
+              T: rows,
               heads: l.numHeads,
               kvHeads: Hkv,
               dqk,
@@ -540,10 +707,10 @@ export class WebGpuEngine implements Engine {
       }
 
       if (l.hasSsm) {
-        add(p + 'ssm.x', i, (pass) => encodeCopyCols(pass, cols(l.rows.x!), N, E, put(p + 'ssm.x', [N, E], i)));
+        add(p + 'ssm.x', i, (pass) => encodeCopyCols(pass, cols(l.rows.x!), rows, E, put(p + 'ssm.x', [rows, E], i)));
         add(p + 'ssm.conv', i, (pass) => {
           const state = chunk?.conv[i] ?? this.zeros;
-          encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [N, E], i));
+          encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [rows, E], i), N);
           if (chunk && c.dConv > 1) {
             // The next conv state (last d_conv − 1 inputs) goes through a temporary: the kernel reads the old one.
             const width = E * (c.dConv - 1);
@@ -555,29 +722,29 @@ export class WebGpuEngine implements Engine {
         });
         add(p + 'ssm.dt', i, (pass) => {
           // s = x_proj · xc = [dt_r | B | C]; each block gets its own RMSNorm; Δ = softplus(dt_proj · norm(dt_r) + bias).
-          const s = temp([N, R + 2 * S]);
-          encodeLinear(pass, whole(get(p + 'ssm.conv')), N, w.xProj!, whole(s));
-          encodeRmsnorm(pass, colsView(s, R), N, S, w.bNorm, eps, whole(put(p + 'ssm.B', [N, S], i)));
-          encodeRmsnorm(pass, colsView(s, R + S), N, S, w.cNorm, eps, whole(put(p + 'ssm.C', [N, S], i)));
-          const dtr = temp([N, R]);
-          encodeRmsnorm(pass, colsView(s, 0), N, R, w.dtNorm, eps, whole(dtr));
-          const dt = put(p + 'ssm.dt', [N, E], i);
-          encodeLinear(pass, whole(dtr), N, w.dtProj!, whole(dt));
-          encodeSoftplusBias(pass, dt, w.dtBias!, N, E);
+          const s = temp([rows, R + 2 * S]);
+          encodeLinear(pass, whole(get(p + 'ssm.conv')), rows, w.xProj!, whole(s));
+          encodeRmsnorm(pass, colsView(s, R), rows, S, w.bNorm, eps, whole(put(p + 'ssm.B', [rows, S], i)));
+          encodeRmsnorm(pass, colsView(s, R + S), rows, S, w.cNorm, eps, whole(put(p + 'ssm.C', [rows, S], i)));
+          const dtr = temp([rows, R]);
+          encodeRmsnorm(pass, colsView(s, 0), rows, R, w.dtNorm, eps, whole(dtr));
+          const dt = put(p + 'ssm.dt', [rows, E], i);
+          encodeLinear(pass, whole(dtr), rows, w.dtProj!, whole(dt));
+          encodeSoftplusBias(pass, dt, w.dtBias!, rows, E);
           rt.release(s.buffer);
           rt.release(dtr.buffer);
         });
         add(p + 'ssm.B', i, noop);
         add(p + 'ssm.C', i, noop);
         add(p + 'ssm_out', i, (pass) => {
-          const y = put(p + 'ssm_out', [N, E], i);
-          const state = put(p + 'ssm.state', [E, S], i);
-          const states = wanted.has(p + 'ssm.states') ? put(p + 'ssm.states', [N, E, S], i) : null;
+          const y = put(p + 'ssm_out', [rows, E], i);
+          const state = put(p + 'ssm.state', B > 1 ? [B, E, S] : [E, S], i);
+          const states = wanted.has(p + 'ssm.states') ? put(p + 'ssm.states', [rows, E, S], i) : null;
           const args = { x: get(p + 'ssm.conv'), dt: get(p + 'ssm.dt'), AD: w.AD!, B: get(p + 'ssm.B'), C: get(p + 'ssm.C') };
           const own = chunk?.ssm[i];
-          encodeScan(pass, { ...args, state: own ?? state.buffer, zeroInit: !own, y, states }, rt.dummy);
+          encodeScan(pass, { ...args, state: own ?? state.buffer, zeroInit: !own, y, states, seqRows: N }, rt.dummy);
           if (own && wanted.has(p + 'ssm.state')) encodeCopyCols(pass, { buffer: own, offset: 0, stride: E * S }, 1, E * S, state);
-          encodeGate(pass, y, cols(l.rows.z!), N, E);
+          encodeGate(pass, y, cols(l.rows.z!), rows, E);
         });
       }
 
@@ -585,31 +752,41 @@ export class WebGpuEngine implements Engine {
         // m = (β1 ⊙ norm(attn) + β2 ⊙ norm(ssm)) / 2 with the ablation masks folded into β on the host.
         const attn = l.hasAttention ? { x: get(p + 'attn_out'), gain: gains[i].attn! } : null;
         const ssm = l.hasSsm ? { x: get(p + 'ssm_out'), gain: gains[i].ssm! } : null;
-        encodeFuse(pass, attn, ssm, eps, put(p + 'fused', [N, E], i));
+        encodeFuse(pass, attn, ssm, eps, put(p + 'fused', [rows, E], i), gains[i].perSequence ? N : rows);
       });
-      add(p + 'mixer_out', i, (pass) => encodeLinear(pass, whole(get(p + 'fused')), N, w.outProj, whole(put(p + 'mixer_out', [N, D], i))));
+      add(p + 'mixer_out', i, (pass) =>
+        encodeLinear(pass, whole(get(p + 'fused')), rows, w.outProj, whole(put(p + 'mixer_out', [rows, D], i))),
+      );
       add(p + 'mlp_out', i, (pass) => {
-        const h = put(p + 'residual_mid', [N, D], i);
-        encodeAdd(pass, get(x), get(p + 'mixer_out'), h, N * D);
-        const g = temp([N, D]);
-        encodeRmsnorm(pass, whole(h), N, D, w.preMoeNorm, eps, whole(g));
-        const gate = temp([N, F]);
-        const up = temp([N, F]);
-        encodeLinear(pass, whole(g), N, w.gate, whole(gate));
-        encodeLinear(pass, whole(g), N, w.up, whole(up));
-        encodeSwiglu(pass, gate, up, N * F);
-        encodeLinear(pass, whole(gate), N, w.down, whole(put(p + 'mlp_out', [N, D], i)));
+        const h = put(p + 'residual_mid', [rows, D], i);
+        encodeAdd(pass, get(x), get(p + 'mixer_out'), h, rows * D);
+        const g = temp([rows, D]);
+        encodeRmsnorm(pass, whole(h), rows, D, w.preMoeNorm, eps, whole(g));
+        const gate = temp([rows, F]);
+        const up = temp([rows, F]);
+        encodeLinear(pass, whole(g), rows, w.gate, whole(gate));
+        encodeLinear(pass, whole(g), rows, w.up, whole(up));
+        encodeSwiglu(pass, gate, up, rows * F);
+        encodeLinear(pass, whole(gate), rows, w.down, whole(put(p + 'mlp_out', [rows, D], i)));
         for (const t of [g, gate, up]) rt.release(t.buffer);
       });
       const last = i === L - 1;
       const next = last ? 'last_layer_output' : `hidden_states.${i + 1}`;
       add(next, i, (pass) => {
-        encodeAdd(pass, get(p + 'residual_mid'), get(p + 'mlp_out'), put(next, [N, D], last ? END : i + 1), N * D);
+        encodeAdd(pass, get(p + 'residual_mid'), get(p + 'mlp_out'), put(next, [rows, D], last ? END : i + 1), rows * D);
         endScope(i);
       });
       if (last) {
         add(`hidden_states.${L}`, null, (pass) =>
-          encodeRmsnorm(pass, whole(get('last_layer_output')), N, D, this.finalNorm, eps, whole(put(`hidden_states.${L}`, [N, D], END))),
+          encodeRmsnorm(
+            pass,
+            whole(get('last_layer_output')),
+            rows,
+            D,
+            this.finalNorm,
+            eps,
+            whole(put(`hidden_states.${L}`, [rows, D], END)),
+          ),
         );
       }
     }
@@ -630,7 +807,18 @@ export class WebGpuEngine implements Engine {
         encodeGemv(pass, this.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, 0, this.gemvShape());
       });
     }
-    if (!chunk || wanted.has('logits')) {
+    if (logitRows) {
+      add('logits.rows', null, (pass) => {
+        // The wanted rows of the final hidden states (a gather, reading them as an f32 matrix), then the head.
+        const h = get(`hidden_states.${L}`);
+        const hidden: GpuMatrix = { name: 'hidden', dtype: 'F32', rows, cols: D, chunks: [{ buffer: h.buffer, row0: 0, rows }] };
+        const K = batch!.rows.length;
+        const picked = temp([K, D]);
+        encodeGather(pass, hidden, logitRows, K, picked, 0);
+        encodeLinear(pass, whole(picked), K, this.head, whole(put('logits.rows', [K, c.vocabSize], END)));
+        rt.release(picked.buffer);
+      });
+    } else if (!chunk || wanted.has('logits')) {
       add('logits', null, (pass) => {
         // Tied head over the text rows only (rows M..N−1 of the final hidden states).
         const h = get(`hidden_states.${L}`);

@@ -6,6 +6,8 @@
 //     (slot = position). SWA owners: M fixed meta slots + a ring of W (`hf`) or W + 1 (`prefill`) slots (position
 //     p ≥ M lives in slot M + (p − M) mod ring). Consumers bind their producer's buffers.
 //   SSM layers: the conv state [E, d_conv − 1] and the SSM state [E, S], f32.
+//   Attention layers with lab_qkv_conv W > 1: the Q/K/V conv state [qkvColumns, W − 1] (the last W − 1 pre-conv
+//     rows of in_proj's Q/K/V columns), f32; counted in conv_state_bytes.
 // Meta tokens are computed once per model and ablation (engine.metaStates) and copied on the GPU into each session.
 //
 // Two paths:
@@ -16,6 +18,7 @@
 //     kernel → the next step's embedding gather) and reads back only the ids, 4 bytes per token.
 
 import { betaMasks, formatAblation } from '../ablation.ts';
+import type { LayerSpec } from '../config.ts';
 import { InputError, matchTaps, validateIds } from '../model.ts';
 import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
@@ -32,10 +35,14 @@ import {
 } from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
+import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
+import { copyColsKernel } from './kernels/copy-cols.ts';
 import type { GpuMatrix } from './weights.ts';
 import { attentionKind, totalUsage } from '../session/usage.ts';
 
 const F32 = 4;
+/** Bytes of a layer's Q/K/V conv state (lab_qkv_conv W): qkvColumns × (W − 1) f32 values. */
+const qkvStateBytes = (l: LayerSpec) => l.qkvColumns * Math.max(0, l.qkvConv - 1) * F32;
 /** Greedy ids kept on the GPU before they must be read back. */
 const RESULT_SLOTS = 1024;
 
@@ -54,6 +61,7 @@ interface MetaState {
   kv: Array<{ k: GPUBuffer; v: GPUBuffer } | null>;
   conv: Array<GPUBuffer | null>;
   ssm: Array<GPUBuffer | null>;
+  qkvConv: Array<GPUBuffer | null>;
 }
 
 /** What one decoded token costs (for the benchmark): dispatches, and bytes of weights and cache it reads. */
@@ -76,6 +84,7 @@ export class WebGpuSession implements DecodeSession {
   private readonly kv: Array<OwnerCache | null>;
   private readonly conv: Array<GPUBuffer | null>;
   private readonly ssm: Array<GPUBuffer | null>;
+  private readonly qkvConv: Array<GPUBuffer | null>;
   /** Buffers of this session (caches, states, decode activations), destroyed by dispose(). */
   private readonly owned: GPUBuffer[] = [];
   private program: DecodeProgram | null = null;
@@ -130,6 +139,7 @@ export class WebGpuSession implements DecodeSession {
     // Fresh buffers are zero-filled (WebGPU guarantees it): the empty conv and SSM state.
     this.conv = c.layers.map((l) => (l.hasSsm && c.dConv > 1 ? make(c.dInner * (c.dConv - 1) * F32, `L${l.index} conv state`) : null));
     this.ssm = c.layers.map((l) => (l.hasSsm ? make(c.dInner * c.dState * F32, `L${l.index} SSM state`) : null));
+    this.qkvConv = c.layers.map((l) => (l.qkvConv > 1 ? make(qkvStateBytes(l), `L${l.index} Q/K/V conv state`) : null));
   }
 
   /** Open a session; the model's first session (per ablation) computes the meta-token state. */
@@ -171,6 +181,7 @@ export class WebGpuSession implements DecodeSession {
         ),
         conv: scratch.conv.map((b, i) => copy(b, c.dInner * (c.dConv - 1) * F32, `L${i} meta conv`)),
         ssm: scratch.ssm.map((b, i) => copy(b, c.dInner * c.dState * F32, `L${i} meta SSM`)),
+        qkvConv: scratch.qkvConv.map((b, i) => copy(b, qkvStateBytes(c.layers[i]), `L${i} meta Q/K/V conv`)),
       };
       rt.device.queue.submit([encoder.finish()]);
       return state;
@@ -192,6 +203,9 @@ export class WebGpuSession implements DecodeSession {
     });
     this.conv.forEach((b, i) => b && meta.conv[i] && encoder.copyBufferToBuffer(meta.conv[i]!, 0, b, 0, c.dInner * (c.dConv - 1) * F32));
     this.ssm.forEach((b, i) => b && meta.ssm[i] && encoder.copyBufferToBuffer(meta.ssm[i]!, 0, b, 0, c.dInner * c.dState * F32));
+    this.qkvConv.forEach(
+      (b, i) => b && meta.qkvConv[i] && encoder.copyBufferToBuffer(meta.qkvConv[i]!, 0, b, 0, qkvStateBytes(c.layers[i])),
+    );
     this.engine.rt.device.queue.submit([encoder.finish()]);
     this.position = M;
   }
@@ -260,6 +274,7 @@ export class WebGpuSession implements DecodeSession {
       kv: this.kv.map((o) => o && { k: o.k, v: o.v, ring: o.ring }),
       conv: this.conv,
       ssm: this.ssm,
+      qkvConv: this.qkvConv,
     };
     const r = await this.engine.chunkPass(ids, chunk, { ablation: this.ablation }, this.wanted);
     this.position += metaRows + ids.length;
@@ -342,6 +357,9 @@ export class WebGpuSession implements DecodeSession {
     const part = make(maxHeads * splits(maxEntries) * (maxDv + 2), 'decode attention partials');
     const attnOut = make(E, 'decode attention out');
     const y = make(E, 'decode SSM out');
+    // lab_qkv_conv: the convolved Q/K/V columns (attention reads them at in_proj's offsets) and the next conv state.
+    const qkvOut = make(Math.max(0, ...c.layers.map((l) => (l.qkvConv > 0 ? l.qkvColumns : 0))), 'decode Q/K/V conv out');
+    const qkvNext = make(Math.max(0, ...c.layers.map(qkvStateBytes)) / F32, 'decode Q/K/V conv next state');
     const h = make(c.intermediateSize, 'decode MLP hidden');
     const logits = make(c.vocabSize, 'decode logits');
     const token = make(4, 'decode token');
@@ -410,6 +428,20 @@ export class WebGpuSession implements DecodeSession {
         );
       } else gemv(w.inProj, 'norm', 'store', { x, gain: w.inputNorm, out: P }, { eps });
 
+      if (l.qkvConv > 0) {
+        // The Q/K/V conv step with the prefill's kernels (T = 1): conv into qkvOut, next state into a temporary
+        // (the kernel reads the old one), copied back.
+        const Q = l.qkvColumns;
+        const params = convParams(1, Q, l.qkvConv, 1, { stride: l.rows.total, offset: 0, plain: true });
+        const state = this.qkvConv[i];
+        p.add(convKernel, [P, state ?? e.zeros, w.qkvConvW!, rt.dummy, qkvOut], params, convGroups(1, Q));
+        if (state) {
+          const width = Q * (l.qkvConv - 1);
+          p.add(convStateKernel, [P, state, qkvNext], params, convGroups(1, width));
+          p.add(copyColsKernel, [qkvNext, state], [1, width, 0, width], convGroups(1, width)); // copy-cols: 64 per group too
+        }
+      }
+
       if (l.hasAttention) {
         const src = this.kv[l.kvSource]!;
         const owner = l.ownsKv;
@@ -418,7 +450,7 @@ export class WebGpuSession implements DecodeSession {
         const shape = { dqk: c.qkHeadDim, dv: l.vHeadDim, group: l.numHeads / c.numKvHeads };
         p.add(
           attentionPartialKernel(shape),
-          [P, e.ropeCosSin, src.k, src.v, part],
+          [l.qkvConv > 0 ? qkvOut : P, e.ropeCosSin, src.k, src.v, part],
           (pos) =>
             attentionPartialParams({
               heads: l.numHeads,
@@ -478,6 +510,7 @@ export class WebGpuSession implements DecodeSession {
         cacheBytes += entries * (src.kWidth + src.vWidth) * F32;
       }
       if (l.hasSsm) cacheBytes += 2 * c.dInner * (c.dState + Math.max(0, c.dConv - 1)) * F32; // read and written
+      cacheBytes += 2 * qkvStateBytes(l);
     }
     return { dispatches: program.dispatches, weightBytes, cacheBytes };
   }
@@ -524,7 +557,7 @@ export class WebGpuSession implements DecodeSession {
         kvSource: l.kvSource,
         kvEntries: entries,
         kv_bytes: o ? entries * (o.kWidth + o.vWidth) * F32 : 0,
-        conv_state_bytes: l.hasSsm ? c.dInner * (c.dConv - 1) * F32 : 0,
+        conv_state_bytes: (l.hasSsm ? c.dInner * (c.dConv - 1) * F32 : 0) + qkvStateBytes(l),
         ssm_state_bytes: l.hasSsm ? c.dInner * c.dState * F32 : 0,
       };
     });

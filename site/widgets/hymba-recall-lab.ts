@@ -10,7 +10,7 @@ import type { HymbaConfig } from '../../engine/config.ts';
 import {
   ablationSpec,
   effectiveCache,
-  evaluateRecall,
+  evaluatePoints,
   FRESH_SEED,
   modesOf,
   mqar128,
@@ -19,6 +19,7 @@ import {
   type AnsweredExample,
   type LayerMode,
   type PairsPoint,
+  type RecallPoint,
 } from '../../engine/analysis/recall.ts';
 import { cacheBytes } from '../../engine/cache/calculator.ts';
 import { define } from './widget-base.ts';
@@ -189,35 +190,44 @@ export class HymbaRecallLab extends LabWidget {
     this.results = r;
     this.accuracy = NaN;
     this.chart = null;
-    const main = await evaluateRecall(engine, mqar128(), {
-      pairs: this.pairs,
-      n: this.sequences,
+    // The sequences at `pairs`, then the curve's other points (at `pairs` the curve reuses them when it asks for no
+    // more), all in one call: a batching engine answers the whole toggle in one or a few GPU passes.
+    const points: RecallPoint[] = [{ pairs: this.pairs, n: this.sequences }];
+    if (this.curveSequences > 0)
+      for (const pairs of CURVE_PAIRS)
+        if (pairs !== this.pairs || this.curveSequences > this.sequences) points.push({ pairs, n: this.curveSequences });
+    const curve = new Map<number, PairsPoint>();
+    const tallies = points.map(() => ({ correct: 0, total: 0 }));
+    const [main] = await evaluatePoints(engine, mqar128(), points, {
       seed: this.seed,
       ablation,
       signal,
-      onExample: (answered) => {
+      onExample: (answered, point, index) => {
         if (signal.aborted) return;
-        r.examples.push(answered);
-        r.total += answered.queries.length;
-        r.correct += answered.queries.filter((q) => q.correct).length;
-        r.accuracy = r.correct / r.total;
-        this.accuracy = r.accuracy;
+        const right = answered.queries.filter((q) => q.correct).length;
+        const t = tallies[point];
+        t.correct += right;
+        t.total += answered.queries.length;
+        if (point === 0) {
+          r.examples.push(answered);
+          r.total = t.total;
+          r.correct = t.correct;
+          r.accuracy = r.correct / r.total;
+          this.accuracy = r.accuracy;
+        }
+        // A finished point goes on the curve (the first is the curve's point at `pairs` unless that has its own).
+        const { pairs, n } = points[point];
+        const onCurve = this.curveSequences > 0 && (point > 0 || !points.slice(1).some((p) => p.pairs === pairs));
+        if (index === n - 1 && onCurve) {
+          curve.set(pairs, { pairs, accuracy: t.correct / t.total, correct: t.correct, total: t.total });
+          r.curve = CURVE_PAIRS.filter((p) => curve.has(p)).map((p) => curve.get(p)!);
+          this.chart = this.plot();
+          this.requestUpdate();
+        }
       },
     });
     if (signal.aborted) return;
     r.byDistance = main.byDistance;
-    if (this.curveSequences > 0) {
-      for (const pairs of CURVE_PAIRS) {
-        const point =
-          pairs === this.pairs && this.curveSequences <= this.sequences
-            ? main
-            : await evaluateRecall(engine, mqar128(), { pairs, n: this.curveSequences, seed: this.seed, ablation, signal });
-        if (signal.aborted) return;
-        r.curve.push({ pairs, accuracy: point.accuracy, correct: point.correct, total: point.total });
-        this.chart = this.plot();
-        this.requestUpdate();
-      }
-    }
   }
 
   private setModes(modes: LayerMode[]): void {

@@ -1,7 +1,7 @@
 // What the recall widgets (<hymba-recall-lab>, <hymba-head-importance>, <hymba-roadmap>) share: loading a zoo model
 // through the page's controller with download progress, its card, an engine whose passes go through the page's one
 // work queue, and how recall results are written for readers.
-import type { Engine, ForwardOptions, ForwardResult } from '../../engine/model.ts';
+import type { BatchItem, BatchOptions, Engine, ForwardOptions, ForwardResult } from '../../engine/model.ts';
 import { formatAblation } from '../../engine/ablation.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
 import { pageController, requestKey, type LoadedModel, type LoadProgress } from '../lib/engine-controller.ts';
@@ -78,11 +78,13 @@ export async function loadCard(name: string): Promise<ModelCard | null> {
 
 /**
  * The model's engine with every forward pass run through the page's work queue (one GPU, one queue), keyed by
- * model + ids + ablation: two widgets asking for the same pass share one run.
+ * model + ids + ablation: two widgets asking for the same pass share one run. A batched call (the WebGPU engine's
+ * forwardBatch, which engine/analysis/recall.ts uses for a whole toggle's sequences) is one piece of work.
  */
 export function queuedEngine(m: LoadedModel, choice: EngineChoice = 'auto'): Engine {
   const engine = engineFor(m, choice);
   const name = engine === m.engine ? m.name : `${m.name}@cpu`;
+  const batched = engine.forwardBatch?.bind(engine);
   return {
     backend: engine.backend,
     config: engine.config,
@@ -96,6 +98,17 @@ export function queuedEngine(m: LoadedModel, choice: EngineChoice = 'auto'): Eng
       });
       return pageController().run(key, () => engine.forward(ids, opts));
     },
+    ...(batched && {
+      forwardBatch(items: BatchItem[], opts: BatchOptions = {}) {
+        const key = requestKey(name, 'forwardBatch', {
+          items: items.map((it) => `${it.ids.join(' ')}|${it.positions.join(' ')}|${formatAblation(it.ablation ?? [])}`).join('\n'),
+          meta: opts.meta ?? true,
+          window: opts.window ?? 0,
+        });
+        return pageController().run(key, () => batched(items, opts));
+      },
+      batchHint: engine.batchHint,
+    }),
     steps: (ids, opts) => engine.steps(ids, opts),
     dispose: () => engine.dispose(),
   };

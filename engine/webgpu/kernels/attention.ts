@@ -10,6 +10,8 @@
 // On the 'cpu-like' profile (runtime.ts) one invocation per (query t, head h) walks the keys one at a time with
 // the same online softmax, its DV outputs in private memory: no workgroup memory, no barriers.
 // The unfused path that writes the probabilities is attention-probs.ts.
+// A batch (engine.ts forwardBatch) stacks sequences of `seqRows` rows in q, k and v alike: query row t is row
+// t mod seqRows of its sequence and sees only that sequence's keys (rows t − t mod seqRows …).
 
 import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
@@ -26,6 +28,8 @@ export interface AttentionShape {
   /** null = global (causal only). */
   window: number | null;
   numMeta: number;
+  /** Rows per sequence when T rows stack several sequences (a batch; the fused and row paths only). Default T. */
+  seqRows?: number;
 }
 
 /** The visible key runs of a query at position qp, as WGSL (shared by both paths). */
@@ -44,7 +48,7 @@ function fusedKernel(dqk: number, dv: number): Kernel {
     name: `attention-fused-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32 }
+struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -84,7 +88,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t = wg.x;
   let h = wg.y;
   let g = h / (p.heads / p.kvHeads);
-  let qp = p.qPos0 + t;
+  let tl = t % p.seqRows;
+  let k0 = t - tl;   // first key row of this query's sequence
+  let qp = p.qPos0 + tl;
   let scale = bitcast<f32>(p.scale);
   for (var i = lid; i < DQK; i += ${WG}u) { qs[i] = q[(t * p.heads + h) * DQK + i]; }
   workgroupBarrier();
@@ -100,7 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     if (j < total) {
       let key = select(runs.y + (j - runs.x), j, j < runs.x);
       var dot = 0.0;
-      for (var i = 0u; i < DQK; i++) { dot += qs[i] * k[(key * p.kvHeads + g) * DQK + i]; }
+      for (var i = 0u; i < DQK; i++) { dot += qs[i] * k[((k0 + key) * p.kvHeads + g) * DQK + i]; }
       s = dot * scale;
     }
     let mNew = max(m, reduce_max(lid, s));
@@ -119,7 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
         for (var jj = 0u; jj < n; jj++) {
           let jk = j0 + jj;
           let key = select(runs.y + (jk - runs.x), jk, jk < runs.x);
-          a += pw[jj] * v[(key * p.kvHeads + g) * DV + col];
+          a += pw[jj] * v[((k0 + key) * p.kvHeads + g) * DV + col];
         }
         acc[c] = a;
       }
@@ -139,7 +145,7 @@ function rowKernel(dqk: number, dv: number): Kernel {
     name: `attention-row-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32 }
+struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -155,7 +161,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let t = i / p.heads;
   let h = i % p.heads;
   let g = h / (p.heads / p.kvHeads);
-  let qp = p.qPos0 + t;
+  let tl = t % p.seqRows;
+  let k0 = t - tl;
+  let qp = p.qPos0 + tl;
   let scale = bitcast<f32>(p.scale);
   let runs = key_runs(qp, p.window, p.numMeta);
   let total = runs.x + (qp + 1u - runs.y);
@@ -163,7 +171,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var l = 0.0;
   var acc: array<f32, DV>;
   for (var j = 0u; j < total; j++) {
-    let key = select(runs.y + (j - runs.x), j, j < runs.x);
+    let key = k0 + select(runs.y + (j - runs.x), j, j < runs.x);
     var dot = 0.0;
     for (var d = 0u; d < DQK; d++) { dot += q[i * DQK + d] * k[(key * p.kvHeads + g) * DQK + d]; }
     let s = dot * scale;
@@ -187,6 +195,7 @@ export function attentionParams(s: AttentionShape): number[] {
 export function encodeAttention(pass: Pass, s: AttentionShape, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor): void {
   if (s.T === 0) return;
   const buffers = [q.buffer, k.buffer, v.buffer, out.buffer];
-  if (pass.profile === 'cpu-like') pass.dispatch(rowKernel(s.dqk, s.dv), attentionParams(s), buffers, [Math.ceil((s.T * s.heads) / 64)]);
-  else pass.dispatch(fusedKernel(s.dqk, s.dv), attentionParams(s), buffers, [s.T, s.heads]);
+  const params = [...attentionParams(s), s.seqRows ?? s.T];
+  if (pass.profile === 'cpu-like') pass.dispatch(rowKernel(s.dqk, s.dv), params, buffers, [Math.ceil((s.T * s.heads) / 64)]);
+  else pass.dispatch(fusedKernel(s.dqk, s.dv), params, buffers, [s.T, s.heads]);
 }

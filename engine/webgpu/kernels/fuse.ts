@@ -2,6 +2,8 @@
 //   m = (β1 ⊙ RMSNorm(attn) + β2 ⊙ RMSNorm(ssm)) / (number of present branches)
 // One workgroup per row; both sums of squares reduced together in workgroup memory. On the 'cpu-like' profile
 // (runtime.ts) one invocation per row sums its squares itself: no workgroup memory, no barrier.
+// Gains are one row [E] for all rows, or (a batch whose sequences are ablated differently) one row per sequence:
+// row t uses gain row floor(t / gainRows).
 
 import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
@@ -11,7 +13,7 @@ export const fuseKernel: Kernel = {
   name: 'fuse',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32 }
+struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32, gainRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
@@ -23,6 +25,7 @@ var<workgroup> ps: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let base = wg.x * p.cols;
+  let g0 = (wg.x / p.gainRows) * p.cols;
   var sa = 0.0;
   var ss = 0.0;
   for (var c = lid; c < p.cols; c += ${WG}u) {
@@ -42,8 +45,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let n = f32(p.hasAttn + p.hasSsm);
   for (var c = lid; c < p.cols; c += ${WG}u) {
     var m = 0.0;
-    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[c] / n; }
-    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[c] / n; }
+    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[g0 + c] / n; }
+    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[g0 + c] / n; }
     out[base + c] = m;
   }
 }`,
@@ -54,7 +57,7 @@ export const fuseRowKernel: Kernel = {
   name: 'fuse-row',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32 }
+struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32, gainRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
@@ -65,6 +68,7 @@ struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= p.rows) { return; }
   let base = gid.x * p.cols;
+  let g0 = (gid.x / p.gainRows) * p.cols;
   var sa = 0.0;
   var ss = 0.0;
   for (var c = 0u; c < p.cols; c++) {
@@ -77,20 +81,24 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let n = f32(p.hasAttn + p.hasSsm);
   for (var c = 0u; c < p.cols; c++) {
     var m = 0.0;
-    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[c] / n; }
-    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[c] / n; }
+    if (p.hasAttn != 0u) { m += a[base + c] * ra * ga[g0 + c] / n; }
+    if (p.hasSsm != 0u) { m += s[base + c] * rs * gs[g0 + c] / n; }
     out[base + c] = m;
   }
 }`,
 };
 
-/** attn / ssm [T, E] (either may be null), gains [E] f32 (ablation already applied). */
+/**
+ * attn / ssm [T, E] (either may be null), gains f32 with the ablation already applied: [E], or [T / gainRows, E]
+ * (one row per sequence of a batch, gainRows = rows per sequence).
+ */
 export function encodeFuse(
   pass: Pass,
   attn: { x: GpuTensor; gain: GPUBuffer } | null,
   ssm: { x: GpuTensor; gain: GPUBuffer } | null,
   eps: number,
   out: GpuTensor,
+  gainRows = out.shape[0],
 ): void {
   const [T, E] = out.shape;
   const any = (attn ?? ssm)!;
@@ -98,7 +106,7 @@ export function encodeFuse(
   const cpu = pass.profile === 'cpu-like';
   pass.dispatch(
     cpu ? fuseRowKernel : fuseKernel,
-    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps), T],
+    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps), T, gainRows],
     [(attn ?? any).x.buffer, (ssm ?? any).x.buffer, (attn ?? any).gain, (ssm ?? any).gain, out.buffer],
     [cpu ? Math.ceil(T / WG) : T],
   );

@@ -5,6 +5,7 @@
 // cos θ and sin θ come from a table [positions, d/2, 2] computed once on the host: WGSL's sin/cos only promise an
 // absolute error of 2^−11 on [−π, π] (SwiftShader really is that coarse), which shows up as 5e-4 in the logits.
 // Positions are pos0 + t (pos0 > 0 for a decode step). One thread per (t, head, j).
+// A batch (engine.ts forwardBatch) stacks sequences of `seqRows` rows each: row t has position pos0 + t mod seqRows.
 
 import { flatWorkgroup } from './common.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
@@ -16,7 +17,7 @@ export const ropeKernel: Kernel = {
   name: 'rope',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, d: u32, xOffset: u32, xStride: u32, pos0: u32 }
+struct Params { T: u32, heads: u32, d: u32, xOffset: u32, xStride: u32, pos0: u32, seqRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> cosSin: array<f32>;
@@ -30,7 +31,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let j = i % half;
   let h = (i / half) % p.heads;
   let t = i / (half * p.heads);
-  let cs = ((p.pos0 + t) * half + j) * 2u;
+  let cs = ((p.pos0 + t % p.seqRows) * half + j) * 2u;
   let c = cosSin[cs];
   let s = cosSin[cs + 1u];
   let src = p.xOffset + t * p.xStride + h * p.d;
@@ -56,9 +57,19 @@ export function ropeTable(invFreq: Float32Array, positions: number): Float32Arra
   return table;
 }
 
-/** `cosSin` from ropeTable, covering positions pos0 .. pos0 + T − 1. */
-export function encodeRope(pass: Pass, x: View, T: number, heads: number, d: number, cosSin: GPUBuffer, out: GpuTensor, pos0 = 0): void {
+/** `cosSin` from ropeTable, covering positions pos0 .. pos0 + seqRows − 1 (seqRows: rows per sequence, default T). */
+export function encodeRope(
+  pass: Pass,
+  x: View,
+  T: number,
+  heads: number,
+  d: number,
+  cosSin: GPUBuffer,
+  out: GpuTensor,
+  pos0 = 0,
+  seqRows = T,
+): void {
   const n = T * heads * (d / 2);
   if (n === 0) return;
-  pass.dispatch(ropeKernel, [T, heads, d, x.offset, x.stride, pos0], [x.buffer, cosSin, out.buffer], grid(Math.ceil(n / WG)));
+  pass.dispatch(ropeKernel, [T, heads, d, x.offset, x.stride, pos0, seqRows], [x.buffer, cosSin, out.buffer], grid(Math.ceil(n / WG)));
 }

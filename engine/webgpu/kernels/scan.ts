@@ -9,6 +9,8 @@
 // On the 'cpu-like' profile (runtime.ts) one invocation per channel keeps the channel's S states in private memory
 // and sums C·h itself: no workgroup memory, no barrier per token.
 // A and D travel in one buffer `AD` = [A (E·S values, already −exp(A_log)) ; D (E values)].
+// A batch (engine.ts forwardBatch) stacks T / seqRows sequences of seqRows rows; each scans on its own (workgroup
+// or invocation y = sequence) with its own state [E, S] at state[b·E·S …].
 
 import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
@@ -18,7 +20,7 @@ function scanKernel(S: number): Kernel {
     name: `scan-${S}`,
     bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32 }
+struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32, seqRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dt: array<f32>;
@@ -38,11 +40,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let c = wg.x * CH + local;
   let live = c < p.E;
   let cc = min(c, p.E - 1u);   // inactive threads compute on a valid channel but never write
+  let r0 = wg.y * p.seqRows;   // first row of this workgroup's sequence
+  let s0 = wg.y * p.E * S;     // and its state
   let A = AD[cc * S + n];
   let Dc = AD[p.E * S + cc];
   var h = 0.0;
-  if (p.zeroInit == 0u) { h = state[cc * S + n]; }
-  for (var t = 0u; t < p.T; t++) {
+  if (p.zeroInit == 0u) { h = state[s0 + cc * S + n]; }
+  for (var t = r0; t < r0 + p.seqRows; t++) {
     let d = dt[t * p.E + cc];
     let xv = x[t * p.E + cc];
     h = exp(d * A) * h + d * B[t * S + n] * xv;
@@ -56,13 +60,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
     workgroupBarrier();
   }
-  if (live) { state[c * S + n] = h; }
+  if (live) { state[s0 + c * S + n] = h; }
 }`,
   };
 }
 
 const BINDINGS = /* wgsl */ `
-struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32 }
+struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32, seqRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dt: array<f32>;
@@ -84,14 +88,16 @@ const S = ${S}u;
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= p.E) { return; }
+  let r0 = gid.y * p.seqRows;
+  let s0 = gid.y * p.E * S;
   var h: array<f32, S>;
   var A: array<f32, S>;
   for (var n = 0u; n < S; n++) {
     A[n] = AD[c * S + n];
-    h[n] = select(state[c * S + n], 0.0, p.zeroInit != 0u);
+    h[n] = select(state[s0 + c * S + n], 0.0, p.zeroInit != 0u);
   }
   let Dc = AD[p.E * S + c];
-  for (var t = 0u; t < p.T; t++) {
+  for (var t = r0; t < r0 + p.seqRows; t++) {
     let d = dt[t * p.E + c];
     let xv = x[t * p.E + c];
     var acc = 0.0;
@@ -102,7 +108,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
     y[t * p.E + c] = acc + Dc * xv;
   }
-  for (var n = 0u; n < S; n++) { state[c * S + n] = h[n]; }
+  for (var n = 0u; n < S; n++) { state[s0 + c * S + n] = h[n]; }
 }`,
   };
 }
@@ -113,22 +119,27 @@ export interface ScanArgs {
   AD: GPUBuffer;
   B: GpuTensor; // [T, S]
   C: GpuTensor; // [T, S]
-  state: GPUBuffer; // [E, S]
+  state: GPUBuffer; // [T / seqRows, E, S]
   zeroInit: boolean;
   y: GpuTensor; // [T, E]
   states: GpuTensor | null; // [T, E, S]
+  /** Rows per sequence (default T: one sequence). */
+  seqRows?: number;
 }
 
 export function encodeScan(pass: Pass, a: ScanArgs, dummy: GPUBuffer): void {
   const [T, E] = a.x.shape;
   const S = a.B.shape[1];
   if (S > 64) throw new Error(`scan: d_state ${S} > 64 is not supported by this kernel`);
+  const seqRows = a.seqRows ?? T;
+  const sequences = seqRows === 0 ? 1 : T / seqRows;
+  if (!Number.isInteger(sequences)) throw new Error(`scan: ${T} rows are not whole sequences of ${seqRows}`);
   const cpu = pass.profile === 'cpu-like';
   const channels = cpu ? 64 : Math.max(1, Math.floor(64 / S));
   pass.dispatch(
     cpu ? channelScanKernel(S) : scanKernel(S),
-    [T, E, a.zeroInit ? 1 : 0, a.states ? 1 : 0],
+    [T, E, a.zeroInit ? 1 : 0, a.states ? 1 : 0, seqRows],
     [a.x.buffer, a.dt.buffer, a.AD, a.B.buffer, a.C.buffer, a.state, a.y.buffer, a.states?.buffer ?? dummy],
-    [Math.ceil(E / channels)],
+    [Math.ceil(E / channels), sequences],
   );
 }
