@@ -2,6 +2,12 @@
 // Every model: d_model 64, vocab 512, 4 layers, 2 query heads (head dim 32) sharing 1 KV head (GQA), d_inner 128,
 // SSM state 16, conv 4; trained on MQAR-128 (4–24 pairs) with the same budget (steps × batch). The MLP width is
 // chosen per model so the parameter counts stay within a few percent of each other (~250k).
+//
+// Every attention layer has a width-2 short conv over its Q/K/V projections (lab_qkv_conv, Primer's multi-dconv-head
+// attention). Without it, attention must first grow a previous-token head from RoPE alone before it can bind a key to
+// the value after it; in this budget no model with attention in its first layer got past the "some value from the
+// context" plateau (≈ 1/pairs accuracy; docs/zoo.md has the measurements). It costs 2 weights per Q/K/V channel and
+// one pre-conv row of decode state per attention layer.
 
 export interface ZooEntry {
   name: string;
@@ -47,6 +53,7 @@ const BASE = {
   orig_max_position_embeddings: 256,
   rms_norm_eps: 1e-6,
   tie_word_embeddings: true,
+  lab_qkv_conv: 2,
   num_memory_tokens: 0,
   memory_tokens_interspersed_every: 0,
   sliding_window: WINDOW,
