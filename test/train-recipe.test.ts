@@ -9,7 +9,10 @@ const meanOfLast = (xs: Float64Array, n: number) => xs.subarray(xs.length - n).r
 describe('the zoo recipe at small scale', () => {
   it('attention learns MQAR fast with the Q/K/V short conv and stays on the plateau without it', () => {
     const run = (overrides: Record<string, unknown>) =>
-      meanOfLast(referenceTrain(smallMqarConfig(['attention', 'attention'], overrides), { steps: 1500, stopAfter: 400, lr: 3e-3 }), 100);
+      meanOfLast(
+        referenceTrain(smallMqarConfig(['attention', 'attention'], overrides), { steps: 1500, stopAfter: 400, lr: 3e-3 }).losses,
+        100,
+      );
     const withConv = run({ lab_qkv_conv: 2 });
     const without = run({});
     console.log(`mean loss of steps 301–400: with lab_qkv_conv ${withConv.toFixed(3)}, without ${without.toFixed(3)}`);

@@ -41,8 +41,8 @@ export interface ReferenceTrainOptions {
   onLoss?: (step: number, meanLoss: number) => void;
 }
 
-/** Trains on the small MQAR; returns the loss of every step. */
-export function referenceTrain(config: HymbaConfig, o: ReferenceTrainOptions): Float64Array {
+/** Trains on the small MQAR; returns the loss of every step and the final parameters. */
+export function referenceTrain(config: HymbaConfig, o: ReferenceTrainOptions): { losses: Float64Array; params: Float64Array } {
   const seed = o.seed ?? 1;
   const batch = o.batch ?? 16;
   const layout = paramLayout(config);
@@ -75,5 +75,5 @@ export function referenceTrain(config: HymbaConfig, o: ReferenceTrainOptions): F
       window = 0;
     }
   }
-  return losses;
+  return { losses, params: p };
 }
