@@ -18,7 +18,7 @@
 import type { Engine } from '../model.ts';
 import type { HymbaConfig } from '../config.ts';
 import { parseAblation, type Ablation } from '../ablation.ts';
-import { cacheBytes, type CacheBreakdown, type CacheOptions } from '../cache/calculator.ts';
+import { cacheBytes, qkvConvValues, type CacheBreakdown, type CacheOptions } from '../cache/calculator.ts';
 import { Rng } from '../tasks/rng.ts';
 import { RecallScore } from '../tasks/distance.ts';
 import { MqarTask } from '../tasks/mqar.ts';
@@ -333,13 +333,16 @@ export function effectiveCache(config: HymbaConfig, modes: readonly LayerMode[],
   const full = cacheBytes(config, opts);
   const attends = (i: number) => config.layers[i].hasAttention && (modes[i] === 'both' || modes[i] === 'attention');
   const keepsSsm = (i: number) => config.layers[i].hasSsm && (modes[i] === 'both' || modes[i] === 'ssm');
+  const stateBytes = full.state_dtype === 'f32' ? 4 : 2;
   const layers = full.layers.map((l) => {
     const kvNeeded = config.layers.some((m) => m.kvSource === l.layer && attends(m.index));
+    // conv_state_bytes holds the SSM conv state and, with lab_qkv_conv, the Q/K/V conv state: each goes with its branch.
+    const qkv = qkvConvValues(config.layers[l.layer]) * stateBytes;
     return {
       ...l,
       kv_entries: kvNeeded ? l.kv_entries : 0,
       kv_bytes: kvNeeded ? l.kv_bytes : 0,
-      conv_state_bytes: keepsSsm(l.layer) ? l.conv_state_bytes : 0,
+      conv_state_bytes: (keepsSsm(l.layer) ? l.conv_state_bytes - qkv : 0) + (attends(l.layer) ? qkv : 0),
       ssm_state_bytes: keepsSsm(l.layer) ? l.ssm_state_bytes : 0,
     };
   });
