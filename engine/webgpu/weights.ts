@@ -192,6 +192,10 @@ export class RandomWeights implements WeightSource {
         const dt = Math.exp(Math.log(0.01) + uniform() * (Math.log(0.3) - Math.log(0.01)));
         out[i] = dt + Math.log(-Math.expm1(-dt));
       }
+    } else if (name.endsWith('qkv_conv.weight')) {
+      // Near the identity, like randomCheckpoint: the current-token tap about 1, earlier taps small.
+      const W = shape[shape.length - 1];
+      for (let i = 0; i < n; i++) out[i] = (i % W === W - 1 ? 1 : 0) + 0.3 * u();
     } else {
       const { mean, std } = randomLaw(this.config, name, shape);
       for (let i = 0; i < n; i++) out[i] = mean + std * u();
