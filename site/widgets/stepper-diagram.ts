@@ -43,7 +43,7 @@ export function boxesOf(opName: string): string[] {
   if (!m) return opName === 'last_layer_output' || opName.startsWith('hidden_states.') ? ['residual'] : ['head'];
   const op = m[1];
   if (op === 'input_norm' || op === 'in_proj') return [op];
-  if (op === 'attn.q' || op === 'attn.k' || op === 'attn.v') return ['attn_qkv'];
+  if (op === 'attn.qkv_conv' || op === 'attn.q' || op === 'attn.k' || op === 'attn.v') return ['attn_qkv'];
   if (op === 'attn.probs') return ['attn_probs'];
   if (op === 'attn_out') return ['attn_out'];
   if (op === 'ssm.x' || op === 'ssm.conv') return ['ssm_conv'];
@@ -124,6 +124,10 @@ export function describeOp(opName: string, numLayers: number): { title: string; 
     in_proj: [
       'Fused input projection',
       'One matrix multiply makes everything both branches need: queries, keys and values for attention, x for the SSM and its gate z (columns in that order).',
+    ],
+    'attn.qkv_conv': [
+      'Q/K/V short convolution',
+      'A lab addition, not in Hymba (lab_qkv_conv): each query, key and value column mixes in the same column of the previous token(s), so a key can carry the token before it. The zoo models use it to learn recall in a short training run.',
     ],
     'attn.q': ['Queries (after RoPE)', 'What each position is looking for, one block of columns per head, rotated by position (RoPE).'],
     'attn.k': [
