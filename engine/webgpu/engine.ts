@@ -45,7 +45,7 @@ import { encodeRope, ropeTable } from './kernels/rope.ts';
 import { encodeCopyCols } from './kernels/copy-cols.ts';
 import { encodeAttention, type AttentionShape } from './kernels/attention.ts';
 import { encodeAttentionProbs } from './kernels/attention-probs.ts';
-import { encodeConv, encodeConvState } from './kernels/conv.ts';
+import { encodeConv, encodeConvState, type ConvInput } from './kernels/conv.ts';
 import { encodeScan } from './kernels/scan.ts';
 import { encodeFuse } from './kernels/fuse.ts';
 import { encodeAdd, encodeGate, encodeSoftplusBias, encodeSwiglu } from './kernels/elementwise.ts';
@@ -613,6 +613,14 @@ export class WebGpuEngine implements Engine {
     // The text rows whose logits a batch reads, as rows of the pass.
     const logitRows = batch ? upload(Uint32Array.from(batch.rows, (r) => Math.floor(r / n) * N + M + (r % n))) : null;
 
+    // A session chunk's conv state moves on to the last K − 1 inputs through a temporary: the kernel reads the old one.
+    const advanceConvState = (pass: Pass, x: GpuTensor, state: GPUBuffer, K: number, input?: ConvInput) => {
+      const width = x.shape[1] * (K - 1);
+      const next = temp([1, width]);
+      encodeConvState(pass, x, state, K, next.buffer, input);
+      encodeCopyCols(pass, whole(next), 1, width, { buffer: state, shape: [1, width] });
+      rt.release(next.buffer);
+    };
     const ops: GpuOp[] = [];
     const add = (name: string, layer: number | null, encode: (pass: Pass) => void) => ops.push({ name, layer, encode });
     const noop = () => {};
@@ -647,16 +655,8 @@ export class WebGpuEngine implements Engine {
             const x: GpuTensor = { buffer: get(p + 'in_proj').buffer, shape: [rows, l.qkvColumns] };
             const input = { stride: l.rows.total, offset: 0, plain: true };
             const own = chunk?.qkvConv[i] ?? null;
-            const state = own ?? this.zeros;
-            encodeConv(pass, x, state, w.qkvConvW!, rt.dummy, l.qkvConv, put(qkvName, [rows, l.qkvColumns], i), N, input);
-            if (own) {
-              // As for ssm.conv: the next state goes through a temporary, the kernel reads the old one.
-              const width = l.qkvColumns * (l.qkvConv - 1);
-              const next = temp([1, width]);
-              encodeConvState(pass, x, state, l.qkvConv, next.buffer, input);
-              encodeCopyCols(pass, whole(next), 1, width, { buffer: own, shape: [1, width] });
-              rt.release(next.buffer);
-            }
+            encodeConv(pass, x, own ?? this.zeros, w.qkvConvW!, rt.dummy, l.qkvConv, put(qkvName, [rows, l.qkvColumns], i), N, input);
+            if (own) advanceConvState(pass, x, own, l.qkvConv, input);
           });
         }
         const qkv = (r: [number, number]) => (l.qkvConv > 0 ? colsView(get(qkvName), r[0]) : cols(r));
@@ -711,14 +711,7 @@ export class WebGpuEngine implements Engine {
         add(p + 'ssm.conv', i, (pass) => {
           const state = chunk?.conv[i] ?? this.zeros;
           encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [rows, E], i), N);
-          if (chunk && c.dConv > 1) {
-            // The next conv state (last d_conv − 1 inputs) goes through a temporary: the kernel reads the old one.
-            const width = E * (c.dConv - 1);
-            const next = temp([1, width]);
-            encodeConvState(pass, get(p + 'ssm.x'), state, c.dConv, next.buffer);
-            encodeCopyCols(pass, whole(next), 1, width, { buffer: state, shape: [1, width] });
-            rt.release(next.buffer);
-          }
+          if (chunk && c.dConv > 1) advanceConvState(pass, get(p + 'ssm.x'), state, c.dConv);
         });
         add(p + 'ssm.dt', i, (pass) => {
           // s = x_proj · xc = [dt_r | B | C]; each block gets its own RMSNorm; Δ = softplus(dt_proj · norm(dt_r) + bias).
