@@ -23,7 +23,16 @@ export interface ModelCard {
     examples_per_point?: number;
   };
   cache?: { seq_len: number; total_bytes: number };
-  training?: { steps: number; batch: number; lr: number; seed: number; final_loss?: number; wall_seconds?: number };
+  training?: {
+    steps: number;
+    batch: number;
+    lr: number;
+    seed: number;
+    final_loss?: number;
+    wall_seconds?: number;
+    /** First evaluation during training at ≥ 99 % (16 pairs), or null when none reached it. */
+    time_to_99?: { step: number; seconds: number } | null;
+  };
 }
 
 /** Load a zoo model, reporting download progress to `onProgress` (null when done). */
