@@ -1,4 +1,4 @@
-// <hymba-train-lab zoo="hymba" steps="300" batch="32" seed="1" eval-every="50" eval-sequences="64">
+// <hymba-train-lab zoo="hymba" steps="1000" batch="32" seed="1" eval-every="50" eval-sequences="64">
 // Train a tiny model in the page with the engine's WebGPU training graph (engine/train/): pick a roadmap step, press
 // Train, watch the loss and the recall accuracy (MQAR-128 at 16 pairs) as curves, pause and resume, and compare
 // two runs. Keep the result: download it in the official checkpoint format (config.json + model.safetensors) and
@@ -77,14 +77,14 @@ export class HymbaTrainLab extends LabWidget {
 
   static override urlSchema: Schema = {
     zoo: { kind: 'enum', default: 'hymba', values: STEPS },
-    steps: { kind: 'number', default: 300, min: 1, max: 20000, int: true },
+    steps: { kind: 'number', default: 1000, min: 1, max: 20000, int: true },
     batch: { kind: 'number', default: 32, min: 1, max: 256, int: true },
     seed: { kind: 'number', default: 1, min: 0, max: 2 ** 31 - 1, int: true },
   };
 
   /** The roadmap step to train (its config and learning rate come from the zoo). */
   @property() zoo = 'hymba';
-  @property({ type: Number }) steps = 300;
+  @property({ type: Number }) steps = 1000;
   @property({ type: Number }) batch = 32;
   @property({ type: Number }) seed = 1;
   /** Learning rate; 0 = the zoo's for this step. */
