@@ -47,9 +47,10 @@ const layers = smoke ? 1 : undefined;
 const config = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);
 const out = process.env.OUT;
 const t0 = performance.now();
-const shapes: Array<[number, number | undefined]> = JSON.parse(process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]').map(
-  ([t, r]: [number, number | null]) => [t, r ?? undefined],
-);
+// SHAPES: [[threads, rows|null, merge?, unroll?], …] (decode-bench.ts sweepDecodeShapes); the best one is benchmarked.
+const shapes: Array<[number, number | undefined, boolean?, number?]> = JSON.parse(
+  process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]',
+).map(([t, r, m, u]: [number, number | null, boolean?, number?]) => [t, r ?? undefined, m ?? undefined, u ?? undefined]);
 const sweep = await sweepDecodeShapes(ctx, config, {
   layers,
   context: smoke ? 16 : 1024,
@@ -59,18 +60,26 @@ const sweep = await sweepDecodeShapes(ctx, config, {
 console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
 for (const s of sweep)
   console.log(
-    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows: ${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`,
+    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows, unroll ${s.unroll}, ${s.merge ? 'merged' : 'apart'}: ` +
+      `${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`,
   );
 const bestShape = sweep.reduce((a, b) => (b.ms_per_token < a.ms_per_token ? b : a));
-console.log('GPU ms per token by kernel (timestamps, each dispatch repeated 10× alone; best shape):');
-let sum = 0;
-for (const [k, v] of Object.entries(bestShape.profile)) {
-  sum += v.ms;
-  console.log(
-    `  ${k.padEnd(48)} ×${String(v.count).padStart(3)}  ${v.ms.toFixed(3)} ms  (${((v.ms / v.count) * 1000).toFixed(1)} µs each)`,
-  );
+// Per-kernel GPU time of the first (the reference) and the best shape.
+for (const [label, shape] of [
+  ['first shape', sweep[0]],
+  ['best shape', bestShape],
+] as const) {
+  if (label === 'best shape' && shape === sweep[0]) break;
+  console.log(`GPU ms per token by kernel (timestamps, each dispatch repeated 10× alone; ${label}):`);
+  let sum = 0;
+  for (const [k, v] of Object.entries(shape.profile)) {
+    sum += v.ms;
+    console.log(
+      `  ${k.padEnd(56)} ×${String(v.count).padStart(3)}  ${v.ms.toFixed(3)} ms  (${((v.ms / v.count) * 1000).toFixed(1)} µs each)`,
+    );
+  }
+  console.log(`  sum ${sum.toFixed(3)} ms`);
 }
-console.log(`  sum ${sum.toFixed(3)} ms`);
 console.log(`sweep took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
 if (process.argv.includes('--sweep-only')) process.exit(0);
@@ -82,6 +91,8 @@ const result = await benchFullSize(ctx, config, {
   copyBytes: smoke ? 2 ** 20 : undefined,
   decodeThreads: bestShape.threads,
   decodeRows: bestShape.rows ?? undefined,
+  decodeMerge: bestShape.merge,
+  decodeUnroll: bestShape.unroll,
   log: (l) => console.log(`  ${l}`),
 });
 console.log('\n' + formatFullSize(result));

@@ -132,6 +132,33 @@ describe.each(kernelProfiles)('WebGPU session == CPU session on random models wh
     gpuEngine.dispose();
   });
 
+  // Wide enough that the GEMVs' unrolled loads (kernels/gemv.ts) and the merged x_proj's (decode-attention.ts) run.
+  it.each(['F32', 'BF16'] as const)(
+    '%s weights, wide layers: merged and unmerged small decode kernels, GEMV unroll 4 and 1, all match the CPU',
+    async (dtype) => {
+      const ck = withDtype(tinyCheckpoint({ hidden_size: 320, intermediate_size: 2056 }, 5), dtype);
+      for (const [decodeMerge, decodeUnroll] of [
+        [true, 4],
+        [false, 1],
+      ] as const) {
+        const cpu = new CpuEngine(ck).session({});
+        const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { kernelProfile, decodeMerge, decodeUnroll });
+        const gpu = await gpuEngine.session({});
+        const prompt = [1, 2, 3, 4, 5, 6, 7];
+        const want = [(await cpu.prefill(prompt)).logits];
+        const got = [(await gpu.prefill(prompt)).logits];
+        for (const id of [8, 9, 10, 11, 12, 13]) {
+          want.push((await cpu.step(id)).logits);
+          got.push((await gpu.step(id)).logits);
+        }
+        const scale = Math.max(1, ...want.map((l) => Math.max(...l.map(Math.abs))));
+        expect(maxOver(got, want) / scale).toBeLessThan(1e-4);
+        gpu.dispose();
+        gpuEngine.dispose();
+      }
+    },
+  );
+
   it('step taps equal the CPU session taps; attention probabilities are refused with a typed error', async () => {
     const ck = tinyCheckpoint({}, 5);
     const taps = ['layers.1.attn_out', 'layers.*.ssm.state', 'hidden_states.2', 'layers.0.ssm.conv', 'logits'];

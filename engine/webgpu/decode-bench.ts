@@ -25,6 +25,8 @@ export interface FullSizeBenchOptions {
   seed?: number;
   decodeThreads?: number;
   decodeRows?: number;
+  decodeMerge?: boolean;
+  decodeUnroll?: number;
   /** Bytes of the copy kernel's source buffer (default min(512 MiB, the binding limit)). */
   copyBytes?: number;
   log?: (line: string) => void;
@@ -53,6 +55,8 @@ export interface FullSizeBenchResult {
   gpu_allocated_bytes: number;
   decode_threads: number;
   decode_rows: number | null;
+  decode_merge: boolean;
+  decode_unroll: number;
   copy_bytes: number;
   copy_gbps: number;
   empty_dispatch_host_us: number;
@@ -213,6 +217,8 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
     dtype: o.dtype ?? 'BF16',
     decodeThreads: o.decodeThreads,
     decodeRows: o.decodeRows,
+    decodeMerge: o.decodeMerge,
+    decodeUnroll: o.decodeUnroll,
   });
   const timer = new GpuTimer(ctx.device);
   log(`random ${config.numLayers}-layer model on the GPU in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -285,6 +291,8 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       gpu_allocated_bytes: engine.allocatedBytes(),
       decode_threads: engine.decodeThreads,
       decode_rows: engine.decodeRows ?? null,
+      decode_merge: engine.decodeMerge,
+      decode_unroll: engine.decodeUnroll,
       copy_bytes: copyBytes,
       copy_gbps: copy,
       empty_dispatch_host_us: empty.host,
@@ -302,7 +310,8 @@ export function formatFullSize(r: FullSizeBenchResult): string {
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const lines = [
     `${r.model}, random ${r.weight_dtype} weights (${mb(r.weight_bytes)} MB on the GPU, ${mb(r.gpu_allocated_bytes)} MB held), batch 1`,
-    `adapter: ${r.adapter}; decode GEMV: ${r.decode_threads} threads${r.decode_rows ? `, ${r.decode_rows} rows` : ''} per workgroup`,
+    `adapter: ${r.adapter}; decode GEMV: ${r.decode_threads} threads${r.decode_rows ? `, ${r.decode_rows} rows` : ''} per workgroup, ` +
+      `${r.decode_unroll} loads ahead; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
     `roofline: copy kernel ${r.copy_gbps.toFixed(1)} GB/s (read + write, ${mb(r.copy_bytes)} MB); empty dispatch ${r.empty_dispatch_host_us.toFixed(2)} µs host` +
       (r.empty_dispatch_gpu_us !== null ? `, ${r.empty_dispatch_gpu_us.toFixed(2)} µs GPU` : ''),
     '',
@@ -328,11 +337,20 @@ export function formatFullSize(r: FullSizeBenchResult): string {
 export async function sweepDecodeShapes(
   ctx: GpuContext,
   full: HymbaConfig,
-  o: { layers?: number; context: number; steps: number; shapes: Array<[number, number | undefined]>; seed?: number },
+  o: {
+    layers?: number;
+    context: number;
+    steps: number;
+    /** [threads, rows, merge, unroll]: WebGpuEngineOptions decodeThreads, decodeRows, decodeMerge, decodeUnroll. */
+    shapes: Array<[number, number | undefined, boolean?, number?]>;
+    seed?: number;
+  },
 ): Promise<
   Array<{
     threads: number;
     rows: number | null;
+    merge: boolean;
+    unroll: number;
     ms_per_token: number;
     gpu_ms_per_token: number | null;
     profile: Record<string, { count: number; ms: number }>;
@@ -345,9 +363,12 @@ export async function sweepDecodeShapes(
   try {
     const random = mulberry32(2);
     const prompt = [config.bosTokenId, ...Array.from({ length: o.context - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2)))];
-    for (const [threads, rows] of o.shapes) {
+    const defaults = { merge: engine.decodeMerge, unroll: engine.decodeUnroll };
+    for (const [threads, rows, merge, unroll] of o.shapes) {
       engine.decodeThreads = threads;
       engine.decodeRows = rows;
+      engine.decodeMerge = merge ?? defaults.merge;
+      engine.decodeUnroll = unroll ?? defaults.unroll;
       const s = await engine.session({ maxContext: o.context + 2 * o.steps + 8 });
       await s.prefill(prompt);
       await s.greedy(5, 4);
@@ -360,7 +381,15 @@ export async function sweepDecodeShapes(
         timer.available ? await s.profileDecodeGpu(timer.writes(true, true)!, (e) => timer.ns(e)) : await s.profileDecode(2),
       );
       s.dispose();
-      out.push({ threads, rows: rows ?? null, ms_per_token: ms, gpu_ms_per_token: gpuMs, profile });
+      out.push({
+        threads,
+        rows: rows ?? null,
+        merge: engine.decodeMerge,
+        unroll: engine.decodeUnroll,
+        ms_per_token: ms,
+        gpu_ms_per_token: gpuMs,
+        profile,
+      });
     }
   } finally {
     timer.destroy();

@@ -37,7 +37,8 @@ export class DecodeProgram {
   /** Record a dispatch. `params`/`groups` may depend on the step's position (then they are recomputed per step). */
   add(
     kernel: Kernel,
-    buffers: GPUBuffer[],
+    /** Whole buffers, or slices (offset a multiple of minStorageBufferOffsetAlignment). */
+    buffers: Array<GPUBuffer | GPUBufferBinding>,
     params: number[] | ((pos: number) => number[]),
     groups: Groups | ((pos: number) => Groups),
   ): void {
@@ -65,13 +66,13 @@ export class DecodeProgram {
     this.arena = this.rt.create(n * SLOT, 'decode-uniforms', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.data = new Uint32Array((n * SLOT) / 4);
     this.list.forEach((r, i) => {
-      const { layout, buffers } = r.bindGroup as unknown as { layout: GPUBindGroupLayout; buffers: GPUBuffer[] };
+      const { layout, buffers } = r.bindGroup as unknown as { layout: GPUBindGroupLayout; buffers: Array<GPUBuffer | GPUBufferBinding> };
       r.bindGroup = this.rt.device.createBindGroup({
         label: r.name,
         layout,
         entries: [
           { binding: 0, resource: { buffer: this.arena!, offset: i * SLOT, size: SLOT } },
-          ...buffers.map((buffer, b) => ({ binding: b + 1, resource: { buffer } })),
+          ...buffers.map((buffer, b) => ({ binding: b + 1, resource: 'buffer' in buffer ? buffer : { buffer } })),
         ],
       });
       this.setParams(i, r.params(pos));

@@ -35,7 +35,7 @@ import {
   type WeightSource,
 } from './weights.ts';
 import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
-import { encodeGemv, type GemvShape } from './kernels/gemv.ts';
+import { encodeGemv, UNROLL, type GemvShape } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
 import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
@@ -67,6 +67,13 @@ export interface WebGpuEngineOptions {
   decodeRows?: number;
   /** Stage each decode GEMV's input in workgroup memory when it fits (default true). */
   decodeStage?: boolean;
+  /** Weight words each decode GEMV thread loads ahead (kernels/gemv.ts UNROLL; 1 = one load per iteration). */
+  decodeUnroll?: number;
+  /**
+   * Run a hybrid layer's independent small decode kernels as one dispatch each: attention partial ∥ x_proj and
+   * attention combine ∥ SSM step (kernels/decode-merged.ts; default true on the 'gpu' profile).
+   */
+  decodeMerge?: boolean;
   /** Most rows (sequences × (meta + text tokens)) in one forwardBatch pass (default 16,384); tests lower it. */
   maxBatchRows?: number;
 }
@@ -173,6 +180,8 @@ export class WebGpuEngine implements Engine {
   decodeThreads: number;
   decodeRows: number | undefined;
   decodeStage: boolean;
+  decodeUnroll: number;
+  decodeMerge: boolean;
   private readonly maxBatchRows: number;
   private readonly planned: PlannedWeight[];
   /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
@@ -190,6 +199,8 @@ export class WebGpuEngine implements Engine {
     this.decodeThreads = opts.decodeThreads ?? 256;
     this.decodeRows = opts.decodeRows;
     this.decodeStage = opts.decodeStage ?? true;
+    this.decodeUnroll = opts.decodeUnroll ?? UNROLL;
+    this.decodeMerge = opts.decodeMerge ?? rt.profile === 'gpu';
     this.maxBatchRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
     const matrices: GpuMatrix[] = [];
     const mat = (name: string) => {

@@ -24,6 +24,7 @@ import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram } from './decode-program.ts';
+import { grid } from './runtime.ts';
 import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayout, type Epilogue, type Prologue } from './kernels/gemv.ts';
 import {
   attentionCombineKernel,
@@ -33,7 +34,7 @@ import {
   NONE,
   splits,
 } from './kernels/decode-attention.ts';
-import { argmaxKernel, ssmStepGroups, ssmStepKernel } from './kernels/decode-ssm.ts';
+import { argmaxKernel, ssmStepGroups, ssmStepKernel, ssmStepParams } from './kernels/decode-ssm.ts';
 import { gatherKernel } from './kernels/gather.ts';
 import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
 import { copyColsKernel } from './kernels/copy-cols.ts';
@@ -353,10 +354,17 @@ export class WebGpuSession implements DecodeSession {
     const xmid = make(D, 'decode x mid');
     const P = make(maxRows, 'decode in_proj');
     const xc = make(E, 'decode conv out');
-    const sbuf = make(R + 2 * S, 'decode x_proj');
-    const part = make(maxHeads * splits(maxEntries) * (maxDv + 2), 'decode attention partials');
-    const attnOut = make(E, 'decode attention out');
-    const y = make(E, 'decode SSM out');
+    // Two buffers hold two outputs each, so a merged dispatch (decodeMerge) stays within 8 storage bindings:
+    // scratch = [attention partials | x_proj output at sOff], branches = [attention output | SSM output at yOff].
+    // Offsets are binding-aligned: out_proj binds each branch as a slice.
+    const align = rt.device.limits.minStorageBufferOffsetAlignment / F32;
+    const up = (n: number) => Math.ceil(n / align) * align;
+    const sOff = up(maxHeads * splits(maxEntries) * (maxDv + 2));
+    const scratch = make(sOff + R + 2 * S, 'decode attention partials | x_proj');
+    const yOff = up(E);
+    const branches = make(yOff + E, 'decode attention out | SSM out');
+    const attnOut: GPUBufferBinding = { buffer: branches, offset: 0, size: E * F32 };
+    const y: GPUBufferBinding = { buffer: branches, offset: yOff * F32, size: E * F32 };
     // lab_qkv_conv: the convolved Q/K/V columns (attention reads them at in_proj's offsets) and the next conv state.
     const qkvOut = make(Math.max(0, ...c.layers.map((l) => (l.qkvConv > 0 ? l.qkvColumns : 0))), 'decode Q/K/V conv out');
     const qkvNext = make(Math.max(0, ...c.layers.map(qkvStateBytes)) / F32, 'decode Q/K/V conv next state');
@@ -388,7 +396,7 @@ export class WebGpuSession implements DecodeSession {
       W: GpuMatrix,
       prologue: Prologue,
       epilogue: Epilogue,
-      io: Record<string, GPUBuffer>,
+      io: Record<string, GPUBuffer | GPUBufferBinding>,
       extra: Parameters<typeof gemvParams>[3] = {},
       W2?: GpuMatrix,
     ) => {
@@ -397,7 +405,16 @@ export class WebGpuSession implements DecodeSession {
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
       // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).
       const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
-      const kernel = gemvKernel({ ...layout, dtype: W.dtype, K: W.cols, prologue, epilogue, convTaps: c.dConv, stage });
+      const kernel = gemvKernel({
+        ...layout,
+        dtype: W.dtype,
+        K: W.cols,
+        prologue,
+        epilogue,
+        convTaps: c.dConv,
+        stage,
+        unroll: e.decodeUnroll,
+      });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>
           n === 'w' ? ch.buffer : n === 'w2' ? W2!.chunks[k].buffer : io[n],
@@ -442,15 +459,32 @@ export class WebGpuSession implements DecodeSession {
         }
       }
 
-      if (l.hasAttention) {
-        const src = this.kv[l.kvSource]!;
-        const owner = l.ownsKv;
-        const entries = (pos: number) => (src.ring === 0 ? pos + 1 : M + Math.min(pos - M + 1, src.ring));
-        const cur = (pos: number) => (!owner ? NONE : src.ring === 0 ? pos : M + ((pos - M) % src.ring));
-        const shape = { dqk: c.qkHeadDim, dv: l.vHeadDim, group: l.numHeads / c.numKvHeads };
+      // A hybrid layer's attention and SSM branches are independent after in_proj: merged, x_proj runs in the
+      // attention partials' dispatch and the SSM step in the combine's (kernels/decode-attention.ts, decode-ssm.ts).
+      const merge = e.decodeMerge && l.hasAttention && l.hasSsm && w.xProj!.chunks.length === 1;
+      const src = l.hasAttention ? this.kv[l.kvSource]! : null;
+      const entries = (pos: number) => (src!.ring === 0 ? pos + 1 : M + Math.min(pos - M + 1, src!.ring));
+      if (l.hasSsm && w.dtProj!.chunks.length !== 1)
+        throw new Error(`${w.dtProj!.name} is split into chunks; the decode SSM step needs it whole`);
+      const ssmStep = (combine: boolean) =>
         p.add(
-          attentionPartialKernel(shape),
-          [l.qkvConv > 0 ? qkvOut : P, e.ropeCosSin, src.k, src.v, part],
+          ssmStepKernel(S, R, w.dtProj!.dtype, combine ? l.vHeadDim : undefined),
+          [scratch, xc, P, w.dtProj!.chunks[0].buffer, w.AD!, w.ssmPack!, this.ssm[i]!, branches],
+          (pos) =>
+            ssmStepParams(
+              { E, S, zOff: l.rows.z![0], eps, sOff, yOff },
+              combine ? { heads: l.numHeads, nsplit: splits(entries(pos)) } : undefined,
+            ),
+          grid((combine ? l.numHeads : 0) + ssmStepGroups(E, S)),
+        );
+      if (l.hasAttention) {
+        const owner = l.ownsKv;
+        const cur = (pos: number) => (!owner ? NONE : src!.ring === 0 ? pos : M + ((pos - M) % src!.ring));
+        const shape = { dqk: c.qkHeadDim, dv: l.vHeadDim, group: l.numHeads / c.numKvHeads };
+        const xProj = merge ? w.xProj! : null;
+        p.add(
+          attentionPartialKernel(shape, xProj ? { dtype: xProj.dtype, K: xProj.cols } : undefined),
+          [l.qkvConv > 0 ? qkvOut : P, e.ropeCosSin, src!.k, src!.v, scratch, ...(xProj ? [xc, xProj.chunks[0].buffer] : [])],
           (pos) =>
             attentionPartialParams({
               heads: l.numHeads,
@@ -462,20 +496,17 @@ export class WebGpuSession implements DecodeSession {
               kOff: owner ? l.rows.k![0] : 0,
               vOff: owner ? l.rows.v![0] : 0,
               dqk: c.qkHeadDim,
+              sOff,
+              xRows: xProj ? xProj.rows : 0,
             }),
-          (pos) => [splits(entries(pos)), c.numKvHeads],
+          (pos) => (xProj ? grid(splits(entries(pos)) * c.numKvHeads + xProj.rows) : [splits(entries(pos)), c.numKvHeads]),
         );
-        p.add(attentionCombineKernel(l.vHeadDim), [part, attnOut], (pos) => [splits(entries(pos))], [l.numHeads]);
+        if (merge) ssmStep(true);
+        else p.add(attentionCombineKernel(l.vHeadDim), [scratch, branches], (pos) => [splits(entries(pos))], [l.numHeads]);
       }
-      if (l.hasSsm) {
-        gemv(w.xProj!, 'plain', 'store', { x: xc, out: sbuf });
-        if (w.dtProj!.chunks.length !== 1) throw new Error(`${w.dtProj!.name} is split into chunks; the decode SSM step needs it whole`);
-        p.add(
-          ssmStepKernel(S, R, w.dtProj!.dtype),
-          [sbuf, xc, P, w.dtProj!.chunks[0].buffer, w.AD!, w.ssmPack!, this.ssm[i]!, y],
-          [E, l.rows.z![0], new Uint32Array(new Float32Array([eps]).buffer)[0]],
-          [ssmStepGroups(E, S)],
-        );
+      if (l.hasSsm && !merge) {
+        gemv(w.xProj!, 'plain', 'store', { x: xc, out: scratch }, { outOffset: sOff });
+        ssmStep(false);
       }
       // out_proj with the mean fusion folded in before and the residual add after.
       const a = l.hasAttention ? attnOut : y;

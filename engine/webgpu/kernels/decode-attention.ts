@@ -16,6 +16,9 @@
 // Splits keep long contexts parallel: 8 k tokens are 260 workgroups per KV head instead of one.
 
 import { f32bits, type Kernel } from '../runtime.ts';
+import type { WeightDType } from '../weights.ts';
+import { weightDecl } from './common.ts';
+import { dot8Wgsl, vectorised } from './gemv.ts';
 
 export const SPLIT = 32;
 export const NONE = 0xffffffff;
@@ -35,7 +38,7 @@ const THREADS = 64;
  * the vec4 column t mod (dv/4) and every (64/(dv/4))-th slot, the slot subsets summed in workgroup memory at the end.
  * Many independent loads per thread, few serial ones: the kernel is latency-bound otherwise.
  */
-export function attentionPartialKernel(s: DecodeAttentionShape): Kernel {
+export function attentionPartialKernel(s: DecodeAttentionShape, xProj?: XProjShape): Kernel {
   const { dqk: DQK, dv: DV, group: G } = s;
   const half = DQK / 2;
   const kVec = half % 4 === 0;
@@ -89,7 +92,9 @@ export function attentionPartialKernel(s: DecodeAttentionShape): Kernel {
     part[b + 3u] = o.w;
   }`
     : `for (var col = lid; col < DV; col += ${THREADS}u) {
-    var acc: array<f32, ${G}>;
+    // Zeroed explicitly: a declaration without initializer inside the loop kept the previous column's sums here
+    // (SwiftShader), so every column after the first (DV > 64) was wrong.
+    var acc = array<f32, ${G}>();
     for (var j = 0u; j < count; j++) {
       let sj = s0 + j;
       var v = 0.0;
@@ -98,11 +103,29 @@ export function attentionPartialKernel(s: DecodeAttentionShape): Kernel {
     }
     for (var hh = 0u; hh < G; hh++) { part[((g * G + hh) * p.nsplit + split) * (DV + 2u) + col] = acc[hh]; }
   }`;
+  // Alone: workgroup (split, g). With x_proj: a flat workgroup index, the attention's nsplit·kvHeads workgroups
+  // first, then one per x_proj row (workgroup_id is uniform, so the barriers inside either branch are legal).
+  const entry = xProj
+    ? `${xProjWgsl(xProj)}
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = wg.y * nwg.x + wg.x;
+  let n = p.nsplit * p.kvHeads;
+  if (id < n) {
+    attend(id % p.nsplit, id / p.nsplit, lid);
+  } else if (id - n < p.xRows) {
+    xproj(id - n, lid);
+  }
+}`
+    : `@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  attend(wg.x, wg.y, lid);
+}`;
   return {
-    name: `decode-attention-${DQK}-${DV}-${G}${kVec ? '-kvec' : ''}${vVec ? '-vvec' : ''}`,
-    bindings: ['read', 'read', 'rw', 'rw', 'rw'],
+    name: `decode-attention-${DQK}-${DV}-${G}${kVec ? '-kvec' : ''}${vVec ? '-vvec' : ''}${xProj ? `+xproj-${xProj.dtype}-${xProj.K}` : ''}`,
+    bindings: ['read', 'read', 'rw', 'rw', 'rw', ...(xProj ? (['read', 'read'] as const) : [])],
     wgsl: /* wgsl */ `
-struct Params { heads: u32, kvHeads: u32, entries: u32, cur: u32, pos: u32, nsplit: u32, qOff: u32, kOff: u32, vOff: u32, scale: u32 }
+struct Params { heads: u32, kvHeads: u32, entries: u32, cur: u32, pos: u32, nsplit: u32, qOff: u32, kOff: u32, vOff: u32, scale: u32, sOff: u32, xRows: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;         // in_proj output of this layer (raw Q | K | V …)
 @group(0) @binding(2) var<storage, read> cosSin: array<f32>;    // RoPE table [position, dqk/2, 2]
@@ -128,10 +151,7 @@ fn rot(base: u32, j: u32) -> vec2f {
   let b = P[base + j + HALF];
   return vec2f(a * c - b * s, b * c + a * s);
 }
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let split = wg.x;
-  let g = wg.y;
+fn attend(split: u32, g: u32, lid: u32) {
   let owner = p.cur != NONE;
   for (var i = lid; i < G * HALF; i += ${THREADS}u) {
     let hh = i / HALF;
@@ -196,8 +216,55 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     part[b] = ml[2u * lid];
     part[b + 1u] = ml[2u * lid + 1u];
   }
-}`,
+}
+${entry}`,
   };
+}
+
+/** x_proj merged into the attention dispatch (hybrid layers): s = W · xc, K = E inputs, into part[sOff ..]. */
+export interface XProjShape {
+  dtype: WeightDType;
+  K: number;
+}
+
+/**
+ * One x_proj row per workgroup, 64 threads: W as 16-byte words where a row is whole words (two loads in flight per
+ * thread), else one value at a time; the 64 partial sums reduced in workgroup memory.
+ */
+function xProjWgsl({ dtype, K }: XProjShape): string {
+  const vec = vectorised(dtype, K);
+  const packed = dtype !== 'F32';
+  const words = packed ? K / 8 : K / 4;
+  const term = (i: string) => (packed ? `dot8(wx[base + ${i}], xc[2u * (${i})], xc[2u * (${i}) + 1u])` : `dot(wx[base + ${i}], xc[${i}])`);
+  const body = vec
+    ? `let base = row * ${words}u;
+  var i = lid;
+  for (; i + ${THREADS}u < ${words}u; i += ${2 * THREADS}u) {
+    let a = ${term('i')};
+    let b = ${term(`i + ${THREADS}u`)};
+    acc += a + b;
+  }
+  if (i < ${words}u) { acc += ${term('i')}; }`
+    : `for (var k = lid; k < ${K}u; k += ${THREADS}u) { acc += w_load(row * ${K}u + k) * xc[k]; }`;
+  const decl = vec
+    ? `@group(0) @binding(6) var<storage, read> xc: array<vec4f>;
+@group(0) @binding(7) var<storage, read> wx: array<${packed ? 'vec4<u32>' : 'vec4f'}>;
+${packed ? dot8Wgsl(dtype) : ''}`
+    : `@group(0) @binding(6) var<storage, read> xc: array<f32>;
+${weightDecl(dtype, 7)}`;
+  return `${decl}
+var<workgroup> xred: array<f32, ${THREADS}>;
+fn xproj(row: u32, lid: u32) {
+  var acc = 0.0;
+  ${body}
+  xred[lid] = acc;
+  workgroupBarrier();
+  for (var st = ${THREADS / 2}u; st > 0u; st >>= 1u) {
+    if (lid < st) { xred[lid] += xred[lid + st]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { part[p.sOff + row] = xred[0]; }
+}`;
 }
 
 export function attentionPartialParams(a: {
@@ -210,13 +277,29 @@ export function attentionPartialParams(a: {
   kOff: number;
   vOff: number;
   dqk: number;
+  /** Merged x_proj: its output's offset in the partials buffer, and its rows. */
+  sOff?: number;
+  xRows?: number;
 }): number[] {
-  return [a.heads, a.kvHeads, a.entries, a.cur, a.pos, splits(a.entries), a.qOff, a.kOff, a.vOff, f32bits(1 / Math.sqrt(a.dqk))];
+  return [
+    a.heads,
+    a.kvHeads,
+    a.entries,
+    a.cur,
+    a.pos,
+    splits(a.entries),
+    a.qOff,
+    a.kOff,
+    a.vOff,
+    f32bits(1 / Math.sqrt(a.dqk)),
+    a.sOff ?? 0,
+    a.xRows ?? 0,
+  ];
 }
 
 export const splits = (entries: number): number => Math.ceil(entries / SPLIT);
 
-/** Splits the combine kernel holds in workgroup memory (8 k context at 32 slots per split needs 264). */
+/** Most attention splits a session may need (8 k context at 32 slots per split needs 264). */
 export const MAX_SPLITS = 2048;
 
 export function attentionCombineKernel(dv: number): Kernel {
@@ -228,44 +311,80 @@ struct Params { nsplit: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;   // [heads · dv], head-major
-const DV = ${dv}u;
-var<workgroup> w: array<f32, ${MAX_SPLITS}>;
-var<workgroup> red: array<vec2f, 128>;
-// One workgroup per query head: the split weights e^{m_s − M} are computed in parallel into workgroup memory, then
-// each thread sums its output columns over the splits (independent loads, no serial chain through global memory).
+${combineWgsl(dv, 128, 'part', 'out')}
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let h = wg.x;
-  let base = h * p.nsplit * (DV + 2u);
-  var m = -3.0e38;
-  for (var s = lid; s < p.nsplit; s += 128u) { m = max(m, part[base + s * (DV + 2u) + DV]); }
-  red[lid] = vec2f(m, 0.0);
-  workgroupBarrier();
-  for (var st = 64u; st > 0u; st >>= 1u) {
-    if (lid < st) { red[lid].x = max(red[lid].x, red[lid + st].x); }
-    workgroupBarrier();
-  }
-  let M = red[0].x;
-  workgroupBarrier();
-  var l = 0.0;
-  for (var s = lid; s < p.nsplit; s += 128u) {
-    let b = base + s * (DV + 2u);
-    let e = exp(part[b + DV] - M);
-    w[s] = e;
-    l += e * part[b + DV + 1u];
-  }
-  red[lid] = vec2f(l, 0.0);
-  workgroupBarrier();
-  for (var st = 64u; st > 0u; st >>= 1u) {
-    if (lid < st) { red[lid].x += red[lid + st].x; }
-    workgroupBarrier();
-  }
-  let L = red[0].x;
-  for (var col = lid; col < DV; col += 128u) {
-    var o = 0.0;
-    for (var s = 0u; s < p.nsplit; s++) { o += w[s] * part[base + s * (DV + 2u) + col]; }
-    out[h * DV + col] = o / L;
-  }
+  combine(wg.x, lid, p.nsplit);
 }`,
   };
+}
+
+/**
+ * `fn combine(h, lid, nsplit)`: query head h's output from its splits' partials in `src` (at offset 0), into
+ * `dst[h·dv ..]`, by a workgroup of T threads (any T; decode-ssm.ts runs it with the SSM step's workgroup). The global
+ * max M and sum L are one tree reduction of (m, l) pairs (l rescaled when two merge). Then, where dv/4 ≤ T, thread t
+ * owns the 4 columns t mod (dv/4) and every SUBS-th split, so each thread has many independent loads (the combine is
+ * latency-bound: 36 splits at 1 k context), and the SUBS partial sums meet in workgroup memory; else each thread
+ * sums whole columns over all splits.
+ */
+export function combineWgsl(dv: number, T: number, src: string, dst: string): string {
+  const T2 = 2 ** Math.ceil(Math.log2(T));
+  const c4 = dv / 4;
+  const vec = dv % 4 === 0 && c4 <= T;
+  const SUBS = vec ? Math.floor(T / c4) : 1;
+  const values = vec
+    ? `let c4 = lid % ${c4}u;
+  let sub = lid / ${c4}u;
+  var o = vec4f(0.0);
+  if (sub < ${SUBS}u) {
+    for (var sp = sub; sp < nsplit; sp += ${SUBS}u) {
+      let b = base + sp * (CDV + 2u);
+      let at = b + 4u * c4;
+      o += exp(${src}[b + CDV] - M) * vec4f(${src}[at], ${src}[at + 1u], ${src}[at + 2u], ${src}[at + 3u]);
+    }
+  }
+  cvals[lid] = o;
+  workgroupBarrier();
+  if (lid < ${c4}u) {
+    var t = vec4f(0.0);
+    for (var u = 0u; u < ${SUBS}u; u++) { t += cvals[u * ${c4}u + lid]; }
+    t = t / L;
+    let d = h * CDV + 4u * lid;
+    ${dst}[d] = t.x;
+    ${dst}[d + 1u] = t.y;
+    ${dst}[d + 2u] = t.z;
+    ${dst}[d + 3u] = t.w;
+  }`
+    : `for (var col = lid; col < CDV; col += ${T}u) {
+    var o = 0.0;
+    for (var sp = 0u; sp < nsplit; sp++) {
+      let b = base + sp * (CDV + 2u);
+      o += exp(${src}[b + CDV] - M) * ${src}[b + col];
+    }
+    ${dst}[h * CDV + col] = o / L;
+  }`;
+  return `const CDV = ${dv}u;
+var<workgroup> cred: array<vec2f, ${T}>;
+${vec ? `var<workgroup> cvals: array<vec4f, ${T}>;` : ''}
+fn merge_ml(a: vec2f, b: vec2f) -> vec2f {
+  let m = max(a.x, b.x);
+  return vec2f(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+fn combine(h: u32, lid: u32, nsplit: u32) {
+  let base = h * nsplit * (CDV + 2u);
+  var ml = vec2f(-3.0e38, 0.0);
+  for (var sp = lid; sp < nsplit; sp += ${T}u) {
+    let b = base + sp * (CDV + 2u) + CDV;
+    ml = merge_ml(ml, vec2f(${src}[b], ${src}[b + 1u]));
+  }
+  cred[lid] = ml;
+  workgroupBarrier();
+  for (var st = ${T2 / 2}u; st > 0u; st >>= 1u) {
+    if (lid < st && lid + st < ${T}u) { cred[lid] = merge_ml(cred[lid], cred[lid + st]); }
+    workgroupBarrier();
+  }
+  let M = cred[0].x;
+  let L = cred[0].y;
+  ${values}
+}`;
 }

@@ -9,26 +9,27 @@
 // `pack` holds the layer's small vectors: [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)].
 
 import { weightDecl, siluWgsl } from './common.ts';
-import type { Kernel } from '../runtime.ts';
+import { f32bits, type Kernel } from '../runtime.ts';
+import { combineWgsl } from './decode-attention.ts';
 import type { WeightDType } from '../weights.ts';
 
-export function ssmStepKernel(S: number, R: number, dtDtype: WeightDType): Kernel {
+export function ssmStepKernel(S: number, R: number, dtDtype: WeightDType, combineDv?: number): Kernel {
   const CH = Math.max(1, Math.floor(64 / S));
   const W = CH * S;
   return {
-    name: `decode-ssm-${S}-${R}-${dtDtype}`,
+    name: `decode-ssm-${S}-${R}-${dtDtype}${combineDv ? `+combine-${combineDv}` : ''}`,
     bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { E: u32, zOff: u32, eps: u32 }
+struct Params { E: u32, zOff: u32, eps: u32, sOff: u32, yOff: u32, groups: u32, heads: u32, nsplit: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> s: array<f32>;      // x_proj output [R + 2S]
+@group(0) @binding(1) var<storage, read> s: array<f32>;      // x_proj output [R + 2S] at sOff (attention partials at 0)
 @group(0) @binding(2) var<storage, read> xc: array<f32>;     // conv output [E]
 @group(0) @binding(3) var<storage, read> P: array<f32>;      // in_proj output (z at zOff)
 ${weightDecl(dtDtype, 4)}
 @group(0) @binding(5) var<storage, read> AD: array<f32>;     // [A (E·S) ; D (E)]
 @group(0) @binding(6) var<storage, read> pack: array<f32>;   // [dt bias | dt gain | B gain | C gain]
 @group(0) @binding(7) var<storage, read_write> state: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y: array<f32>;  // [E] at yOff (the attention output at 0)
 const S = ${S}u;
 const R = ${R}u;
 const CH = ${CH}u;
@@ -42,9 +43,17 @@ fn softplus(v: f32) -> f32 {
   if (v < -15.0) { return exp(v); }
   return log(1.0 + exp(v));
 }
+${combineDv ? combineWgsl(combineDv, W, 's', 'y') : ''}
+// Workgroups: the attention combine's \`heads\` first (merged with the SSM step: the two are independent), then the
+// SSM step's channel groups. workgroup_id is uniform, so the barriers inside either branch are legal.
 @compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  for (var i = lid; i < R + 2u * S; i += ${W}u) { sv[i] = s[i]; }
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = wg.y * nwg.x + wg.x;
+  ${combineDv ? 'if (id < p.heads) { combine(id, lid, p.nsplit); return; }' : ''}
+  if (id - p.heads < p.groups) { step(id - p.heads, lid); }
+}
+fn step(grp: u32, lid: u32) {
+  for (var i = lid; i < R + 2u * S; i += ${W}u) { sv[i] = s[p.sOff + i]; }
   workgroupBarrier();
   if (lid < 3u) {
     let lo = select(R + (lid - 1u) * S, 0u, lid == 0u);
@@ -62,7 +71,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   workgroupBarrier();
   let local = lid / S;
   let n = lid % S;
-  let c = wg.x * CH + local;
+  let c = grp * CH + local;
   let live = c < p.E;
   let cc = min(c, p.E - 1u);
   var d = 0.0;
@@ -86,13 +95,21 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   if (n == 0u && live) {
     var acc = 0.0;
     for (var i = 0u; i < S; i++) { acc += part[local * S + i]; }
-    y[c] = (acc + AD[p.E * S + c] * x) * silu(P[p.zOff + c]);
+    y[p.yOff + c] = (acc + AD[p.E * S + c] * x) * silu(P[p.zOff + c]);
   }
 }`,
   };
 }
 
 export const ssmStepGroups = (E: number, S: number): number => Math.ceil(E / Math.max(1, Math.floor(64 / S)));
+
+/** The SSM step's uniform; `heads` > 0 merges the attention combine of `heads` query heads over `nsplit` splits. */
+export function ssmStepParams(
+  a: { E: number; S: number; zOff: number; eps: number; sOff: number; yOff: number },
+  combine = { heads: 0, nsplit: 0 },
+): number[] {
+  return [a.E, a.zOff, f32bits(a.eps), a.sOff, a.yOff, ssmStepGroups(a.E, a.S), combine.heads, combine.nsplit];
+}
 
 /** Greedy sampling on the GPU: token[0] = argmax(logits) (ties to the lowest id, like torch.argmax), also kept in
  * results[slot] so a run of greedy steps reads all its ids back at once. One workgroup. */
@@ -111,7 +128,16 @@ var<workgroup> bi: array<u32, 256>;
 fn main(@builtin(local_invocation_index) lid: u32) {
   var best = -3.4e38;
   var at = 0xffffffffu;
-  for (var i = lid; i < p.V; i += 256u) {
+  // Four independent loads per iteration (a single workgroup reads the whole vocabulary: latency-bound), taken in
+  // increasing index order, so ties still go to the lowest id.
+  var i = lid;
+  for (; i + 768u < p.V; i += 1024u) {
+    let v = vec4f(logits[i], logits[i + 256u], logits[i + 512u], logits[i + 768u]);
+    for (var k = 0u; k < 4u; k++) {
+      if (v[k] > best || at == 0xffffffffu) { best = v[k]; at = i + 256u * k; }
+    }
+  }
+  for (; i < p.V; i += 256u) {
     let v = logits[i];
     if (v > best || at == 0xffffffffu) { best = v; at = i; }
   }

@@ -27,6 +27,8 @@ import type { GpuMatrix, WeightDType } from '../weights.ts';
 export const GEMV_THREADS = 256;
 /** Rows (one invocation each) per workgroup of a solo GEMV. */
 export const SOLO_THREADS = 64;
+/** 16-byte weight words each thread loads ahead per matrix (the vec path's unrolled loop; GemvVariant.unroll). */
+export const UNROLL = 4;
 
 export type Prologue = 'plain' | 'norm' | 'fuse';
 export type Epilogue = 'store' | 'residual' | 'swiglu' | 'conv';
@@ -51,6 +53,8 @@ export interface GemvVariant {
   forceScalar?: boolean;
   /** conv epilogue: taps of the causal conv (d_conv). */
   convTaps?: number;
+  /** Weight words loaded ahead per thread and matrix on the vec path (default UNROLL; 1 = one load per iteration). */
+  unroll?: number;
 }
 
 /** Rows per workgroup: enough workgroups to fill a large GPU (≥ ~500 for the big matrices), at most 16. */
@@ -112,7 +116,7 @@ export function gemvKernel(v: GemvVariant): Kernel {
     v.prologue === 'plain'
       ? `fn ${xinName}(j: u32) -> ${unit} { return x[p.xOff + j]; }`
       : v.prologue === 'norm'
-        ? `fn ${xinName}(j: u32) -> ${unit} { return x[p.xOff + j] * sc.x * gain[j]; }`
+        ? `fn ${xinName}(j: u32) -> ${unit} { return x[p.xOff + j] * gain[j]; }`
         : `fn ${xinName}(j: u32) -> ${unit} {
   var m = ${unit}(0.0);
   if (p.hasA != 0u) { m += a[j] * sc.x * g1[j]; }
@@ -124,8 +128,15 @@ export function gemvKernel(v: GemvVariant): Kernel {
 var<workgroup> xs: array<${unit}, ${stageUnits}>;
 fn xin(j: u32) -> ${unit} { return xs[j]; }`
     : xinGlobal;
+  const norm = v.prologue === 'norm';
+  const sqOf = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
+  // norm: the stage holds x ⊙ gain and the same pass sums x², so x is read once (the RMS scale multiplies the dot
+  // products at the end).
   const stageFill = stage
-    ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
+    ? norm
+      ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sqOf('e')}; xs[j] = e * gain[j]; }
+  workgroupBarrier();`
+      : `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
   workgroupBarrier();`
     : '';
   // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
@@ -139,10 +150,7 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
     v.prologue === 'plain'
       ? ''
       : v.prologue === 'norm'
-        ? `var ss = 0.0;
-  for (var j = ${from}; j < ${units}; j += ${step}) { let e = x[p.xOff + j]; ss += ${sq('e')}; }
-  let tot = ${total('vec2f(ss, 0.0)')};
-  sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps)), 0.0, 1.0);`
+        ? `var ss = 0.0;${stage ? '' : `\n  for (var j = ${from}; j < ${units}; j += ${step}) { let e = x[p.xOff + j]; ss += ${sq('e')}; }`}`
         : `var sa = 0.0;
   var sy = 0.0;
   for (var j = ${from}; j < ${units}; j += ${step}) {
@@ -160,8 +168,28 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   };
   const loopBound = vec ? (packed ? 'p.K / 8u' : 'p.K / 4u') : 'p.K';
   const two = v.epilogue === 'swiglu';
+  // The vec path reads UNROLL words per matrix per thread before using any of them: independent 16-byte loads in
+  // flight hide the memory latency that one load per iteration exposes (a decode GEMV has few iterations per thread
+  // and too few threads to cover it otherwise). The remainder loop takes the last < UNROLL words.
+  const U = v.unroll ?? UNROLL;
+  const mats = two ? ['w', 'w2'] : ['w'];
+  const unrolled = Array.from({ length: U }, (_, u) => `let i${u} = i + ${u * TPR}u;`)
+    .concat(mats.flatMap((m) => Array.from({ length: U }, (_, u) => `let ${m}_${u} = ${m}[base + i${u}];`)))
+    .concat(
+      mats.map((m, k) => {
+        const terms = Array.from({ length: U }, (_, u) =>
+          packed ? `dot8(${m}_${u}, xin(2u * i${u}), xin(2u * i${u} + 1u))` : `dot(${m}_${u}, xin(i${u}))`,
+        );
+        return `${k === 0 ? 'acc' : 'acc2'} += ${terms.join(' + ')};`;
+      }),
+    )
+    .join('\n    ');
   const loop = vec
-    ? `for (var i = lane; i < ${loopBound}; i += ${TPR}u) {
+    ? `var i = lane;
+  for (; i + ${(U - 1) * TPR}u < ${loopBound}; i += ${U * TPR}u) {
+    ${unrolled}
+  }
+  for (; i < ${loopBound}; i += ${TPR}u) {
     acc += ${dotUnit('w')};${two ? `\n    acc2 += ${dotUnit('w2')};` : ''}
   }`
     : `for (var k = lane; k < p.K; k += ${TPR}u) {
@@ -181,23 +209,7 @@ fn wval(which: u32, k: u32) -> f32 {
   ${two ? 'return wval_word(w2[e >> 1u], (e & 1u) == 1u);' : 'return 0.0;'}
 }`
       : '';
-  const dot8 =
-    vec && packed
-      ? v.dtype === 'BF16'
-        ? `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-  // Element 2k of the row is the low half of word k, element 2k+1 the high half (little-endian packing).
-  let lo = bitcast<vec4<f32>>(wv << vec4<u32>(16u));
-  let hi = bitcast<vec4<f32>>(wv & vec4<u32>(0xffff0000u));
-  return dot(lo, vec4<f32>(xa.x, xa.z, xb.x, xb.z)) + dot(hi, vec4<f32>(xa.y, xa.w, xb.y, xb.w));
-}`
-        : `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-  let a = unpack2x16float(wv.x);
-  let b = unpack2x16float(wv.y);
-  let c = unpack2x16float(wv.z);
-  let d = unpack2x16float(wv.w);
-  return dot(vec4<f32>(a, b), xa) + dot(vec4<f32>(c, d), xb);
-}`
-      : '';
+  const dot8 = vec && packed ? dot8Wgsl(v.dtype) : '';
   const epilogue =
     v.epilogue === 'store'
       ? 'out[p.outOff + r] = acc;'
@@ -209,7 +221,7 @@ fn wval(which: u32, k: u32) -> f32 {
   // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
   const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
   return {
-    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? '-vec' : ''}${stage ? `-staged${v.K}` : ''}${solo ? '-solo' : ''}`,
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${stage ? `-staged${v.K}` : ''}${solo ? '-solo' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
 struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
@@ -236,18 +248,40 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc2 = 0.0;
   ${loop}
   ${solo ? '' : rowReduce(TPR)}
-  if (lane == 0u && local < p.rows) {${
-    solo
-      ? ''
-      : `
-    acc = red[lid].x;
-    acc2 = red[lid].y;`
+  let rv = ${solo ? 'vec2f(acc, acc2)' : 'red[lid]'};
+  ${
+    // norm: x²'s workgroup sum after the weight loads were issued (each thread has read its own red[lid] above).
+    norm
+      ? `let tot = ${total('vec2f(ss, 0.0)')};
+  let ns = 1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps));`
+      : 'let ns = 1.0;'
   }
+  if (lane == 0u && local < p.rows) {
+    acc = rv.x * ns;
+    acc2 = rv.y * ns;
     let r = p.row0 + local;
     ${epilogue}
   }
 }`,
   };
+}
+
+/** `dot8(wv, xa, xb)`: 8 packed 16-bit weights (one 16-byte word) times 8 activations (two vec4s). */
+export function dot8Wgsl(dtype: WeightDType): string {
+  return dtype === 'BF16'
+    ? `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  // Element 2k of the row is the low half of word k, element 2k+1 the high half (little-endian packing).
+  let lo = bitcast<vec4<f32>>(wv << vec4<u32>(16u));
+  let hi = bitcast<vec4<f32>>(wv & vec4<u32>(0xffff0000u));
+  return dot(lo, vec4<f32>(xa.x, xa.z, xb.x, xb.z)) + dot(hi, vec4<f32>(xa.y, xa.w, xb.y, xb.w));
+}`
+    : `fn dot8(wv: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  let a = unpack2x16float(wv.x);
+  let b = unpack2x16float(wv.y);
+  let c = unpack2x16float(wv.z);
+  let d = unpack2x16float(wv.w);
+  return dot(vec4<f32>(a, b), xa) + dot(vec4<f32>(c, d), xb);
+}`;
 }
 
 /** Sum a vec2 over the workgroup (the prologue's sums of squares). */
