@@ -14,6 +14,8 @@ import { encodeFuse } from '../engine/webgpu/kernels/fuse.ts';
 import { encodeGather, uploadIds } from '../engine/webgpu/kernels/gather.ts';
 import { encodeCopyCols } from '../engine/webgpu/kernels/copy-cols.ts';
 import { encodeAdd, encodeGate, encodeSoftplusBias, encodeSwiglu } from '../engine/webgpu/kernels/elementwise.ts';
+import { argmaxKernel } from '../engine/webgpu/kernels/decode-ssm.ts';
+import { argmax } from '../engine/sampling.ts';
 import { emptyGpu, gpuRuntime, kernelProfiles, randomTensor, rng, runPass, toGpu, weightOf } from './webgpu-helpers.ts';
 
 // Every kernel test runs under both kernel profiles (runtime.ts KernelProfile): the same results within tolerance.
@@ -330,5 +332,26 @@ describe.each(kernelProfiles)('%s kernel profile', (profile) => {
         ),
       ).toBeLessThan(1e-5);
     });
+  });
+});
+
+describe('decode argmax kernel (greedy sampling on the GPU)', () => {
+  it('matches argmax for vocabularies around its 4096-entry batches, ties to the lowest id', async () => {
+    const rt = await gpuRuntime();
+    for (const [i, V] of [1, 255, 4096, 4097, 9000, 32001].entries()) {
+      const logits = randomTensor([V], 40 + i).data;
+      if (V > 300) for (const k of [V - 1, 257, 4095]) if (k < V) logits[k] = 5; // tied maximum: the lowest id wins
+      const token = emptyGpu(rt, [1]);
+      const results = emptyGpu(rt, [4]);
+      const [t, r] = await runPass(
+        rt,
+        (pass) => pass.dispatch(argmaxKernel, [V, 2], [rt.upload(logits, 'logits'), token.buffer, results.buffer], [1]),
+        [token, results],
+      );
+      const want = argmax(logits);
+      expect(new Uint32Array(t.data.buffer, t.data.byteOffset, 1)[0], `V=${V}`).toBe(want);
+      expect(new Uint32Array(r.data.buffer, r.data.byteOffset, 4)[2], `V=${V}`).toBe(want);
+      if (V > 300) expect(want).toBe(257);
+    }
   });
 });

@@ -61,6 +61,8 @@ export interface FullSizeBenchResult {
   copy_gbps: number;
   empty_dispatch_host_us: number;
   empty_dispatch_gpu_us: number | null;
+  /** GPU µs per dispatch of a pass of 195 empty dispatches of 512 workgroups × 256 threads. */
+  empty_wide_dispatch_gpu_us: number | null;
   prefill: Array<{ tokens: number; ms: number; tokens_per_s: number }>;
   decode: DecodeFigures[];
 }
@@ -93,16 +95,17 @@ fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) nwg: 
 }`,
 };
 
-const emptyKernel: Kernel = {
-  name: 'empty',
+// Writes nothing, but binds x read_write, so Dawn puts a barrier between consecutive dispatches, as between decode's.
+const emptyKernel = (threads: number): Kernel => ({
+  name: `empty-${threads}`,
   bindings: ['rw'],
   wgsl: /* wgsl */ `
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<u32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${threads})
 fn main(@builtin(local_invocation_index) lid: u32) { if (lid == 0u && p.n == 12345u) { x[0] = 1u; } }`,
-};
+});
 
 /** GPU nanoseconds between the start and end of the compute passes recorded with `writes`, or null. */
 class GpuTimer {
@@ -169,10 +172,19 @@ async function copyBandwidth(engine: WebGpuEngine, bytes: number): Promise<numbe
   }
 }
 
-/** Host µs to encode + submit one empty dispatch, and GPU µs per dispatch (timestamps), from a pass of `n`. */
-async function emptyDispatch(engine: WebGpuEngine, timer: GpuTimer, n = 512): Promise<{ host: number; gpu: number | null }> {
+/**
+ * Host µs to encode + submit one empty dispatch, and GPU µs per dispatch (timestamps), from a pass of `n` dispatches
+ * of `groups` workgroups of `threads` each (a decode GEMV's grid: the drain and ramp-up of a wide dispatch).
+ */
+async function emptyDispatch(
+  engine: WebGpuEngine,
+  timer: GpuTimer,
+  n = 512,
+  groups = 1,
+  threads = 64,
+): Promise<{ host: number; gpu: number | null }> {
   const rt = engine.rt;
-  const { pipeline, layout } = rt.pipeline(emptyKernel);
+  const { pipeline, layout } = rt.pipeline(emptyKernel(threads));
   const u = rt.create(256, 'empty params', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   const x = rt.create(16, 'empty out');
   const bg = rt.device.createBindGroup({
@@ -187,7 +199,7 @@ async function emptyDispatch(engine: WebGpuEngine, timer: GpuTimer, n = 512): Pr
     for (let i = 0; i < n; i++) {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(1);
+      pass.dispatchWorkgroups(groups);
     }
     pass.end();
   };
@@ -228,6 +240,8 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
     const copy = await copyBandwidth(engine, copyBytes);
     log(`copy kernel: ${copy.toFixed(1)} GB/s over ${(copyBytes / 2 ** 20).toFixed(0)} MiB`);
     const empty = await emptyDispatch(engine, timer);
+    // As many dispatches as a decode step has, each as wide as a GEMV's grid: the gaps between decode's dispatches.
+    const wide = await emptyDispatch(engine, timer, 195, 512, 256);
     const random = mulberry32(1);
     const ids = (n: number) => [
       config.bosTokenId,
@@ -297,6 +311,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       copy_gbps: copy,
       empty_dispatch_host_us: empty.host,
       empty_dispatch_gpu_us: empty.gpu,
+      empty_wide_dispatch_gpu_us: wide.gpu,
       prefill,
       decode,
     };
@@ -313,7 +328,10 @@ export function formatFullSize(r: FullSizeBenchResult): string {
     `adapter: ${r.adapter}; decode GEMV: ${r.decode_threads} threads${r.decode_rows ? `, ${r.decode_rows} rows` : ''} per workgroup, ` +
       `${r.decode_unroll} loads ahead; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
     `roofline: copy kernel ${r.copy_gbps.toFixed(1)} GB/s (read + write, ${mb(r.copy_bytes)} MB); empty dispatch ${r.empty_dispatch_host_us.toFixed(2)} µs host` +
-      (r.empty_dispatch_gpu_us !== null ? `, ${r.empty_dispatch_gpu_us.toFixed(2)} µs GPU` : ''),
+      (r.empty_dispatch_gpu_us !== null ? `, ${r.empty_dispatch_gpu_us.toFixed(2)} µs GPU` : '') +
+      (r.empty_wide_dispatch_gpu_us !== null
+        ? `; 195 empty dispatches of 512×256 threads: ${r.empty_wide_dispatch_gpu_us.toFixed(2)} µs GPU each`
+        : ''),
     '',
     'prefill tokens   ms        tok/s',
     ...r.prefill.map((p) => `${String(p.tokens).padStart(14)}  ${p.ms.toFixed(1).padStart(8)}  ${p.tokens_per_s.toFixed(1).padStart(9)}`),
