@@ -375,7 +375,7 @@ export class WebGpuSession implements DecodeSession {
     this.decodeBuffers = { token, results, logits };
 
     const masks = betaMasks(c, this.ablation ?? []);
-    const gains = c.layers.map((l, i) => {
+    const gains = c.layers.map((_, i) => {
       const gain = (g: { gpu: GPUBuffer; host: Float32Array } | null, mask: Float32Array | null) => {
         if (!g) return null;
         if (!mask) return g.gpu;
