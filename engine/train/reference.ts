@@ -208,7 +208,7 @@ export function attentionBackward(gout: Vec, q: Vec, k: Vec, v: Vec, probs: Vec,
   return { gq, gk, gv };
 }
 
-// ---------- Causal depthwise conv without bias or activation (lab_qkv_conv over Q/K/V) ----------
+// ---------- Causal depthwise conv: y[t, c] = Σ_j w[c, j] · x[t − K + 1 + j, c] (lab_qkv_conv over Q/K/V) ----------
 
 export function depthwiseConvForward(x: Vec, T: number, C: number, w: Vec, K: number): Vec {
   const y = new Float64Array(T * C);
@@ -235,40 +235,22 @@ export function depthwiseConvBackward(gy: Vec, x: Vec, T: number, C: number, w: 
   return { gx, gw };
 }
 
-// ---------- Causal depthwise conv1d + SiLU ----------
+// ---------- The SSM's causal conv1d: the depthwise conv above, + bias, then SiLU ----------
 
 export function convForward(x: Vec, T: number, E: number, w: Vec, b: Vec | null, K: number): { y: Vec; pre: Vec } {
-  const pre = new Float64Array(T * E);
-  const y = new Float64Array(T * E);
-  for (let t = 0; t < T; t++)
-    for (let c = 0; c < E; c++) {
-      let s = b ? b[c] : 0;
-      for (let j = 0; j < K; j++) {
-        const src = t - K + 1 + j;
-        if (src >= 0) s += w[c * K + j] * x[src * E + c];
-      }
-      pre[t * E + c] = s;
-      y[t * E + c] = silu(s);
-    }
-  return { y, pre };
+  const pre = depthwiseConvForward(x, T, E, w, K);
+  if (b) for (let i = 0; i < T * E; i++) pre[i] += b[i % E];
+  return { y: pre.map(silu), pre };
 }
 
 export function convBackward(gy: Vec, x: Vec, pre: Vec, T: number, E: number, w: Vec, K: number): { gx: Vec; gw: Vec; gb: Vec } {
-  const gx = new Float64Array(T * E);
-  const gw = new Float64Array(E * K);
+  const gpre = new Float64Array(T * E);
   const gb = new Float64Array(E);
-  for (let t = 0; t < T; t++)
-    for (let c = 0; c < E; c++) {
-      const gpre = gy[t * E + c] * dsilu(pre[t * E + c]);
-      gb[c] += gpre;
-      for (let j = 0; j < K; j++) {
-        const src = t - K + 1 + j;
-        if (src < 0) continue;
-        gw[c * K + j] += gpre * x[src * E + c];
-        gx[src * E + c] += gpre * w[c * K + j];
-      }
-    }
-  return { gx, gw, gb };
+  for (let i = 0; i < T * E; i++) {
+    gpre[i] = gy[i] * dsilu(pre[i]);
+    gb[i % E] += gpre[i];
+  }
+  return { ...depthwiseConvBackward(gpre, x, T, E, w, K), gb };
 }
 
 // ---------- Δ = softplus(u + bias) ----------
