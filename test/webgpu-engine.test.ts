@@ -8,29 +8,14 @@ import { parseAblation } from '../engine/ablation.ts';
 import { InputError, type ForwardOptions } from '../engine/model.ts';
 import { maxAbsDiff } from '../engine/tensor.ts';
 import type { Checkpoint } from '../engine/checkpoint/load.ts';
-import { kernelProfiles, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
+import { kernelProfiles, tinyCheckpoint, withDtype, worstGpuCpuDiff } from './webgpu-helpers.ts';
 
 const ids = [1, 7, 3, 39, 12, 5, 5, 20, 0, 8, 31];
 const taps = ['hidden_states.*', 'layers.*.attn_out', 'layers.*.ssm_out', 'layers.*.mixer_out', 'layers.*.fused', 'last_layer_output'];
 
 /** Max |GPU − CPU| over the logits and the taps. */
-async function compare(ck: Checkpoint, opts: ForwardOptions, tokens = ids, engineOpts: WebGpuEngineOptions = {}): Promise<number> {
-  const gpu = new WebGpuEngine(await nodeGpu(), ck, engineOpts);
-  try {
-    const o = { taps, ...opts };
-    const [g, c] = [await gpu.forward(tokens, o), await new CpuEngine(ck).forward(tokens, o)];
-    let worst = maxAbsDiff(g.logits, c.logits);
-    expect(g.logits.shape).toEqual(c.logits.shape);
-    expect([...g.taps.keys()].sort()).toEqual([...c.taps.keys()].sort());
-    for (const [name, t] of c.taps) {
-      expect(g.taps.get(name)!.shape, name).toEqual(t.shape);
-      worst = Math.max(worst, maxAbsDiff(g.taps.get(name)!, t));
-    }
-    return worst;
-  } finally {
-    gpu.dispose();
-  }
-}
+const compare = (ck: Checkpoint, opts: ForwardOptions, tokens = ids, engineOpts: WebGpuEngineOptions = {}): Promise<number> =>
+  worstGpuCpuDiff(ck, tokens, { taps, ...opts }, engineOpts);
 
 describe.each(kernelProfiles)('WebGpuEngine vs CpuEngine on random small models, %s kernel profile', (kernelProfile) => {
   // compare() with this profile's kernels.

@@ -5,7 +5,11 @@ import { floatToBf16, floatToHalf, halfToFloat } from '../engine/checkpoint/safe
 import type { Checkpoint, Weight } from '../engine/checkpoint/load.ts';
 import { parseConfig, type HymbaConfig } from '../engine/config.ts';
 import { randomCheckpoint } from '../engine/session/random-checkpoint.ts';
-import { tensor, type Tensor } from '../engine/tensor.ts';
+import { maxAbsDiff, tensor, type Tensor } from '../engine/tensor.ts';
+import { CpuEngine } from '../engine/cpu/forward.ts';
+import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
+import type { ForwardOptions } from '../engine/model.ts';
+import { expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { headerLength, parseHeader, toFloat32 } from '../engine/checkpoint/safetensors.ts';
@@ -125,4 +129,27 @@ export function readExpected(dir: string): (name: string) => Float32Array {
     if (!e) throw new Error(`${file} has no tensor ${name}`);
     return toFloat32(e, buf.subarray(e.begin, e.end));
   };
+}
+
+/** Max |GPU − CPU| over the logits and every tap of one forward pass (both engines must report the same taps). */
+export async function worstGpuCpuDiff(
+  ck: Checkpoint,
+  tokens: number[],
+  opts: ForwardOptions,
+  engineOpts: WebGpuEngineOptions = {},
+): Promise<number> {
+  const gpu = await WebGpuEngine.create(await nodeGpu(), ck, engineOpts);
+  try {
+    const [g, c] = [await gpu.forward(tokens, opts), await new CpuEngine(ck).forward(tokens, opts)];
+    expect(g.logits.shape).toEqual(c.logits.shape);
+    expect([...g.taps.keys()].sort()).toEqual([...c.taps.keys()].sort());
+    let worst = maxAbsDiff(g.logits, c.logits);
+    for (const [name, t] of c.taps) {
+      expect(g.taps.get(name)!.shape, name).toEqual(t.shape);
+      worst = Math.max(worst, maxAbsDiff(g.taps.get(name)!, t));
+    }
+    return worst;
+  } finally {
+    gpu.dispose();
+  }
 }

@@ -11,7 +11,7 @@ import type { SessionOptions } from '../engine/session/types.ts';
 import { maxAbsDiff } from '../engine/tensor.ts';
 import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
-import { kernelProfiles, tinyCheckpoint, tinyConfig, withDtype } from './webgpu-helpers.ts';
+import { kernelProfiles, tinyCheckpoint, tinyConfig, withDtype, worstGpuCpuDiff } from './webgpu-helpers.ts';
 
 const ids = [1, 7, 3, 39, 12, 5, 5, 20, 0, 8, 31];
 const taps = ['layers.*.in_proj', 'layers.*.attn.qkv_conv', 'layers.*.attn.q', 'layers.*.attn.k', 'layers.*.attn.v', 'layers.*.attn_out'];
@@ -29,22 +29,8 @@ async function gpuEngine(ck: Checkpoint, opts: WebGpuEngineOptions): Promise<Web
 }
 
 /** Max |GPU − CPU| over the logits and the taps (the same tap names on both). */
-async function compare(ck: Checkpoint, opts: ForwardOptions, engineOpts: WebGpuEngineOptions): Promise<number> {
-  const gpu = await gpuEngine(ck, engineOpts);
-  try {
-    const o = { taps, ...opts };
-    const [g, c] = [await gpu.forward(ids, o), await new CpuEngine(ck).forward(ids, o)];
-    expect([...g.taps.keys()].sort()).toEqual([...c.taps.keys()].sort());
-    let worst = maxAbsDiff(g.logits, c.logits);
-    for (const [name, t] of c.taps) {
-      expect(g.taps.get(name)!.shape, name).toEqual(t.shape);
-      worst = Math.max(worst, maxAbsDiff(g.taps.get(name)!, t));
-    }
-    return worst;
-  } finally {
-    gpu.dispose();
-  }
-}
+const compare = (ck: Checkpoint, opts: ForwardOptions, engineOpts: WebGpuEngineOptions): Promise<number> =>
+  worstGpuCpuDiff(ck, ids, { taps, ...opts }, engineOpts);
 
 /** The same weights under lab_qkv_conv = 1 with every tap 1: the identity conv. */
 function withIdentityConv(ck: Checkpoint): Checkpoint {
