@@ -404,7 +404,7 @@ export class WebGpuSession implements DecodeSession {
       const rpg = layout.rowsPerGroup;
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
       // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).
-      const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, rt.device.limits.maxComputeWorkgroupStorageSize);
+      const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, prologue, rt.device.limits.maxComputeWorkgroupStorageSize);
       const kernel = gemvKernel({
         ...layout,
         dtype: W.dtype,

@@ -47,16 +47,17 @@ export function attentionPartialKernel(s: DecodeAttentionShape, xProj?: XProjSha
   const subsets = vVec ? THREADS / v4 : 1;
   const kElem = kVec ? 'vec4<f32>' : 'f32';
   const vElem = vVec ? 'vec4<f32>' : 'f32';
+  const KPT = kVec ? half / 4 : half;
   const kDot = kVec
     ? `for (var i = 0u; i < ${half / 4}u; i++) {
-        let kv = select(cacheK[kb + i], vec4f(knew[d0 + 4u * i], knew[d0 + 4u * i + 1u], knew[d0 + 4u * i + 2u], knew[d0 + 4u * i + 3u]), isCur);
+        let kv = select(kk[i], vec4f(knew[d0 + 4u * i], knew[d0 + 4u * i + 1u], knew[d0 + 4u * i + 2u], knew[d0 + 4u * i + 3u]), isCur);
         for (var hh = 0u; hh < G; hh++) {
           let qb = hh * DQK + d0 + 4u * i;
           d[hh] += dot(vec4f(qs[qb], qs[qb + 1u], qs[qb + 2u], qs[qb + 3u]), kv);
         }
       }`
     : `for (var i = 0u; i < ${half}u; i++) {
-        let kv = select(cacheK[kb + i], knew[d0 + i], isCur);
+        let kv = select(kk[i], knew[d0 + i], isCur);
         for (var hh = 0u; hh < G; hh++) { d[hh] += qs[hh * DQK + d0 + i] * kv; }
       }`;
   const kIndex = kVec ? `((slot * p.kvHeads + g) * DQK + d0) / 4u` : `(slot * p.kvHeads + g) * DQK + d0`;
@@ -68,15 +69,27 @@ export function attentionPartialKernel(s: DecodeAttentionShape, xProj?: XProjSha
   const writeV = vVec
     ? `for (var i = lid; i < DV / 4u; i += ${THREADS}u) { cacheV[(p.cur * p.kvHeads + g) * DV / 4u + i] = ${newV('4u * i')}; }`
     : `for (var i = lid; i < DV; i += ${THREADS}u) { cacheV[(p.cur * p.kvHeads + g) * DV + i] = P[p.vOff + g * DV + i]; }`;
-  const values = vVec
+  const VPT = Math.ceil(SPLIT / subsets);
+  // vVec: this thread's V rows (its column c4 of slots sub, sub + subsets, …), loaded at the start with the keys.
+  const loadV = vVec
     ? `let c4 = lid % ${v4}u;
   let sub = lid / ${v4}u;
-  var acc: array<vec4f, ${G}>;
-  for (var j = sub; j < count; j += ${subsets}u) {
-    let sj = s0 + j;
-    var v = vec4f(0.0);
-    if (sj == p.cur) { v = ${newV('4u * c4')}; } else { v = cacheV[(sj * p.kvHeads + g) * ${v4}u + c4]; }
-    for (var hh = 0u; hh < G; hh++) { acc[hh] += sc[hh * ${SPLIT}u + j] * v; }
+  var vv: array<vec4f, ${VPT}>;
+  for (var k = 0u; k < ${VPT}u; k++) {
+    let jj = sub + k * ${subsets}u;
+    let sj = s0 + jj;
+    if (jj < count) {
+      if (sj == p.cur) { vv[k] = ${newV('4u * c4')}; } else { vv[k] = cacheV[(sj * p.kvHeads + g) * ${v4}u + c4]; }
+    }
+  }`
+    : '';
+  const values = vVec
+    ? `var acc: array<vec4f, ${G}>;
+  for (var k = 0u; k < ${VPT}u; k++) {
+    let jj = sub + k * ${subsets}u;
+    if (jj < count) {
+      for (var hh = 0u; hh < G; hh++) { acc[hh] += sc[hh * ${SPLIT}u + jj] * vv[k]; }
+    }
   }
   for (var hh = 0u; hh < G; hh++) { vs[(sub * G + hh) * ${v4}u + c4] = acc[hh]; }
   workgroupBarrier();
@@ -153,6 +166,19 @@ fn rot(base: u32, j: u32) -> vec2f {
 }
 fn attend(split: u32, g: u32, lid: u32) {
   let owner = p.cur != NONE;
+  let s0 = split * ${SPLIT}u;
+  let count = min(${SPLIT}u, p.entries - s0);
+  // The cached keys and values do not depend on the query: loaded first, so their latency overlaps the RoPE and
+  // the barriers before their use (the kernel is a latency chain). Scores: slot lid/2, half lid%2 of the dims.
+  let j = lid / 2u;
+  let d0 = (lid % 2u) * HALF;
+  let slot = s0 + j;
+  var kk: array<${kElem}, ${KPT}>;
+  if (j < count && slot != p.cur) {
+    let kb = ${kIndex};
+    for (var i = 0u; i < ${KPT}u; i++) { kk[i] = cacheK[kb + i]; }
+  }
+  ${loadV}
   for (var i = lid; i < G * HALF; i += ${THREADS}u) {
     let hh = i / HALF;
     let j = i % HALF;
@@ -168,21 +194,14 @@ fn attend(split: u32, g: u32, lid: u32) {
     }
   }
   workgroupBarrier();
-  let s0 = split * ${SPLIT}u;
-  let count = min(${SPLIT}u, p.entries - s0);
   // The workgroup whose split holds the new token's slot writes its K and V (nobody else reads that slot here).
   if (owner && p.cur >= s0 && p.cur < s0 + ${SPLIT}u) {
     ${writeK}
     ${writeV}
   }
-  // Scores: slot lid/2, half lid%2 of the dims.
-  let j = lid / 2u;
-  let d0 = (lid % 2u) * HALF;
-  let slot = s0 + j;
   var d: array<f32, ${G}>;
   if (j < count) {
     let isCur = slot == p.cur;
-    let kb = ${kIndex};
     ${kDot}
   }
   for (var hh = 0u; hh < G; hh++) { sc2[hh * ${THREADS}u + lid] = d[hh]; }
@@ -228,23 +247,28 @@ export interface XProjShape {
 }
 
 /**
- * One x_proj row per workgroup, 64 threads: W as 16-byte words where a row is whole words (two loads in flight per
- * thread), else one value at a time; the 64 partial sums reduced in workgroup memory.
+ * One x_proj row per workgroup, 64 threads: W as 16-byte words where a row is whole words (all of a thread's loads
+ * in flight at once), else one value at a time; the 64 partial sums reduced in workgroup memory.
  */
 function xProjWgsl({ dtype, K }: XProjShape): string {
   const vec = vectorised(dtype, K);
   const packed = dtype !== 'F32';
   const words = packed ? K / 8 : K / 4;
-  const term = (i: string) => (packed ? `dot8(wx[base + ${i}], xc[2u * (${i})], xc[2u * (${i}) + 1u])` : `dot(wx[base + ${i}], xc[${i}])`);
+  // Every word of the thread's share is loaded before any is used (all loads in flight at once: one row per
+  // workgroup leaves too few threads to hide the memory latency otherwise); a share past the row end is clamped and
+  // not counted.
+  const per = Math.ceil(words / THREADS);
+  const wordAt = (u: number) => `min(lid + ${u * THREADS}u, ${words - 1}u)`;
+  const loads = Array.from({ length: per }, (_, u) => `let w${u} = wx[base + ${wordAt(u)}];`).join('\n  ');
+  const sums = Array.from({ length: per }, (_, u) => {
+    const i = wordAt(u);
+    const t = packed ? `dot8(w${u}, xc[2u * ${i}], xc[2u * ${i} + 1u])` : `dot(w${u}, xc[${i}])`;
+    return `if (lid + ${u * THREADS}u < ${words}u) { acc += ${t}; }`;
+  }).join('\n  ');
   const body = vec
     ? `let base = row * ${words}u;
-  var i = lid;
-  for (; i + ${THREADS}u < ${words}u; i += ${2 * THREADS}u) {
-    let a = ${term('i')};
-    let b = ${term(`i + ${THREADS}u`)};
-    acc += a + b;
-  }
-  if (i < ${words}u) { acc += ${term('i')}; }`
+  ${loads}
+  ${sums}`
     : `for (var k = lid; k < ${K}u; k += ${THREADS}u) { acc += w_load(row * ${K}u + k) * xc[k]; }`;
   const decl = vec
     ? `@group(0) @binding(6) var<storage, read> xc: array<vec4f>;

@@ -6,6 +6,8 @@
 //   y[c]   = (Σ_n C[n] · h[c,n] + D[c] · xc[c]) · SiLU(z[c])
 // The conv step and its state update happened in in_proj's epilogue (gemv.ts), which wrote xc.
 // Thread mapping as the prefill scan: one thread per (channel, state n), 64 / S channels per workgroup.
+// The step is a latency chain (a few hundred small workgroups): every load that does not depend on x_proj's output
+// (state, A, D, xc, z, biases, gains, dt_proj's weights) is issued first, and the RMS scales multiply at use.
 // `pack` holds the layer's small vectors: [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)].
 
 import { weightDecl, siluWgsl } from './common.ts';
@@ -33,10 +35,10 @@ ${weightDecl(dtDtype, 4)}
 const S = ${S}u;
 const R = ${R}u;
 const CH = ${CH}u;
+const RPT = ${Math.ceil(R / S)}u;
 var<workgroup> sv: array<f32, ${R + 2 * S}>;
-var<workgroup> scale: array<f32, 3>;
 var<workgroup> part: array<f32, ${W}>;
-var<workgroup> chan: array<f32, ${2 * CH}>;
+var<workgroup> part2: array<f32, ${W}>;
 ${siluWgsl}
 fn softplus(v: f32) -> f32 {
   if (v > 20.0) { return v; }
@@ -53,49 +55,55 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (id - p.heads < p.groups) { step(id - p.heads, lid); }
 }
 fn step(grp: u32, lid: u32) {
-  for (var i = lid; i < R + 2u * S; i += ${W}u) { sv[i] = s[p.sOff + i]; }
-  workgroupBarrier();
-  if (lid < 3u) {
-    let lo = select(R + (lid - 1u) * S, 0u, lid == 0u);
-    let n = select(S, R, lid == 0u);
-    var ss = 0.0;
-    for (var i = 0u; i < n; i++) { ss += sv[lo + i] * sv[lo + i]; }
-    scale[lid] = 1.0 / sqrt(ss / f32(n) + bitcast<f32>(p.eps));
-  }
-  workgroupBarrier();
-  for (var i = lid; i < R + 2u * S; i += ${W}u) {
-    // pack holds E dt-bias values first, then the three gains in the order of sv.
-    let block = select(select(2u, 1u, i < R + S), 0u, i < R);
-    sv[i] = sv[i] * scale[block] * pack[p.E + i];
-  }
-  workgroupBarrier();
   let local = lid / S;
   let n = lid % S;
   let c = grp * CH + local;
   let live = c < p.E;
   let cc = min(c, p.E - 1u);
-  var d = 0.0;
-  for (var r = n; r < R; r += S) { d += w_load(cc * R + r) * sv[r]; }
-  part[lid] = d;
-  workgroupBarrier();
-  if (n == 0u) {
-    var t = 0.0;
-    for (var i = 0u; i < S; i++) { t += part[local * S + i]; }
-    chan[2u * local] = softplus(t + pack[cc]);
-    chan[2u * local + 1u] = xc[cc];
+  // Every load that does not depend on s goes first, so their latencies overlap s's instead of following it.
+  let h0 = state[cc * S + n];
+  let a = AD[cc * S + n];
+  let dd = AD[p.E * S + cc];
+  let x = xc[cc];
+  let gate = silu(P[p.zOff + cc]);
+  let bias = pack[cc];
+  let gB = pack[p.E + R + n];
+  let gC = pack[p.E + R + S + n];
+  // This thread's share of dt_proj's row: r = n, n + S, …, each weight times its dt_layernorm gain.
+  var wdt: array<f32, RPT>;
+  for (var k = 0u; k < RPT; k++) {
+    let r = n + k * S;
+    if (r < R) { wdt[k] = w_load(cc * R + r) * pack[p.E + r]; }
   }
+  for (var i = lid; i < R + 2u * S; i += ${W}u) { sv[i] = s[p.sOff + i]; }
   workgroupBarrier();
-  let dt = chan[2u * local];
-  let x = chan[2u * local + 1u];
-  var h = state[cc * S + n];
-  h = exp(dt * AD[cc * S + n]) * h + dt * sv[R + n] * x;
+  // The three RMS scales (dt_r, B, C): every thread sums all of s from workgroup memory itself (no barrier rounds).
+  var q = vec3f(0.0);
+  for (var i = 0u; i < R; i++) { q.x += sv[i] * sv[i]; }
+  for (var i = 0u; i < S; i++) {
+    q.y += sv[R + i] * sv[R + i];
+    q.z += sv[R + S + i] * sv[R + S + i];
+  }
+  let scale = 1.0 / sqrt(q / vec3f(f32(R), f32(S), f32(S)) + bitcast<f32>(p.eps));
+  var d = 0.0;
+  for (var k = 0u; k < RPT; k++) {
+    let r = n + k * S;
+    if (r < R) { d += wdt[k] * sv[r]; }
+  }
+  part[lid] = d * scale.x;
+  workgroupBarrier();
+  // Each of the channel's S threads sums the S partial dot products itself (no barrier for a broadcast).
+  var t = 0.0;
+  for (var i = 0u; i < S; i++) { t += part[local * S + i]; }
+  let dt = softplus(t + bias);
+  let h = exp(dt * a) * h0 + dt * sv[R + n] * scale.y * gB * x;
   if (live) { state[c * S + n] = h; }
-  part[lid] = sv[R + S + n] * h;
+  part2[lid] = sv[R + S + n] * scale.z * gC * h;
   workgroupBarrier();
   if (n == 0u && live) {
     var acc = 0.0;
-    for (var i = 0u; i < S; i++) { acc += part[local * S + i]; }
-    y[p.yOff + c] = (acc + AD[p.E * S + c] * x) * silu(P[p.zOff + c]);
+    for (var i = 0u; i < S; i++) { acc += part2[local * S + i]; }
+    y[p.yOff + c] = (acc + dd * x) * gate;
   }
 }`,
   };

@@ -12,6 +12,9 @@
 //   plain: x
 //   norm:  RMSNorm(x) ⊙ gain                                  (input_layernorm, pre_moe_layernorm, final norm)
 //   fuse:  (β1 ⊙ RMSNorm(attn) + β2 ⊙ RMSNorm(ssm)) / branches  (the mean fusion before out_proj)
+//          staged, it is split by linearity: W·m = (s_a·W·(β1 ⊙ attn) + s_y·W·(β2 ⊙ ssm)) / branches, two dot
+//          products per row against the two staged inputs, the RMS scales s_a, s_y applied at the end; so the inputs
+//          are read once and the scales' workgroup reduction comes after the weight loads (as for norm).
 // Epilogues (per row, by the row's first thread):
 //   store:    out[r] = y
 //   residual: out[r] = resid[r] + y                            (the residual adds after out_proj and down_proj)
@@ -111,6 +114,8 @@ export function gemvKernel(v: GemvVariant): Kernel {
   const unit = vec ? 'vec4<f32>' : 'f32';
   const stage = v.stage === true && !solo;
   const stageUnits = vec ? v.K / 4 : v.K;
+  // fuse, staged: the two inputs staged apart (xs: β1 ⊙ attn, xs2: β2 ⊙ ssm), two accumulators, scales at the end.
+  const split = stage && v.prologue === 'fuse';
   const xinName = stage ? 'xin_global' : 'xin';
   const xinGlobal =
     v.prologue === 'plain'
@@ -123,22 +128,39 @@ export function gemvKernel(v: GemvVariant): Kernel {
   if (p.hasY != 0u) { m += y[j] * sc.y * g2[j]; }
   return m * sc.z;
 }`;
-  const xin = stage
-    ? `${xinGlobal}
+  const xin = split
+    ? `var<workgroup> xs: array<${unit}, ${stageUnits}>;
+var<workgroup> xs2: array<${unit}, ${stageUnits}>;
+fn xin(j: u32) -> ${unit} { return xs[j]; }
+fn xin2(j: u32) -> ${unit} { return xs2[j]; }`
+    : stage
+      ? `${xinGlobal}
 var<workgroup> xs: array<${unit}, ${stageUnits}>;
 fn xin(j: u32) -> ${unit} { return xs[j]; }`
-    : xinGlobal;
+      : xinGlobal;
   const norm = v.prologue === 'norm';
   const sqOf = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
   // norm: the stage holds x ⊙ gain and the same pass sums x², so x is read once (the RMS scale multiplies the dot
   // products at the end).
-  const stageFill = stage
-    ? norm
-      ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sqOf('e')}; xs[j] = e * gain[j]; }
+  const stageFill = split
+    ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) {
+    var ea = ${unit}(0.0);
+    var ey = ${unit}(0.0);
+    if (p.hasA != 0u) { ea = a[j]; }
+    if (p.hasY != 0u) { ey = y[j]; }
+    sa += ${sqOf('ea')};
+    sy += ${sqOf('ey')};
+    xs[j] = ea * g1[j];
+    xs2[j] = ey * g2[j];
+  }
   workgroupBarrier();`
-      : `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
+    : stage
+      ? norm
+        ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sqOf('e')}; xs[j] = e * gain[j]; }
   workgroupBarrier();`
-    : '';
+        : `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
+  workgroupBarrier();`
+      : '';
   // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
   const units = vec ? 'p.K / 4u' : 'p.K';
   const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
@@ -146,8 +168,10 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   const from = solo ? '0u' : 'lid';
   const step = solo ? '1u' : `${THREADS}u`;
   const total = (e: string) => (solo ? e : `reduce2(lid, ${e})`);
-  const prologue =
-    v.prologue === 'plain'
+  const prologue = split
+    ? `var sa = 0.0;
+  var sy = 0.0;`
+    : v.prologue === 'plain'
       ? ''
       : v.prologue === 'norm'
         ? `var ss = 0.0;${stage ? '' : `\n  for (var j = ${from}; j < ${units}; j += ${step}) { let e = x[p.xOff + j]; ss += ${sq('e')}; }`}`
@@ -161,13 +185,15 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   let eps = bitcast<f32>(p.eps);
   sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps), 1.0 / f32(p.hasA + p.hasY));`;
   // One step of the dot product: weight unit i (8 packed or 4 f32 values on the vec path) times the input.
-  const dotUnit = (w: string) => {
-    if (!vec) return packed ? `wval(${w === 'w' ? 0 : 1}u, k) * xin(k)` : `${w}[base + k] * xin(k)`;
-    if (!packed) return `dot(${w}[base + i], xin(i))`;
-    return `dot8(${w}[base + i], xin(2u * i), xin(2u * i + 1u))`;
+  const dotUnit = (w: string, x = 'xin') => {
+    if (!vec) return packed ? `wval(${w === 'w' ? 0 : 1}u, k) * ${x}(k)` : `${w}[base + k] * ${x}(k)`;
+    if (!packed) return `dot(${w}[base + i], ${x}(i))`;
+    return `dot8(${w}[base + i], ${x}(2u * i), ${x}(2u * i + 1u))`;
   };
   const loopBound = vec ? (packed ? 'p.K / 8u' : 'p.K / 4u') : 'p.K';
   const two = v.epilogue === 'swiglu';
+  // The second accumulator: the up matrix (swiglu) or the second staged input (split fuse).
+  const second = two ? dotUnit('w2') : split ? dotUnit('w', 'xin2') : '';
   // The vec path reads UNROLL words per matrix per thread before using any of them: independent 16-byte loads in
   // flight hide the memory latency that one load per iteration exposes (a decode GEMV has few iterations per thread
   // and too few threads to cover it otherwise). The remainder loop takes the last < UNROLL words.
@@ -183,6 +209,13 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
         return `${k === 0 ? 'acc' : 'acc2'} += ${terms.join(' + ')};`;
       }),
     )
+    .concat(
+      split
+        ? [
+            `acc2 += ${Array.from({ length: U }, (_, u) => (packed ? `dot8(w_${u}, xin2(2u * i${u}), xin2(2u * i${u} + 1u))` : `dot(w_${u}, xin2(i${u}))`)).join(' + ')};`,
+          ]
+        : [],
+    )
     .join('\n    ');
   const loop = vec
     ? `var i = lane;
@@ -190,10 +223,10 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
     ${unrolled}
   }
   for (; i < ${loopBound}; i += ${TPR}u) {
-    acc += ${dotUnit('w')};${two ? `\n    acc2 += ${dotUnit('w2')};` : ''}
+    acc += ${dotUnit('w')};${second ? `\n    acc2 += ${second};` : ''}
   }`
     : `for (var k = lane; k < p.K; k += ${TPR}u) {
-    acc += ${dotUnit('w')};${two ? `\n    acc2 += ${dotUnit('w2')};` : ''}
+    acc += ${dotUnit('w')};${second ? `\n    acc2 += ${second};` : ''}
   }`;
   const unpackScalar = packed
     ? v.dtype === 'BF16'
@@ -221,7 +254,7 @@ fn wval(which: u32, k: u32) -> f32 {
   // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
   const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
   return {
-    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${stage ? `-staged${v.K}` : ''}${solo ? '-solo' : ''}`,
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${stage ? `-staged${v.K}` : ''}${split ? '-split' : ''}${solo ? '-solo' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `
 struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
@@ -254,10 +287,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     norm
       ? `let tot = ${total('vec2f(ss, 0.0)')};
   let ns = 1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps));`
-      : 'let ns = 1.0;'
+      : split
+        ? `let tot = ${total('vec2f(sa, sy)')};
+  let eps = bitcast<f32>(p.eps);
+  let sxy = vec2f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps)) / f32(p.hasA + p.hasY);
+  let ns = 1.0;`
+        : 'let ns = 1.0;'
   }
   if (lane == 0u && local < p.rows) {
-    acc = rv.x * ns;
+    acc = ${split ? 'dot(rv, sxy)' : 'rv.x * ns'};
     acc2 = rv.y * ns;
     let r = p.row0 + local;
     ${epilogue}
@@ -326,9 +364,12 @@ function convEpilogue(K: number): string {
     }`;
 }
 
-/** Whether a GEMV over K inputs can stage them in workgroup memory (room kept for the reduction arrays). */
-export function gemvStages(K: number, maxWorkgroupStorage: number): boolean {
-  return 4 * K + 4096 <= maxWorkgroupStorage;
+/**
+ * Whether a GEMV over K inputs can stage them in workgroup memory (room kept for the reduction arrays); the fuse
+ * prologue stages its two inputs apart, 8·K bytes.
+ */
+export function gemvStages(K: number, prologue: Prologue, maxWorkgroupStorage: number): boolean {
+  return (prologue === 'fuse' ? 8 : 4) * K + 4096 <= maxWorkgroupStorage;
 }
 
 /** How the engine shapes its GEMVs (WebGpuEngineOptions: decodeThreads, decodeRows; solo on the 'cpu-like' profile). */
