@@ -265,7 +265,7 @@ function weightsOf(s: Shape): GPUBuffer[] {
   return list;
 }
 function gemvDispatch(s: Shape, v: Variant, copy: number): Dispatch {
-  const rows = Math.min(v.threads, v.rows ?? rowsPerGroup(s.rows));
+  const rows = Math.min(v.threads, v.rows ?? rowsPerGroup(s.rows, s.prologue));
   const stage = s.prologue !== 'plain' && gemvStages(s.K, s.prologue, device.limits.maxComputeWorkgroupStorageSize);
   const k = gemvKernel({
     dtype: 'BF16',

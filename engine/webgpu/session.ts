@@ -400,7 +400,7 @@ export class WebGpuSession implements DecodeSession {
       extra: Parameters<typeof gemvParams>[3] = {},
       W2?: GpuMatrix,
     ) => {
-      const layout = gemvLayout(e.gemvShape(), W.rows);
+      const layout = gemvLayout(e.gemvShape(), W.rows, prologue);
       const rpg = layout.rowsPerGroup;
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
       // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).

@@ -20,7 +20,8 @@ import type { WeightDType } from '../weights.ts';
 import { weightDecl } from './common.ts';
 import { dot8Wgsl, vectorised } from './gemv.ts';
 
-export const SPLIT = 32;
+/** Cache slots per workgroup: 16 halves each workgroup's serial chain (scores, softmax, values) against 32. */
+export const SPLIT = 16;
 export const NONE = 0xffffffff;
 
 export interface DecodeAttentionShape {
@@ -33,30 +34,34 @@ export interface DecodeAttentionShape {
 const THREADS = 64;
 
 /**
- * Thread mapping (64 threads, SPLIT = 32 slots): scores — two threads per slot, each a half of the dqk dims for all
- * G heads (16-byte loads when a half is a whole number of vec4s), summed in workgroup memory; values — thread t owns
+ * Thread mapping (64 threads, SPLIT slots): scores — 64 / SPLIT threads per slot, each a part of the dqk dims for all
+ * G heads (16-byte loads when a part is a whole number of vec4s), summed in workgroup memory; values — thread t owns
  * the vec4 column t mod (dv/4) and every (64/(dv/4))-th slot, the slot subsets summed in workgroup memory at the end.
  * Many independent loads per thread, few serial ones: the kernel is latency-bound otherwise.
  */
 export function attentionPartialKernel(s: DecodeAttentionShape, xProj?: XProjShape): Kernel {
   const { dqk: DQK, dv: DV, group: G } = s;
   const half = DQK / 2;
-  const kVec = half % 4 === 0;
+  // Scores: TPS threads per slot, each PART of the dqk dims (fewer when dqk does not divide; spare threads idle).
+  let TPS = THREADS / SPLIT;
+  while (DQK % TPS !== 0) TPS /= 2;
+  const PART = DQK / TPS;
+  const kVec = PART % 4 === 0;
   const v4 = DV / 4;
   const vVec = DV % 4 === 0 && v4 <= THREADS && THREADS % v4 === 0;
   const subsets = vVec ? THREADS / v4 : 1;
   const kElem = kVec ? 'vec4<f32>' : 'f32';
   const vElem = vVec ? 'vec4<f32>' : 'f32';
-  const KPT = kVec ? half / 4 : half;
+  const KPT = kVec ? PART / 4 : PART;
   const kDot = kVec
-    ? `for (var i = 0u; i < ${half / 4}u; i++) {
+    ? `for (var i = 0u; i < ${PART / 4}u; i++) {
         let kv = select(kk[i], vec4f(knew[d0 + 4u * i], knew[d0 + 4u * i + 1u], knew[d0 + 4u * i + 2u], knew[d0 + 4u * i + 3u]), isCur);
         for (var hh = 0u; hh < G; hh++) {
           let qb = hh * DQK + d0 + 4u * i;
           d[hh] += dot(vec4f(qs[qb], qs[qb + 1u], qs[qb + 2u], qs[qb + 3u]), kv);
         }
       }`
-    : `for (var i = 0u; i < ${half}u; i++) {
+    : `for (var i = 0u; i < ${PART}u; i++) {
         let kv = select(kk[i], knew[d0 + i], isCur);
         for (var hh = 0u; hh < G; hh++) { d[hh] += qs[hh * DQK + d0 + i] * kv; }
       }`;
@@ -169,9 +174,9 @@ fn attend(split: u32, g: u32, lid: u32) {
   let s0 = split * ${SPLIT}u;
   let count = min(${SPLIT}u, p.entries - s0);
   // The cached keys and values do not depend on the query: loaded first, so their latency overlaps the RoPE and
-  // the barriers before their use (the kernel is a latency chain). Scores: slot lid/2, half lid%2 of the dims.
-  let j = lid / 2u;
-  let d0 = (lid % 2u) * HALF;
+  // the barriers before their use (the kernel is a latency chain). Scores: slot lid / TPS, part lid % TPS of the dims.
+  let j = lid / ${TPS}u;
+  let d0 = (lid % ${TPS}u) * ${PART}u;
   let slot = s0 + j;
   var kk: array<${kElem}, ${KPT}>;
   if (j < count && slot != p.cur) {
@@ -210,7 +215,9 @@ fn attend(split: u32, g: u32, lid: u32) {
   for (var i = lid; i < G * ${SPLIT}u; i += ${THREADS}u) {
     let hh = i / ${SPLIT}u;
     let jj = i % ${SPLIT}u;
-    sc[i] = (sc2[hh * ${THREADS}u + 2u * jj] + sc2[hh * ${THREADS}u + 2u * jj + 1u]) * scale;
+    var t = 0.0;
+    for (var u = 0u; u < ${TPS}u; u++) { t += sc2[hh * ${THREADS}u + ${TPS}u * jj + u]; }
+    sc[i] = t * scale;
   }
   workgroupBarrier();
   if (lid < G) {
@@ -323,7 +330,7 @@ export function attentionPartialParams(a: {
 
 export const splits = (entries: number): number => Math.ceil(entries / SPLIT);
 
-/** Most attention splits a session may need (8 k context at 32 slots per split needs 264). */
+/** Most attention splits a session may need (8 k context at 16 slots per split needs 528; 2048 allow 32 k). */
 export const MAX_SPLITS = 2048;
 
 export function attentionCombineKernel(dv: number): Kernel {

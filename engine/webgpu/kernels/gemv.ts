@@ -60,9 +60,14 @@ export interface GemvVariant {
   unroll?: number;
 }
 
-/** Rows per workgroup: enough workgroups to fill a large GPU (≥ ~500 for the big matrices), at most 16. */
-export function rowsPerGroup(rows: number): number {
-  if (rows >= 8192) return 16;
+/**
+ * Rows per workgroup, from the H200 GEMV lab (bench/gemv-lab.ts, docs/performance.md; cold weights, µs per GEMV):
+ * a computed prologue (norm, fuse) is staged once per workgroup, so it wants few, wide workgroups: 16 rows (gate+up
+ * 13.7 µs vs 16.8 at 8 rows; out_proj 10.5 vs 13.0 at 8, 20.2 at 4); a plain input wants enough workgroups to fill
+ * the GPU: down_proj (1600 rows) 9.9 µs at 4 rows, 13.9 at 8.
+ */
+export function rowsPerGroup(rows: number, prologue: Prologue = 'plain'): number {
+  if (rows >= 8192 || (prologue !== 'plain' && rows >= 1024)) return 16;
   if (rows >= 4096) return 8;
   return 4;
 }
@@ -380,9 +385,13 @@ export interface GemvShape {
 }
 
 /** Threads and rows per workgroup of a GEMV over a matrix of `rows` rows. */
-export function gemvLayout(shape: GemvShape, rows: number): { threads: number; rowsPerGroup: number; solo: boolean } {
+export function gemvLayout(
+  shape: GemvShape,
+  rows: number,
+  prologue: Prologue = 'plain',
+): { threads: number; rowsPerGroup: number; solo: boolean } {
   if (shape.solo) return { threads: SOLO_THREADS, rowsPerGroup: SOLO_THREADS, solo: true };
-  return { threads: shape.threads, rowsPerGroup: Math.min(shape.threads, shape.rows ?? rowsPerGroup(rows)), solo: false };
+  return { threads: shape.threads, rowsPerGroup: Math.min(shape.threads, shape.rows ?? rowsPerGroup(rows, prologue)), solo: false };
 }
 
 /** Workgroups for one chunk of `rows` rows. */
