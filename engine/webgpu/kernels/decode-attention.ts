@@ -363,15 +363,26 @@ export function combineWgsl(dv: number, T: number, src: string, dst: string): st
   const c4 = dv / 4;
   const vec = dv % 4 === 0 && c4 <= T;
   const SUBS = vec ? Math.floor(T / c4) : 1;
+  const AHEAD = 8;
+  const splitLoads = Array.from({ length: AHEAD }, (_, k) => {
+    const b = `base + min(sp + ${k * SUBS}u, nsplit - 1u) * (CDV + 2u) + 4u * c4`;
+    return `let b${k} = ${b};
+      let m${k} = ${src}[b${k} - 4u * c4 + CDV];
+      let v${k} = vec4f(${src}[b${k}], ${src}[b${k} + 1u], ${src}[b${k} + 2u], ${src}[b${k} + 3u]);`;
+  }).join('\n      ');
+  const splitSums = Array.from({ length: AHEAD }, (_, k) => `if (sp + ${k * SUBS}u < nsplit) { o += exp(m${k} - M) * v${k}; }`).join(
+    '\n      ',
+  );
   const values = vec
     ? `let c4 = lid % ${c4}u;
   let sub = lid / ${c4}u;
   var o = vec4f(0.0);
   if (sub < ${SUBS}u) {
-    for (var sp = sub; sp < nsplit; sp += ${SUBS}u) {
-      let b = base + sp * (CDV + 2u);
-      let at = b + 4u * c4;
-      o += exp(${src}[b + CDV] - M) * vec4f(${src}[at], ${src}[at + 1u], ${src}[at + 2u], ${src}[at + 3u]);
+    // ${AHEAD} splits' loads in flight per iteration (clamped past the end, not counted): a plain loop issues one
+    // split's loads per L2 round trip, and there are nsplit / SUBS of them per thread.
+    for (var sp = sub; sp < nsplit; sp += ${AHEAD * SUBS}u) {
+      ${splitLoads}
+      ${splitSums}
     }
   }
   cvals[lid] = o;
