@@ -31,12 +31,14 @@ export interface DecodeAttentionShape {
   group: number;
 }
 
-const THREADS = 64;
+/** Threads per workgroup (partials and the merged x_proj rows). H200, 1 k context: 128 took the partials from 9.5 to
+ * 7.6 µs and the merged dispatch from 9.8 to 8.8 µs against 64 (bench/results/h200-run10-attention/). */
+const THREADS = 128;
 
 /**
- * Thread mapping (64 threads, SPLIT slots): scores — 64 / SPLIT threads per slot, each a part of the dqk dims for all
+ * Thread mapping (THREADS threads, SPLIT slots): scores — THREADS / SPLIT threads per slot, each a part of the dqk dims for all
  * G heads (16-byte loads when a part is a whole number of vec4s), summed in workgroup memory; values — thread t owns
- * the vec4 column t mod (dv/4) and every (64/(dv/4))-th slot, the slot subsets summed in workgroup memory at the end.
+ * the vec4 column t mod (dv/4) and every (THREADS/(dv/4))-th slot, the slot subsets summed in workgroup memory at the end.
  * Many independent loads per thread, few serial ones: the kernel is latency-bound otherwise.
  */
 export function attentionPartialKernel(s: DecodeAttentionShape, xProj?: XProjShape): Kernel {
@@ -254,8 +256,8 @@ export interface XProjShape {
 }
 
 /**
- * One x_proj row per workgroup, 64 threads: W as 16-byte words where a row is whole words (all of a thread's loads
- * in flight at once), else one value at a time; the 64 partial sums reduced in workgroup memory.
+ * One x_proj row per workgroup of THREADS threads: W as 16-byte words where a row is whole words (all of a thread's
+ * loads in flight at once), else one value at a time; the partial sums reduced in workgroup memory.
  */
 function xProjWgsl({ dtype, K }: XProjShape): string {
   const vec = vectorised(dtype, K);
