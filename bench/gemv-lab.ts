@@ -41,7 +41,11 @@ for (const k of [
 ] as const)
   limits[k] = adapter.limits[k];
 if (!adapter.features.has('timestamp-query')) throw new Error('the lab needs timestamp-query');
-const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures: ['timestamp-query'] });
+const hasSubgroups = adapter.features.has('subgroups');
+const device = await adapter.requestDevice({
+  requiredLimits: limits,
+  requiredFeatures: hasSubgroups ? ['timestamp-query', 'subgroups'] : ['timestamp-query'],
+});
 device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
 console.log(
   `adapter: ${adapter.info.description || adapter.info.device} limits: ${JSON.stringify(limits)} flags: ${flags.join(' ') || '(none)'}`,
@@ -221,26 +225,22 @@ interface Variant {
   threads: number;
   rows?: number;
   unroll: number;
+  subgroups?: boolean;
 }
-// Per shape: the engine's default first (256 threads, rows by rowsPerGroup, unroll 4), then alternatives.
+// Per shape: the engine's default first (256 threads, rows by rowsPerGroup, unroll 4), then alternatives (run 2
+// explored rows, threads and unroll: bench/results/gemv-lab-h200-run2.txt; subgroup reductions: run 5).
 const base: Variant = { threads: 256, unroll: 4 };
-const variantsOf = (s: Shape): Variant[] =>
-  smoke
-    ? [base]
+const variantsOf = (s: Shape): Variant[] => [
+  base,
+  ...(hasSubgroups ? [{ ...base, subgroups: true }] : []),
+  ...(smoke
+    ? []
     : [
-        base,
-        { threads: 256, unroll: 2 },
         { threads: 128, unroll: 4 },
-        { threads: 128, unroll: 2 },
-        ...[2, 4, 8, 16].map((rows) => ({ threads: 256, rows, unroll: 4 })),
-        ...[4, 8, 16].map((rows) => ({ threads: 128, rows, unroll: 4 })),
-        ...(s.K > 2000
-          ? [
-              { threads: 256, rows: 4, unroll: 2 },
-              { threads: 256, rows: 8, unroll: 2 },
-            ]
-          : []),
-      ];
+        ...(hasSubgroups ? [{ threads: 128, unroll: 4, subgroups: true }] : []),
+        ...(s.prologue === 'plain' ? [8] : [8, 32]).map((rows) => ({ threads: 256, rows, unroll: 4 })),
+      ]),
+];
 // --prefetch: the L2-prefetch experiments (run 1: bench/results/gemv-lab-h200-run1.txt).
 const prefetchRuns = process.argv.includes('--prefetch');
 
@@ -276,6 +276,7 @@ function gemvDispatch(s: Shape, v: Variant, copy: number): Dispatch {
     epilogue: s.epilogue,
     stage,
     unroll: v.unroll,
+    subgroups: v.subgroups,
   });
   const ws = weightsOf(s);
   const two = s.epilogue === 'swiglu';

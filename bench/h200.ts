@@ -27,7 +27,7 @@ for (const k of [
   'maxStorageBuffersPerShaderStage',
 ] as const)
   limits[k] = adapter.limits[k];
-const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+const features = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
 const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures: features });
 device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
 const info = adapter.info;
@@ -47,10 +47,17 @@ const layers = smoke ? 1 : undefined;
 const config = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);
 const out = process.env.OUT;
 const t0 = performance.now();
-// SHAPES: [[threads, rows|null, merge?, unroll?], …] (decode-bench.ts sweepDecodeShapes); the best one is benchmarked.
-const shapes: Array<[number, number | undefined, boolean?, number?]> = JSON.parse(
+// SHAPES: [[threads, rows|null, merge?, unroll?, subgroups?], …] (decode-bench.ts sweepDecodeShapes); the best one is
+// benchmarked.
+const shapes: Array<[number, number | undefined, boolean?, number?, boolean?]> = JSON.parse(
   process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]',
-).map(([t, r, m, u]: [number, number | null, boolean?, number?]) => [t, r ?? undefined, m ?? undefined, u ?? undefined]);
+).map(([t, r, m, u, g]: [number, number | null, boolean?, number?, boolean?]) => [
+  t,
+  r ?? undefined,
+  m ?? undefined,
+  u ?? undefined,
+  g ?? undefined,
+]);
 const sweep = await sweepDecodeShapes(ctx, config, {
   layers,
   context: smoke ? 16 : 1024,
@@ -60,7 +67,7 @@ const sweep = await sweepDecodeShapes(ctx, config, {
 console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
 for (const s of sweep)
   console.log(
-    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows, unroll ${s.unroll}, ${s.merge ? 'merged' : 'apart'}: ` +
+    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows, unroll ${s.unroll}, ${s.merge ? 'merged' : 'apart'}${s.subgroups ? ', subgroups' : ''}: ` +
       `${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`,
   );
 const bestShape = sweep.reduce((a, b) => (b.ms_per_token < a.ms_per_token ? b : a));
@@ -93,6 +100,7 @@ const result = await benchFullSize(ctx, config, {
   decodeRows: bestShape.rows ?? undefined,
   decodeMerge: bestShape.merge,
   decodeUnroll: bestShape.unroll,
+  decodeSubgroups: bestShape.subgroups,
   log: (l) => console.log(`  ${l}`),
 });
 console.log('\n' + formatFullSize(result));

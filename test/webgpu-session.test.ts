@@ -13,7 +13,7 @@ import { argmax, generate } from '../engine/sampling.ts';
 import type { DecodeSession, SessionOptions, WindowRule } from '../engine/session/types.ts';
 import { maxAbsDiff } from '../engine/tensor.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
-import { WebGpuEngine } from '../engine/webgpu/engine.ts';
+import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
 import { goldenDir, goldenNames } from './paths.ts';
 import { kernelProfiles, readExpected, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
 
@@ -77,11 +77,19 @@ describe.each(goldenNames)('golden %s on WebGPU', (name) => {
 
 // Under both kernel profiles (runtime.ts): the decode GEMVs, attention and scan variants all agree with the CPU.
 describe.each(kernelProfiles)('WebGPU session == CPU session on random models whose windows wrap, %s kernel profile', (kernelProfile) => {
-  const cases: Array<[string, Record<string, unknown>, SessionOptions]> = [
+  // Engine options (4th): the gpu profile's GEMVs reduce with subgroups where the device has them (SwiftShader: 4
+  // lanes), so one case keeps the workgroup-memory reductions and one has each row within a subgroup (64 rows of 4
+  // threads per workgroup).
+  const cases: Array<[string, Record<string, unknown>, SessionOptions, WebGpuEngineOptions?]> = [
     ['meta, SWA producer + consumer, hf', {}, { windowRule: 'hf' }],
     ['meta, prefill rule, an ablation', {}, { windowRule: 'prefill', ablation: parseAblation('attn@1:1,ssm@2', tinyCheckpoint().config) }],
-    ['no meta tokens, window override', {}, { windowRule: 'hf', meta: false, window: 3 }],
-    ['recompute the meta tokens in the prefill', {}, { windowRule: 'prefill', reuseMetaState: false }],
+    ['no meta tokens, window override, no subgroups', {}, { windowRule: 'hf', meta: false, window: 3 }, { decodeSubgroups: false }],
+    [
+      'recompute the meta tokens in the prefill, 4 threads per GEMV row',
+      {},
+      { windowRule: 'prefill', reuseMetaState: false },
+      { decodeRows: 64 },
+    ],
     [
       'attention-only and SSM-only layers, triple KV group',
       {
@@ -93,10 +101,10 @@ describe.each(kernelProfiles)('WebGPU session == CPU session on random models wh
       { windowRule: 'hf' },
     ],
   ];
-  it.each(cases)('%s', async (_label, overrides, opts) => {
+  it.each(cases)('%s', async (_label, overrides, opts, engineOpts = {}) => {
     const ck = tinyCheckpoint(overrides, 3);
     const cpu = new CpuEngine(ck).session(opts);
-    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { kernelProfile });
+    const gpuEngine = await WebGpuEngine.create(await nodeGpu(), ck, { kernelProfile, ...engineOpts });
     const gpu = await gpuEngine.session(opts);
     const prompt = [1, 5, 9, 2, 7, 30, 11, 4, 8, 13];
     let err = maxAbsDiff((await cpu.prefill(prompt)).logits, (await gpu.prefill(prompt)).logits);

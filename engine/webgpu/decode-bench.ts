@@ -27,6 +27,7 @@ export interface FullSizeBenchOptions {
   decodeRows?: number;
   decodeMerge?: boolean;
   decodeUnroll?: number;
+  decodeSubgroups?: boolean;
   /** Bytes of the copy kernel's source buffer (default min(512 MiB, the binding limit)). */
   copyBytes?: number;
   log?: (line: string) => void;
@@ -57,6 +58,7 @@ export interface FullSizeBenchResult {
   decode_rows: number | null;
   decode_merge: boolean;
   decode_unroll: number;
+  decode_subgroups: boolean;
   copy_bytes: number;
   copy_gbps: number;
   empty_dispatch_host_us: number;
@@ -231,6 +233,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
     decodeRows: o.decodeRows,
     decodeMerge: o.decodeMerge,
     decodeUnroll: o.decodeUnroll,
+    decodeSubgroups: o.decodeSubgroups,
   });
   const timer = new GpuTimer(ctx.device);
   log(`random ${config.numLayers}-layer model on the GPU in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -307,6 +310,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       decode_rows: engine.decodeRows ?? null,
       decode_merge: engine.decodeMerge,
       decode_unroll: engine.decodeUnroll,
+      decode_subgroups: engine.decodeSubgroups,
       copy_bytes: copyBytes,
       copy_gbps: copy,
       empty_dispatch_host_us: empty.host,
@@ -326,7 +330,7 @@ export function formatFullSize(r: FullSizeBenchResult): string {
   const lines = [
     `${r.model}, random ${r.weight_dtype} weights (${mb(r.weight_bytes)} MB on the GPU, ${mb(r.gpu_allocated_bytes)} MB held), batch 1`,
     `adapter: ${r.adapter}; decode GEMV: ${r.decode_threads} threads${r.decode_rows ? `, ${r.decode_rows} rows` : ''} per workgroup, ` +
-      `${r.decode_unroll} loads ahead; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
+      `${r.decode_unroll} loads ahead${r.decode_subgroups ? ', subgroup reductions' : ''}; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
     `roofline: copy kernel ${r.copy_gbps.toFixed(1)} GB/s (read + write, ${mb(r.copy_bytes)} MB); empty dispatch ${r.empty_dispatch_host_us.toFixed(2)} µs host` +
       (r.empty_dispatch_gpu_us !== null ? `, ${r.empty_dispatch_gpu_us.toFixed(2)} µs GPU` : '') +
       (r.empty_wide_dispatch_gpu_us !== null
@@ -359,8 +363,9 @@ export async function sweepDecodeShapes(
     layers?: number;
     context: number;
     steps: number;
-    /** [threads, rows, merge, unroll]: WebGpuEngineOptions decodeThreads, decodeRows, decodeMerge, decodeUnroll. */
-    shapes: Array<[number, number | undefined, boolean?, number?]>;
+    /** [threads, rows, merge, unroll, subgroups]: WebGpuEngineOptions decodeThreads, decodeRows, decodeMerge, decodeUnroll,
+     * decodeSubgroups (only where the device allows them). */
+    shapes: Array<[number, number | undefined, boolean?, number?, boolean?]>;
     seed?: number;
   },
 ): Promise<
@@ -369,6 +374,7 @@ export async function sweepDecodeShapes(
     rows: number | null;
     merge: boolean;
     unroll: number;
+    subgroups: boolean;
     ms_per_token: number;
     gpu_ms_per_token: number | null;
     profile: Record<string, { count: number; ms: number }>;
@@ -381,12 +387,13 @@ export async function sweepDecodeShapes(
   try {
     const random = mulberry32(2);
     const prompt = [config.bosTokenId, ...Array.from({ length: o.context - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2)))];
-    const defaults = { merge: engine.decodeMerge, unroll: engine.decodeUnroll };
-    for (const [threads, rows, merge, unroll] of o.shapes) {
+    const defaults = { merge: engine.decodeMerge, unroll: engine.decodeUnroll, subgroups: engine.decodeSubgroups };
+    for (const [threads, rows, merge, unroll, subgroups] of o.shapes) {
       engine.decodeThreads = threads;
       engine.decodeRows = rows;
       engine.decodeMerge = merge ?? defaults.merge;
       engine.decodeUnroll = unroll ?? defaults.unroll;
+      engine.decodeSubgroups = (subgroups ?? true) && defaults.subgroups;
       const s = await engine.session({ maxContext: o.context + 2 * o.steps + 8 });
       await s.prefill(prompt);
       await s.greedy(5, 4);
@@ -404,6 +411,7 @@ export async function sweepDecodeShapes(
         rows: rows ?? null,
         merge: engine.decodeMerge,
         unroll: engine.decodeUnroll,
+        subgroups: engine.decodeSubgroups,
         ms_per_token: ms,
         gpu_ms_per_token: gpuMs,
         profile,

@@ -68,7 +68,9 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
   ] as const) {
     limits[key] = adapter.limits[key];
   }
-  const device = await adapter.requestDevice({ requiredLimits: limits });
+  // Subgroups make the decode GEMVs' reductions cheaper where offered (kernels/subgroups.ts); optional.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups'] : [];
+  const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
   let lostFlag = false;
   const lost = device.lost.then((info) => {
     lostFlag = true;

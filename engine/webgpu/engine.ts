@@ -7,6 +7,7 @@
 // (unless tapped), so memory stays at a few layers' worth; producers' K/V live to the end of the pass for their
 // consumer layers, which bind the producer's buffers directly.
 
+import { subgroupsUsable } from './kernels/subgroups.ts';
 import { ropeBase, type HymbaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/load.ts';
 import { betaMasks, formatAblation, type Ablation } from '../ablation.ts';
@@ -69,6 +70,8 @@ export interface WebGpuEngineOptions {
   decodeStage?: boolean;
   /** Weight words each decode GEMV thread loads ahead (kernels/gemv.ts UNROLL; 1 = one load per iteration). */
   decodeUnroll?: number;
+  /** Decode GEMV reductions with subgroup operations where the device allows them (kernels/subgroups.ts; default true). */
+  decodeSubgroups?: boolean;
   /**
    * Run a hybrid layer's independent small decode kernels as one dispatch each: attention partial ∥ x_proj and
    * attention combine ∥ SSM step (kernels/decode-merged.ts; default true on the 'gpu' profile).
@@ -182,6 +185,8 @@ export class WebGpuEngine implements Engine {
   decodeStage: boolean;
   decodeUnroll: number;
   decodeMerge: boolean;
+  /** Set by create(): decodeSubgroups asked for and usable on this device. */
+  decodeSubgroups = false;
   private readonly maxBatchRows: number;
   private readonly planned: PlannedWeight[];
   /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
@@ -319,7 +324,9 @@ export class WebGpuEngine implements Engine {
   static async create(ctx: GpuContext, ck: Checkpoint | WeightSource, opts: WebGpuEngineOptions = {}): Promise<WebGpuEngine> {
     let engine: WebGpuEngine | undefined;
     try {
-      return await checked(ctx.device, () => (engine = new WebGpuEngine(ctx, ck, opts)));
+      const created = await checked(ctx.device, () => (engine = new WebGpuEngine(ctx, ck, opts)));
+      created.decodeSubgroups = (opts.decodeSubgroups ?? true) && (await subgroupsUsable(ctx.device));
+      return created;
     } catch (e) {
       engine?.dispose();
       throw e;

@@ -414,6 +414,7 @@ export class WebGpuSession implements DecodeSession {
         convTaps: c.dConv,
         stage,
         unroll: e.decodeUnroll,
+        subgroups: e.decodeSubgroups,
       });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>

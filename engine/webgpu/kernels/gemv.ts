@@ -58,6 +58,12 @@ export interface GemvVariant {
   convTaps?: number;
   /** Weight words loaded ahead per thread and matrix on the vec path (default UNROLL; 1 = one load per iteration). */
   unroll?: number;
+  /**
+   * Reduce with subgroup operations (the `subgroups` feature; subgroup lanes must be consecutive local indices,
+   * which subgroupsUsable() checks): a row's partial sums meet by shuffles, the workgroup's in one round through
+   * workgroup memory, instead of log2(threads) barrier rounds.
+   */
+  subgroups?: boolean;
 }
 
 /**
@@ -172,7 +178,8 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   // A solo invocation walks all of K itself and needs no reduction.
   const from = solo ? '0u' : 'lid';
   const step = solo ? '1u' : `${THREADS}u`;
-  const total = (e: string) => (solo ? e : `reduce2(lid, ${e})`);
+  const sg = v.subgroups === true && !solo;
+  const total = (e: string) => (solo ? e : sg ? `reduce2(lid, ${e}, sgs)` : `reduce2(lid, ${e})`);
   const prologue = split
     ? `var sa = 0.0;
   var sy = 0.0;`
@@ -259,9 +266,9 @@ fn wval(which: u32, k: u32) -> f32 {
   // The weight index of the vec/scalar paths (the scalar path of packed weights works in elements).
   const base = vec ? `let base = row * (${loopBound});` : packed ? 'wbase = row * p.K;' : 'let base = row * p.K;';
   return {
-    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${stage ? `-staged${v.K}` : ''}${split ? '-split' : ''}${solo ? '-solo' : ''}`,
+    name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${sg ? '-sg' : ''}${stage ? `-staged${v.K}` : ''}${split ? '-split' : ''}${solo ? '-solo' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
-    wgsl: /* wgsl */ `
+    wgsl: /* wgsl */ `${sg ? 'enable subgroups;' : ''}
 struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
@@ -273,9 +280,9 @@ ${siluWgsl}
 ${dot8}
 ${scalarLoaders}
 ${xin}
-${solo ? '' : reduce2(THREADS)}
+${solo ? '' : sg ? reduce2Subgroups(THREADS) : reduce2(THREADS)}
 @compute @workgroup_size(${THREADS})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32${sg ? ', @builtin(subgroup_size) sgs: u32' : ''}) {
   ${prologue}
   ${stageFill}
   let lane = lid % ${TPR}u;
@@ -285,8 +292,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc = 0.0;
   var acc2 = 0.0;
   ${loop}
-  ${solo ? '' : rowReduce(TPR)}
-  let rv = ${solo ? 'vec2f(acc, acc2)' : 'red[lid]'};
+  ${solo ? '' : sg ? rowReduceSubgroups(TPR) : rowReduce(TPR)}
+  let rv = ${solo ? 'vec2f(acc, acc2)' : sg ? 'rs' : 'red[lid]'};
   ${
     // norm: x²'s workgroup sum after the weight loads were issued (each thread has read its own red[lid] above).
     norm
@@ -340,6 +347,38 @@ function reduce2(THREADS: number): string {
   workgroupBarrier();
   return r;
 }`;
+}
+
+/** reduce2 with subgroups: a subgroupAdd, the subgroups' sums through workgroup memory in one round. */
+function reduce2Subgroups(THREADS: number): string {
+  return `fn reduce2(lid: u32, v: vec2f, sgs: u32) -> vec2f {
+  let s = subgroupAdd(v);
+  workgroupBarrier(); // red may still be read by the row reduction
+  if (lid % sgs == 0u) { red[lid / sgs] = s; }
+  workgroupBarrier();
+  var t = vec2f(0.0);
+  for (var k = 0u; k < ${THREADS}u / sgs; k++) { t += red[k]; }
+  workgroupBarrier();
+  return t;
+}`;
+}
+
+/**
+ * Each row's TPR partial sums with subgroups, into \`rs\` of the row's first lane: xor-shuffles within the row's lanes
+ * of one subgroup; where a row spans several subgroups, their sums meet in workgroup memory.
+ */
+function rowReduceSubgroups(TPR: number): string {
+  return `var rs = vec2f(acc, acc2);
+  for (var o = 1u; o < min(${TPR}u, sgs); o <<= 1u) { rs += subgroupShuffleXor(rs, o); }
+  if (${TPR}u > sgs) {
+    if (lid % sgs == 0u) { red[lid / sgs] = rs; }
+    workgroupBarrier();
+    if (lane == 0u) {
+      var t = vec2f(0.0);
+      for (var k = 0u; k < ${TPR}u / sgs; k++) { t += red[lid / sgs + k]; }
+      rs = t;
+    }
+  }`;
 }
 
 /** Sum each row's TPR partial dot products (both accumulators) in workgroup memory. */
