@@ -46,6 +46,8 @@ const read = (page: Page) =>
 describe('sliding-windows lesson: <hymba-mask-view>', () => {
   it('waits, offscreen, until it is scrolled into view', async () => {
     const page = await site.open(LESSON);
+    // The element upgrades when its module has loaded, which can come after the page's load event under CI load.
+    await page.waitForFunction((sel) => document.querySelector(sel)?.shadowRoot?.textContent?.includes('Waiting'), WIDGET);
     const before = await page.$eval(WIDGET, (el) => ({ status: el.getAttribute('status'), text: el.shadowRoot!.textContent! }));
     expect(before.status).toBe('loading');
     expect(before.text).toContain('Waiting until visible');
