@@ -6,8 +6,9 @@
 //   y[c]   = (Σ_n C[n] · h[c,n] + D[c] · xc[c]) · SiLU(z[c])
 // The conv step and its state update happened in in_proj's epilogue (gemv.ts), which wrote xc.
 // Thread mapping: one thread per (channel, state n), STEP_THREADS / S channels per workgroup. The merged attention
-// combine runs on the same workgroup size, and with 16-slot splits (72 at 1 k context) 128 threads keep its
-// per-thread loop short (H200: the merged dispatch took 11.9 µs on 64 threads, its two halves 7.5 and 5.5 alone).
+// combine runs on the same workgroup size, and with 16-slot splits (72 at 1 k context) more threads keep its
+// per-thread loop short (H200, the merged dispatch: 11.9 µs on 64 threads, 7.9 on 128, 6.4 on 256; its two halves
+// alone 7.5 and 5.3: bench/results/h200-run16-step-threads/).
 // The step is a latency chain (a few hundred small workgroups): every load that does not depend on x_proj's output
 // (state, A, D, xc, z, biases, gains, dt_proj's weights) is issued first, and the RMS scales multiply at use.
 // `pack` holds the layer's small vectors: [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)].
@@ -18,7 +19,7 @@ import { combineWgsl } from './decode-attention.ts';
 import type { WeightDType } from '../weights.ts';
 
 /** Threads per workgroup of the SSM step (and of the attention combine merged into it). */
-const STEP_THREADS = 128;
+const STEP_THREADS = 256;
 
 export function ssmStepKernel(S: number, R: number, dtDtype: WeightDType, combineDv?: number): Kernel {
   const CH = Math.max(1, Math.floor(STEP_THREADS / S));
