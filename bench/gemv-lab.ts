@@ -22,40 +22,28 @@ import {
   type Epilogue,
   type Prologue,
 } from '../engine/webgpu/kernels/gemv.ts';
-import type { Kernel } from '../engine/webgpu/runtime.ts';
+import { GpuRuntime, type Kernel } from '../engine/webgpu/runtime.ts';
+import { acquireDevice } from '../engine/webgpu/device.ts';
+import { GpuTimer } from '../engine/webgpu/decode-bench.ts';
 
 Object.assign(globalThis, globals);
 const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
 const gpu = create(flags) as unknown as GPU;
 (globalThis as { keepGpu?: unknown }).keepGpu = gpu;
-const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-if (!adapter) throw new Error('no WebGPU adapter');
-const limits: Record<string, number> = {};
-for (const k of [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
-] as const)
-  limits[k] = adapter.limits[k];
-if (!adapter.features.has('timestamp-query')) throw new Error('the lab needs timestamp-query');
-const hasSubgroups = adapter.features.has('subgroups');
-const device = await adapter.requestDevice({
-  requiredLimits: limits,
-  requiredFeatures: hasSubgroups ? ['timestamp-query', 'subgroups'] : ['timestamp-query'],
-});
+const ctx = await acquireDevice(gpu, 'high-performance', ['timestamp-query']);
+const device = ctx.device;
+if (!device.features.has('timestamp-query')) throw new Error('the lab needs timestamp-query');
+const hasSubgroups = device.features.has('subgroups');
 device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
-console.log(
-  `adapter: ${adapter.info.description || adapter.info.device} limits: ${JSON.stringify(limits)} flags: ${flags.join(' ') || '(none)'}`,
-);
+console.log(`adapter: ${ctx.adapterInfo.description || ctx.adapterInfo.device} flags: ${flags.join(' ') || '(none)'}`);
+// The engine's pipeline cache and buffer accounting (runtime.ts), without a model.
+const rt = new GpuRuntime(ctx, 'gpu');
+const timer = new GpuTimer(device);
 
 const smoke = process.argv.includes('--smoke');
 const S = smoke ? 8 : 1; // shrink factor for SwiftShader
 const N = smoke ? 2 : 24; // dispatches per timed pass
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-const buffer = (bytes: number) => device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE });
+const buffer = (bytes: number) => rt.create(bytes, 'lab');
 
 // Random bf16 weights in [-0.05, 0.05), one host block reused for every copy (only the addresses matter here).
 const maxWords = (5504 * 1600) / 2 / S;
@@ -105,33 +93,17 @@ const acts = {
   out: vec(8960),
 };
 
-const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-const readBuf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-
 interface Dispatch {
   pipeline: GPUComputePipeline;
   bind: GPUBindGroup;
   groups: [number, number];
 }
-const pipelines = new Map<string, GPUComputePipeline>();
-function pipelineOf(k: Kernel): GPUComputePipeline {
-  let p = pipelines.get(k.wgsl);
-  if (!p) {
-    p = device.createComputePipeline({
-      layout: 'auto',
-      compute: { module: device.createShaderModule({ code: k.wgsl }), entryPoint: 'main' },
-    });
-    pipelines.set(k.wgsl, p);
-  }
-  return p;
-}
 function dispatchOf(k: Kernel, params: number[], buffers: GPUBuffer[], groups: [number, number]): Dispatch {
-  const pipeline = pipelineOf(k);
-  const u = device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const { pipeline, layout } = rt.pipeline(k);
+  const u = rt.create(256, 'lab params', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   device.queue.writeBuffer(u, 0, new Uint32Array(params.map((v) => v >>> 0)));
   const bind = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
+    layout,
     entries: [{ binding: 0, resource: { buffer: u } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
   });
   return { pipeline, bind, groups };
@@ -140,21 +112,16 @@ function dispatchOf(k: Kernel, params: number[], buffers: GPUBuffer[], groups: [
 async function passUs(list: Dispatch[]): Promise<number> {
   let best = Infinity;
   for (let r = 0; r < 3; r++) {
-    const e = device.createCommandEncoder();
-    const pass = e.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    for (const d of list) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bind);
-      pass.dispatchWorkgroups(d.groups[0], d.groups[1]);
-    }
-    pass.end();
-    e.resolveQuerySet(qs, 0, 2, resolve, 0);
-    e.copyBufferToBuffer(resolve, 0, readBuf, 0, 16);
-    device.queue.submit([e.finish()]);
-    await readBuf.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(readBuf.getMappedRange().slice(0));
-    readBuf.unmap();
-    best = Math.min(best, Number(t[1] - t[0]) / 1000);
+    const ns = await timer.ns((e) => {
+      const pass = e.beginComputePass({ timestampWrites: timer.writes(true, true) });
+      for (const d of list) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bind);
+        pass.dispatchWorkgroups(d.groups[0], d.groups[1]);
+      }
+      pass.end();
+    });
+    best = Math.min(best, ns! / 1000);
   }
   return best;
 }

@@ -1,12 +1,13 @@
 // The full-size benchmark on a real GPU through Dawn (the H200 of the `device` tool; docs/performance.md says how to
 // rerun). Bundled into one file by esbuild and run by the carried Node:
 //   node app.mjs [--quick]   → prints the table; writes bench.json to $OUT (when set)
-// The device asks for `timestamp-query` when the adapter has it (GPU ms per token), with the adapter's limits.
+// The device (engine/webgpu/device.ts acquireDevice) also asks for `timestamp-query` when the adapter has it (GPU ms
+// per token).
 import { writeFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { parseConfig } from '../engine/config.ts';
 import { getPreset, type HymbaPreset } from '../engine/presets.ts';
-import type { GpuContext } from '../engine/webgpu/device.ts';
+import { acquireDevice } from '../engine/webgpu/device.ts';
 import { benchFullSize, formatFullSize, sweepDecodeShapes } from '../engine/webgpu/decode-bench.ts';
 
 Object.assign(globalThis, globals);
@@ -14,29 +15,15 @@ const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
 const gpu = create(flags) as unknown as GPU;
 (globalThis as { keepGpu?: unknown }).keepGpu = gpu; // Dawn's object must stay referenced
 
-const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-if (!adapter) throw new Error('no WebGPU adapter');
-const limits: Record<string, number> = {};
-for (const k of [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-] as const)
-  limits[k] = adapter.limits[k];
-const features = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures: features });
+const ctx = await acquireDevice(gpu, 'high-performance', ['timestamp-query']);
+const device = ctx.device;
 device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
-const info = adapter.info;
-const ctx: GpuContext = {
-  device,
-  adapterInfo: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
-  lost: device.lost.then((i) => new Error(i.message) as never),
-  isLost: () => false,
-};
+const limits = Object.fromEntries(
+  (['maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage'] as const).map((k) => [
+    k,
+    device.limits[k],
+  ]),
+);
 console.log(`adapter: ${JSON.stringify(ctx.adapterInfo)} features: ${[...device.features].join(',')}`);
 console.log(`limits: ${JSON.stringify(limits)} dawn flags: ${flags.join(' ') || '(none)'}`);
 

@@ -110,7 +110,7 @@ fn main(@builtin(local_invocation_index) lid: u32) { if (lid == 0u && p.n == 123
 });
 
 /** GPU nanoseconds between the start and end of the compute passes recorded with `writes`, or null. */
-class GpuTimer {
+export class GpuTimer {
   readonly available: boolean;
   private readonly device: GPUDevice;
   private querySet: GPUQuerySet | null = null;

@@ -42,9 +42,14 @@ export interface GpuContext {
 
 /**
  * Request an adapter and a device with the adapter's own limits (the defaults are far smaller than what
- * real GPUs allow, e.g. maxStorageBufferBindingSize 128 MiB).
+ * real GPUs allow, e.g. maxStorageBufferBindingSize 128 MiB), and those of `optionalFeatures` the adapter has
+ * (benchmarks ask for `timestamp-query`).
  */
-export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPowerPreference = 'high-performance'): Promise<GpuContext> {
+export async function acquireDevice(
+  gpu: GPU | undefined,
+  powerPreference: GPUPowerPreference = 'high-performance',
+  optionalFeatures: GPUFeatureName[] = [],
+): Promise<GpuContext> {
   if (!gpu) {
     throw new WebGpuUnavailableError(
       'WebGPU is not available here (no navigator.gpu). Use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 18+, Firefox 141+).',
@@ -69,7 +74,7 @@ export async function acquireDevice(gpu: GPU | undefined, powerPreference: GPUPo
     limits[key] = adapter.limits[key];
   }
   // Subgroups make the decode GEMVs' reductions cheaper where offered (kernels/subgroups.ts); optional.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups'] : [];
+  const requiredFeatures = [...optionalFeatures, 'subgroups' as GPUFeatureName].filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
   let lostFlag = false;
   const lost = device.lost.then((info) => {

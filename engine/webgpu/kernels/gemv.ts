@@ -150,7 +150,7 @@ var<workgroup> xs: array<${unit}, ${stageUnits}>;
 fn xin(j: u32) -> ${unit} { return xs[j]; }`
       : xinGlobal;
   const norm = v.prologue === 'norm';
-  const sqOf = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
+  const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
   // norm: the stage holds x ⊙ gain and the same pass sums x², so x is read once (the RMS scale multiplies the dot
   // products at the end).
   const stageFill = split
@@ -159,22 +159,21 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
     var ey = ${unit}(0.0);
     if (p.hasA != 0u) { ea = a[j]; }
     if (p.hasY != 0u) { ey = y[j]; }
-    sa += ${sqOf('ea')};
-    sy += ${sqOf('ey')};
+    sa += ${sq('ea')};
+    sy += ${sq('ey')};
     xs[j] = ea * g1[j];
     xs2[j] = ey * g2[j];
   }
   workgroupBarrier();`
     : stage
       ? norm
-        ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sqOf('e')}; xs[j] = e * gain[j]; }
+        ? `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { let e = x[p.xOff + j]; ss += ${sq('e')}; xs[j] = e * gain[j]; }
   workgroupBarrier();`
         : `for (var j = lid; j < ${stageUnits}u; j += ${THREADS}u) { xs[j] = xin_global(j); }
   workgroupBarrier();`
       : '';
   // Sum of squares of the prologue's inputs (norm: x; fuse: a and y), reduced over the workgroup.
   const units = vec ? 'p.K / 4u' : 'p.K';
-  const sq = (e: string) => (vec ? `dot(${e}, ${e})` : `${e} * ${e}`);
   // A solo invocation walks all of K itself and needs no reduction.
   const from = solo ? '0u' : 'lid';
   const step = solo ? '1u' : `${THREADS}u`;
@@ -211,23 +210,15 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
   // and too few threads to cover it otherwise). The remainder loop takes the last < UNROLL words.
   const U = v.unroll ?? UNROLL;
   const mats = two ? ['w', 'w2'] : ['w'];
+  // The U loaded words of matrix m against input x (xin, or xin2 for the split fuse's second input).
+  const terms = (m: string, x: string) =>
+    Array.from({ length: U }, (_, u) =>
+      packed ? `dot8(${m}_${u}, ${x}(2u * i${u}), ${x}(2u * i${u} + 1u))` : `dot(${m}_${u}, ${x}(i${u}))`,
+    ).join(' + ');
   const unrolled = Array.from({ length: U }, (_, u) => `let i${u} = i + ${u * TPR}u;`)
     .concat(mats.flatMap((m) => Array.from({ length: U }, (_, u) => `let ${m}_${u} = ${m}[base + i${u}];`)))
-    .concat(
-      mats.map((m, k) => {
-        const terms = Array.from({ length: U }, (_, u) =>
-          packed ? `dot8(${m}_${u}, xin(2u * i${u}), xin(2u * i${u} + 1u))` : `dot(${m}_${u}, xin(i${u}))`,
-        );
-        return `${k === 0 ? 'acc' : 'acc2'} += ${terms.join(' + ')};`;
-      }),
-    )
-    .concat(
-      split
-        ? [
-            `acc2 += ${Array.from({ length: U }, (_, u) => (packed ? `dot8(w_${u}, xin2(2u * i${u}), xin2(2u * i${u} + 1u))` : `dot(w_${u}, xin2(i${u}))`)).join(' + ')};`,
-          ]
-        : [],
-    )
+    .concat(`acc += ${terms('w', 'xin')};`)
+    .concat(two ? [`acc2 += ${terms('w2', 'xin')};`] : split ? [`acc2 += ${terms('w', 'xin2')};`] : [])
     .join('\n    ');
   const loop = vec
     ? `var i = lane;
