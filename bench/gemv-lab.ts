@@ -197,17 +197,20 @@ interface Variant {
 // Per shape: the engine's default first (256 threads, rows by rowsPerGroup, unroll 4), then alternatives (run 2
 // explored rows, threads and unroll: bench/results/gemv-lab-h200-run2.txt; subgroup reductions: run 5).
 const base: Variant = { threads: 256, unroll: 4 };
-const variantsOf = (s: Shape): Variant[] => [
-  base,
-  ...(hasSubgroups ? [{ ...base, subgroups: true }] : []),
-  ...(smoke
-    ? []
-    : [
-        { threads: 128, unroll: 4 },
-        ...(hasSubgroups ? [{ threads: 128, unroll: 4, subgroups: true }] : []),
-        ...(s.prologue === 'plain' ? [8] : [8, 32]).map((rows) => ({ threads: 256, rows, unroll: 4 })),
-      ]),
-];
+// VARIANTS (JSON list of Variant) replaces the list below; SHAPES (comma-separated names) picks shapes.
+const envVariants = process.env.VARIANTS ? (JSON.parse(process.env.VARIANTS) as Variant[]) : null;
+const variantsOf = (s: Shape): Variant[] =>
+  envVariants ?? [
+    base,
+    ...(hasSubgroups ? [{ ...base, subgroups: true }] : []),
+    ...(smoke
+      ? []
+      : [
+          { threads: 128, unroll: 4 },
+          ...(hasSubgroups ? [{ threads: 128, unroll: 4, subgroups: true }] : []),
+          ...(s.prologue === 'plain' ? [8] : [8, 32]).map((rows) => ({ threads: 256, rows, unroll: 4 })),
+        ]),
+  ];
 // --prefetch: the L2-prefetch experiments (run 1: bench/results/gemv-lab-h200-run1.txt).
 const prefetchRuns = process.argv.includes('--prefetch');
 
@@ -261,7 +264,7 @@ const prefetchDispatches = (s: Shape, copy: number): Dispatch[] => {
 const empty = dispatchOf(emptyKernel, [0], [sink], [540, 1]);
 log({ what: 'empty dispatch (540 workgroups)', us: (await passUs(Array(N).fill(empty))) / N });
 
-for (const s of shapes) {
+for (const s of shapes.filter((x) => !process.env.SHAPES || process.env.SHAPES.split(',').includes(x.name))) {
   const copies = copiesOf(s);
   const mb = bytesOf(s) / 1e6;
   const variants = variantsOf(s);
