@@ -33,9 +33,11 @@ const smoke = process.argv.includes('--smoke');
 const layers = smoke ? 1 : undefined;
 const config = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);
 const out = process.env.OUT;
+const steps = Number(process.env.STEPS ?? 256);
 const t0 = performance.now();
 // SHAPES: [[threads, rows|null, merge?, unroll?, subgroups?], …] (decode-bench.ts sweepDecodeShapes); the best one is
-// benchmarked.
+// benchmarked. STEPS: greedy steps timed per decode figure (default 256: the wall time of a short run includes the
+// pipeline's fill, ~0.1 ms/token at 48 steps on the H200; docs/performance.md, run 20).
 const shapes: Array<[number, number | undefined, boolean?, number?, boolean?]> = JSON.parse(
   process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]',
 ).map(([t, r, m, u, g]: [number, number | null, boolean?, number?, boolean?]) => [
@@ -48,7 +50,7 @@ const shapes: Array<[number, number | undefined, boolean?, number?, boolean?]> =
 const sweep = await sweepDecodeShapes(ctx, config, {
   layers,
   context: smoke ? 16 : 1024,
-  steps: smoke ? 2 : 48,
+  steps: smoke ? 2 : steps,
   shapes: smoke ? shapes.slice(0, 1) : shapes,
 });
 console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
@@ -81,7 +83,7 @@ const result = await benchFullSize(ctx, config, {
   layers,
   prefill: smoke ? [8] : quick ? [128, 1024] : [128, 1024, 4096],
   contexts: smoke ? [16] : quick ? [1024] : [1024, 8000],
-  steps: smoke ? 2 : 64,
+  steps: smoke ? 2 : steps,
   copyBytes: smoke ? 2 ** 20 : undefined,
   decodeThreads: bestShape.threads,
   decodeRows: bestShape.rows ?? undefined,

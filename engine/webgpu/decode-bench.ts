@@ -35,6 +35,8 @@ export interface FullSizeBenchOptions {
 
 export interface DecodeFigures {
   context: number;
+  /** Greedy steps timed (o.steps, fewer where the model's positions end first). */
+  steps: number;
   ms_per_token: number;
   gpu_ms_per_token: number | null;
   dispatches_per_token: number;
@@ -268,7 +270,9 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
 
     const decode: DecodeFigures[] = [];
     for (const context of o.contexts) {
-      const s = await engine.session({ maxContext: context + 2 * o.steps + 4 });
+      // Warm-up 4 + timed steps + 1 timed step must fit in the model's positions.
+      const steps = Math.max(1, Math.min(o.steps, config.maxPositionEmbeddings - context - 8));
+      const s = await engine.session({ maxContext: context + steps + 8 });
       // Fill the cache in prompt chunks of ≤ 1024 tokens (a continuation prefill reads the same caches).
       const prompt = ids(context);
       for (let i = 0; i < context; i += 1024) await s.prefill(prompt.slice(i, i + 1024));
@@ -276,8 +280,8 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       await s.greedy(5, 4); // warm-up (pipelines, bind groups)
       const cost = s.decodeCost();
       const td = performance.now();
-      await s.greedy(7, o.steps);
-      const ms = (performance.now() - td) / o.steps;
+      await s.greedy(7, steps);
+      const ms = (performance.now() - td) / steps;
       let gpuMs: number | null = null;
       if (timer.available) gpuMs = await s.timedStep(timer.writes(true, true)!, (e) => timer.ns(e));
       s.dispose();
@@ -285,6 +289,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       const gbps = bytes / (ms * 1e6);
       decode.push({
         context,
+        steps,
         ms_per_token: ms,
         gpu_ms_per_token: gpuMs,
         dispatches_per_token: cost.dispatches,
@@ -295,7 +300,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
         fraction_of_copy: gbps / copy,
         us_per_dispatch_over_floor: ((ms - bytes / (copy * 1e6)) * 1000) / cost.dispatches,
       });
-      log(`decode @ ${context}: ${ms.toFixed(3)} ms/token${gpuMs !== null ? ` (GPU ${gpuMs.toFixed(3)} ms)` : ''}`);
+      log(`decode @ ${context} (${steps} steps): ${ms.toFixed(3)} ms/token${gpuMs !== null ? ` (GPU ${gpuMs.toFixed(3)} ms)` : ''}`);
     }
     return {
       adapter: [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.device, ctx.adapterInfo.description]
