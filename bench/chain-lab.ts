@@ -105,6 +105,30 @@ console.log(
   `rows per workgroup ${RS}, ${MAXW} weight words per thread, ${XB} input words at once; ${stages.length} stages, ${totalGroups} workgroups, ${(weightBytes / 1e6).toFixed(1)} MB of weights`,
 );
 
+// A row's TPR partial sums into `total` of its first lane.
+const reduceCode = (indent: string) =>
+  (sg
+    ? `var total = acc;
+if (tpr <= sgs) {
+  // A row's lanes lie within one subgroup: xor-shuffles among them.
+  for (var o = 1u; o < tpr; o <<= 1u) { total += subgroupShuffleXor(total, o); }
+} else {
+  total = subgroupAdd(acc);
+  if (lid % sgs == 0u) { red[lid / sgs] = total; }
+  workgroupBarrier();
+  if (lane == 0u) { total = 0.0; for (var k = 0u; k < tpr / sgs; k++) { total += red[lid / sgs + k]; } }
+}`
+    : `red[lid] = acc;
+workgroupBarrier();
+for (var o = tpr / 2u; o > 0u; o >>= 1u) {
+  if (lane < o) { red[lid] += red[lid + o]; }
+  workgroupBarrier();
+}
+let total = red[lid];`
+  )
+    .split('\n')
+    .map((l) => indent + l)
+    .join('\n');
 const wgsl = /* wgsl */ `${sg ? 'enable subgroups;' : ''}
 struct Stage { first: u32, groups: u32, R: u32, words: u32, wOff: u32, inOff: u32, outOff: u32, wait: u32, K: u32, rows: u32, waitCount: u32, pad: u32 }
 struct Params { nStages: u32, stage0: u32, limit: u32, nowait: u32, total: u32, pad0: u32, pad1: u32, pad2: u32, stages: array<Stage, ${MAX_STAGES}> }
@@ -183,22 +207,7 @@ ${range(XB)
 ${range(MAXW)
   .map((i) => `  if (live && lane + ${i}u * tpr < st.words) { acc += term(w${i}, lane + ${i}u * tpr); }`)
   .join('\n')}
-${
-  sg
-    ? `  let part = subgroupAdd(acc);
-  let per = max(tpr / sgs, 1u);
-  if (lid % sgs == 0u) { red[lid / sgs] = part; }
-  workgroupBarrier();
-  var total = 0.0;
-  if (lane == 0u) { for (var k = 0u; k < per; k++) { total += red[lid / sgs + k]; } }`
-    : `  red[lid] = acc;
-  workgroupBarrier();
-  for (var o = tpr / 2u; o > 0u; o >>= 1u) {
-    if (lane < o) { red[lid] += red[lid + o]; }
-    workgroupBarrier();
-  }
-  let total = red[lid];`
-}
+${reduceCode('  ')}
   if (live && lane == 0u) {
     var b = bitcast<u32>(total);
     if (b == 0u) { b = 0x80000000u; }
@@ -213,25 +222,6 @@ ${
 // of its tickets. A workgroup holds at most three tickets and finishes them in order, so the holder of the lowest
 // unfinished ticket is always computing it, and everything it waits for has a lower ticket: no deadlock as long as
 // started workgroups keep running.
-const reduceCode = (indent: string) =>
-  (sg
-    ? `var total = subgroupAdd(acc);
-if (tpr > sgs) {
-  if (lid % sgs == 0u) { red[lid / sgs] = total; }
-  workgroupBarrier();
-  if (lane == 0u) { total = 0.0; for (var k = 0u; k < tpr / sgs; k++) { total += red[lid / sgs + k]; } }
-}`
-    : `red[lid] = acc;
-workgroupBarrier();
-for (var o = tpr / 2u; o > 0u; o >>= 1u) {
-  if (lane < o) { red[lid] += red[lid + o]; }
-  workgroupBarrier();
-}
-let total = red[lid];`
-  )
-    .split('\n')
-    .map((l) => indent + l)
-    .join('\n');
 const loadCode = (prefix: string, t: string) => `  {
     cur = stageOf(${t}, cur);
     let st = p.stages[cur];
@@ -346,12 +336,6 @@ const staticWgsl = persistentWgsl
   .replaceAll('    if (lid == 0u) { pend = atomicAdd(&sync[0], 1u); }\n', '')
   .replace('    if (lid == 0u) { ticket = pend; }\n    t = workgroupUniformLoad(&ticket);', '    t = wg.x + k * nwg.x;\n    k++;')
   .replace('    if (lid == 0u) { ticket = pend; }\n    tn = workgroupUniformLoad(&ticket);', '    tn = wg.x + k * nwg.x;\n    k++;');
-// With subgroups, a row of tpr < sgs lanes shares its subgroup with other rows: subgroupAdd would mix them.
-if (sg) {
-  const probeSize = 32;
-  for (const g of layer) if (256 / g.R < probeSize && !smoke) throw new Error(`${g.name}: rows span less than a subgroup`);
-}
-
 const kernel: Kernel = { name: 'chain-gemv', bindings: ['read', 'rw', 'rw'], wgsl };
 const { pipeline, layout } = rt.pipeline(kernel);
 const persistent = rt.pipeline({
