@@ -5,7 +5,7 @@
 // Hymba-1.5B layer (in_proj, out_proj, gate+up, down; 6 layers, 24 GEMVs, 550 MB of cold bf16 weights) run as a
 // dataflow graph, in four forms of one GEMV kernel (R rows per workgroup, weights held in registers, the input
 // staged in workgroup memory):
-//   separate:   one dispatch per GEMV (what the engine does);
+//   separate:   one dispatch per GEMV, no tickets and no waits (what the engine does);
 //   chained:    ONE dispatch for all 24. A workgroup takes its logical index from an atomic ticket, so every lower
 //               index has already started; stages are laid out in index order and a workgroup only waits for lower
 //               stages, so none waits for a workgroup that has not started (the assumption of decoupled look-back
@@ -152,8 +152,8 @@ fn term(q: vec4<u32>, j: u32) -> f32 {
 }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${sg ? ', @builtin(subgroup_size) sgs: u32' : ''}) {
-  if (lid == 0u) { ticket = atomicAdd(&sync[0], 1u); }
-  // nowait (timing one kind alone): the workgroup's own index, as in an ordinary dispatch.
+  if (lid == 0u && p.nowait == 0u) { ticket = atomicAdd(&sync[0], 1u); }
+  // nowait (the separate and "only" forms): no ticket, the workgroup's own index, as in an ordinary dispatch.
   let id = select(workgroupUniformLoad(&ticket), wg.x + p.stages[p.stage0].first, p.nowait == 1u);
   var s = p.stage0;
   while (s + 1u < p.nStages && id >= p.stages[s + 1u].first) { s++; }
@@ -411,8 +411,9 @@ function record(e: GPUCommandEncoder, mode: Mode, timed: boolean) {
     pass.setBindGroup(0, binds[0]);
     pass.dispatchWorkgroups(totalGroups);
   } else if (mode === 'separate') {
+    // Without tickets or waits: each dispatch's inputs are complete when it starts (as in the engine).
     stages.forEach((s, i) => {
-      pass.setBindGroup(0, binds[i]);
+      pass.setBindGroup(0, nowaitBinds[i]);
       pass.dispatchWorkgroups(s.groups);
     });
   } else if (mode.startsWith('only ')) {
