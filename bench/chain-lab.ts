@@ -22,23 +22,16 @@
 // Each checks its output bit for bit against `separate`, and the error flag. GPU timestamps, best of 5.
 // Bundled like bench/h200.ts: npx esbuild bench/chain-lab.ts --bundle --platform=node --format=esm --external:webgpu
 //   node chain.mjs        (--smoke: tiny shapes, for SwiftShader; env RS, P, XB, PLAIN, STATIC, LAYERS: see below)
-import { create, globals } from 'webgpu';
-import { acquireDevice } from '../engine/webgpu/device.ts';
+import { benchDevice } from '../engine/webgpu/node-device.node.ts';
 import { GpuRuntime, type Kernel } from '../engine/webgpu/runtime.ts';
 import { GpuTimer } from '../engine/webgpu/decode-bench.ts';
 import { subgroupsUsable } from '../engine/webgpu/kernels/subgroups.ts';
 
-Object.assign(globalThis, globals);
-const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
-const gpu = create(flags) as unknown as GPU;
-(globalThis as { keepGpu?: unknown }).keepGpu = gpu;
-const ctx = await acquireDevice(gpu, 'high-performance', ['timestamp-query']);
+const ctx = await benchDevice(['timestamp-query']);
 const device = ctx.device;
+// benchDevice logs GPU errors; a run with any fails.
 let gpuErrors = 0;
-device.addEventListener('uncapturederror', (e) => {
-  gpuErrors++;
-  console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message);
-});
+device.addEventListener('uncapturederror', () => gpuErrors++);
 const rt = new GpuRuntime(ctx, 'gpu');
 const timer = new GpuTimer(device);
 const smoke = process.argv.includes('--smoke');
@@ -106,9 +99,8 @@ console.log(
 );
 
 // A row's TPR partial sums into `total` of its first lane.
-const reduceCode = (indent: string) =>
-  (sg
-    ? `var total = acc;
+const reduceWgsl = sg
+  ? `var total = acc;
 if (tpr <= sgs) {
   // A row's lanes lie within one subgroup: xor-shuffles among them.
   for (var o = 1u; o < tpr; o <<= 1u) { total += subgroupShuffleXor(total, o); }
@@ -118,17 +110,68 @@ if (tpr <= sgs) {
   workgroupBarrier();
   if (lane == 0u) { total = 0.0; for (var k = 0u; k < tpr / sgs; k++) { total += red[lid / sgs + k]; } }
 }`
-    : `red[lid] = acc;
+  : `red[lid] = acc;
 workgroupBarrier();
 for (var o = tpr / 2u; o > 0u; o >>= 1u) {
   if (lane < o) { red[lid] += red[lid + o]; }
   workgroupBarrier();
 }
-let total = red[lid];`
-  )
+let total = red[lid];`;
+const indented = (indent: string, code: string) =>
+  code
     .split('\n')
     .map((l) => indent + l)
     .join('\n');
+// Wait for the producer stage, then stage the input in workgroup memory. One thread spins on the producer's
+// completion counter (a hint); then all of a thread's input words are requested at once (one round trip) and
+// checked, and a word still holding the sentinel is re-read until it is set (rare: its store was not yet visible).
+// Needs `st` and `lid`; the nowait forms (separate, "only") skip both waits.
+const inputCode = (indent: string) =>
+  indented(
+    indent,
+    `if (lid == 0u && st.wait != 0u && p.nowait == 0u) {
+  var n = 0u;
+  while (atomicLoad(&sync[1u + st.wait]) < st.waitCount && n < p.limit) { n++; }
+  if (n == p.limit) { atomicStore(&sync[1], 1u); }
+}
+workgroupBarrier();
+var missing = false;
+for (var c = lid; c < st.K; c += ${256 * XB}u) {
+${range(XB)
+  .map((k) => `  var x${k} = 1u;\n  if (c + ${k * 256}u < st.K) { x${k} = ${load(`st.inOff + c + ${k * 256}u`)}; }`)
+  .join('\n')}
+${range(XB)
+  .map((k) => `  if (c + ${k * 256}u < st.K) { put(c + ${k * 256}u, bitcast<f32>(x${k})); }\n  missing = missing || x${k} == 0u;`)
+  .join('\n')}
+}
+if (missing && p.nowait == 0u) {
+  for (var i = lid; i < st.K; i += 256u) {
+    var b = ${load('st.inOff + i')};
+    var n = 0u;
+    while (b == 0u && n < p.limit) { b = ${load('st.inOff + i')}; n++; }
+    if (b == 0u) { atomicStore(&sync[1], 2u); }
+    put(i, bitcast<f32>(b));
+  }
+}`,
+  );
+// A row's dot product from the weight registers `${prefix}0..`, reduced, stored sentinel-safe (+0.0 as −0.0), and
+// the workgroup counted done for stage s once every row is stored. Needs st, s, tpr, lane, row, live.
+const rowCode = (prefix: string, indent: string) =>
+  indented(
+    indent,
+    `var acc = 0.0;
+${range(MAXW)
+  .map((i) => `if (live && lane + ${i}u * tpr < st.words) { acc += term(${prefix}${i}, lane + ${i}u * tpr); }`)
+  .join('\n')}
+${reduceWgsl}
+if (live && lane == 0u) {
+  var b = bitcast<u32>(total);
+  if (b == 0u) { b = 0x80000000u; }
+  ${PLAIN ? 'act[st.outOff + row] = b;' : 'atomicStore(&act[st.outOff + row], b);'}
+}
+workgroupBarrier();
+if (lid == 0u) { atomicAdd(&sync[2u + s], 1u); }`,
+  );
 const wgsl = /* wgsl */ `${sg ? 'enable subgroups;' : ''}
 struct Stage { first: u32, groups: u32, R: u32, words: u32, wOff: u32, inOff: u32, outOff: u32, wait: u32, K: u32, rows: u32, waitCount: u32, pad: u32 }
 struct Params { nStages: u32, stage0: u32, limit: u32, nowait: u32, total: u32, pad0: u32, pad1: u32, pad2: u32, stages: array<Stage, ${MAX_STAGES}> }
@@ -170,51 +213,9 @@ ${range(MAXW)
   if (live && lane + ${i}u * tpr < st.words) { w${i} = w[base + lane + ${i}u * tpr]; }`,
   )
   .join('\n')}
-  if (lid == 0u && st.wait != 0u && p.nowait == 0u) {
-    var n = 0u;
-    while (atomicLoad(&sync[1u + st.wait]) < st.waitCount && n < p.limit) { n++; }
-    if (n == p.limit) { atomicStore(&sync[1], 1u); }
-  }
+${inputCode('  ')}
   workgroupBarrier();
-  // All of a thread's input words are requested at once (one round trip), then checked; a word still holding
-  // the sentinel is re-read until it is set (rare: its store was not yet visible).
-  var missing = false;
-  for (var c = lid; c < st.K; c += ${256 * XB}u) {
-${range(XB)
-  .map(
-    (k) => `    var x${k} = 1u;
-    if (c + ${k * 256}u < st.K) { x${k} = ${load(`st.inOff + c + ${k * 256}u`)}; }`,
-  )
-  .join('\n')}
-${range(XB)
-  .map(
-    (k) => `    if (c + ${k * 256}u < st.K) { put(c + ${k * 256}u, bitcast<f32>(x${k})); }
-    missing = missing || x${k} == 0u;`,
-  )
-  .join('\n')}
-  }
-  if (missing && p.nowait == 0u) {
-    for (var i = lid; i < st.K; i += 256u) {
-      var b = ${load('st.inOff + i')};
-      var n = 0u;
-      while (b == 0u && n < p.limit) { b = ${load('st.inOff + i')}; n++; }
-      if (b == 0u) { atomicStore(&sync[1], 2u); }
-      put(i, bitcast<f32>(b));
-    }
-  }
-  workgroupBarrier();
-  var acc = 0.0;
-${range(MAXW)
-  .map((i) => `  if (live && lane + ${i}u * tpr < st.words) { acc += term(w${i}, lane + ${i}u * tpr); }`)
-  .join('\n')}
-${reduceCode('  ')}
-  if (live && lane == 0u) {
-    var b = bitcast<u32>(total);
-    if (b == 0u) { b = 0x80000000u; }
-    ${PLAIN ? 'act[st.outOff + row] = b;' : 'atomicStore(&act[st.outOff + row], b);'}
-  }
-  workgroupBarrier();
-  if (lid == 0u) { atomicAdd(&sync[2u + s], 1u); }
+${rowCode('w', '  ')}
 }`;
 
 // The persistent form: P workgroups, each taking tickets in a loop (one ticket = R rows of one stage), holding the
@@ -238,32 +239,7 @@ const processCode = (prefix: string, t: string) => `  {
     let s = stageOf(${t}, select(staged, 0u, staged == 0xffffffffu));
     let st = p.stages[s];
     if (s != staged) {
-      if (lid == 0u && st.wait != 0u) {
-        var n = 0u;
-        while (atomicLoad(&sync[1u + st.wait]) < st.waitCount && n < p.limit) { n++; }
-        if (n == p.limit) { atomicStore(&sync[1], 1u); }
-      }
-      workgroupBarrier();
-      var missing = false;
-      for (var c = lid; c < st.K; c += ${256 * XB}u) {
-${range(XB)
-  .map((k) => `        var x${k} = 1u;\n        if (c + ${k * 256}u < st.K) { x${k} = ${load(`st.inOff + c + ${k * 256}u`)}; }`)
-  .join('\n')}
-${range(XB)
-  .map(
-    (k) => `        if (c + ${k * 256}u < st.K) { put(c + ${k * 256}u, bitcast<f32>(x${k})); }\n        missing = missing || x${k} == 0u;`,
-  )
-  .join('\n')}
-      }
-      if (missing) {
-        for (var i = lid; i < st.K; i += 256u) {
-          var b = ${load('st.inOff + i')};
-          var n = 0u;
-          while (b == 0u && n < p.limit) { b = ${load('st.inOff + i')}; n++; }
-          if (b == 0u) { atomicStore(&sync[1], 2u); }
-          put(i, bitcast<f32>(b));
-        }
-      }
+${inputCode('      ')}
       workgroupBarrier();
       staged = s;
     }
@@ -271,18 +247,7 @@ ${range(XB)
     let lane = lid % tpr;
     let row = (${t} - st.first) * st.R + lid / tpr;
     let live = row < st.rows;
-    var acc = 0.0;
-${range(MAXW)
-  .map((i) => `    if (live && lane + ${i}u * tpr < st.words) { acc += term(${prefix}${i}, lane + ${i}u * tpr); }`)
-  .join('\n')}
-${reduceCode('    ')}
-    if (live && lane == 0u) {
-      var b = bitcast<u32>(total);
-      if (b == 0u) { b = 0x80000000u; }
-      ${PLAIN ? 'act[st.outOff + row] = b;' : 'atomicStore(&act[st.outOff + row], b);'}
-    }
-    workgroupBarrier();
-    if (lid == 0u) { atomicAdd(&sync[2u + s], 1u); }
+${rowCode(prefix, '    ')}
   }`;
 const persistentWgsl =
   wgsl.replace(/@compute[\s\S]*$/, '') +

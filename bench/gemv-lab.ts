@@ -11,7 +11,6 @@
 // latency-bound dispatch get slower?
 // Bundled like bench/h200.ts: npx esbuild bench/gemv-lab.ts --bundle --platform=node --format=esm --external:webgpu
 //   node lab.mjs        (DAWN_FLAGS as for h200.ts; --smoke for a tiny check on SwiftShader)
-import { create, globals } from 'webgpu';
 import {
   gemvBindings,
   gemvKernel,
@@ -23,18 +22,14 @@ import {
   type Prologue,
 } from '../engine/webgpu/kernels/gemv.ts';
 import { GpuRuntime, type Kernel } from '../engine/webgpu/runtime.ts';
-import { acquireDevice } from '../engine/webgpu/device.ts';
+import { benchDevice, dawnFlags } from '../engine/webgpu/node-device.node.ts';
 import { GpuTimer } from '../engine/webgpu/decode-bench.ts';
 
-Object.assign(globalThis, globals);
-const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
-const gpu = create(flags) as unknown as GPU;
-(globalThis as { keepGpu?: unknown }).keepGpu = gpu;
-const ctx = await acquireDevice(gpu, 'high-performance', ['timestamp-query']);
+const flags = dawnFlags();
+const ctx = await benchDevice(['timestamp-query']);
 const device = ctx.device;
 if (!device.features.has('timestamp-query')) throw new Error('the lab needs timestamp-query');
 const hasSubgroups = device.features.has('subgroups');
-device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
 console.log(`adapter: ${ctx.adapterInfo.description || ctx.adapterInfo.device} flags: ${flags.join(' ') || '(none)'}`);
 // The engine's pipeline cache and buffer accounting (runtime.ts), without a model.
 const rt = new GpuRuntime(ctx, 'gpu');

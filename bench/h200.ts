@@ -1,23 +1,17 @@
 // The full-size benchmark on a real GPU through Dawn (the H200 of the `device` tool; docs/performance.md says how to
 // rerun). Bundled into one file by esbuild and run by the carried Node:
 //   node app.mjs [--quick]   → prints the table; writes bench.json to $OUT (when set)
-// The device (engine/webgpu/device.ts acquireDevice) also asks for `timestamp-query` when the adapter has it (GPU ms
-// per token).
+// The device (node-device.node.ts benchDevice; DAWN_FLAGS for Dawn toggles) also asks for `timestamp-query` when the
+// adapter has it (GPU ms per token).
 import { writeFileSync } from 'node:fs';
-import { create, globals } from 'webgpu';
 import { parseConfig } from '../engine/config.ts';
 import { getPreset, type HymbaPreset } from '../engine/presets.ts';
-import { acquireDevice } from '../engine/webgpu/device.ts';
+import { benchDevice, dawnFlags } from '../engine/webgpu/node-device.node.ts';
 import { benchFullSize, formatFullSize, sweepDecodeShapes } from '../engine/webgpu/decode-bench.ts';
 
-Object.assign(globalThis, globals);
-const flags = (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
-const gpu = create(flags) as unknown as GPU;
-(globalThis as { keepGpu?: unknown }).keepGpu = gpu; // Dawn's object must stay referenced
-
-const ctx = await acquireDevice(gpu, 'high-performance', ['timestamp-query']);
+const flags = dawnFlags();
+const ctx = await benchDevice(['timestamp-query']);
 const device = ctx.device;
-device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
 const limits = Object.fromEntries(
   (['maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage'] as const).map((k) => [
     k,

@@ -22,8 +22,23 @@ async function dawn(): Promise<GPU> {
     throw new WebGpuUnavailableError(`the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run npm install.`);
   }
   Object.assign(globalThis, mod.globals);
-  gpu = mod.create([]) as unknown as GPU;
+  gpu = mod.create(dawnFlags()) as unknown as GPU;
   return gpu;
+}
+
+/** Dawn toggles from DAWN_FLAGS, space-separated (benchmarks: e.g. disable-dawn-features=timestamp_quantization). */
+export function dawnFlags(): string[] {
+  return (process.env.DAWN_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
+/**
+ * A device of its own for a benchmark entry (bench/*.ts), with `optionalFeatures` where the adapter has them
+ * (timestamp-query) and uncaptured GPU errors logged to stderr.
+ */
+export async function benchDevice(optionalFeatures: GPUFeatureName[] = []): Promise<GpuContext> {
+  const ctx = await acquireDevice(await dawn(), 'high-performance', optionalFeatures);
+  ctx.device.addEventListener('uncapturederror', (e) => console.error('uncaptured:', (e as GPUUncapturedErrorEvent).error.message));
+  return ctx;
 }
 
 /** The process-wide Node GPU context (one device, created on first use). */
