@@ -29,17 +29,18 @@ const config = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);
 const out = process.env.OUT;
 const steps = Number(process.env.STEPS ?? 256);
 const t0 = performance.now();
-// SHAPES: [[threads, rows|null, merge?, unroll?, subgroups?], …] (decode-bench.ts sweepDecodeShapes); the best one is
+// SHAPES: [[threads, rows|null, merge?, unroll?, subgroups?, stage?], …] (decode-bench.ts sweepDecodeShapes); the best one is
 // benchmarked. STEPS: greedy steps timed per decode figure (default 256: the wall time of a short run includes the
 // pipeline's fill, ~0.1 ms/token at 48 steps on the H200; docs/performance.md, run 20).
-const shapes: Array<[number, number | undefined, boolean?, number?, boolean?]> = JSON.parse(
+const shapes: Array<[number, number | undefined, boolean?, number?, boolean?, boolean?]> = JSON.parse(
   process.env.SHAPES ?? '[[256,null],[128,4],[256,8],[64,2],[256,16]]',
-).map(([t, r, m, u, g]: [number, number | null, boolean?, number?, boolean?]) => [
+).map(([t, r, m, u, g, st]: [number, number | null, boolean?, number?, boolean?, boolean?]) => [
   t,
   r ?? undefined,
   m ?? undefined,
   u ?? undefined,
   g ?? undefined,
+  st ?? undefined,
 ]);
 const sweep = await sweepDecodeShapes(ctx, config, {
   layers,
@@ -50,7 +51,7 @@ const sweep = await sweepDecodeShapes(ctx, config, {
 console.log(`\ndecode @ ${smoke ? 16 : 1024}, GEMV shape sweep (threads, rows/workgroup): ms/token`);
 for (const s of sweep)
   console.log(
-    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows, unroll ${s.unroll}, ${s.merge ? 'merged' : 'apart'}${s.subgroups ? ', subgroups' : ''}: ` +
+    `  ${s.threads} threads, ${s.rows ?? 'auto'} rows, unroll ${s.unroll}${s.stage ? '' : ', not staged'}, ${s.merge ? 'merged' : 'apart'}${s.subgroups ? ', subgroups' : ''}: ` +
       `${s.ms_per_token.toFixed(3)} ms/token (GPU ${s.gpu_ms_per_token?.toFixed(3) ?? '—'} ms)`,
   );
 const bestShape = sweep.reduce((a, b) => (b.ms_per_token < a.ms_per_token ? b : a));
@@ -84,6 +85,7 @@ const result = await benchFullSize(ctx, config, {
   decodeMerge: bestShape.merge,
   decodeUnroll: bestShape.unroll,
   decodeSubgroups: bestShape.subgroups,
+  decodeStage: bestShape.stage,
   log: (l) => console.log(`  ${l}`),
 });
 console.log('\n' + formatFullSize(result));

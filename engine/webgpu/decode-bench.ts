@@ -14,6 +14,8 @@ import { WebGpuEngine } from './engine.ts';
 import type { WeightDType } from './weights.ts';
 import { mulberry32 } from '../sampling.ts';
 import type { Kernel } from './runtime.ts';
+import type { DispatchInfo } from './decode-program.ts';
+import type { WebGpuSession } from './session.ts';
 
 export interface FullSizeBenchOptions {
   /** Keep only the first N layers (a smoke run on a CPU emulation); default all. */
@@ -28,6 +30,7 @@ export interface FullSizeBenchOptions {
   decodeMerge?: boolean;
   decodeUnroll?: number;
   decodeSubgroups?: boolean;
+  decodeStage?: boolean;
   /** Bytes of the copy kernel's source buffer (default min(512 MiB, the binding limit)). */
   copyBytes?: number;
   log?: (line: string) => void;
@@ -47,6 +50,8 @@ export interface DecodeFigures {
   fraction_of_copy: number;
   /** (ms/token − bytes/copy bandwidth) / dispatches: what each dispatch costs beyond moving its bytes. */
   us_per_dispatch_over_floor: number;
+  /** The dispatch structure's ceilings (first context only; null without timestamps). */
+  ceilings: DecodeCeilings | null;
 }
 
 export interface FullSizeBenchResult {
@@ -61,6 +66,7 @@ export interface FullSizeBenchResult {
   decode_merge: boolean;
   decode_unroll: number;
   decode_subgroups: boolean;
+  decode_stage: boolean;
   copy_bytes: number;
   copy_gbps: number;
   empty_dispatch_host_us: number;
@@ -110,6 +116,131 @@ struct Params { n: u32 }
 @compute @workgroup_size(${threads})
 fn main(@builtin(local_invocation_index) lid: u32) { if (lid == 0u && p.n == 12345u) { x[0] = 1u; } }`,
 });
+
+// Reads up to three buffers (a decode dispatch's streams; unused ones bound to a 16-byte dummy), each by its own
+// slice of the grid, `unroll` vec4 loads per thread, and writes nothing unless the data hit a 128-bit pattern (so the
+// loads cannot be dropped). It binds `sink` read_write, so Dawn puts a barrier between consecutive dispatches, as
+// between decode's.
+const readKernel = (unroll: number): Kernel => {
+  const loads = Array.from({ length: unroll }, (_, k) => k);
+  return {
+    name: `read-${unroll}`,
+    bindings: ['read', 'read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> s0: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> s1: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> s2: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read_write> sink: array<u32>;
+const PER = ${256 * unroll}u;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n0 = arrayLength(&s0);
+  let n1 = arrayLength(&s1);
+  let n2 = arrayLength(&s2);
+  let g0 = (n0 + PER - 1u) / PER;
+  let g1 = (n1 + PER - 1u) / PER;
+  var acc = vec4<u32>(0u);
+  if (wg.x < g0) {
+    let base = wg.x * PER + lid;
+${loads.map((k) => `    if (base + ${k * 256}u < n0) { acc ^= s0[base + ${k * 256}u]; }`).join('\n')}
+  } else if (wg.x < g0 + g1) {
+    let base = (wg.x - g0) * PER + lid;
+${loads.map((k) => `    if (base + ${k * 256}u < n1) { acc ^= s1[base + ${k * 256}u]; }`).join('\n')}
+  } else {
+    let base = (wg.x - g0 - g1) * PER + lid;
+${loads.map((k) => `    if (base + ${k * 256}u < n2) { acc ^= s2[base + ${k * 256}u]; }`).join('\n')}
+  }
+  if (all(acc == vec4<u32>(0x9e3779b9u, 0x7f4a7c15u, 0x85ebca6bu, 0xc2b2ae35u))) { sink[0] = acc.x + p.n; }
+}`,
+  };
+};
+
+/** GPU ms per decode step of the decode program as it runs and of two stand-ins (DecodeFigures.ceilings). */
+export interface DecodeCeilings {
+  /** Steps per timed pass (one pass, best of 3). */
+  repeats: number;
+  /** vec4 loads per thread of the read kernel (the best of 2, 4, 8). */
+  unroll: number;
+  real_ms: number;
+  /** Every GEMV dispatch replaced by a plain read of its weights; attention, SSM step, gather, argmax as they run. */
+  gemv_reads_ms: number;
+  /** Every dispatch replaced by a plain read of its streams (weights and cache entries), or an empty one. */
+  all_reads_ms: number;
+  /** Per kernel name: its dispatches per step, and the step's GPU ms when only they are replaced by plain reads. */
+  by_kernel: Array<{ name: string; count: number; ms: number }>;
+}
+
+/**
+ * How fast could this dispatch structure be? The session's decode step, `repeats` times in one pass, with GEMVs (or
+ * every dispatch) standing in as plain reads of the bytes they must move, in the same order and with the same
+ * barriers. Needs timestamps; changes the session's state (benchmarks only).
+ */
+async function decodeCeilings(engine: WebGpuEngine, s: WebGpuSession, timer: GpuTimer, repeats: number): Promise<DecodeCeilings | null> {
+  if (!timer.available) return null;
+  const rt = engine.rt;
+  const uniform = rt.create(256, 'ceiling params', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  const dummy = rt.create(16, 'ceiling dummy');
+  const sink = rt.create(16, 'ceiling sink');
+  try {
+    const time = async (replace: Parameters<WebGpuSession['recordDecodeVariant']>[2]) => {
+      let best = Infinity;
+      for (let k = 0; k < 3; k++) {
+        const ns = await timer.ns((e) => s.recordDecodeVariant(e, repeats, replace, timer.writes(true, true)));
+        best = Math.min(best, ns! / 1e6 / repeats);
+      }
+      return best;
+    };
+    const real = await time(() => false);
+    const reader = (unroll: number) => {
+      const { pipeline, layout } = rt.pipeline(readKernel(unroll));
+      const groups = new Map<number, { bindGroup: GPUBindGroup; groups: number }>();
+      return (d: DispatchInfo, pass: GPUComputePassEncoder) => {
+        let g = groups.get(d.index);
+        if (!g) {
+          const streams = d.streams.filter((x) => x.bytes >= 16);
+          if (streams.length > 3) throw new Error(`${d.name}: ${streams.length} streams, the read kernel binds 3`);
+          const bound = [0, 1, 2].map((i) =>
+            streams[i] ? { buffer: streams[i].buffer, size: Math.floor(streams[i].bytes / 16) * 16 } : { buffer: dummy },
+          );
+          const n = bound.map((b) => ('size' in b ? b.size! : 16) / 16);
+          g = {
+            bindGroup: rt.device.createBindGroup({
+              layout,
+              entries: [{ buffer: uniform, size: 16 }, ...bound, { buffer: sink }].map((resource, binding) => ({ binding, resource })),
+            }),
+            groups: n.reduce((a, x) => a + Math.ceil(x / (256 * unroll)), 0),
+          };
+          groups.set(d.index, g);
+        }
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, g.bindGroup);
+        pass.dispatchWorkgroups(g.groups);
+        return true;
+      };
+    };
+    let best: Omit<DecodeCeilings, 'by_kernel'> | null = null;
+    for (const unroll of [2, 4, 8]) {
+      const read = reader(unroll);
+      await time(read); // warm-up: the pipeline and bind groups
+      const gemvReads = await time((d, pass) => d.name.startsWith('gemv') && read(d, pass));
+      const allReads = await time(read);
+      if (!best || gemvReads + allReads < best.gemv_reads_ms + best.all_reads_ms)
+        best = { repeats, unroll, real_ms: real, gemv_reads_ms: gemvReads, all_reads_ms: allReads };
+    }
+    const read = reader(best!.unroll);
+    const counts = new Map<string, number>();
+    for (const name of s.decodeDispatchNames()) counts.set(name, (counts.get(name) ?? 0) + 1);
+    const byKernel = [];
+    for (const [name, count] of counts) byKernel.push({ name, count, ms: await time((d, pass) => d.name === name && read(d, pass)) });
+    return { ...best!, by_kernel: byKernel };
+  } finally {
+    rt.destroy(uniform);
+    rt.destroy(dummy);
+    rt.destroy(sink);
+  }
+}
 
 /** GPU nanoseconds between the start and end of the compute passes recorded with `writes`, or null. */
 export class GpuTimer {
@@ -236,6 +367,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
     decodeMerge: o.decodeMerge,
     decodeUnroll: o.decodeUnroll,
     decodeSubgroups: o.decodeSubgroups,
+    decodeStage: o.decodeStage,
   });
   const timer = new GpuTimer(ctx.device);
   log(`random ${config.numLayers}-layer model on the GPU in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -284,6 +416,9 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       const ms = (performance.now() - td) / steps;
       let gpuMs: number | null = null;
       if (timer.available) gpuMs = await s.timedStep(timer.writes(true, true)!, (e) => timer.ns(e));
+      // Enough steps per timed pass to be well above the timestamp quantum (65.5 µs), few on a CPU emulation.
+      const repeats = Math.max(1, Math.min(16, Math.round(100 / (gpuMs ?? 100))));
+      const ceilings = decode.length === 0 ? await decodeCeilings(engine, s, timer, repeats) : null;
       s.dispose();
       const bytes = cost.weightBytes + cost.cacheBytes;
       const gbps = bytes / (ms * 1e6);
@@ -299,6 +434,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
         achieved_gbps: gbps,
         fraction_of_copy: gbps / copy,
         us_per_dispatch_over_floor: ((ms - bytes / (copy * 1e6)) * 1000) / cost.dispatches,
+        ceilings,
       });
       log(`decode @ ${context} (${steps} steps): ${ms.toFixed(3)} ms/token${gpuMs !== null ? ` (GPU ${gpuMs.toFixed(3)} ms)` : ''}`);
     }
@@ -316,6 +452,7 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       decode_merge: engine.decodeMerge,
       decode_unroll: engine.decodeUnroll,
       decode_subgroups: engine.decodeSubgroups,
+      decode_stage: engine.decodeStage,
       copy_bytes: copyBytes,
       copy_gbps: copy,
       empty_dispatch_host_us: empty.host,
@@ -335,7 +472,7 @@ export function formatFullSize(r: FullSizeBenchResult): string {
   const lines = [
     `${r.model}, random ${r.weight_dtype} weights (${mb(r.weight_bytes)} MB on the GPU, ${mb(r.gpu_allocated_bytes)} MB held), batch 1`,
     `adapter: ${r.adapter}; decode GEMV: ${r.decode_threads} threads${r.decode_rows ? `, ${r.decode_rows} rows` : ''} per workgroup, ` +
-      `${r.decode_unroll} loads ahead${r.decode_subgroups ? ', subgroup reductions' : ''}; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
+      `${r.decode_unroll} loads ahead${r.decode_subgroups ? ', subgroup reductions' : ''}${r.decode_stage ? '' : ', inputs not staged'}; small kernels ${r.decode_merge ? 'merged' : 'apart'}`,
     `roofline: copy kernel ${r.copy_gbps.toFixed(1)} GB/s (read + write, ${mb(r.copy_bytes)} MB); empty dispatch ${r.empty_dispatch_host_us.toFixed(2)} µs host` +
       (r.empty_dispatch_gpu_us !== null ? `, ${r.empty_dispatch_gpu_us.toFixed(2)} µs GPU` : '') +
       (r.empty_wide_dispatch_gpu_us !== null
@@ -354,6 +491,23 @@ export function formatFullSize(r: FullSizeBenchResult): string {
     ),
     '* (ms/token − bytes/copy bandwidth) / dispatches: the cost of a dispatch beyond moving its bytes',
   ];
+  for (const d of r.decode) {
+    const c = d.ceilings;
+    if (!c) continue;
+    const pct = (ms: number) => ((100 * d.bytes_per_token) / (ms * 1e6) / r.copy_gbps).toFixed(1).padStart(5);
+    lines.push(
+      '',
+      `ceilings of this dispatch structure @ ${d.context} (GPU ms per step, ${c.repeats} steps in one pass; read kernel ${c.unroll} loads per thread):`,
+      `  the step as it runs                                            ${c.real_ms.toFixed(3)} ms  ${pct(c.real_ms)} % of copy`,
+      `  every GEMV only reads its weights (other kernels as they run)  ${c.gemv_reads_ms.toFixed(3)} ms  ${pct(c.gemv_reads_ms)} % of copy`,
+      `  every dispatch only reads its weights and cache entries        ${c.all_reads_ms.toFixed(3)} ms  ${pct(c.all_reads_ms)} % of copy`,
+      '  what each kernel costs beyond a plain read of its bytes (the step as it runs − the step with only its dispatches as reads):',
+      ...c.by_kernel.map(
+        (k) =>
+          `    ${k.name.padEnd(56)} ×${String(k.count).padStart(3)}  ${(c.real_ms - k.ms).toFixed(3).padStart(7)} ms  (${(((c.real_ms - k.ms) / k.count) * 1000).toFixed(1)} µs each)`,
+      ),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -368,9 +522,9 @@ export async function sweepDecodeShapes(
     layers?: number;
     context: number;
     steps: number;
-    /** [threads, rows, merge, unroll, subgroups]: WebGpuEngineOptions decodeThreads, decodeRows, decodeMerge, decodeUnroll,
-     * decodeSubgroups (only where the device allows them). */
-    shapes: Array<[number, number | undefined, boolean?, number?, boolean?]>;
+    /** [threads, rows, merge, unroll, subgroups, stage]: WebGpuEngineOptions decodeThreads, decodeRows, decodeMerge,
+     * decodeUnroll, decodeSubgroups (only where the device allows them), decodeStage. */
+    shapes: Array<[number, number | undefined, boolean?, number?, boolean?, boolean?]>;
     seed?: number;
   },
 ): Promise<
@@ -380,6 +534,7 @@ export async function sweepDecodeShapes(
     merge: boolean;
     unroll: number;
     subgroups: boolean;
+    stage: boolean;
     ms_per_token: number;
     gpu_ms_per_token: number | null;
     profile: Record<string, { count: number; ms: number }>;
@@ -392,13 +547,19 @@ export async function sweepDecodeShapes(
   try {
     const random = mulberry32(2);
     const prompt = [config.bosTokenId, ...Array.from({ length: o.context - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2)))];
-    const defaults = { merge: engine.decodeMerge, unroll: engine.decodeUnroll, subgroups: engine.decodeSubgroups };
-    for (const [threads, rows, merge, unroll, subgroups] of o.shapes) {
+    const defaults = {
+      merge: engine.decodeMerge,
+      unroll: engine.decodeUnroll,
+      subgroups: engine.decodeSubgroups,
+      stage: engine.decodeStage,
+    };
+    for (const [threads, rows, merge, unroll, subgroups, stage] of o.shapes) {
       engine.decodeThreads = threads;
       engine.decodeRows = rows;
       engine.decodeMerge = merge ?? defaults.merge;
       engine.decodeUnroll = unroll ?? defaults.unroll;
       engine.decodeSubgroups = (subgroups ?? true) && defaults.subgroups;
+      engine.decodeStage = stage ?? defaults.stage;
       const s = await engine.session({ maxContext: o.context + 2 * o.steps + 8 });
       await s.prefill(prompt);
       await s.greedy(5, 4);
@@ -417,6 +578,7 @@ export async function sweepDecodeShapes(
         merge: engine.decodeMerge,
         unroll: engine.decodeUnroll,
         subgroups: engine.decodeSubgroups,
+        stage: engine.decodeStage,
         ms_per_token: ms,
         gpu_ms_per_token: gpuMs,
         profile,

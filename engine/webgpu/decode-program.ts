@@ -10,12 +10,27 @@ const SLOT = 256;
 
 type Groups = [number, number?, number?];
 
+/** Bytes a dispatch must read from a buffer whatever its kernel does (weights, cache entries): see recordVariant. */
+export interface Stream {
+  buffer: GPUBuffer;
+  bytes: number;
+}
+
 interface Recorded {
   name: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   params: (pos: number) => number[];
   groups: (pos: number) => Groups;
+  streams: (pos: number) => Stream[];
+}
+
+/** What recordVariant's `replace` sees of a dispatch. */
+export interface DispatchInfo {
+  index: number;
+  name: string;
+  groups: Groups;
+  streams: Stream[];
 }
 
 export class DecodeProgram {
@@ -41,6 +56,8 @@ export class DecodeProgram {
     buffers: Array<GPUBuffer | GPUBufferBinding>,
     params: number[] | ((pos: number) => number[]),
     groups: Groups | ((pos: number) => Groups),
+    /** The bytes it streams (weights, cache entries), for the benchmark's ceilings; default none. */
+    streams: Stream[] | ((pos: number) => Stream[]) = [],
   ): void {
     if (buffers.length !== kernel.bindings.length) {
       throw new Error(`${kernel.name}: ${buffers.length} buffers given, the kernel binds ${kernel.bindings.length}`);
@@ -57,6 +74,7 @@ export class DecodeProgram {
       bindGroup: { layout, buffers } as unknown as GPUBindGroup,
       params: fn ? params : () => params,
       groups: typeof groups === 'function' ? groups : () => groups,
+      streams: typeof streams === 'function' ? streams : () => streams,
     });
   }
 
@@ -98,6 +116,36 @@ export class DecodeProgram {
       pass.setPipeline(r.pipeline);
       pass.setBindGroup(0, r.bindGroup);
       pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+    }
+    pass.end();
+  }
+
+  /**
+   * `repeats` decode steps at `pos` in ONE compute pass, where `replace` may record something else in place of any
+   * dispatch (it returns true when it did). The benchmark's ceilings stand a plain read of each dispatch's streams in
+   * for its kernel: how fast this dispatch structure could be if every op only moved its bytes. Like profile(), it
+   * re-runs kernels that update state: benchmarks only.
+   */
+  recordVariant(
+    encoder: GPUCommandEncoder,
+    pos: number,
+    repeats: number,
+    replace: (d: DispatchInfo, pass: GPUComputePassEncoder) => boolean,
+    timestampWrites?: GPUComputePassTimestampWrites,
+  ): void {
+    if (!this.arena) this.finish(pos);
+    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
+    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    const infos = this.list.map((r, index) => ({ index, name: r.name, groups: r.groups(pos), streams: r.streams(pos) }));
+    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
+    for (let k = 0; k < repeats; k++) {
+      this.list.forEach((r, i) => {
+        if (replace(infos[i], pass)) return;
+        const [x, y, z] = infos[i].groups;
+        pass.setPipeline(r.pipeline);
+        pass.setBindGroup(0, r.bindGroup);
+        pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+      });
     }
     pass.end();
   }

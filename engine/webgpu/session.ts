@@ -23,9 +23,19 @@ import { InputError, matchTaps, validateIds } from '../model.ts';
 import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
 import type { ChunkState, WebGpuEngine } from './engine.ts';
-import { DecodeProgram } from './decode-program.ts';
+import { DecodeProgram, type DispatchInfo, type Stream } from './decode-program.ts';
 import { grid } from './runtime.ts';
-import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayout, type Epilogue, type Prologue } from './kernels/gemv.ts';
+import {
+  gemvBindings,
+  gemvGroups,
+  gemvKernel,
+  gemvParams,
+  gemvStages,
+  gemvLayout,
+  vectorised,
+  type Epilogue,
+  type Prologue,
+} from './kernels/gemv.ts';
 import {
   attentionCombineKernel,
   attentionPartialKernel,
@@ -391,6 +401,10 @@ export class WebGpuSession implements DecodeSession {
     });
 
     const p = new DecodeProgram(rt);
+    const matrixStream = (m: GpuMatrix, chunk: number): Stream => ({
+      buffer: m.chunks[chunk].buffer,
+      bytes: m.chunks[chunk].rows * m.cols * (m.dtype === 'F32' ? 4 : 2),
+    });
     // y = W · f(x) over each weight chunk; `io` names the buffers of gemvBindings().
     const gemv = (
       W: GpuMatrix,
@@ -420,7 +434,8 @@ export class WebGpuSession implements DecodeSession {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>
           n === 'w' ? ch.buffer : n === 'w2' ? W2!.chunks[k].buffer : io[n],
         );
-        p.add(kernel, buffers, gemvParams(W.cols, ch.rows, ch.row0, extra), gemvGroups(ch.rows, rpg));
+        const streams = [W, ...(W2 ? [W2] : [])].map((m) => matrixStream(m, k));
+        p.add(kernel, buffers, gemvParams(W.cols, ch.rows, ch.row0, extra), gemvGroups(ch.rows, rpg), streams);
       });
     };
 
@@ -477,6 +492,7 @@ export class WebGpuSession implements DecodeSession {
               combine ? { heads: l.numHeads, nsplit: splits(entries(pos)) } : undefined,
             ),
           grid((combine ? l.numHeads : 0) + ssmStepGroups(E, S)),
+          [matrixStream(w.dtProj!, 0), { buffer: this.ssm[i]!, bytes: E * S * F32 }],
         );
       if (l.hasAttention) {
         const owner = l.ownsKv;
@@ -501,6 +517,11 @@ export class WebGpuSession implements DecodeSession {
               xRows: xProj ? xProj.rows : 0,
             }),
           (pos) => (xProj ? grid(splits(entries(pos)) * c.numKvHeads + xProj.rows) : [splits(entries(pos)), c.numKvHeads]),
+          (pos) => [
+            { buffer: src!.k, bytes: entries(pos) * src!.kWidth * F32 },
+            { buffer: src!.v, bytes: entries(pos) * src!.vWidth * F32 },
+            ...(xProj ? [matrixStream(xProj, 0)] : []),
+          ],
         );
         if (merge) ssmStep(true);
         else p.add(attentionCombineKernel(l.vHeadDim), [scratch, branches], (pos) => [splits(entries(pos))], [l.numHeads]);
@@ -571,6 +592,22 @@ export class WebGpuSession implements DecodeSession {
     measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
   ): Promise<Map<string, { count: number; ms: number }>> {
     return this.ensureProgram().profileGpu(this.position, writes, measure);
+  }
+
+  /** The decode step's dispatches by kernel name, in order. */
+  decodeDispatchNames(): string[] {
+    return this.ensureProgram().names();
+  }
+
+  /** DecodeProgram.recordVariant at the session's position (benchmarks only: it changes the state). */
+  recordDecodeVariant(
+    encoder: GPUCommandEncoder,
+    repeats: number,
+    replace: (d: DispatchInfo, pass: GPUComputePassEncoder) => boolean,
+    writes?: GPUComputePassTimestampWrites,
+  ): void {
+    this.alive();
+    this.ensureProgram().recordVariant(encoder, this.position, repeats, replace, writes);
   }
 
   /** Per-kernel wall time of one decode step's dispatches run one by one (benchmarks only: it changes the state). */

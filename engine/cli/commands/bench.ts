@@ -16,7 +16,7 @@ import { BACKENDS, openBackend } from '../../session/open.node.ts';
 import { randomCheckpoint } from '../../session/random-checkpoint.ts';
 import { choice, loadModelFolder } from './generate.ts';
 import { getPreset } from '../../presets.ts';
-import { nodeGpu } from '../../webgpu/node-device.node.ts';
+import { benchDevice } from '../../webgpu/node-device.node.ts';
 import { benchFullSize, formatFullSize } from '../../webgpu/decode-bench.ts';
 
 /** A lesson-sized Hymba (D = 64, 4 layers, vocab 512) with every feature: meta tokens, SWA + global, KV sharing. */
@@ -164,7 +164,8 @@ const bench: Command = {
         throw new UsageError(`--preset ${presetName} is not a Hymba model; the full-size benchmark runs Hymba presets`);
       const config = parseConfig(preset.config);
       const dtype = choice(args, 'dtype', ['bf16', 'f32'], 'bf16') === 'bf16' ? 'BF16' : 'F32';
-      const result = await benchFullSize(await nodeGpu(), config, {
+      // A device of its own with timestamps where the adapter has them: GPU ms per token and the ceilings.
+      const result = await benchFullSize(await benchDevice(['timestamp-query']), config, {
         layers: args.has('layers') ? args.int('layers', undefined, 1) : undefined,
         prefill: args.ints('prefill') ?? [128, 1024, 4096],
         contexts: args.ints('contexts') ?? [1024, 8000],
