@@ -25,17 +25,7 @@ import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOpt
 import type { ChunkState, WebGpuEngine } from './engine.ts';
 import { DecodeProgram, type DispatchInfo, type Stream } from './decode-program.ts';
 import { grid } from './runtime.ts';
-import {
-  gemvBindings,
-  gemvGroups,
-  gemvKernel,
-  gemvParams,
-  gemvStages,
-  gemvLayout,
-  vectorised,
-  type Epilogue,
-  type Prologue,
-} from './kernels/gemv.ts';
+import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayout, type Epilogue, type Prologue } from './kernels/gemv.ts';
 import {
   attentionCombineKernel,
   attentionPartialKernel,
