@@ -14,6 +14,7 @@ import type { DecodeSession, SessionOptions, WindowRule } from '../engine/sessio
 import { maxAbsDiff } from '../engine/tensor.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
+import type { Stream } from '../engine/webgpu/decode-program.ts';
 import { goldenDir, goldenNames } from './paths.ts';
 import { kernelProfiles, readExpected, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
 
@@ -200,6 +201,26 @@ describe('WebGPU session lifecycle', () => {
   let ck: Checkpoint;
   beforeAll(() => {
     ck = tinyCheckpoint({}, 6);
+  });
+
+  it("decode streams (the bytes the benchmark's ceilings read) are the matrices and K/V entries decodeCost counts", async () => {
+    // bf16, matrices split into chunks: every chunk is a stream of its own.
+    const engine = await WebGpuEngine.create(await nodeGpu(), withDtype(ck, 'BF16'), { maxBindingBytes: 200 });
+    const s = await engine.session({});
+    await s.prefill([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const streams: Stream[] = [];
+    s.recordDecodeVariant(engine.rt.device.createCommandEncoder(), 1, (d) => (streams.push(...d.streams), false));
+    for (const st of streams) expect(st.bytes).toBeLessThanOrEqual(st.buffer.size);
+    const c = engine.config;
+    const ssmLayers = c.layers.filter((l) => l.hasSsm).length;
+    const cost = s.decodeCost();
+    // decodeCost also counts the gathered embedding row, and the conv and SSM states read and written; a stream reads
+    // each matrix, the attended K/V entries and the SSM state once.
+    const kvBytes = cost.cacheBytes - ssmLayers * 2 * c.dInner * (c.dState + c.dConv - 1) * 4;
+    const want = cost.weightBytes - c.hiddenSize * 2 + kvBytes + ssmLayers * c.dInner * c.dState * 4;
+    expect(streams.reduce((a, st) => a + st.bytes, 0)).toBe(want);
+    s.dispose();
+    engine.dispose();
   });
 
   it('bad input gets typed errors', async () => {
