@@ -195,24 +195,25 @@ async function decodeCeilings(engine: WebGpuEngine, s: WebGpuSession, timer: Gpu
     const real = await time(() => false);
     const reader = (unroll: number) => {
       const { pipeline, layout } = rt.pipeline(readKernel(unroll));
-      const groups = new Map<number, { bindGroup: GPUBindGroup; groups: number }>();
+      // Per dispatch index: the bind group of its streams and the workgroups that cover them.
+      const reads = new Map<number, { bindGroup: GPUBindGroup; groups: number }>();
       return (d: DispatchInfo, pass: GPUComputePassEncoder) => {
-        let g = groups.get(d.index);
+        let g = reads.get(d.index);
         if (!g) {
           const streams = d.streams.filter((x) => x.bytes >= 16);
           if (streams.length > 3) throw new Error(`${d.name}: ${streams.length} streams, the read kernel binds 3`);
-          const bound = [0, 1, 2].map((i) =>
-            streams[i] ? { buffer: streams[i].buffer, size: Math.floor(streams[i].bytes / 16) * 16 } : { buffer: dummy },
-          );
-          const n = bound.map((b) => ('size' in b ? b.size! : 16) / 16);
+          const bound = [0, 1, 2].map((i) => ({
+            buffer: streams[i]?.buffer ?? dummy,
+            size: streams[i] ? Math.floor(streams[i].bytes / 16) * 16 : 16,
+          }));
           g = {
             bindGroup: rt.device.createBindGroup({
               layout,
               entries: [{ buffer: uniform, size: 16 }, ...bound, { buffer: sink }].map((resource, binding) => ({ binding, resource })),
             }),
-            groups: n.reduce((a, x) => a + Math.ceil(x / (256 * unroll)), 0),
+            groups: bound.reduce((a, b) => a + Math.ceil(b.size / 16 / (256 * unroll)), 0),
           };
-          groups.set(d.index, g);
+          reads.set(d.index, g);
         }
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, g.bindGroup);

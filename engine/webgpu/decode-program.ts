@@ -102,21 +102,28 @@ export class DecodeProgram {
     for (let k = 0; k < params.length; k++) this.data[(i * SLOT) / 4 + k] = params[k] >>> 0;
   }
 
+  /** Write the uniforms of a step at `pos` (queue order: after earlier commands, before the next submit's). */
+  private upload(pos: number): void {
+    if (!this.arena) this.finish(pos);
+    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
+    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+  }
+
+  /** Record dispatch `r` into `pass` (`times` times over, for the per-kernel profile). */
+  private dispatch(pass: GPUComputePassEncoder, r: Recorded, [x, y, z]: Groups, times = 1): void {
+    pass.setPipeline(r.pipeline);
+    pass.setBindGroup(0, r.bindGroup);
+    for (let k = 0; k < times; k++) pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+  }
+
   /**
    * Write this step's uniforms (queue order: they land after the previous step's commands and before this one's)
    * and record every dispatch into `encoder` in one compute pass.
    */
   record(encoder: GPUCommandEncoder, pos: number, timestampWrites?: GPUComputePassTimestampWrites): void {
-    if (!this.arena) this.finish(pos);
-    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
-    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    this.upload(pos);
     const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
-    for (const r of this.list) {
-      const [x, y, z] = r.groups(pos);
-      pass.setPipeline(r.pipeline);
-      pass.setBindGroup(0, r.bindGroup);
-      pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
-    }
+    for (const r of this.list) this.dispatch(pass, r, r.groups(pos));
     pass.end();
   }
 
@@ -133,18 +140,12 @@ export class DecodeProgram {
     replace: (d: DispatchInfo, pass: GPUComputePassEncoder) => boolean,
     timestampWrites?: GPUComputePassTimestampWrites,
   ): void {
-    if (!this.arena) this.finish(pos);
-    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
-    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    this.upload(pos);
     const infos = this.list.map((r, index) => ({ index, name: r.name, groups: r.groups(pos), streams: r.streams(pos) }));
     const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
     for (let k = 0; k < repeats; k++) {
       this.list.forEach((r, i) => {
-        if (replace(infos[i], pass)) return;
-        const [x, y, z] = infos[i].groups;
-        pass.setPipeline(r.pipeline);
-        pass.setBindGroup(0, r.bindGroup);
-        pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+        if (!replace(infos[i], pass)) this.dispatch(pass, r, infos[i].groups);
       });
     }
     pass.end();
@@ -156,19 +157,14 @@ export class DecodeProgram {
    * for benchmarks on throw-away sessions.
    */
   async profile(pos: number, repeats = 3): Promise<Map<string, { count: number; ms: number }>> {
-    if (!this.arena) this.finish(pos);
-    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
-    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    this.upload(pos);
     const out = new Map<string, { count: number; ms: number }>();
     for (const r of this.list) {
       let best = Infinity;
       for (let k = 0; k < repeats; k++) {
         const encoder = this.rt.device.createCommandEncoder();
         const pass = encoder.beginComputePass();
-        const [x, y, z] = r.groups(pos);
-        pass.setPipeline(r.pipeline);
-        pass.setBindGroup(0, r.bindGroup);
-        pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+        this.dispatch(pass, r, r.groups(pos));
         pass.end();
         const t0 = performance.now();
         this.rt.device.queue.submit([encoder.finish()]);
@@ -192,17 +188,12 @@ export class DecodeProgram {
     measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
     repeats = 10,
   ): Promise<Map<string, { count: number; ms: number }>> {
-    if (!this.arena) this.finish(pos);
-    for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
-    this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    this.upload(pos);
     const out = new Map<string, { count: number; ms: number }>();
     for (const r of this.list) {
       const ns = await measure((encoder) => {
         const pass = encoder.beginComputePass({ timestampWrites: writes });
-        const [x, y, z] = r.groups(pos);
-        pass.setPipeline(r.pipeline);
-        pass.setBindGroup(0, r.bindGroup);
-        for (let k = 0; k < repeats; k++) pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
+        this.dispatch(pass, r, r.groups(pos), repeats);
         pass.end();
       });
       const e = out.get(r.name) ?? { count: 0, ms: 0 };
