@@ -34,7 +34,7 @@ describe('presenter mode', () => {
     expect(fontPx).toBeGreaterThanOrEqual(20); // large type
 
     await page.keyboard.press('ArrowRight');
-    await waitForStatus(page, `${visibleSlide} hymba-cache-meter`, 'ready', 30_000);
+    await waitForStatus(page, `${visibleSlide} hymba-cache-meter`, 'ready');
     expect(new URL(page.url()).hash).toBe('#2');
     // The notes are the prose before the figure, hidden until N.
     const notes = page.locator(`${visibleSlide} .notes`);
@@ -82,7 +82,7 @@ describe("the teacher's page and handouts", () => {
     expect(href).toMatch(/^\/embed\/hymba-cache-meter\/\?/);
     expect(href).toContain('tokens=200'); // the lesson's attribute
     await open.click();
-    await waitForStatus(page, 'hymba-cache-meter', 'ready', 30_000);
+    await waitForStatus(page, 'hymba-cache-meter', 'ready');
     expect(await page.$eval('hymba-cache-meter', (el) => el.tokens)).toBe(200);
     await page.close();
   });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { HymbaCacheMeter } from '../../site/widgets/hymba-cache-meter.ts';
-import { waitForStatus } from './harness.ts';
+import { WIDGET_READY_MS, waitForStatus } from './harness.ts';
 import { hostHtml, launch, serveHost, serveSite, type Browser, type Served } from './embed-support.ts';
 
 let site: Served;
@@ -79,7 +79,7 @@ async function open(path: string): Promise<Page> {
 async function allReady(page: Page, selectors: string[]): Promise<void> {
   for (const s of selectors) {
     await page.locator(s).scrollIntoViewIfNeeded();
-    await waitForStatus(page, s, 'ready', 30_000);
+    await waitForStatus(page, s, 'ready');
   }
 }
 
@@ -161,7 +161,7 @@ describe('the iframe route', () => {
   it('renders one widget from the query (through the URL codec) and posts its height', async () => {
     const page = await open('/iframe.html');
     const frame = page.frameLocator('#f');
-    await frame.locator('hymba-cache-meter[status=ready]').waitFor({ timeout: 30_000 });
+    await frame.locator('hymba-cache-meter[status=ready]').waitFor({ timeout: WIDGET_READY_MS });
     const state = await frame.locator('hymba-cache-meter').evaluate((node) => {
       const el = node as HymbaCacheMeter;
       return {

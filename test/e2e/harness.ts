@@ -112,6 +112,12 @@ export async function assertWebGpuAdapter(page: Page): Promise<{ vendor: string;
 }
 
 /**
+ * How long a widget may take to become ready. A live widget in a fresh browser compiles its WGSL pipelines on
+ * SwiftShader first, and on a loaded 2-core CI machine that alone has taken close to 30 s.
+ */
+export const WIDGET_READY_MS = 90_000;
+
+/**
  * Wait until the widget matching `selector` has `status="<status>"`. If it reaches `error` first, fail at once with
  * the message the widget shows to the reader.
  */
@@ -119,7 +125,7 @@ export async function waitForStatus(
   page: Page,
   selector: string,
   status: 'ready' | 'running' | 'loading',
-  timeoutMs = 60_000,
+  timeoutMs = WIDGET_READY_MS,
 ): Promise<void> {
   const handle = await page.waitForFunction(
     ({ selector, status }) => {

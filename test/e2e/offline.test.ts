@@ -21,7 +21,7 @@ afterAll(async () => {
 
 async function widgetsReady(p: Page, tag: string): Promise<void> {
   await p.locator(tag).scrollIntoViewIfNeeded();
-  await waitForStatus(p, tag, 'ready', 30_000);
+  await waitForStatus(p, tag, 'ready');
 }
 
 describe('offline', () => {
