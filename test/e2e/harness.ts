@@ -112,8 +112,9 @@ export async function assertWebGpuAdapter(page: Page): Promise<{ vendor: string;
 }
 
 /**
- * How long a widget may take to become ready. A live widget in a fresh browser compiles its WGSL pipelines on
- * SwiftShader first, and on a loaded 2-core CI machine that alone has taken close to 30 s.
+ * How long a widget may take to become ready. A live widget in a fresh browser first compiles its WGSL pipelines on
+ * SwiftShader, then computes (the cache meter decodes its tokens one step at a time): on a loaded 2-core CI machine
+ * a cache meter has taken over 30 s.
  */
 export const WIDGET_READY_MS = 90_000;
 
