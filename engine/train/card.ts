@@ -11,8 +11,56 @@ import type { Task } from '../tasks/types.ts';
 import { paramLayout, paramTensors } from './params.ts';
 import { attentionDiagnostics, engineRecall, graphRecall, recallTable, round, type TrainRun, type TrainSettings } from './trainer.ts';
 
-/** The roadmap (hymba-spec.md §4.2 Table 1) in the order the lessons walk it. */
-export const ROLES = ['attention', 'ssm', 'swa', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'] as const;
+/** Accuracy by pairs and, at the headline pairs, by key–query distance (what trainer.ts recallTable builds). */
+export interface RecallTable {
+  by_pairs: Record<string, number>;
+  by_distance: Record<string, { accuracy: number; queries: number }> | null;
+  distance_pairs: number;
+}
+
+/** models/<name>/card.json: what makeCard writes and the site reads (site/lib/content/recall-cards.ts, the widgets). */
+export interface ModelCard {
+  name: string;
+  role: string;
+  description: string;
+  task: { name: string; seq_len: number; vocab_size: number } & Record<string, unknown>;
+  architecture: {
+    layers: { mixer: string; attention: string | null; kv_source: number; qkv_conv: number }[];
+    hidden_size: number;
+    d_inner: number;
+    mlp: number;
+    meta_tokens: number;
+  };
+  parameters: number;
+  training: {
+    steps: number;
+    batch: number;
+    lr: number;
+    seed: number;
+    schedule: string;
+    optimizer: { name: string; betas: readonly number[]; weight_decay: number; clip_global_norm: number };
+    wall_seconds: number;
+    steps_per_second: number;
+    dispatches_per_step: number;
+    adapter: string;
+    final_loss: number;
+    loss_curve: Array<[number, number]>;
+    recall_curve: { step: number; seconds: number; accuracy: number }[];
+    /** First evaluation during training at ≥ 99 % (16 pairs), or null when none reached it. */
+    time_to_99: { step: number; seconds: number } | null;
+  };
+  cache: {
+    seq_len: number;
+    total_bytes: number;
+    kv_bytes: number;
+    ssm_state_bytes: number;
+    conv_state_bytes: number;
+    convention: string;
+  };
+  accuracy: RecallTable & { examples_per_point: number; metric: string };
+  engine_check: { examples: number; pairs: number; cpu_engine: number; batched_graph: number };
+  attention: Record<string, unknown> | null;
+}
 
 export interface CardInputs {
   name: string;
@@ -34,7 +82,7 @@ export async function checkpointOf(config: HymbaConfig, flat: Float32Array): Pro
   return { ck, safetensors };
 }
 
-export async function makeCard(i: CardInputs): Promise<{ card: Record<string, unknown>; safetensors: Uint8Array }> {
+export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safetensors: Uint8Array }> {
   const { config, task, run, settings } = i;
   const slot = settings.steps;
   const byPairs = new Map<number, RecallScore>();
@@ -47,7 +95,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
   const gpuScore = await graphRecall(run.graph, task, 16, checkN, slot);
   const cache = cacheBytes(config, { seqLen: task.seqLen });
   const target = run.curve.find((c) => c.accuracy >= 0.99);
-  const card: Record<string, unknown> = {
+  const card: ModelCard = {
     name: i.name,
     role: i.role,
     description: i.description ?? '',
@@ -100,7 +148,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       convention: `KV ${cache.dtype}, SSM/conv state ${cache.state_dtype}, window rule ${cache.window_rule} (engine/cache/calculator.ts)`,
     },
     accuracy: {
-      ...recallTable(byPairs),
+      ...(recallTable(byPairs) as unknown as RecallTable),
       examples_per_point: i.evalN,
       metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
     },

@@ -81,7 +81,7 @@ for (const name of names) {
   run.graph.dispose();
   await writeModelFolder(path.join(outDir, tag ? `${name}.${tag}` : name), config, safetensors, card);
   console.log(
-    `[${name}] accuracy ${JSON.stringify((card.accuracy as Record<string, unknown>).by_pairs)} by distance ${JSON.stringify((card.accuracy as Record<string, unknown>).by_distance)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`,
+    `[${name}] accuracy ${JSON.stringify(card.accuracy.by_pairs)} by distance ${JSON.stringify(card.accuracy.by_distance)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`,
   );
 }
 process.exit(0);

@@ -138,3 +138,6 @@ export const ZOO: ZooEntry[] = [
     }),
   },
 ];
+
+/** The zoo's model names in roadmap order: the one list the CLI, the site's pickers and the lessons derive from. */
+export const ZOO_NAMES: readonly string[] = ZOO.map((e) => e.name);

@@ -14,14 +14,15 @@ import { ZOO } from '../../engine/train/zoo.ts';
 import { checkpointOf } from '../../engine/train/card.ts';
 import { answerExample, freshExamples, mqar128 } from '../../engine/analysis/recall.ts';
 import { MqarTask } from '../../engine/tasks/mqar.ts';
-import { define, getPageGpu } from './widget-base.ts';
-import { LabWidget } from '../lib/lab-widget.ts';
-import { download } from '../lib/export.ts';
-import { OKABE_ITO } from '../lib/theme.ts';
-import type { Schema } from '../lib/url-state.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { getPageGpu } from '../lib/page/gpu.ts';
+import { LabWidget } from '../lib/base/lab-widget.ts';
+import { download } from '../lib/base/export.ts';
+import { OKABE_ITO } from '../lib/base/theme.ts';
+import type { Schema } from '../lib/base/url-state.ts';
 import { TrainSession } from './train-lab-session.ts';
-import { pct } from './recall-shared.ts';
-import { pageController } from '../lib/engine-controller.ts';
+import { pct } from '../lib/features/recall-shared.ts';
+import { pageController } from '../lib/page/engine-controller.ts';
 
 /** The roadmap steps a reader can train (engine/train/zoo.ts), without the SWA-only baseline. */
 const STEPS = ['attention', 'ssm', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'];

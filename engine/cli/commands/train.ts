@@ -88,7 +88,7 @@ const command: Command = {
     });
     run.graph.dispose();
     await writeModelFolder(out, config, safetensors, card);
-    const acc = (card.accuracy as { by_pairs: Record<string, number> }).by_pairs;
+    const acc = card.accuracy.by_pairs;
     console.log(
       `${name}: ${Object.entries(acc)
         .map(([p, a]) => `${p} pairs ${(100 * a).toFixed(1)}%`)

@@ -1,15 +1,15 @@
 // Engines for lesson 8: random full-size weights for the speed run, and the reader's own checkpoint for the chat,
 // streamed tensor by tensor (engine/checkpoint/stream.ts). No DOM here; the widgets own the UI.
-import type { HymbaConfig } from '../../engine/config.ts';
-import { expectedTensors } from '../../engine/config.ts';
-import type { Checkpoint, ModelFiles, Weight } from '../../engine/checkpoint/load.ts';
-import { readCheckpointLayout } from '../../engine/checkpoint/load.ts';
-import { readTensors, type StreamProgress } from '../../engine/checkpoint/stream.ts';
-import type { DecodeSession, SessionOptions } from '../../engine/session/types.ts';
-import type { GpuContext } from '../../engine/webgpu/device.ts';
-import { Tokenizer } from '../../engine/tokenizer/index.ts';
-import { argmax, mulberry32 } from '../../engine/sampling.ts';
-import { CpuEngine } from '../../engine/cpu/forward.ts';
+import type { HymbaConfig } from '../../../engine/config.ts';
+import { expectedTensors } from '../../../engine/config.ts';
+import type { Checkpoint, ModelFiles, Weight } from '../../../engine/checkpoint/load.ts';
+import { readCheckpointLayout } from '../../../engine/checkpoint/load.ts';
+import { readTensors, type StreamProgress } from '../../../engine/checkpoint/stream.ts';
+import type { DecodeSession, SessionOptions } from '../../../engine/session/types.ts';
+import type { GpuContext } from '../../../engine/webgpu/device.ts';
+import { Tokenizer } from '../../../engine/tokenizer/index.ts';
+import { argmax, mulberry32 } from '../../../engine/sampling.ts';
+import { CpuEngine } from '../../../engine/cpu/forward.ts';
 import { estimateGpuMemory, parameterCount, type MemoryEstimate } from './full-size-model.ts';
 
 /** What the widgets need of an engine: decode sessions (the WebGPU engine's, or the CPU reference's for small models). */
@@ -29,7 +29,7 @@ interface WebGpuEngineStatics {
 }
 
 async function webGpuEngineClass(): Promise<WebGpuEngineStatics> {
-  const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
+  const { WebGpuEngine } = await import('../../../engine/webgpu/engine.ts');
   return WebGpuEngine as unknown as WebGpuEngineStatics;
 }
 

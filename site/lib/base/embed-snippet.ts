@@ -4,7 +4,7 @@
 //  - an iframe of the /embed/<tag>/ route, for hosts that only allow iframes (settings in the query string).
 // Both are built from the element's Lit properties, so every widget gets them without writing any code.
 import { defaultConverter, type PropertyDeclaration, type ReactiveElement } from 'lit';
-import { assetUrl } from './asset-base.ts';
+import { assetUrl } from '../page/asset-base.ts';
 
 /** Attributes that describe the element's state, not its settings: never part of a snippet. */
 const NOT_SETTINGS = new Set(['status', 'id', 'class', 'style', 'experiment']);

@@ -1,39 +1,10 @@
-// What the recall widgets (<hymba-recall-lab>, <hymba-head-importance>, <hymba-roadmap>) share: loading a zoo model
-// through the page's controller with download progress, its card, an engine whose passes go through the page's one
-// work queue, and how recall results are written for readers.
-import type { BatchItem, BatchOptions, Engine, ForwardOptions, ForwardResult } from '../../engine/model.ts';
-import { formatAblation } from '../../engine/ablation.ts';
-import { CpuEngine } from '../../engine/cpu/forward.ts';
-import { pageController, requestKey, type LoadedModel, type LoadProgress } from '../lib/engine-controller.ts';
-import { OKABE_ITO } from '../lib/theme.ts';
-import { tokenLabel } from './stepper-tokens.ts';
-
-/** The zoo models a reader can pick in the recall lab (engine/train/zoo.ts), in roadmap order. */
-export const LAB_MODELS = ['attention', 'ssm', 'swa', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'] as const;
-
-/** The part of a model card (engine/train/card.ts) these widgets read. */
-export interface ModelCard {
-  name: string;
-  role?: string;
-  description?: string;
-  parameters?: number;
-  accuracy?: {
-    by_pairs?: Record<string, number>;
-    by_distance?: Record<string, { accuracy: number; queries: number }> | null;
-    examples_per_point?: number;
-  };
-  cache?: { seq_len: number; total_bytes: number };
-  training?: {
-    steps: number;
-    batch: number;
-    lr: number;
-    seed: number;
-    final_loss?: number;
-    wall_seconds?: number;
-    /** First evaluation during training at ≥ 99 % (16 pairs), or null when none reached it. */
-    time_to_99?: { step: number; seconds: number } | null;
-  };
-}
+// The page's models as widgets use them: a zoo model loaded through the page's controller with download progress,
+// its card (fetched once), and an engine whose passes go through the page's one work queue.
+import type { BatchItem, BatchOptions, Engine, ForwardOptions, ForwardResult } from '../../../engine/model.ts';
+import { formatAblation } from '../../../engine/ablation.ts';
+import { CpuEngine } from '../../../engine/cpu/forward.ts';
+import type { ModelCard } from '../../../engine/train/card.ts';
+import { pageController, requestKey, type LoadedModel, type LoadProgress } from './engine-controller.ts';
 
 /** Load a zoo model, reporting download progress to `onProgress` (null when done). */
 export async function loadZooModel(name: string, onProgress: (p: LoadProgress | null) => void): Promise<LoadedModel> {
@@ -76,13 +47,21 @@ export function engineNote(m: LoadedModel, choice: EngineChoice): string {
   return choice === 'cpu' && m.tier !== 'cpu' ? 'Running on the CPU reference engine (engine="cpu").' : m.note;
 }
 
-/** A model's card.json, or null when the model has none (it is optional: the widgets measure everything live). */
-export async function loadCard(name: string): Promise<ModelCard | null> {
-  try {
-    return await pageController().modelJson<ModelCard>(name, 'card.json');
-  } catch {
-    return null;
+const cards = new Map<string, Promise<ModelCard | null>>();
+
+/**
+ * A model's card.json, fetched once per model per page, or null when the model has none (it is optional: the
+ * widgets measure everything live).
+ */
+export function loadCard(name: string): Promise<ModelCard | null> {
+  let card = cards.get(name);
+  if (!card) {
+    card = pageController()
+      .modelJson<ModelCard>(name, 'card.json')
+      .catch(() => null);
+    cards.set(name, card);
   }
+  return card;
 }
 
 /**
@@ -121,23 +100,4 @@ export function queuedEngine(m: LoadedModel, choice: EngineChoice = 'auto'): Eng
     steps: (ids, opts) => engine.steps(ids, opts),
     dispose: () => engine.dispose(),
   };
-}
-
-export const pct = (x: number, digits = 1): string => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)}%` : '–');
-
-/** Right and wrong: colour-blind-safe colours, always with a glyph as well. */
-export const RIGHT = { colour: OKABE_ITO.green, glyph: '✓' };
-export const WRONG = { colour: OKABE_ITO.vermillion, glyph: '✗' };
-
-/** A token as a label (k17, v301, _), for a vocabulary of `vocab` ids. */
-export const label = (id: number, vocab: number): string => tokenLabel(id, vocab);
-
-/** Signals a stale run to stop (a newer run has started). */
-export class RunGuard {
-  private current = { aborted: false };
-  next(): { aborted: boolean } {
-    this.current.aborted = true;
-    this.current = { aborted: false };
-    return this.current;
-  }
 }

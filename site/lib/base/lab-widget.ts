@@ -6,11 +6,11 @@
 //  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
 import { html, unsafeCSS, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { HymbaWidget } from '../widgets/widget-base.ts';
+import { HymbaWidget } from './widget-base.ts';
 import { namespaceOf, readState, writeState, type Schema, type StateOf } from './url-state.ts';
 import { watchVisibility, type Visibility } from './visibility.ts';
 import { chartSvg, download, fileStem, svgText, svgToPng, toCsv, toJson, type Row } from './export.ts';
-import { formatBytes, type LoadProgress } from './engine-controller.ts';
+import { formatBytes, type LoadProgress } from '../page/engine-controller.ts';
 import { labStyles } from './theme.ts';
 import { codePanelStyles } from './code-panel.ts';
 

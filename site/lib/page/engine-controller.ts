@@ -7,12 +7,13 @@
 //    result is reused;
 //  - turns failures into sentences a reader can act on ("model not found at …", "WebGPU is not available …"), and
 //    after a lost device forgets what it loaded there, so the next request acquires a new device and reloads.
-import type { Engine } from '../../engine/model.ts';
-import type { ByteSource, Checkpoint, ModelFiles } from '../../engine/checkpoint/load.ts';
-import { loadCheckpoint, memorySource, isPlainFileName } from '../../engine/checkpoint/load.ts';
-import { CpuEngine } from '../../engine/cpu/forward.ts';
-import type { GpuContext } from '../../engine/webgpu/device.ts';
+import type { Engine } from '../../../engine/model.ts';
+import type { ByteSource, Checkpoint, ModelFiles } from '../../../engine/checkpoint/load.ts';
+import { loadCheckpoint, memorySource, isPlainFileName } from '../../../engine/checkpoint/load.ts';
+import { CpuEngine } from '../../../engine/cpu/forward.ts';
+import type { GpuContext } from '../../../engine/webgpu/device.ts';
 import { assetBase } from './asset-base.ts';
+import { getPageGpu } from './gpu.ts';
 
 export type Tier = 'webgpu' | 'cpu';
 
@@ -306,13 +307,13 @@ export function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes:
 let page: EngineController | undefined;
 
 /**
- * The page's controller. In the browser it uses the page's one GPU device (widget-base getPageGpu) and the WebGPU
+ * The page's controller. In the browser it uses the page's one GPU device (gpu.ts getPageGpu) and the WebGPU
  * engine when the build has one.
  */
 export function pageController(): EngineController {
   if (!page) {
     page = new EngineController({
-      gpu: async () => (await import('../widgets/widget-base.ts')).getPageGpu(),
+      gpu: getPageGpu,
       webgpuEngine: findWebGpuEngine,
     });
   }
@@ -334,9 +335,9 @@ export function formatBytes(n: number): string {
 
 // Which zoo model files this build has (keys only: nothing is loaded through these imports).
 const builtModules = import.meta.glob([
-  '../../models/*/config.json',
-  '../../models/*/card.json',
-  '../../models/*/model.safetensors.index.json',
+  '../../../models/*/config.json',
+  '../../../models/*/card.json',
+  '../../../models/*/model.safetensors.index.json',
 ]);
 
 function builtModelFiles(): ReadonlySet<string> {
@@ -345,6 +346,6 @@ function builtModelFiles(): ReadonlySet<string> {
 
 /** The WebGPU engine, loaded only when a model is (it is the larger part of the engine code). */
 async function findWebGpuEngine(): Promise<WebGpuEngineFactory | null> {
-  const { WebGpuEngine } = await import('../../engine/webgpu/engine.ts');
+  const { WebGpuEngine } = await import('../../../engine/webgpu/engine.ts');
   return (ck, gpu) => WebGpuEngine.create(gpu, ck);
 }

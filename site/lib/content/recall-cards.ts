@@ -1,12 +1,12 @@
 // The zoo's model cards (models/<name>/card.json) at build time, for numbers in lesson prose: a lesson writes
 // {recallAt('hymba', 16)} and the built page shows the card's measurement, never a number typed from a run.
 // A model that is not trained yet renders as a visible placeholder, and the build still succeeds.
-import type { ModelCard } from './recall-shared.ts';
+import type { ModelCard } from '../../../engine/train/card.ts';
 
-const cards = import.meta.glob<ModelCard>('../../models/*/card.json', { eager: true, import: 'default' });
+const cards = import.meta.glob<ModelCard>('../../../models/*/card.json', { eager: true, import: 'default' });
 
 export function card(name: string): ModelCard | null {
-  return cards[`../../models/${name}/card.json`] ?? null;
+  return cards[`../../../models/${name}/card.json`] ?? null;
 }
 
 const MISSING = '[not trained yet]';

@@ -2,6 +2,7 @@
 // what the page could do anyway (drop its own GPU device, count the GPU bytes its engines hold), and it is set once:
 // a second copy of the code on the page (the site and an embed bundle) leaves the first one's handle in place.
 import type { EngineController } from './engine-controller.ts';
+import { losePageDevice } from './gpu.ts';
 
 export interface HymbaLabHook {
   /** Destroy the page's GPU device, as a driver reset would; resolves false when no device was acquired yet. */
@@ -18,11 +19,11 @@ declare global {
   }
 }
 
-export function installTestHook(parts: Pick<HymbaLabHook, 'loseDevice'>): void {
+export function installTestHook(): void {
   if (typeof window === 'undefined' || window.__hymbaLab) return;
   const controller = async () => (await import('./engine-controller.ts')).pageController();
   window.__hymbaLab = {
-    loseDevice: parts.loseDevice,
+    loseDevice: losePageDevice,
     controller,
     allocatedBytes: async () => (await controller()).allocatedBytes(),
   };

@@ -4,7 +4,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { interpolateViridis } from 'd3';
-import { define } from '../widgets/widget-base.ts';
+import { define } from './widget-base.ts';
 
 export class HeatmapElement extends LitElement {
   static override styles = css`

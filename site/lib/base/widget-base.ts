@@ -6,50 +6,20 @@
 //   scripts wait on it (`hymba-x[status=ready]`).
 // - On error it shows a human-readable message inside its own box (e.g. "WebGPU is not available here …"), never a
 //   blank box.
-// - All widgets on a page share one GPU device (getPageGpu), as a page has one GPU and devices are expensive.
+// - All widgets on a page share one GPU device (getPageGpu, site/lib/page/gpu.ts).
 // - Every widget has an "Embed this" panel (the script-tag and iframe code for its current settings; hide="embed"
 //   removes it) and reports a lost GPU device in its own box, recovering on the reader's next action.
 import { LitElement, css, html, render, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { acquireDevice, type DeviceLostError, type GpuContext } from '../../engine/webgpu/device.ts';
-import { currentAttributes, embedSnippets } from '../lib/embed-snippet.ts';
-import { assetUrl } from '../lib/asset-base.ts';
-import { installTestHook } from '../lib/test-hook.ts';
+import type { DeviceLostError } from '../../../engine/webgpu/device.ts';
+import { gpuRequestCount, onDeviceLost } from '../page/gpu.ts';
+import { currentAttributes, embedSnippets } from './embed-snippet.ts';
+import { assetUrl } from '../page/asset-base.ts';
+import { installTestHook } from '../page/test-hook.ts';
 
 export type WidgetStatus = 'loading' | 'running' | 'ready' | 'error';
 
-let pageGpu: Promise<GpuContext> | undefined;
-/** Counts getPageGpu() calls, so a widget can tell whether its own compute() asked for the GPU. */
-let gpuRequests = 0;
-const deviceLostListeners = new Set<(lost: DeviceLostError) => void>();
-
-/** The page's one GPU context, acquired on first use. If the device is lost, the next call acquires a new one. */
-export function getPageGpu(): Promise<GpuContext> {
-  gpuRequests++;
-  if (!pageGpu) {
-    const acquiring = acquireDevice(navigator.gpu);
-    pageGpu = acquiring;
-    acquiring.then(
-      (ctx) =>
-        ctx.lost.then((lost) => {
-          if (pageGpu === acquiring) pageGpu = undefined;
-          for (const listener of deviceLostListeners) listener(lost);
-        }),
-      () => (pageGpu === acquiring ? (pageGpu = undefined) : undefined), // let a later widget retry
-    );
-  }
-  return pageGpu;
-}
-
-/** Destroy the page's GPU device, as a driver reset would (tests call it through window.__hymbaLab.loseDevice()). */
-async function losePageDevice(): Promise<boolean> {
-  const current = await pageGpu?.catch(() => undefined);
-  if (!current) return false;
-  current.device.destroy();
-  await current.lost;
-  return true;
-}
-installTestHook({ loseDevice: losePageDevice });
+installTestHook();
 
 /** Register a custom element once: the site bundle and an embed bundle may both load on one page. */
 export function define(name: string, cls: CustomElementConstructor): void {
@@ -140,14 +110,17 @@ export abstract class HymbaWidget extends LitElement {
     this.deviceLost = `${lost.message}. This figure will recompute on a new device at your next change.`;
   };
 
+  private stopListening: (() => void) | null = null;
+
   override connectedCallback(): void {
     super.connectedCallback();
-    deviceLostListeners.add(this.onDeviceLost);
+    this.stopListening = onDeviceLost(this.onDeviceLost);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    deviceLostListeners.delete(this.onDeviceLost);
+    this.stopListening?.();
+    this.stopListening = null;
   }
 
   /** Increments per run, so a slow stale run cannot overwrite a newer one's result or status. */
@@ -253,11 +226,11 @@ export abstract class HymbaWidget extends LitElement {
     this.status = 'running';
     this.errorMessage = '';
     this.deviceLost = '';
-    const requestsBefore = gpuRequests;
+    const requestsBefore = gpuRequestCount();
     try {
       await this.compute();
       // Concurrent widgets may blur this (a count, not a trace), at worst showing a lost-device note to one more.
-      this.usedGpu ||= gpuRequests !== requestsBefore;
+      this.usedGpu ||= gpuRequestCount() !== requestsBefore;
       if (run === this.generation) this.status = 'ready';
     } catch (e) {
       if (run !== this.generation) return;

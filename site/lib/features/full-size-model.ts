@@ -1,9 +1,9 @@
 // The numbers <hymba-full-size> shows, as plain functions of a config (no DOM): the layer map, the cache table,
 // a reduced-depth copy of the 1.5B config for quick speed runs, and the memory a load needs.
-import { expectedTensors, parseConfig, type HymbaConfig } from '../../engine/config.ts';
-import { cacheBytes } from '../../engine/cache/calculator.ts';
-import { getPreset, type HymbaPreset, type TransformerPreset } from '../../engine/presets.ts';
-import { layerKind, type LayerKind } from '../lib/configs.ts';
+import { expectedTensors, parseConfig, type HymbaConfig } from '../../../engine/config.ts';
+import { cacheBytes } from '../../../engine/cache/calculator.ts';
+import { getPreset, type HymbaPreset, type TransformerPreset } from '../../../engine/presets.ts';
+import { layerKind, type LayerKind } from '../content/configs.ts';
 
 export interface LayerCell {
   layer: number;

@@ -73,10 +73,28 @@ export function maskViewSnippet(o: MaskViewSnippet): string {
 import { readFileSync } from 'node:fs';
 import { parseConfig } from './engine/config.ts';
 import { resolveConfig } from './engine/presets.ts';
-import { maskCells, visibleCount } from './site/lib/masks.ts';
+import { maskCells, visibleCount } from './site/lib/content/masks.ts';
 
 const config = ${source};
 const cells = maskCells({ global: config.layers[${o.layer}].global, meta: ${o.meta}, tokens: ${o.tokens}, window: ${o.window} });
 console.log('visible query–key pairs:', visibleCount(cells));
+`;
+}
+
+/** <hymba-attention-map>: attention probabilities of `layer` with meta tokens on and off, reduced per head. */
+export function attentionMapSnippet(o: { model: string; ids: readonly number[]; layer: number }): string {
+  return `// The numbers of this figure: attention probabilities with meta tokens on and off, reduced per head.
+import { loadCheckpoint } from './engine/checkpoint/load.ts';
+import { folderFiles } from './engine/checkpoint/folder.node.ts';
+import { CpuEngine } from './engine/cpu/forward.ts';
+import { attentionStats } from './engine/analysis/attention-stats.ts';
+
+const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${o.model}')));
+const ids = [${o.ids.join(', ')}];
+for (const meta of [true, false]) {
+  const { taps } = await engine.forward(ids, { meta, taps: ['layers.${o.layer}.attn.probs'] });
+  const numMeta = meta ? engine.config.numMetaTokens : 0;
+  console.log(meta ? 'meta on' : 'meta off', attentionStats(taps.get('layers.${o.layer}.attn.probs'), { numMeta }));
+}
 `;
 }

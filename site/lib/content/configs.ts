@@ -1,8 +1,8 @@
 // Where a widget's model configuration comes from: a zoo model's config.json (models/<name>/, no weights needed) or
 // a named preset (engine/presets.ts). A missing zoo model falls back to the preset, with a note that says so.
-import { parseConfig, type HymbaConfig } from '../../engine/config.ts';
-import { getPreset, PRESETS } from '../../engine/presets.ts';
-import type { EngineController } from './engine-controller.ts';
+import { parseConfig, type HymbaConfig } from '../../../engine/config.ts';
+import { getPreset, PRESETS } from '../../../engine/presets.ts';
+import type { EngineController } from '../page/engine-controller.ts';
 
 /** Presets that are Hymba configs (the others are Transformer baselines). */
 export const HYMBA_PRESETS = Object.values(PRESETS)
