@@ -2,10 +2,6 @@
 // ready to copy and run in Node from the repository root (`npx node snippet.ts`).
 import { html, type TemplateResult } from 'lit';
 
-/** The import line snippets start with: the package entry points the engine exports (engine/index.ts, engine/node.ts). */
-export const ENGINE_IMPORT = "from 'hymba-lab/engine'";
-export const NODE_IMPORT = "from 'hymba-lab/engine/node'";
-
 async function copy(code: string, button: HTMLButtonElement): Promise<void> {
   try {
     await navigator.clipboard.writeText(code);

@@ -51,13 +51,13 @@ export function currentAttributes(el: ReactiveElement): Attributes {
 const escapeAttribute = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;');
 
 /** `<tag a="1" b>` + `</tag>` */
-export function elementHtml(tag: string, attributes: Attributes): string {
+function elementHtml(tag: string, attributes: Attributes): string {
   const attrs = attributes.map(([k, v]) => (v === null ? ` ${k}` : ` ${k}="${escapeAttribute(v)}"`)).join('');
   return `<${tag}${attrs}></${tag}>`;
 }
 
 /** The iframe route's URL: /embed/<tag>/?<attribute>=<value>… (a bare boolean attribute is "=1"). */
-export function iframeUrl(tag: string, attributes: Attributes): string {
+function iframeUrl(tag: string, attributes: Attributes): string {
   const query = new URLSearchParams(attributes.map(([k, v]) => [k, v ?? '1'])).toString();
   return assetUrl(`embed/${tag}/`) + (query ? `?${query}` : '');
 }

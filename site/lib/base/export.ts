@@ -49,7 +49,7 @@ export interface SvgNodeLike {
 }
 
 /** Presentation properties worth inlining: an exported SVG has no stylesheet and no CSS custom properties. */
-export const INLINED_STYLES = [
+const INLINED_STYLES = [
   'fill',
   'fill-opacity',
   'stroke',
@@ -110,7 +110,7 @@ export function serializeSvg(root: SvgNodeLike, styleOf: (el: SvgNodeLike) => Re
 }
 
 /** Computed presentation styles of a live SVG element (browser only). */
-export function computedSvgStyle(el: SvgNodeLike): Record<string, string> {
+function computedSvgStyle(el: SvgNodeLike): Record<string, string> {
   const style = getComputedStyle(el as unknown as Element);
   const out: Record<string, string> = {};
   for (const p of INLINED_STYLES) out[p] = style.getPropertyValue(p);
@@ -149,7 +149,7 @@ export async function svgToPng(svg: SVGSVGElement, scale = 2, background = '#fff
 }
 
 /** A <canvas> chart (heat maps) as PNG. */
-export function canvasPng(canvas: HTMLCanvasElement): Promise<Blob> {
+function canvasPng(canvas: HTMLCanvasElement): Promise<Blob> {
   return new Promise((resolve, reject) =>
     canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas could not be encoded as PNG'))), 'image/png'),
   );

@@ -132,7 +132,7 @@ export function isValid(field: Field, value: unknown): boolean {
 }
 
 /** `<namespace>.<setting>`: the query key of one setting of one widget. */
-export const queryKey = (namespace: string, setting: string): string => `${namespace}.${setting}`;
+const queryKey = (namespace: string, setting: string): string => `${namespace}.${setting}`;
 
 /**
  * The settings of widget `namespace` that the query string names, decoded. Settings the query does not mention are

@@ -17,12 +17,6 @@ export function recallAt(name: string, pairs: number): string {
   return a === undefined ? MISSING : `${(100 * a).toFixed(1)}%`;
 }
 
-/** Accuracy in a distance bucket ("0-16", "16-32", …) at the card's headline pairs. */
-export function recallAtDistance(name: string, bucket: string): string {
-  const a = card(name)?.accuracy?.by_distance?.[bucket]?.accuracy;
-  return a === undefined ? MISSING : `${(100 * a).toFixed(1)}%`;
-}
-
 /** Cache bytes at the card's sequence length, in kB (decimal, as the paper's MB). */
 export function cacheKb(name: string): string {
   const b = card(name)?.cache?.total_bytes;

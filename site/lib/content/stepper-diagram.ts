@@ -56,7 +56,7 @@ export function boxesOf(opName: string): string[] {
 }
 
 /** The final-norm op is `hidden_states.L` after the last layer; every other `hidden_states.k` is a residual add. */
-export function isFinalNorm(opName: string, numLayers: number): boolean {
+function isFinalNorm(opName: string, numLayers: number): boolean {
   return opName === `hidden_states.${numLayers}`;
 }
 

@@ -15,7 +15,7 @@ export class PromptError extends Error {
 /** A short MQAR prompt: 4 key–value pairs, then the 4 keys again as queries with blanks between (Zoology layout). */
 export const DEFAULT_PROMPT = 'k17 v301 k42 v388 k5 v260 k99 v475 _ _ k42 _ k17 _ _ _ k99 _ k5';
 
-export const BLANK = '_';
+const BLANK = '_';
 
 export function tokenLabel(id: number, vocabSize: number): string {
   const half = Math.floor(vocabSize / 2);

@@ -252,7 +252,7 @@ export function requestKey(model: string, op: string, settings: Record<string, u
  * Model files over HTTP that report download progress as the bytes stream in (urlFiles reports only once a file
  * has fully arrived). 404 → null, like every ModelFiles.
  */
-export function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes: (loaded: number, total: number) => void): ModelFiles {
+function progressFiles(baseUrl: string, fetchImpl: typeof fetch, onBytes: (loaded: number, total: number) => void): ModelFiles {
   let loaded = 0;
   let total = 0;
   // Each file is fetched once, however often the loader opens it.

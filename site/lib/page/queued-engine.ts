@@ -37,7 +37,7 @@ export function engineFor(m: LoadedModel, choice: EngineChoice): Engine {
  * Smaller defaults on the CPU tier (a browser without WebGPU): the sweeps measure at most this many fresh sequences
  * per point, so a lesson still fills in within seconds; the widgets print the number they used.
  */
-export const CPU_TIER_MAX_SEQUENCES = 6;
+const CPU_TIER_MAX_SEQUENCES = 6;
 export function cpuTierSequences(m: LoadedModel, requested: number): number {
   return m.tier === 'cpu' ? Math.min(requested, CPU_TIER_MAX_SEQUENCES) : requested;
 }
