@@ -52,10 +52,6 @@ export const MB = 1e6;
 
 const BYTES: Record<CacheDtype, number> = { f16: 2, bf16: 2, f32: 4 };
 
-export function dtypeBytes(dtype: CacheDtype): number {
-  return BYTES[dtype];
-}
-
 export interface CacheOptions {
   /** Text tokens processed so far (prompt + generated); meta tokens are added on top. */
   seqLen: number;
