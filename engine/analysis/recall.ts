@@ -251,20 +251,6 @@ export interface PairsPoint {
   total: number;
 }
 
-/** Accuracy at each number of pairs (fresh sequences per point); stopped early, the points measured in full. */
-export async function accuracyByPairs(
-  engine: Engine,
-  task: Task,
-  pairsList: number[],
-  o: { n: number; seed?: number; ablation?: Ablation | string; signal?: { aborted: boolean }; batch?: number },
-): Promise<PairsPoint[]> {
-  const points = pairsList.map((pairs) => ({ pairs, n: o.n }));
-  const rs = await evaluatePoints(engine, task, points, o);
-  return rs
-    .filter((r) => r.examples.length === o.n)
-    .map((r) => ({ pairs: r.pairs, accuracy: r.accuracy, correct: r.correct, total: r.total }));
-}
-
 /**
  * The standard error of an accuracy measured on `queries` answers (binomial), for "within sampling error".
  * Queries of one sequence are not independent, so tests use a generous multiple of it.

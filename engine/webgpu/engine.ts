@@ -1,4 +1,4 @@
-// The WebGPU backend: the same forward pass as the CPU reference (cpu/forward.ts `prefillOps`), op for op and
+// The WebGPU backend: the same forward pass as the CPU reference (cpu/layer.ts `hymbaPass`), op for op and
 // name for name, with every op a WGSL kernel (kernels/). Weights are uploaded once; `forward` records the whole
 // pass into one command encoder and reads back only the logits and the requested taps; `steps` submits one op at
 // a time so a reader can watch the pass and read any tap computed so far.

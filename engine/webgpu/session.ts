@@ -39,7 +39,7 @@ import { gatherKernel } from './kernels/gather.ts';
 import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
 import { copyColsKernel } from './kernels/copy-cols.ts';
 import type { GpuMatrix } from './weights.ts';
-import { attentionKind, totalUsage } from '../session/usage.ts';
+import { attentionKind, totalUsage } from '../cache/calculator.ts';
 
 const F32 = 4;
 /** Bytes of a layer's Q/K/V conv state (lab_qkv_conv W): qkvColumns × (W − 1) f32 values. */
