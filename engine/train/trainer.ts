@@ -12,6 +12,7 @@ import { RecallScore } from '../tasks/distance.ts';
 import type { Example, Task } from '../tasks/types.ts';
 import { TrainGraph, type GraphBatch } from './graph.ts';
 import { initParams, type InitSpread } from './params.ts';
+import type { KernelProfile } from '../webgpu/runtime.ts';
 
 export interface TrainSettings {
   steps: number;
@@ -30,8 +31,8 @@ export interface TrainSettings {
   evalN?: number;
   /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
   init?: InitSpread;
-  /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
-  kernels?: 'tiled' | 'simple';
+  /** Kernel variants (see GraphOptions): kernelProfileOf(adapterInfo), 'cpu-like' on CPU rasterisers such as SwiftShader. */
+  kernels?: KernelProfile;
 }
 
 export interface Progress {
@@ -93,11 +94,6 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
     throw new TrainError(`the task uses ${task.vocabSize} token ids but the model's vocab_size is ${config.vocabSize}`);
   if (task.seqLen > config.maxPositionEmbeddings)
     throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
-}
-
-/** The kernel style for an adapter: CPU rasterisers run one-thread-per-output kernels faster. */
-export function kernelStyleFor(adapter: { architecture: string; description: string }): 'tiled' | 'simple' {
-  return /swiftshader|llvmpipe/i.test(adapter.architecture + ' ' + adapter.description) ? 'simple' : 'tiled';
 }
 
 export async function train(

@@ -67,7 +67,7 @@ export interface GemvVariant {
 }
 
 /**
- * Rows per workgroup, from the H200 GEMV lab (bench/gemv-lab.ts, docs/performance.md; cold weights, µs per GEMV):
+ * Rows per workgroup, from the H200 GEMV lab (bench/labs/gemv-lab.ts, docs/performance.md; cold weights, µs per GEMV):
  * a computed prologue (norm, fuse) is staged once per workgroup, so it wants few, wide workgroups: 16 rows (gate+up
  * 13.7 µs vs 16.8 at 8 rows; out_proj 10.5 vs 13.0 at 8, 20.2 at 4); a plain input wants enough workgroups to fill
  * the GPU: down_proj (1600 rows) 9.9 µs at 4 rows, 13.9 at 8.
