@@ -19,7 +19,7 @@ import { LabWidget } from '../lib/lab-widget.ts';
 import { download } from '../lib/export.ts';
 import { OKABE_ITO } from '../lib/theme.ts';
 import type { Schema } from '../lib/url-state.ts';
-import { TrainSession } from './train-lab-session.ts';
+import { TrainSession } from '../../engine/train/train-session.ts';
 import { pct } from './recall-shared.ts';
 import { pageController } from '../lib/engine-controller.ts';
 
