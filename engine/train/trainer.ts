@@ -5,7 +5,6 @@
 // fresh examples every step from a seeded stream. Evaluation uses separate seeds (fresh sequences).
 
 import type { HymbaConfig } from '../config.ts';
-import { parameterCount } from '../config.ts';
 import type { Engine } from '../model.ts';
 import { Rng } from '../tasks/rng.ts';
 import { RecallScore } from '../tasks/distance.ts';
@@ -312,6 +311,3 @@ export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): R
   };
 }
 
-export function countParameters(config: HymbaConfig): number {
-  return parameterCount(config);
-}

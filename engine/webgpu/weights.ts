@@ -57,7 +57,7 @@ export function uploadMatrix(rt: GpuRuntime, w: Weight, maxBindingBytes: number)
 // ---- Where the engine's weights come from: a loaded checkpoint, or deterministic random values made on the GPU.
 
 /** Tensors the engine keeps as matrices on the GPU (stored dtype, chunked); every other tensor is a small f32 vector. */
-export function isMatrix(name: string): boolean {
+function isMatrix(name: string): boolean {
   return /(embed_tokens\.weight|memory_tokens|lm_head\.weight|_proj\.weight|_proj\.0\.weight)$/.test(name);
 }
 

@@ -29,7 +29,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   };
 }
 
-export const addKernel = elementwise(
+const addKernel = elementwise(
   'add',
   ['read', 'read', 'rw'],
   `@group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -38,7 +38,7 @@ export const addKernel = elementwise(
   'out[i] = a[i] + b[i];',
 );
 
-export const swigluKernel = elementwise(
+const swigluKernel = elementwise(
   'swiglu',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> g: array<f32>;
@@ -47,7 +47,7 @@ export const swigluKernel = elementwise(
 );
 
 // log(1 + exp(v)) loses everything below f32's epsilon near 1; for v < −15, softplus(v) = exp(v) to f32 precision.
-export const softplusKernel = elementwise(
+const softplusKernel = elementwise(
   'softplus-bias',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> x: array<f32>;
@@ -58,7 +58,7 @@ export const softplusKernel = elementwise(
   x[i] = r;`,
 );
 
-export const gateKernel = elementwise(
+const gateKernel = elementwise(
   'gate',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> y: array<f32>;

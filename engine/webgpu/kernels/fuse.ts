@@ -9,7 +9,7 @@ import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
 const WG = 64;
 
-export const fuseKernel: Kernel = {
+const fuseKernel: Kernel = {
   name: 'fuse',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 };
 
 /** The 'cpu-like' variant: invocation `row` fuses one row. */
-export const fuseRowKernel: Kernel = {
+const fuseRowKernel: Kernel = {
   name: 'fuse-row',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `

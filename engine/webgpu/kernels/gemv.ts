@@ -27,9 +27,9 @@ import { grid, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
 
 /** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
-export const GEMV_THREADS = 256;
+const GEMV_THREADS = 256;
 /** Rows (one invocation each) per workgroup of a solo GEMV. */
-export const SOLO_THREADS = 64;
+const SOLO_THREADS = 64;
 /** 16-byte weight words each thread loads ahead per matrix (the vec path's unrolled loop; GemvVariant.unroll). */
 export const UNROLL = 4;
 
@@ -490,5 +490,3 @@ export function encodeGemv(
   }
 }
 
-/** The chunk of `m` holding rows [row0, row0 + rows) (decode GEMVs dispatch once per chunk). */
-export const chunksOf = (m: GpuMatrix) => m.chunks;

@@ -7,7 +7,7 @@ import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
 const WG = 64;
 
-export const rmsnormKernel: Kernel = {
+const rmsnormKernel: Kernel = {
   name: 'rmsnorm',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 };
 
 /** The 'cpu-like' variant: invocation `row` sums its row's squares itself, then scales it. */
-export const rmsnormRowKernel: Kernel = {
+const rmsnormRowKernel: Kernel = {
   name: 'rmsnorm-row',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `

@@ -13,7 +13,7 @@ import type { View } from './rmsnorm.ts';
 
 const WG = 64;
 
-export const ropeKernel: Kernel = {
+const ropeKernel: Kernel = {
   name: 'rope',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
