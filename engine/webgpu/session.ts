@@ -35,9 +35,9 @@ import {
   splits,
 } from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel, ssmStepParams } from './kernels/decode-ssm.ts';
-import { gatherKernel } from './kernels/gather.ts';
+import { gatherKernel, gatherUniforms } from './kernels/gather.ts';
 import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
-import { copyColsKernel } from './kernels/copy-cols.ts';
+import { copyColsKernel, copyColsUniforms } from './kernels/copy-cols.ts';
 import type { GpuMatrix } from './weights.ts';
 import { attentionKind, totalUsage } from '../session/usage.ts';
 
@@ -438,7 +438,12 @@ export class WebGpuSession implements DecodeSession {
 
     // The embedding row of the token (which lives on the GPU: written by step() or by the argmax kernel).
     for (const ch of e.weights.embed.chunks)
-      p.add(gatherKernel(e.weights.embed.dtype), [token, ch.buffer, x], [1, D, ch.row0, ch.rows, 0], [Math.ceil(D / 64), 1]);
+      p.add(
+        gatherKernel(e.weights.embed.dtype),
+        [token, ch.buffer, x],
+        gatherUniforms.pack({ count: 1, cols: D, row0: ch.row0, rows: ch.rows, outRow0: 0 }),
+        [Math.ceil(D / 64), 1],
+      );
 
     for (const l of c.layers) {
       const i = l.index;
@@ -476,7 +481,12 @@ export class WebGpuSession implements DecodeSession {
         if (state) {
           const width = Q * (l.qkvConv - 1);
           p.add(convStateKernel, [P, state, qkvNext], params, convGroups(1, width));
-          p.add(copyColsKernel, [qkvNext, state], [1, width, 0, width], convGroups(1, width)); // copy-cols: 64 per group too
+          p.add(
+            copyColsKernel,
+            [qkvNext, state],
+            copyColsUniforms.pack({ rows: 1, cols: width, xOffset: 0, xStride: width }),
+            convGroups(1, width),
+          ); // 64 per group too
         }
       }
 
