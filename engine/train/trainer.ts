@@ -310,4 +310,3 @@ export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): R
     distance_pairs: headline,
   };
 }
-

@@ -489,4 +489,3 @@ export function encodeGemv(
     pass.dispatch(kernel, params, [x, ch.buffer, out], gemvGroups(b - a, rpg));
   }
 }
-
