@@ -5,13 +5,13 @@
 // fresh examples every step from a seeded stream. Evaluation uses separate seeds (fresh sequences).
 
 import type { HymbaConfig } from '../config.ts';
-import { parameterCount } from '../config.ts';
 import type { Engine } from '../model.ts';
 import { Rng } from '../tasks/rng.ts';
 import { RecallScore } from '../tasks/distance.ts';
 import type { Example, Task } from '../tasks/types.ts';
 import { TrainGraph, type GraphBatch } from './graph.ts';
 import { initParams, type InitSpread } from './params.ts';
+import type { KernelProfile } from '../webgpu/runtime.ts';
 
 export interface TrainSettings {
   steps: number;
@@ -30,8 +30,8 @@ export interface TrainSettings {
   evalN?: number;
   /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
   init?: InitSpread;
-  /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
-  kernels?: 'tiled' | 'simple';
+  /** Kernel variants (see GraphOptions): kernelProfileOf(adapterInfo), 'cpu-like' on CPU rasterisers such as SwiftShader. */
+  kernels?: KernelProfile;
 }
 
 export interface Progress {
@@ -95,18 +95,11 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
     throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
 }
 
-/** The kernel style for an adapter: CPU rasterisers run one-thread-per-output kernels faster. */
-export function kernelStyleFor(adapter: { architecture: string; description: string }): 'tiled' | 'simple' {
-  return /swiftshader|llvmpipe/i.test(adapter.architecture + ' ' + adapter.description) ? 'simple' : 'tiled';
-}
-
-export async function train(
-  device: GPUDevice,
-  config: HymbaConfig,
-  task: Task,
-  s: TrainSettings,
-  onProgress?: (p: Progress) => void,
-): Promise<TrainRun> {
+/**
+ * Validate the settings, build the training graph on `device` and initialise its parameters from the seed: the
+ * setup of train() and of the pausable TrainSession (session.ts), so both compute the same run.
+ */
+export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings): Promise<TrainGraph> {
   validate(config, task, s);
   const graph = new TrainGraph(
     device,
@@ -122,17 +115,38 @@ export async function train(
     },
     s.steps + 1,
   );
-  await graph.validate();
-  await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
+  try {
+    await graph.validate();
+    await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
+  } catch (e) {
+    graph.dispose();
+    throw e;
+  }
+  return graph;
+}
+
+/** Step `step` of a run: the next batch from the data stream `data` (Rng.derive(seed, 1)), one optimiser step. */
+export function trainStep(graph: TrainGraph, config: HymbaConfig, task: Task, s: TrainSettings, data: Rng, step: number): void {
+  const examples = Array.from({ length: s.batch }, () => task.sample(data));
+  graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
+  graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+}
+
+export async function train(
+  device: GPUDevice,
+  config: HymbaConfig,
+  task: Task,
+  s: TrainSettings,
+  onProgress?: (p: Progress) => void,
+): Promise<TrainRun> {
+  const graph = await openTrainGraph(device, config, task, s);
   const data = Rng.derive(s.seed, 1);
   const logEvery = s.logEvery ?? 100;
   const curve: TrainRun['curve'] = [];
   let trainMs = 0;
   let t0 = performance.now();
   for (let step = 0; step < s.steps; step++) {
-    const examples = Array.from({ length: s.batch }, () => task.sample(data));
-    graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
-    graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+    trainStep(graph, config, task, s, data, step);
     const last = step === s.steps - 1;
     if ((step + 1) % logEvery === 0 || last) {
       const [loss] = await graph.readLosses(step, step + 1); // waits for the GPU: the clock below is honest
@@ -295,8 +309,4 @@ export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): R
       : null,
     distance_pairs: headline,
   };
-}
-
-export function countParameters(config: HymbaConfig): number {
-  return parameterCount(config);
 }

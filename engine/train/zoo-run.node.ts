@@ -5,7 +5,8 @@ import path from 'node:path';
 import { parseConfig } from '../config.ts';
 import { nodeGpu } from '../webgpu/node-device.node.ts';
 import { MqarTask } from '../tasks/mqar.ts';
-import { kernelStyleFor, train, type TrainSettings } from './trainer.ts';
+import { train, type TrainSettings } from './trainer.ts';
+import { kernelProfileOf } from '../webgpu/runtime.ts';
 import { makeCard } from './card.ts';
 import { writeModelFolder } from './folder.node.ts';
 import { ZOO, ZOO_BUDGET } from './zoo.ts';
@@ -54,7 +55,7 @@ for (const name of names) {
     evalEvery,
     evalPairs: 16,
     evalN: curveN,
-    kernels: kernelStyleFor(ctx.adapterInfo),
+    kernels: kernelProfileOf(ctx.adapterInfo),
     init,
   };
   const t0 = performance.now();

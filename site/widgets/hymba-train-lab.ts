@@ -20,7 +20,7 @@ import { LabWidget } from '../lib/base/lab-widget.ts';
 import { download } from '../lib/base/export.ts';
 import { OKABE_ITO } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { TrainSession } from './train-lab-session.ts';
+import { TrainSession } from '../../engine/train/train-session.ts';
 import { pct } from '../lib/features/recall-shared.ts';
 import { pageController } from '../lib/page/engine-controller.ts';
 

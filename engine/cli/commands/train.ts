@@ -7,7 +7,8 @@ import { parseConfig } from '../../config.ts';
 import { UsageError, type Command } from '../args.ts';
 import { nodeGpu } from '../../webgpu/node-device.node.ts';
 import { taskByName } from '../../tasks/index.ts';
-import { kernelStyleFor, train, type Progress, type TrainSettings } from '../../train/trainer.ts';
+import { train, type Progress, type TrainSettings } from '../../train/trainer.ts';
+import { kernelProfileOf } from '../../webgpu/runtime.ts';
 import { makeCard } from '../../train/card.ts';
 import { writeModelFolder } from '../../train/folder.node.ts';
 import { ZOO, ZOO_BUDGET } from '../../train/zoo.ts';
@@ -61,7 +62,7 @@ const command: Command = {
     const evalPairs = args.ints('eval-pairs') ?? [4, 8, 16, 24];
     const evalN = args.int('eval-n', 500, 1);
     const ctx = await nodeGpu();
-    settings.kernels = kernelStyleFor(ctx.adapterInfo);
+    settings.kernels = kernelProfileOf(ctx.adapterInfo);
     const adapter = [ctx.adapterInfo.vendor, ctx.adapterInfo.architecture, ctx.adapterInfo.description].filter(Boolean).join(' / ');
     const name = args.string('name') ?? path.basename(path.resolve(out));
     console.error(`training ${name} (${config.numLayers} layers, task ${task.name}) on ${adapter}`);

@@ -9,7 +9,7 @@
 // And a latency-bound dispatch (a chain of dependent loads, like decode's attention/SSM kernels) with and without
 // extra workgroups that read the NEXT GEMV's weights meanwhile: does the next GEMV get faster, and does the
 // latency-bound dispatch get slower?
-// Bundled like bench/h200.ts: npx esbuild bench/gemv-lab.ts --bundle --platform=node --format=esm --external:webgpu
+// Bundled like bench/h200.ts: npx esbuild bench/labs/gemv-lab.ts --bundle --platform=node --format=esm --external:webgpu
 //   node lab.mjs        (DAWN_FLAGS as for h200.ts; --smoke for a tiny check on SwiftShader)
 import {
   gemvBindings,
@@ -20,10 +20,10 @@ import {
   rowsPerGroup,
   type Epilogue,
   type Prologue,
-} from '../engine/webgpu/kernels/gemv.ts';
-import { GpuRuntime, type Kernel } from '../engine/webgpu/runtime.ts';
-import { benchDevice, dawnFlags } from '../engine/webgpu/node-device.node.ts';
-import { GpuTimer } from '../engine/webgpu/decode-bench.ts';
+} from '../../engine/webgpu/kernels/gemv.ts';
+import { GpuRuntime, type Kernel } from '../../engine/webgpu/runtime.ts';
+import { benchDevice, dawnFlags } from '../../engine/webgpu/node-device.node.ts';
+import { GpuTimer } from '../decode-bench.ts';
 
 const flags = dawnFlags();
 const ctx = await benchDevice(['timestamp-query']);

@@ -20,12 +20,12 @@
 //   persistent: P workgroups loop over tickets (see persistentWgsl), holding the next ticket's weights while they
 //               compute the current one; STATIC=1 assigns tickets round-robin instead (unsafe: a measurement).
 // Each checks its output bit for bit against `separate`, and the error flag. GPU timestamps, best of 5.
-// Bundled like bench/h200.ts: npx esbuild bench/chain-lab.ts --bundle --platform=node --format=esm --external:webgpu
+// Bundled like bench/h200.ts: npx esbuild bench/labs/chain-lab.ts --bundle --platform=node --format=esm --external:webgpu
 //   node chain.mjs        (--smoke: tiny shapes, for SwiftShader; env RS, P, XB, PLAIN, STATIC, LAYERS: see below)
-import { benchDevice } from '../engine/webgpu/node-device.node.ts';
-import { GpuRuntime, type Kernel } from '../engine/webgpu/runtime.ts';
-import { GpuTimer } from '../engine/webgpu/decode-bench.ts';
-import { subgroupsUsable } from '../engine/webgpu/kernels/subgroups.ts';
+import { benchDevice } from '../../engine/webgpu/node-device.node.ts';
+import { GpuRuntime, type Kernel } from '../../engine/webgpu/runtime.ts';
+import { GpuTimer } from '../decode-bench.ts';
+import { subgroupsUsable } from '../../engine/webgpu/kernels/subgroups.ts';
 
 const ctx = await benchDevice(['timestamp-query']);
 const device = ctx.device;

@@ -8,14 +8,74 @@
 // Decode runs the session's greedy() path: one command encoder per token, the token fed back on the GPU, only the
 // ids read back. With the `timestamp-query` feature the GPU time per token is measured too.
 
-import type { HymbaConfig } from '../config.ts';
-import type { GpuContext } from './device.ts';
-import { WebGpuEngine } from './engine.ts';
-import type { WeightDType } from './weights.ts';
-import { mulberry32 } from '../sampling.ts';
-import type { Kernel } from './runtime.ts';
-import type { DispatchInfo } from './decode-program.ts';
-import type { WebGpuSession } from './session.ts';
+//
+// What the benchmark measures of a session (decodeCost, timedStep, the profiles, recordDecodeVariant) goes through
+// WebGpuSession.probe(), the engine's one hook for benchmarks.
+
+import type { HymbaConfig } from '../engine/config.ts';
+import type { GpuContext } from '../engine/webgpu/device.ts';
+import { WebGpuEngine } from '../engine/webgpu/engine.ts';
+import type { GpuMatrix, WeightDType } from '../engine/webgpu/weights.ts';
+import { mulberry32 } from '../engine/sampling.ts';
+import type { Kernel } from '../engine/webgpu/runtime.ts';
+import type { DispatchInfo } from '../engine/webgpu/decode-program.ts';
+import type { WebGpuSession } from '../engine/webgpu/session.ts';
+
+/** What one decoded token costs: dispatches, and bytes of weights and cache it reads. */
+export interface DecodeCost {
+  dispatches: number;
+  weightBytes: number;
+  cacheBytes: number;
+}
+
+const F32 = 4;
+
+/** Dispatches and bytes read by the session's next decode step (weights as stored; cache entries actually attended). */
+export function decodeCost(s: WebGpuSession): DecodeCost {
+  const { model, program, position: pos, numMeta, kv } = s.probe();
+  const c = model.config;
+  const wt = model.weights;
+  const bytesOf = (m: GpuMatrix | null) => (m ? m.rows * m.cols * (m.dtype === 'F32' ? 4 : 2) : 0);
+  let weightBytes = wt.embed.cols * (wt.embed.dtype === 'F32' ? 4 : 2) + bytesOf(wt.head);
+  let cacheBytes = 0;
+  for (const l of c.layers) {
+    const w = wt.layers[l.index];
+    weightBytes += [w.inProj, w.xProj, w.dtProj, w.outProj, w.gate, w.up, w.down].reduce((a, m) => a + bytesOf(m), 0);
+    if (l.hasAttention) {
+      const src = kv[l.kvSource]!;
+      const entries = src.ring === 0 ? pos + 1 : numMeta + Math.min(pos - numMeta + 1, src.ring);
+      cacheBytes += entries * (src.kWidth + src.vWidth) * F32;
+    }
+    if (l.hasSsm) cacheBytes += 2 * c.dInner * (c.dState + Math.max(0, c.dConv - 1)) * F32; // read and written
+    cacheBytes += 2 * l.qkvColumns * Math.max(0, l.qkvConv - 1) * F32; // the Q/K/V conv state, read and written
+  }
+  return { dispatches: program.dispatches, weightBytes, cacheBytes };
+}
+
+type Measure = (record: (e: GPUCommandEncoder) => void) => Promise<number | null>;
+
+/**
+ * GPU milliseconds of one greedy decode step (its compute pass between two timestamps): `measure` records the step
+ * into an encoder, resolves the timestamps and returns nanoseconds (or null). Advances the session by one token.
+ */
+export async function timedStep(s: WebGpuSession, writes: GPUComputePassTimestampWrites, measure: Measure): Promise<number | null> {
+  const probe = s.probe();
+  probe.advance();
+  const ns = await measure((e) => probe.program.record(e, probe.position, writes));
+  return ns === null ? null : ns / 1e6;
+}
+
+/** DecodeProgram.recordVariant at the session's position (it changes the session's state). */
+export function recordDecodeVariant(
+  s: WebGpuSession,
+  encoder: GPUCommandEncoder,
+  repeats: number,
+  replace: (d: DispatchInfo, pass: GPUComputePassEncoder) => boolean,
+  writes?: GPUComputePassTimestampWrites,
+): void {
+  const { program, position } = s.probe();
+  program.recordVariant(encoder, position, repeats, replace, writes);
+}
 
 export interface FullSizeBenchOptions {
   /** Keep only the first N layers (a smoke run on a CPU emulation); default all. */
@@ -184,10 +244,10 @@ async function decodeCeilings(engine: WebGpuEngine, s: WebGpuSession, timer: Gpu
   const dummy = rt.create(16, 'ceiling dummy');
   const sink = rt.create(16, 'ceiling sink');
   try {
-    const time = async (replace: Parameters<WebGpuSession['recordDecodeVariant']>[2]) => {
+    const time = async (replace: Parameters<typeof recordDecodeVariant>[3]) => {
       let best = Infinity;
       for (let k = 0; k < 3; k++) {
-        const ns = await timer.ns((e) => s.recordDecodeVariant(e, repeats, replace, timer.writes(true, true)));
+        const ns = await timer.ns((e) => recordDecodeVariant(s, e, repeats, replace, timer.writes(true, true)));
         best = Math.min(best, ns! / 1e6 / repeats);
       }
       return best;
@@ -232,7 +292,7 @@ async function decodeCeilings(engine: WebGpuEngine, s: WebGpuSession, timer: Gpu
     }
     const read = reader(best!.unroll);
     const counts = new Map<string, number>();
-    for (const name of s.decodeDispatchNames()) counts.set(name, (counts.get(name) ?? 0) + 1);
+    for (const name of s.probe().program.names()) counts.set(name, (counts.get(name) ?? 0) + 1);
     const byKernel = [];
     for (const [name, count] of counts) byKernel.push({ name, count, ms: await time((d, pass) => d.name === name && read(d, pass)) });
     return { ...best!, by_kernel: byKernel };
@@ -411,12 +471,12 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       for (let i = 0; i < context; i += 1024) await s.prefill(prompt.slice(i, i + 1024));
       engine.trim();
       await s.greedy(5, 4); // warm-up (pipelines, bind groups)
-      const cost = s.decodeCost();
+      const cost = decodeCost(s);
       const td = performance.now();
       await s.greedy(7, steps);
       const ms = (performance.now() - td) / steps;
       let gpuMs: number | null = null;
-      if (timer.available) gpuMs = await s.timedStep(timer.writes(true, true)!, (e) => timer.ns(e));
+      if (timer.available) gpuMs = await timedStep(s, timer.writes(true, true)!, (e) => timer.ns(e));
       // Enough steps per timed pass to be well above the timestamp quantum (65.5 µs), few on a CPU emulation.
       const repeats = Math.max(1, Math.min(16, Math.round(100 / (gpuMs ?? 100))));
       const ceilings = decode.length === 0 ? await decodeCeilings(engine, s, timer, repeats) : null;
@@ -448,12 +508,12 @@ export async function benchFullSize(ctx: GpuContext, full: HymbaConfig, o: FullS
       weight_dtype: engine.weightDtype,
       weight_bytes: weightBytes,
       gpu_allocated_bytes: engine.allocatedBytes(),
-      decode_threads: engine.decodeThreads,
-      decode_rows: engine.decodeRows ?? null,
-      decode_merge: engine.decodeMerge,
-      decode_unroll: engine.decodeUnroll,
-      decode_subgroups: engine.decodeSubgroups,
-      decode_stage: engine.decodeStage,
+      decode_threads: engine.model.decode.threads,
+      decode_rows: engine.model.decode.rows ?? null,
+      decode_merge: engine.model.decode.merge,
+      decode_unroll: engine.model.decode.unroll,
+      decode_subgroups: engine.model.decode.subgroups,
+      decode_stage: engine.model.decode.stage,
       copy_bytes: copyBytes,
       copy_gbps: copy,
       empty_dispatch_host_us: empty.host,
@@ -549,37 +609,41 @@ export async function sweepDecodeShapes(
     const random = mulberry32(2);
     const prompt = [config.bosTokenId, ...Array.from({ length: o.context - 1 }, () => 2 + Math.floor(random() * (config.vocabSize - 2)))];
     const defaults = {
-      merge: engine.decodeMerge,
-      unroll: engine.decodeUnroll,
-      subgroups: engine.decodeSubgroups,
-      stage: engine.decodeStage,
+      merge: engine.model.decode.merge,
+      unroll: engine.model.decode.unroll,
+      subgroups: engine.model.decode.subgroups,
+      stage: engine.model.decode.stage,
     };
     for (const [threads, rows, merge, unroll, subgroups, stage] of o.shapes) {
-      engine.decodeThreads = threads;
-      engine.decodeRows = rows;
-      engine.decodeMerge = merge ?? defaults.merge;
-      engine.decodeUnroll = unroll ?? defaults.unroll;
-      engine.decodeSubgroups = (subgroups ?? true) && defaults.subgroups;
-      engine.decodeStage = stage ?? defaults.stage;
+      engine.model.decode.threads = threads;
+      engine.model.decode.rows = rows;
+      engine.model.decode.merge = merge ?? defaults.merge;
+      engine.model.decode.unroll = unroll ?? defaults.unroll;
+      engine.model.decode.subgroups = (subgroups ?? true) && defaults.subgroups;
+      engine.model.decode.stage = stage ?? defaults.stage;
       const s = await engine.session({ maxContext: o.context + 2 * o.steps + 8 });
       await s.prefill(prompt);
       await s.greedy(5, 4);
       const t0 = performance.now();
       await s.greedy(7, o.steps);
       const ms = (performance.now() - t0) / o.steps;
-      const gpuMs = timer.available ? await s.timedStep(timer.writes(true, true)!, (e) => timer.ns(e)) : null;
+      const gpuMs = timer.available ? await timedStep(s, timer.writes(true, true)!, (e) => timer.ns(e)) : null;
       // Per-kernel GPU time from timestamps when the adapter has them, else isolated wall time.
+      // (Both re-run kernels that update state: the session is not used after.)
+      const { program, position } = s.probe();
       const profile = Object.fromEntries(
-        timer.available ? await s.profileDecodeGpu(timer.writes(true, true)!, (e) => timer.ns(e)) : await s.profileDecode(2),
+        timer.available
+          ? await program.profileGpu(position, timer.writes(true, true)!, (e) => timer.ns(e))
+          : await program.profile(position, 2),
       );
       s.dispose();
       out.push({
         threads,
         rows: rows ?? null,
-        merge: engine.decodeMerge,
-        unroll: engine.decodeUnroll,
-        subgroups: engine.decodeSubgroups,
-        stage: engine.decodeStage,
+        merge: engine.model.decode.merge,
+        unroll: engine.model.decode.unroll,
+        subgroups: engine.model.decode.subgroups,
+        stage: engine.model.decode.stage,
         ms_per_token: ms,
         gpu_ms_per_token: gpuMs,
         profile,
