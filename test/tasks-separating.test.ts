@@ -7,6 +7,7 @@ import {
   COPY_512,
   MAJORITY_LAYOUT,
   MajorityTask,
+  MixTask,
   MqarTask,
   MQAR_512,
   RecallScore,
@@ -50,6 +51,8 @@ function majorityOracle(ex: Example): number[] {
 }
 
 function oracleFor(name: string): (ex: Example) => number[] {
+  // A mixture's example: the oracle of the component that made it (its answers are labelled with it).
+  if (name.startsWith('mix')) return (ex) => oracleFor(ex.queries[0].axes!.task)(ex);
   if (name.startsWith('mqar')) return mqarOracle;
   if (name.startsWith('copy')) return (ex) => copyOracle(ex, taskByName(name).vocabSize - 1);
   return majorityOracle;
@@ -237,6 +240,34 @@ describe('majority-512', () => {
   });
 });
 
+describe('mix-512', () => {
+  const task = taskByName('mix-512') as MixTask;
+
+  it('draws each example from one of mqar-512, copy-512, majority-512 (about a third each) and labels its answers', () => {
+    const seen = new Map<string, number>();
+    const rng = new Rng(8);
+    for (let i = 0; i < 600; i++) {
+      const ex = task.sample(rng);
+      const names = new Set(ex.queries.map((q) => q.axes?.task));
+      expect(names.size).toBe(1);
+      const [name] = names as Set<string>;
+      seen.set(name, (seen.get(name) ?? 0) + 1);
+      // What the component is, from the ids alone: majority has no blank, copying ends in its marker (15).
+      const kind = !ex.ids.includes(0) ? 'majority-512' : ex.ids[511] === 15 ? 'copy-512' : 'mqar-512';
+      expect(name).toBe(kind);
+    }
+    expect([...seen.keys()].sort()).toEqual(['copy-512', 'majority-512', 'mqar-512']);
+    for (const n of seen.values()) expect(Math.abs(n / 600 - 1 / 3)).toBeLessThan(0.06);
+    expect(task.maxTargets).toBe(64);
+    expect(task.vocabSize).toBe(512);
+  });
+
+  it('refuses tasks of different lengths and levels a component cannot take', () => {
+    expect(() => new MixTask('bad', [taskByName('mqar'), taskByName('mqar-512')])).toThrow(/equal sequence lengths/);
+    expect(() => new MixTask('bad', [taskByName('mqar-512'), taskByName('majority-512')], [32])).toThrow(TaskError);
+  });
+});
+
 // ---------------------------------------------------------------- the evaluator
 
 function examples(name: string, level: number, n: number, s = 3): Example[] {
@@ -262,6 +293,20 @@ describe('evaluator (RecallScore with the tasks’ axes)', () => {
       expect(Object.values(axis).reduce((s, v) => s + v.queries, 0)).toBe(t.queries);
       for (const v of Object.values(axis)) expect(v.accuracy).toBe(1);
     }
+  });
+
+  it('mix-512: a predictor right only on copying scores 1 on that task and 0 on the others, by the task axis', () => {
+    const exs = examples('mix-512', 16, 120);
+    const score = new RecallScore();
+    for (const ex of exs) {
+      const copy = ex.queries[0].axes!.task === 'copy-512';
+      score.add(ex, copy ? oracleFor('copy-512')(ex) : ex.queries.map(() => 0));
+    }
+    const byTask = score.axisTable('task');
+    expect(byTask['copy-512'].accuracy).toBe(1);
+    expect(byTask['mqar-512'].accuracy).toBe(0);
+    expect(byTask['majority-512'].accuracy).toBe(0);
+    expect(byTask['copy-512'].queries).toBe(16 * exs.filter((ex) => ex.ids[511] === 15).length);
   });
 
   it('majority: a constant guess scores the share of sequences that class wins, ≈ 1/classes', () => {
