@@ -48,13 +48,23 @@ export const MIN_DROP = 0.02;
 // ---------------------------------------------------------------- the record
 
 export type AblationKind =
-  'layer-attention' | 'layer-ssm' | 'all-attention' | 'all-ssm' | 'windowed-attention' | 'global-attention' | 'meta-tokens';
+  | 'layer-attention'
+  | 'layer-ssm'
+  | 'all-attention'
+  | 'all-ssm'
+  | 'windowed-attention'
+  | 'global-attention'
+  | 'only-layer-attention'
+  | 'meta-tokens';
 
 export interface AblationResult {
-  /** attn@i, ssm@i, attn@*, ssm@*, attn@windowed, attn@global or meta-off. */
+  /**
+   * attn@i, ssm@i, attn@*, ssm@*, attn@windowed, attn@global, attn-only@i (every attention branch off but layer
+   * i's; SSM branches kept) or meta-off.
+   */
   id: string;
   kind: AblationKind;
-  /** The layers whose branch was switched off (every layer for meta-off). */
+  /** The layers whose branch was switched off (attn-only@i: the one layer kept; meta-off: every layer). */
   layers: number[];
   /** The engine's ablation spec (engine/ablation.ts); '' for meta-off, which drops the meta tokens instead. */
   spec: string;
@@ -90,6 +100,8 @@ export interface TaskAblations {
   carried_by: Carrier;
   /** Single-layer branches (attn@i / ssm@i) whose removal is significant, largest drop first. */
   critical: string[];
+  /** attn-only@i runs that keep the accuracy (drop not significant): layer i's attention suffices on its own. */
+  sufficient_alone: string[];
 }
 
 /** Mean shares of a query row's attention (they add up to 1 with cross) and its entropy in nats. */
@@ -121,8 +133,11 @@ export interface AttentionRun {
 export interface PromptAttention {
   prompts: string;
   sequences: number;
-  /** all: every text row after the first text token; query: the rows where a task's answer is read. */
-  rows: 'all' | 'query';
+  /**
+   * all: every text row after the first text token; query: the rows where a task's answer is read; blank: the rows
+   * after the first that hold the task's blank token (task.info.blank), where there is nothing to retrieve.
+   */
+  rows: RowKind;
   /** With the model's meta tokens (null when it has none). */
   with_meta: AttentionRun | null;
   /** Without them (for a model without meta tokens: as it runs). */
@@ -287,6 +302,18 @@ export function ablationPlan(config: HymbaConfig): PlannedAblation[] {
     'attn',
     attn.filter((i) => config.layers[i].global),
   );
+  if (attn.length > 1)
+    for (const i of attn)
+      plan.push({
+        id: `attn-only@${i}`,
+        kind: 'only-layer-attention',
+        layers: [i],
+        ablation: off(
+          'attn',
+          attn.filter((j) => j !== i),
+        ),
+        meta: true,
+      });
   if (config.numMetaTokens > 0)
     plan.push({ id: 'meta-off', kind: 'meta-tokens', layers: config.layers.map((l) => l.index), ablation: [], meta: false });
   return plan;
@@ -362,6 +389,7 @@ async function ablateTask(
     .filter((r) => (r.kind === 'layer-attention' || r.kind === 'layer-ssm') && r.significant)
     .sort((a, b) => b.drop - a.drop)
     .map((r) => r.id);
+  const sufficient = results.filter((r) => r.kind === 'only-layer-attention' && !r.significant).map((r) => r.id);
   return {
     task: task.name,
     task_info: task.info,
@@ -374,16 +402,21 @@ async function ablateTask(
     results,
     carried_by: carrier(results),
     critical,
+    sufficient_alone: sufficient,
   };
 }
 
 // ---------------------------------------------------------------- tap statistics
 
-/** A prompt set prepared for the tap pass: its sequences, and per sequence the query rows (text indices) if any. */
+/** all: every text row after the first; query: a task's answer rows; blank: rows holding the task's blank token. */
+export type RowKind = 'all' | 'query' | 'blank';
+
+/** A prompt set prepared for the tap pass: its sequences, and per sequence the rows (text indices) of each kind. */
 interface StatsSet {
   name: string;
   sequences: number[][];
-  queryRows: number[][] | null;
+  /** The rows of each kind besides 'all', per sequence. */
+  rows: Partial<Record<RowKind, number[][]>>;
 }
 
 class AttentionSums {
@@ -474,7 +507,7 @@ async function tapStatistics(
     if (!w) throw new ClaimsError(`weight ${name} is not in the checkpoint`);
     return w;
   };
-  const kinds: Array<'all' | 'query'> = set.queryRows ? ['all', 'query'] : ['all'];
+  const kinds: RowKind[] = ['all', ...(['query', 'blank'] as const).filter((k) => set.rows[k])];
   const sums = { with: new Map<string, AttentionSums>(), without: new Map<string, AttentionSums>() };
   for (const k of kinds) {
     sums.with.set(k, new AttentionSums());
@@ -503,7 +536,7 @@ async function tapStatistics(
       progress();
       const into = meta ? sums.with : sums.without;
       for (const kind of kinds) {
-        const rows = kind === 'query' ? set.queryRows![s].map((r) => m + r) : undefined;
+        const rows = kind === 'all' ? undefined : set.rows[kind]![s].map((r) => m + r);
         const n = rows ? rows.length : ids.length - 1;
         if (n === 0) continue;
         for (const i of attnLayers)
@@ -638,6 +671,14 @@ export function quartiles(values: number[]): Quartiles {
 
 // ---------------------------------------------------------------- entry points
 
+/** The answer rows of each example, and its blank rows when the task names a blank token. */
+function taskRows(task: Task, examples: Example[]): StatsSet['rows'] {
+  const blank = task.info.blank;
+  const rows: StatsSet['rows'] = { query: examples.map((e) => e.queries.map((q) => q.pos)) };
+  if (typeof blank === 'number') rows.blank = examples.map((e) => Array.from(e.ids.keys()).filter((t) => t > 0 && e.ids[t] === blank));
+  return rows;
+}
+
 function taskSpec(t: Task | ClaimsTask): ClaimsTask {
   if ('task' in t) return { task: t.task, pairs: t.pairs ?? defaultPairs(t.task) };
   return { task: t, pairs: defaultPairs(t) };
@@ -678,9 +719,9 @@ export async function measureClaims(engine: Engine, weights: WeightReader, o: Cl
       : tasks.map((t, k) => ({
           name: `task:${t.task.name}`,
           sequences: examples[k].slice(0, statsN).map((e) => Array.from(e.ids)),
-          queryRows: examples[k].slice(0, statsN).map((e) => e.queries.map((q) => q.pos)),
+          rows: taskRows(t.task, examples[k].slice(0, statsN)),
         }))),
-    ...(o.prompts ?? []).map((p) => ({ name: p.name, sequences: p.sequences, queryRows: null })),
+    ...(o.prompts ?? []).map((p) => ({ name: p.name, sequences: p.sequences, rows: {} })),
   ];
   const passes = c.numMetaTokens > 0 ? 2 : 1;
   const statsTotal = sets.reduce((s, x) => s + x.sequences.length * passes, 0);

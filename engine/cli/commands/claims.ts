@@ -87,7 +87,7 @@ const command: Command = {
     });
     engine.dispose();
     if (process.stderr.isTTY) process.stderr.write('\n');
-    writeJson(out, { model: dir, ...claims });
+    writeJson(out, { model_dir: dir, ...claims });
     if (args.flag('card')) {
       const cardFile = path.join(dir, 'card.json');
       writeJson(cardFile, withClaims(JSON.parse(readFileSync(cardFile, 'utf8')), claims));
