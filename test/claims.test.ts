@@ -19,6 +19,7 @@ import {
   type Claims,
 } from '../engine/analysis/claims.ts';
 import { MqarTask } from '../engine/tasks/mqar.ts';
+import { SelectiveCopyTask } from '../engine/tasks/selective-copy.ts';
 import { repoRoot } from './paths.ts';
 
 const load = (name: string): Promise<Checkpoint> => loadCheckpoint(folderFiles(path.join(repoRoot, 'models', name)));
@@ -30,7 +31,7 @@ describe('claims on models/hymba', () => {
   let claims: Claims;
   beforeAll(async () => {
     ck = await load('hymba');
-    claims = await checkpointClaims(ck, { tasks: [new MqarTask()], n: 10, statsN: 3, seed: 2_024 });
+    claims = await checkpointClaims(ck, { tasks: [new MqarTask(), new SelectiveCopyTask()], n: 10, statsN: 3, seed: 2_024 });
   });
 
   it('switching off layer 0 attention costs MQAR most of its accuracy (the issue: ~100 points)', () => {
@@ -50,15 +51,42 @@ describe('claims on models/hymba', () => {
     for (const id of ['ssm@*', 'meta-off']) expect(mqar.results.find((r) => r.id === id)!.significant, id).toBe(false);
   });
 
+  it('says that no branch carries a task the model never learned (selective copying)', () => {
+    const copy = claims.ablations[1];
+    expect(copy.task).toBe('copy');
+    expect(copy.baseline).toBeLessThan(0.2);
+    expect(copy.carried_by).toBe('neither');
+    expect(copy.critical).toEqual([]);
+    expect(copy.sufficient_alone).toEqual([]);
+  });
+
   it('records its sample sizes and seed, and is plain JSON', () => {
-    expect(claims.settings).toMatchObject({ n: 10, stats_n: 3, seed: 2_024, tasks: [{ name: 'mqar', pairs: 16 }] });
-    expect(claims.settings.prompt_sets).toEqual([{ name: 'task:mqar', sequences: 3 }]);
+    expect(claims.settings).toMatchObject({
+      n: 10,
+      stats_n: 3,
+      seed: 2_024,
+      tasks: [
+        { name: 'mqar', pairs: 16 },
+        { name: 'copy', pairs: 16 },
+      ],
+    });
+    expect(claims.settings.prompt_sets).toEqual([
+      { name: 'task:mqar', sequences: 3 },
+      { name: 'task:copy', sequences: 3 },
+    ]);
     expect(JSON.parse(JSON.stringify(claims))).toEqual(claims);
     expect(claims.model).toEqual({ layers: 4, meta_tokens: 8, sliding_window: 16, global_layers: [0, 3] });
   });
 
   it('has consistent attention shares and entropies, with and without meta tokens', () => {
-    expect(claims.attention.map((a) => a.rows)).toEqual(['all', 'query', 'blank']);
+    expect(claims.attention.map((a) => `${a.prompts}/${a.rows}`)).toEqual([
+      'task:mqar/all',
+      'task:mqar/query',
+      'task:mqar/blank',
+      'task:copy/all',
+      'task:copy/query',
+      'task:copy/blank',
+    ]);
     for (const a of claims.attention) {
       for (const run of [a.with_meta!, a.without_meta]) {
         expect(run.layers.map((l) => l.layer)).toEqual([0, 1, 2, 3]);
@@ -73,13 +101,13 @@ describe('claims on models/hymba', () => {
       expect(a.without_meta.mean.meta).toBe(0);
     }
     // Its windowed layers park attention on the meta tokens (the card's attention table says so too).
-    const all = claims.attention.find((a) => a.rows === 'all')!;
+    const all = claims.attention[0];
     expect(all.with_meta!.layers[1].mean.meta).toBeGreaterThan(0.1);
     expect(all.with_meta!.layers[1].window).toBe(16);
   });
 
   it('has positive half-lives in order, and positive branch magnitudes', () => {
-    const [h] = claims.ssm_half_life;
+    const [h] = claims.ssm_half_life; // on the MQAR prompts
     expect(h.tokens).toBe(3 * 128);
     expect(h.layers).toHaveLength(4);
     for (const l of h.layers) {

@@ -100,7 +100,10 @@ export interface TaskAblations {
   carried_by: Carrier;
   /** Single-layer branches (attn@i / ssm@i) whose removal is significant, largest drop first. */
   critical: string[];
-  /** attn-only@i runs that keep the accuracy (drop not significant): layer i's attention suffices on its own. */
+  /**
+   * attn-only@i runs that keep the accuracy (drop not significant) where removing all attention does not: layer i's
+   * attention suffices on its own. Empty when attention does not matter for the task.
+   */
   sufficient_alone: string[];
 }
 
@@ -389,7 +392,9 @@ async function ablateTask(
     .filter((r) => (r.kind === 'layer-attention' || r.kind === 'layer-ssm') && r.significant)
     .sort((a, b) => b.drop - a.drop)
     .map((r) => r.id);
-  const sufficient = results.filter((r) => r.kind === 'only-layer-attention' && !r.significant).map((r) => r.id);
+  // "Layer i suffices" only means something where attention matters at all (removing all of it costs accuracy).
+  const attentionMatters = results.some((r) => r.kind === 'all-attention' && r.significant);
+  const sufficient = attentionMatters ? results.filter((r) => r.kind === 'only-layer-attention' && !r.significant).map((r) => r.id) : [];
   return {
     task: task.name,
     task_info: task.info,
