@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   predict: () => import('./commands/predict.ts'),
   train: () => import('./commands/train.ts'),
   eval: () => import('./commands/eval.ts'),
+  claims: () => import('./commands/claims.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
