@@ -38,6 +38,8 @@ export interface Checkpoint {
 export interface LoadOptions {
   /** Called as tensor bytes arrive: loaded and total bytes. */
   onProgress?: (loaded: number, total: number) => void;
+  /** Refuse (CheckpointError naming the file and size) a checkpoint with more tensor bytes, before reading them. */
+  maxBytes?: number;
 }
 
 /**
@@ -240,7 +242,15 @@ export async function readCheckpointLayout(files: ModelFiles): Promise<Checkpoin
  * (NonFiniteWeightsError for a tensor with NaN or ±Inf values).
  */
 export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}): Promise<Checkpoint> {
-  const { config, tensors, totalBytes: total } = await readCheckpointLayout(files);
+  const { config, tensors, totalBytes: total, files: sources } = await readCheckpointLayout(files);
+  if (opts.maxBytes !== undefined && total > opts.maxBytes) {
+    const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
+    const where = sources.length === 1 ? sources[0].src.name : `${files.label} (${sources.length} files)`;
+    throw new CheckpointError(
+      where,
+      `holds ${gb(total)} of tensors, more than the ${gb(opts.maxBytes)} that may be loaded into memory here`,
+    );
+  }
   let loaded = 0;
   const weights = new Map<string, Weight>();
   for (const { name, entry, src } of tensors) {

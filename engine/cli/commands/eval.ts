@@ -2,9 +2,8 @@
 // MQAR-128 recall of a model folder: accuracy by number of pairs and (at 16 pairs, or the middle of --pairs) by
 // key→query distance. cpu / webgpu run the inference engines one sequence at a time; batched runs the training
 // graph's forward over 64 sequences at once (the same function, much faster on a GPU).
-import { folderFiles } from '../../checkpoint/folder.node.ts';
-import { loadCheckpoint } from '../../checkpoint/load.ts';
 import { weightF32 } from '../../checkpoint/load.ts';
+import { loadModelFolder } from './generate.ts';
 import { CpuEngine } from '../../cpu/forward.ts';
 import type { Engine } from '../../model.ts';
 import { MqarTask } from '../../tasks/mqar.ts';
@@ -20,7 +19,7 @@ const command: Command = {
   usage,
   flags: { model: 'string', pairs: 'string', n: 'string', backend: 'string', seed: 'string', json: 'boolean' },
   async run(args) {
-    const ck = await loadCheckpoint(folderFiles(args.required('model')));
+    const ck = await loadModelFolder(args.required('model'));
     const pairsList = args.ints('pairs') ?? [4, 8, 16, 24];
     const n = args.int('n', 500, 1);
     const seed = args.has('seed') ? args.int('seed') : undefined;
