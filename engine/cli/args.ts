@@ -65,7 +65,7 @@ export class Args {
     const bad = out.findIndex((n) => n === null || n < min);
     if (bad >= 0)
       throw new UsageError(
-        `--${name} expects comma-separated decimal integers ≥ ${min}, got "${v}" (item ${bad + 1}: "${v.split(',')[bad].trim()}")`,
+        `--${name} expects comma-separated integers (decimal, ≥ ${min}), got "${v}" (item ${bad + 1}: "${v.split(',')[bad].trim()}")`,
       );
     return out as number[];
   }
