@@ -65,6 +65,14 @@ export class TrainError extends Error {
   }
 }
 
+/** A loss that is NaN or ±Inf: the parameters are ruined, so the run stops (and nothing gets written from it). */
+function stopNonFinite(graph: TrainGraph, step: number, loss: number): never {
+  graph.dispose();
+  throw new TrainError(
+    `the loss became ${loss} at step ${step + 1}: training diverged, so no model is written (try a lower --lr or more warmup)`,
+  );
+}
+
 /** Learning rate at a step: linear warmup × cosine to zero (the notes' LambdaLR). */
 export function learningRate(step: number, steps: number, peak: number, warmupFraction = 0.05): number {
   const warm = Math.max(1, Math.round(steps * warmupFraction));
@@ -155,6 +163,7 @@ export async function train(
     const last = step === s.steps - 1;
     if ((step + 1) % logEvery === 0 || last) {
       const [loss] = await graph.readLosses(step, step + 1); // waits for the GPU: the clock below is honest
+      if (!Number.isFinite(loss)) stopNonFinite(graph, step, loss);
       const now = performance.now();
       onProgress?.({ step: step + 1, steps: s.steps, loss, stepsPerSecond: (step + 1) / ((trainMs + now - t0) / 1000) });
     }
@@ -171,9 +180,12 @@ export async function train(
   }
   await graph.readLosses(s.steps - 1, s.steps);
   trainMs += performance.now() - t0;
+  const losses = await graph.readLosses(0, s.steps);
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) stopNonFinite(graph, bad, losses[bad]);
   return {
     params: await graph.readParams(),
-    losses: await graph.readLosses(0, s.steps),
+    losses,
     trainSeconds: trainMs / 1000,
     stepsPerSecond: s.steps / (trainMs / 1000),
     dispatchesPerStep: graph.dispatchesPerStep,

@@ -5,9 +5,8 @@
 // model's vocabulary if it is below 512); the tasks are engine/tasks/index.ts's. cpu / webgpu run the inference
 // engines one sequence at a time; batched runs the training graph's forward over 64 sequences at once (the same
 // function, much faster on a GPU). --pairs is the older name of --levels.
-import { folderFiles } from '../../checkpoint/folder.node.ts';
-import { loadCheckpoint } from '../../checkpoint/load.ts';
 import { weightF32 } from '../../checkpoint/load.ts';
+import { loadModelFolder } from './generate.ts';
 import { CpuEngine } from '../../cpu/forward.ts';
 import type { Engine } from '../../model.ts';
 import { MqarTask } from '../../tasks/mqar.ts';
@@ -39,7 +38,7 @@ const command: Command = {
     json: 'boolean',
   },
   async run(args) {
-    const ck = await loadCheckpoint(folderFiles(args.required('model')));
+    const ck = await loadModelFolder(args.required('model'));
     const taskName = args.string('task') ?? 'mqar';
     const task: Task = taskName === 'mqar' ? new MqarTask({ vocabSize: Math.min(512, ck.config.vocabSize) }) : taskByName(taskName);
     if (task.vocabSize > ck.config.vocabSize)
