@@ -38,6 +38,13 @@ const command: Command = {
     json: 'boolean',
   },
   async run(args) {
+    // Flags first, so a bad flag is reported as such whatever the model or task.
+    if (args.has('levels') && args.has('pairs')) throw new UsageError('give --levels or its older name --pairs, not both');
+    const givenLevels = args.ints('levels') ?? args.ints('pairs');
+    const n = args.int('n', 500, 1);
+    const seed = args.has('seed') ? args.int('seed') : undefined;
+    const backend = args.string('backend') ?? 'webgpu';
+    if (!['cpu', 'webgpu', 'batched'].includes(backend)) throw new UsageError(`--backend must be cpu, webgpu or batched, got "${backend}"`);
     const ck = await loadModelFolder(args.required('model'));
     const taskName = args.string('task') ?? 'mqar';
     const task: Task = taskName === 'mqar' ? new MqarTask({ vocabSize: Math.min(512, ck.config.vocabSize) }) : taskByName(taskName);
@@ -47,12 +54,7 @@ const command: Command = {
       );
     if (task.seqLen > ck.config.maxPositionEmbeddings)
       throw new UsageError(`task ${task.name} needs ${task.seqLen} positions; the model takes ${ck.config.maxPositionEmbeddings}`);
-    if (args.has('levels') && args.has('pairs')) throw new UsageError('give --levels or its older name --pairs, not both');
-    const levels = args.ints('levels') ?? args.ints('pairs') ?? [...(task.evalLevels ?? [4, 8, 16, 24])];
-    const n = args.int('n', 500, 1);
-    const seed = args.has('seed') ? args.int('seed') : undefined;
-    const backend = args.string('backend') ?? 'webgpu';
-    if (!['cpu', 'webgpu', 'batched'].includes(backend)) throw new UsageError(`--backend must be cpu, webgpu or batched, got "${backend}"`);
+    const levels = givenLevels ?? [...(task.evalLevels ?? [4, 8, 16, 24])];
     const headline = levels.includes(16) ? 16 : levels[Math.floor(levels.length / 2)];
     const scores = new Map<number, RecallScore>();
     if (backend === 'batched') {
