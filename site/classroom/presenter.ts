@@ -105,7 +105,11 @@ export function startPresenter(): void {
     if (!action) return;
     // Keys typed into a control (a slider, a text box, a button inside a widget) belong to it, except the clicker keys.
     const target = e.composedPath()[0];
-    const inControl = target instanceof HTMLElement && target.matches('input, select, textarea, button, [contenteditable], summary');
+    // The presenter's own buttons (Notes, Next, ...) are not such controls: after a click on one, → still steps.
+    const inControl =
+      target instanceof HTMLElement &&
+      target.matches('input, select, textarea, button, [contenteditable], summary') &&
+      !target.closest('[data-go]');
     if (inControl && e.key !== 'PageDown' && e.key !== 'PageUp') return;
     e.preventDefault();
     act[action]();

@@ -8,7 +8,7 @@ import { openSite, screenshot, waitForStatus, type Site } from './harness.ts';
 
 const LESSON = '/lessons/04-the-cache/';
 const WIDGET = 'hymba-cache-meter';
-// The lesson's meter runs live on the zoo model `hymba` (models/hymba/config.json): 4 layers, global 0 and 3,
+// With ?meter.model=hymba the meter runs live on the zoo model `hymba` (models/hymba/config.json): 4 layers, global 0 and 3,
 // layer 1 a window owner whose K/V layer 2 reuses, 8 meta tokens, W = 16, 1 KV head with Q/K dim 64/2 = 32 and
 // V dim d_inner/heads = 128/2 = 64. The live session keeps K/V in f32: (32 + 64) × 4 B per cached position.
 const ENTRY_BYTES = 1 * (32 + 64) * 4;
@@ -57,7 +57,7 @@ describe('cache lesson: <hymba-cache-meter>', () => {
   });
 
   it('generating past the window grows the global layers only; the URL round-trips the state', async () => {
-    const page = await openReady(`${LESSON}?meter.tokens=100&meter.windowRule=prefill`);
+    const page = await openReady(`${LESSON}?meter.model=hymba&meter.tokens=100&meter.windowRule=prefill`);
     expect(await page.$eval(WIDGET, (el) => [el.tokens, el.windowRule])).toEqual([100, 'prefill']);
     expect(await page.locator(`${WIDGET} select[name=windowRule]`).inputValue()).toBe('prefill');
     const before = await shownKv(page);
@@ -91,7 +91,7 @@ describe('cache lesson: <hymba-cache-meter>', () => {
   });
 
   it('exports the per-layer table as CSV and the chart as PNG', async () => {
-    const page = await openReady(`${LESSON}?meter.tokens=12`);
+    const page = await openReady(`${LESSON}?meter.model=hymba&meter.tokens=12`);
     const [csvFile] = await Promise.all([page.waitForEvent('download'), page.locator(`${WIDGET} button[data-export=csv]`).click()]);
     const lines = readFileSync((await csvFile.path())!, 'utf8')
       .trim()

@@ -57,7 +57,8 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
   });
 
   it('draws the windowed mask of the lesson and the slider moves it as q − k ≤ W says', async () => {
-    const page = await openReady(LESSON);
+    // The lesson draws the Hymba-1.5B preset; the link below switches it to the zoo's 4-layer `hymba`.
+    const page = await openReady(`${LESSON}?mask.model=hymba`);
     const start = await read(page);
     // The lesson's attributes: W = 6, 24 tokens, layer 1 (windowed), meta on (4 of 128 drawn).
     expect([start.window, start.layer, start.meta, start.metaShown, start.side]).toEqual([6, 1, true, 4, 28]);
@@ -75,7 +76,7 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
     expect(wider.visible).toBeGreaterThan(start.visible);
     expect(new URL(page.url()).searchParams.get('mask.window')).toBe('8');
 
-    // A global layer sees the whole causal triangle. The lesson draws the zoo's `hymba` (models/hymba/config.json:
+    // A global layer sees the whole causal triangle. The link draws the zoo's `hymba` (models/hymba/config.json:
     // global_attn_idx [0, 3]).
     await page.locator(`${WIDGET} .layers button`, { hasText: /^\s*3\s*$/ }).click();
     await waitForStatus(page, WIDGET, 'ready');

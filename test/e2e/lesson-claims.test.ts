@@ -1,0 +1,152 @@
+// Lesson claims: a sentence that tells the reader what a figure (or a zoo model) shows carries a marker,
+//   <span data-claim="meter:count(kv_entries>0) = 17">17</span>
+// and this test checks every marker of every built lesson against the real thing, so a change of model or default
+// breaks the test, not the lesson. A claim is `SOURCE:LEFT OP RIGHT`, OP one of = < > has:
+// - SOURCE a widget id on the page. LEFT is `rows` (rows of its CSV export), `count(col>0)` (export rows whose
+//   column is above zero), `indices(path.field)` (indices of the items of an element property whose field is true)
+//   or an element property path (`tokens`, `config.numLayers`). RIGHT is a number, or a comma list for `has`.
+// - SOURCE `card`: LEFT is `model.path` into models/<model>/card.json (`.length` of a list works), RIGHT a number
+//   or another `model.path`, so a direction ("A < B") fails when the card says otherwise.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { repoRoot } from '../paths.ts';
+import { distDir, openSite, waitForStatus, type Site } from './harness.ts';
+
+interface Claim {
+  source: string;
+  left: string;
+  op: '=' | '<' | '>' | 'has';
+  right: string;
+  text: string;
+}
+
+const CLAIM = /^([\w-]+):\s*((?:[^=<>()\s]|\([^)]*\))+)\s*(=|<|>|has)\s*(.+?)\s*$/;
+
+export function parseClaim(spec: string, text: string): Claim {
+  const m = CLAIM.exec(spec);
+  if (!m) throw new Error(`unreadable data-claim "${spec}" (on "${text}")`);
+  return { source: m[1], left: m[2], op: m[3] as Claim['op'], right: m[4], text };
+}
+
+function walk(value: unknown, keys: string[], where: string): unknown {
+  let v = value;
+  for (const k of keys) {
+    if (v === null || typeof v !== 'object') throw new Error(`${where}: no "${k}" in ${JSON.stringify(v)}`);
+    v = (v as Record<string, unknown>)[k];
+  }
+  if (v === undefined) throw new Error(`${where}: nothing at ${keys.join('.')}`);
+  return v;
+}
+
+function cardValue(ref: string): unknown {
+  const [model, ...keys] = ref.split('.');
+  const card: unknown = JSON.parse(readFileSync(path.join(repoRoot, 'models', model, 'card.json'), 'utf8'));
+  return walk(card, keys, `models/${model}/card.json`);
+}
+
+function check(claim: Claim, actual: unknown, right: unknown): void {
+  const what = `claim "${claim.source}:${claim.left} ${claim.op} ${claim.right}" on "${claim.text}"`;
+  if (claim.op === 'has') {
+    const want = String(right).split(',').map(Number);
+    expect(actual, what).toEqual(expect.arrayContaining(want));
+  } else if (claim.op === '=') expect(actual, what).toEqual(right);
+  else if (claim.op === '<') expect(actual as number, what).toBeLessThan(right as number);
+  else expect(actual as number, what).toBeGreaterThan(right as number);
+}
+
+const number = (s: string) => (/^-?[\d.]+$/.test(s) ? Number(s) : null);
+
+async function exportedRows(page: Page, id: string): Promise<Record<string, string>[]> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.locator(`#${id} button[data-export=csv]`).click()]);
+  const [header, ...lines] = readFileSync((await file.path())!, 'utf8')
+    .trim()
+    .split('\r\n');
+  const columns = header.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((cell, i) => [columns[i], cell])));
+}
+
+async function widgetValue(page: Page, claim: Claim): Promise<unknown> {
+  const id = claim.source;
+  const count = /^count\((\w+)>0\)$/.exec(claim.left);
+  if (claim.left === 'rows') return (await exportedRows(page, id)).length;
+  if (count) return (await exportedRows(page, id)).filter((r) => Number(r[count[1]]) > 0).length;
+  const indices = /^indices\(([\w.]+)\.(\w+)\)$/.exec(claim.left);
+  const keys = (indices ? indices[1] : claim.left).split('.');
+  const value = await page.$eval(`#${id}`, (el, ks) => ks.reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], el), keys);
+  if (value === undefined) throw new Error(`#${id} has no ${claim.left}`);
+  if (!indices) return value;
+  return (value as Record<string, unknown>[]).flatMap((item, i) => (item[indices[2]] ? [i] : []));
+}
+
+let site: Site;
+
+beforeAll(async () => {
+  site = await openSite();
+});
+
+afterAll(async () => {
+  await site?.close();
+});
+
+describe('lesson claims', () => {
+  it('parses the claim forms and refuses an unreadable one', () => {
+    expect(parseClaim('meter:count(kv_entries>0) = 17', '17')).toMatchObject({
+      source: 'meter',
+      left: 'count(kv_entries>0)',
+      op: '=',
+      right: '17',
+    });
+    expect(parseClaim('card:a.b < c.d', 'x')).toMatchObject({ source: 'card', left: 'a.b', op: '<', right: 'c.d' });
+    expect(() => parseClaim('meter rows 32', 'x')).toThrow(/unreadable data-claim/);
+  });
+
+  it('a direction claim fails when the card says otherwise', () => {
+    // The card says meta tokens lower the entropy (lesson 2 claims so); the reversed claim must fail.
+    const reversed = parseClaim('card:hymba.attention.without_meta.mean.query.entropy < hymba.attention.with_meta.mean.query.entropy', '');
+    expect(() => check(reversed, cardValue(reversed.left), cardValue(reversed.right))).toThrow();
+  });
+
+  it('the lessons mark their figure and zoo claims', async () => {
+    const lessons = readdirSync(path.join(distDir, 'lessons'), { withFileTypes: true }).filter((d) => d.isDirectory());
+    let total = 0;
+    for (const { name: lesson } of lessons) {
+      const page = await site.open(`/lessons/${lesson}/`);
+      const marked = await page.$$eval('[data-claim]', (els) => els.map((e) => [e.getAttribute('data-claim')!, e.textContent!.trim()]));
+      for (const [spec, text] of marked) {
+        const claim = parseClaim(spec, text);
+        total++;
+        if (claim.source === 'card') {
+          const right = number(claim.right) ?? cardValue(claim.right);
+          check(claim, cardValue(claim.left), right);
+          continue;
+        }
+        await page.locator(`#${claim.source}`).scrollIntoViewIfNeeded();
+        await waitForStatus(page, `#${claim.source}`, 'ready');
+        check(claim, await widgetValue(page, claim), claim.op === 'has' ? claim.right : number(claim.right));
+      }
+      await page.close();
+    }
+    // Lessons 2, 3, 4, 7 and 8 carry claims; losing the markers must not pass silently.
+    expect(total).toBeGreaterThanOrEqual(9);
+  });
+
+  it('lesson 4: changing the KV dtype to f32 doubles every KV bar', async () => {
+    const page = await site.open('/lessons/04-the-cache/');
+    await page.locator('#meter').scrollIntoViewIfNeeded();
+    await waitForStatus(page, '#meter', 'ready');
+    const f16 = await exportedRows(page, 'meter');
+    await page.locator('#meter select[name=dtype]').selectOption('f32');
+    await waitForStatus(page, '#meter', 'ready');
+    const f32 = await exportedRows(page, 'meter');
+    expect(f16.filter((r) => Number(r.kv_bytes) > 0)).toHaveLength(17);
+    expect(f32.map((r) => Number(r.kv_bytes))).toEqual(f16.map((r) => 2 * Number(r.kv_bytes)));
+    await page.close();
+  });
+
+  it('made no console errors and no request off the site', () => {
+    expect(site.consoleErrors).toEqual([]);
+    expect(site.offOriginRequests).toEqual([]);
+  });
+});
