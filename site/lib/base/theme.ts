@@ -128,6 +128,12 @@ export const labStyles = css`
   td {
     overflow-wrap: normal;
     word-break: keep-all;
+    /* names like parallel-swa-kv would otherwise break at their hyphens; wide tables scroll instead */
+    white-space: nowrap;
+  }
+  td code,
+  th code {
+    white-space: nowrap;
   }
   table.numbers th,
   table.numbers td {
