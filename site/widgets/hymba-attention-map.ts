@@ -80,6 +80,9 @@ export class HymbaAttentionMap extends LabWidget {
         margin: 0.75rem 0;
       }
       .tokens {
+        /* a token id never wraps inside itself */
+        overflow-wrap: normal;
+        word-break: keep-all;
         font-size: 0.75rem;
         font-family: ui-monospace, Menlo, Consolas, monospace;
         color: var(--hl-muted, #5f6670);
@@ -346,6 +349,7 @@ export class HymbaAttentionMap extends LabWidget {
     const [H, N] = t.shape;
     const head = Math.min(this.head, H - 1);
     const st = run.layers.find((l) => l.layer === layer)!.heads[head];
+    const labels = sequenceLabels(this.ids, run.numMeta, this.vocab);
     return html`<figure data-run=${run.label}>
       <figcaption>
         <strong>${run.label}</strong>, layer ${layer}, head
@@ -361,12 +365,11 @@ export class HymbaAttentionMap extends LabWidget {
         row-label="query"
         col-label="key"
         .colourOf=${probColour}
+        .rowNames=${labels}
+        .colNames=${labels}
+        unit="attention probability (0–1, square-root colour scale)"
       ></hl-heatmap>
-      <p class="tokens">
-        ${sequenceLabels(this.ids, run.numMeta, this.vocab)
-          .map((l, i) => `${i}:${l}`)
-          .join(' ')}
-      </p>
+      <p class="tokens">${labels.map((l, i) => `${i}:${l}`).join(' ')}</p>
     </figure>`;
   }
 

@@ -16,12 +16,28 @@ import { codePanel } from '../lib/base/code-panel.ts';
 import { maskViewSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import '../lib/base/heatmap.ts';
+import { ZOO } from '../../engine/train/zoo.ts';
 
 /** Zoo models whose cards carry recall by distance, and how the chart names them. */
 const RECALL_MODELS = [
   { name: 'swa', label: 'swa: every layer windowed' },
-  { name: 'hymba', label: 'hymba: windows + 3 global layers' },
+  { name: 'hymba', label: `hymba: windows + ${globalLayerCount('hymba')} global layers` },
 ];
+
+/** How many global-attention layers a zoo model has, read from its config so a legend cannot drift from the model. */
+function globalLayerCount(name: string): number {
+  const entry = ZOO.find((e) => e.name === name);
+  if (!entry) throw new Error(`mask view: no zoo model named "${name}"`);
+  const idx = entry.config.global_attn_idx;
+  if (!Array.isArray(idx)) throw new Error(`mask view: zoo model "${name}" has no global_attn_idx list`);
+  return idx.length;
+}
+
+/** Axis names of the mask's positions: the meta tokens first (M0, M1, …), then the text tokens by position. */
+function positionNames(meta: number, tokens: number): string[] {
+  return [...Array.from({ length: meta }, (_, i) => `M${i}`), ...Array.from({ length: tokens }, (_, i) => `t${i}`)];
+}
+
 /** At most this many meta tokens are drawn (Hymba-1.5B has 128; the pattern is the same for each). */
 const MAX_META_SHOWN = 4;
 const CELL_COLOURS = ['var(--hl-c-empty)', '#c9ced6', KIND_COLOURS.swa, KIND_COLOURS.meta, KIND_COLOURS.global];
@@ -201,6 +217,10 @@ export class HymbaMaskView extends LabWidget {
           col-label="key"
           .colourOf=${(v: number) => CELL_COLOURS_CANVAS[v]}
           .format=${(v: number) => CELL_NAMES[v]}
+          .rowNames=${positionNames(this.metaShown, this.tokens)}
+          .colNames=${positionNames(this.metaShown, this.tokens)}
+          unit="query sees key?"
+          .legendItems=${CELL_NAMES.map((label, i) => ({ colour: CELL_COLOURS[i], label }))}
         ></hl-heatmap>
         <div class="summary">
           <p>
@@ -217,9 +237,6 @@ export class HymbaMaskView extends LabWidget {
             <strong>${this.visibleCells}</strong> of ${causal} causal query–key pairs are visible
             (${((100 * this.visibleCells) / causal).toFixed(0)}%).
           </p>
-          <div class="legend">
-            ${CELL_NAMES.map((name, i) => html`<span><span class="swatch" style="background:${CELL_COLOURS[i]}"></span>${name}</span>`)}
-          </div>
           <p class="note">
             Rows are queries, columns keys; ${this.metaShown ? `the first ${this.metaShown} are meta tokens` : 'meta tokens are off'}.
             ${c.numMetaTokens > this.metaShown && this.meta ? `The model has ${c.numMetaTokens}; ${this.metaShown} are drawn.` : ''} The

@@ -40,6 +40,8 @@ interface View {
   cols: number;
   rowLabel: string;
   colLabel: string;
+  /** What a value measures, for the legend. */
+  unit: string;
 }
 
 const MAX_MAP_WIDTH = 560;
@@ -372,17 +374,32 @@ export class HymbaStepper extends LabWidget {
     if (name.endsWith('attn.probs')) {
       const [H, N] = t.shape;
       const h = Math.min(this.head, H - 1);
-      return { values: t.data.subarray(h * N * N, (h + 1) * N * N), rows: N, cols: N, rowLabel: 'query', colLabel: 'key' };
+      return {
+        values: t.data.subarray(h * N * N, (h + 1) * N * N),
+        rows: N,
+        cols: N,
+        rowLabel: 'query',
+        colLabel: 'key',
+        unit: 'attention probability (0–1)',
+      };
     }
     if (name.endsWith('ssm.state')) {
       const [E, S] = t.shape;
       const out = new Float32Array(E * S);
       for (let e = 0; e < E; e++) for (let s = 0; s < S; s++) out[s * E + e] = t.data[e * S + s];
-      return { values: out, rows: S, cols: E, rowLabel: 'state slot', colLabel: 'channel' };
+      return { values: out, rows: S, cols: E, rowLabel: 'state slot', colLabel: 'channel', unit: 'SSM state value' };
     }
     const rows = t.shape[0];
     const cols = t.data.length / rows;
-    return { values: t.data, rows, cols, rowLabel: 'position', colLabel: name === 'logits' ? 'token id' : 'channel' };
+    const logits = name === 'logits';
+    return {
+      values: t.data,
+      rows,
+      cols,
+      rowLabel: 'position',
+      colLabel: logits ? 'token id' : 'channel',
+      unit: logits ? 'logit' : 'activation',
+    };
   }
 
   private heatmap(v: View, label: string, maxWidth = MAX_MAP_WIDTH, maxHeight = 400): TemplateResult {
@@ -395,6 +412,7 @@ export class HymbaStepper extends LabWidget {
       label=${label}
       row-label=${v.rowLabel}
       col-label=${v.colLabel}
+      unit=${v.unit}
     ></hl-heatmap>`;
   }
 
@@ -611,7 +629,7 @@ export class HymbaStepper extends LabWidget {
     const s = rmsnormRows(ssm, gain(2), config.rmsNormEps);
     const rms = (t: Tensor) => Math.sqrt(t.data.reduce((acc, x) => acc + x * x, 0) / t.data.length);
     const [rows, cols] = fused.shape;
-    const v = (values: Float32Array): View => ({ values, rows, cols, rowLabel: 'position', colLabel: 'channel' });
+    const v = (values: Float32Array): View => ({ values, rows, cols, rowLabel: 'position', colLabel: 'channel', unit: 'activation' });
     return html`<div class="side fusion">
         <section class="attn">
           <h5>β1 · RMSNorm(attention)</h5>

@@ -1,9 +1,11 @@
-// A heat map on a <canvas>: one cell per value, hover (or arrow keys) to read a cell, and a text alternative.
-// For attention maps, masks and state matrices. Continuous values use viridis (perceptually uniform, colour-blind
-// safe); categorical ones pass their own colour function.
-import { LitElement, css, html, type PropertyValues } from 'lit';
+// A heat map on a <canvas>: one cell per value, token labels on both axes, a colour legend with units, hover (or
+// arrow keys) to read a cell by its row and column names, and a text alternative. For attention maps, masks and
+// state matrices. Continuous values use viridis (perceptually uniform, colour-blind safe), or a diverging PuOr scale
+// centred at 0 when the values have both signs (so a negative value never sits at the positive end of the legend);
+// categorical maps pass their own colour function and legend entries.
+import { LitElement, css, html, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { interpolateViridis } from 'd3';
+import { interpolatePuOr, interpolateViridis } from 'd3';
 import { define } from './widget-base.ts';
 
 export class HeatmapElement extends LitElement {
@@ -11,6 +13,83 @@ export class HeatmapElement extends LitElement {
     :host {
       display: block;
       max-width: 100%;
+    }
+    .plot {
+      display: grid;
+      grid-template-columns: auto auto minmax(0, max-content);
+      grid-template-areas:
+        'ytitle yticks map'
+        '. . xticks'
+        '. . xtitle';
+      align-items: stretch;
+      font-size: 12px;
+      max-width: 100%;
+    }
+    .ytitle {
+      grid-area: ytitle;
+      writing-mode: vertical-rl;
+      transform: rotate(180deg);
+      text-align: center;
+      padding-left: 2px;
+    }
+    .yticks,
+    .xticks {
+      position: relative;
+      white-space: nowrap;
+      color: var(--hl-muted, #5f6670);
+      font-size: 12px;
+      line-height: 1;
+    }
+    .yticks {
+      grid-area: yticks;
+      min-width: 1.5em;
+      padding-right: 3px;
+    }
+    .yticks span {
+      position: absolute;
+      right: 3px;
+      transform: translateY(-50%);
+    }
+    .xticks {
+      grid-area: xticks;
+      min-height: 1.5em;
+    }
+    .xticks span {
+      position: absolute;
+      top: 2px;
+      writing-mode: vertical-rl;
+      transform: translateX(-50%) rotate(180deg);
+    }
+    .xtitle {
+      grid-area: xtitle;
+      text-align: center;
+    }
+    .map {
+      grid-area: map;
+    }
+    .legend {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 0.3rem 0.8rem;
+      font-size: 12px;
+      margin-top: 0.3rem;
+      white-space: nowrap;
+    }
+    .ramp {
+      display: inline-block;
+      width: 8rem;
+      height: 0.8rem;
+      border: 1px solid var(--hl-border, #d0d4da);
+      vertical-align: middle;
+    }
+    .swatch {
+      display: inline-block;
+      width: 0.8rem;
+      height: 0.8rem;
+      margin-right: 0.25rem;
+      border: 1px solid var(--hl-border, #d0d4da);
+      vertical-align: middle;
     }
     canvas {
       display: block;
@@ -24,7 +103,7 @@ export class HeatmapElement extends LitElement {
       outline-offset: 2px;
     }
     .readout {
-      font-size: 0.8rem;
+      font-size: 12px;
       min-height: 1.2em;
       color: var(--hl-muted, #5f6670);
       font-variant-numeric: tabular-nums;
@@ -39,6 +118,13 @@ export class HeatmapElement extends LitElement {
   @property() label = '';
   @property({ attribute: 'row-label' }) rowLabel = 'row';
   @property({ attribute: 'col-label' }) colLabel = 'column';
+  /** Names of the rows and columns (e.g. the tokens), shown on the axes and in the hover readout; positions if empty. */
+  @property({ attribute: false }) rowNames: readonly string[] = [];
+  @property({ attribute: false }) colNames: readonly string[] = [];
+  /** What one value measures, with its unit, for the legend (e.g. "attention probability (0–1)"). */
+  @property() unit = 'value';
+  /** Legend entries for a categorical map (with `colourOf`); a continuous map draws a colour ramp instead. */
+  @property({ attribute: false }) legendItems: readonly { colour: string; label: string }[] | null = null;
   /** Cell size in CSS pixels (the canvas shrinks to fit narrow screens). */
   @property({ type: Number }) cell = 6;
   /** Value → CSS colour; default viridis over [min, max] of the values. */
@@ -51,18 +137,80 @@ export class HeatmapElement extends LitElement {
 
   override render() {
     const c = this.cursor;
-    const readout = c ? `${this.rowLabel} ${c[0]}, ${this.colLabel} ${c[1]}: ${this.format(this.values[c[0] * this.cols + c[1]])}` : '';
-    return html`<canvas
-        role="img"
-        tabindex="0"
-        aria-label=${`${this.label} (${this.rows} × ${this.cols}); arrow keys read cells`}
-        width=${this.cols * this.cell}
-        height=${this.rows * this.cell}
-        @mousemove=${this.onMove}
-        @mouseleave=${() => (this.cursor = null)}
-        @keydown=${this.onKey}
-      ></canvas>
+    const readout = c
+      ? `${this.rowLabel} ${this.nameOf(this.rowNames, c[0])}, ${this.colLabel} ${this.nameOf(this.colNames, c[1])}: ${this.format(this.values[c[0] * this.cols + c[1]])}`
+      : '';
+    return html`<div class="plot">
+        <div class="ytitle axis-title">${this.rowLabel} ↓</div>
+        <div class="yticks" aria-hidden="true">${this.ticks(this.rows, this.rowNames, 'top')}</div>
+        <canvas
+          class="map"
+          role="img"
+          tabindex="0"
+          aria-label=${`${this.label} (${this.rows} × ${this.cols}); arrow keys read cells`}
+          width=${this.cols * this.cell}
+          height=${this.rows * this.cell}
+          @mousemove=${this.onMove}
+          @mouseleave=${() => (this.cursor = null)}
+          @keydown=${this.onKey}
+        ></canvas>
+        <div class="xticks" aria-hidden="true">${this.ticks(this.cols, this.colNames, 'left')}</div>
+        <div class="xtitle axis-title">${this.colLabel} →</div>
+      </div>
+      ${this.renderLegend()}
       <div class="readout" aria-live="polite">${readout}</div>`;
+  }
+
+  /** "3 “cat”" when the position has a name, else just the position. */
+  private nameOf(names: readonly string[], i: number): string {
+    return names[i] !== undefined ? `${i} “${names[i]}”` : String(i);
+  }
+
+  /** Tick labels along one axis, thinned so 12 px labels never overlap at the drawn cell size. */
+  private ticks(n: number, names: readonly string[], side: 'top' | 'left'): TemplateResult[] {
+    const every = Math.max(1, Math.ceil(14 / this.cell));
+    const out: TemplateResult[] = [];
+    for (let i = 0; i < n; i += every) {
+      const text = names[i] ?? String(i);
+      out.push(html`<span style=${`${side}: ${((i + 0.5) / n) * 100}%`}>${text}</span>`);
+    }
+    return out;
+  }
+
+  private renderLegend(): TemplateResult {
+    if (this.legendItems) {
+      return html`<div class="legend" role="list" aria-label=${`legend: ${this.unit}`}>
+        <span>${this.unit}:</span>
+        ${this.legendItems.map((it) => html`<span role="listitem"><span class="swatch" style=${`background: ${it.colour}`}></span>${it.label}</span>`)}
+      </div>`;
+    }
+    const { lo, hi, colour } = this.scale();
+    const stops = Array.from({ length: 11 }, (_, i) => colour(lo + ((hi - lo) * i) / 10)).join(', ');
+    return html`<div class="legend" aria-label=${`legend: ${this.unit} from ${this.format(lo)} to ${this.format(hi)}`}>
+      <span>${this.unit}:</span>
+      <span class="legend-lo">${this.format(lo)}</span>
+      <span class="ramp" style=${`background: linear-gradient(to right, ${stops})`}></span>
+      <span class="legend-hi">${this.format(hi)}</span>
+    </div>`;
+  }
+
+  /** The value range the colours span and the colour of a value: diverging around 0 when the values have both signs. */
+  private scale(): { lo: number; hi: number; colour: (v: number) => string } {
+    const { rows, cols, values } = this;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < rows * cols; i++) {
+      lo = Math.min(lo, values[i]);
+      hi = Math.max(hi, values[i]);
+    }
+    if (!Number.isFinite(lo)) return { lo: 0, hi: 1, colour: this.colourOf ?? (() => interpolateViridis(0.5)) };
+    if (this.colourOf) return { lo, hi, colour: this.colourOf };
+    if (lo < 0 && hi > 0) {
+      const m = Math.max(-lo, hi);
+      // PuOr reversed so that positive is orange, negative purple (as in the head-importance map).
+      return { lo: -m, hi: m, colour: (v) => interpolatePuOr(0.5 - v / (2 * m)) };
+    }
+    return { lo, hi, colour: (v) => interpolateViridis(hi > lo ? (v - lo) / (hi - lo) : 0.5) };
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -78,13 +226,7 @@ export class HeatmapElement extends LitElement {
     const ctx = this.canvas?.getContext('2d');
     if (!ctx) return;
     const { rows, cols, cell, values } = this;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < rows * cols; i++) {
-      lo = Math.min(lo, values[i]);
-      hi = Math.max(hi, values[i]);
-    }
-    const colour = this.colourOf ?? ((v: number) => interpolateViridis(hi > lo ? (v - lo) / (hi - lo) : 0.5));
+    const { colour } = this.scale();
     ctx.clearRect(0, 0, cols * cell, rows * cell);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {

@@ -117,11 +117,23 @@ export const labStyles = css`
   }
   table.numbers {
     border-collapse: collapse;
-    font-size: 0.8rem;
+    font-size: 12px;
     font-variant-numeric: tabular-nums;
     display: block;
     overflow-x: auto;
     max-width: 100%;
+  }
+  /* The host's overflow-wrap: anywhere must not reach table cells: a cell never breaks inside a word or token. */
+  th,
+  td {
+    overflow-wrap: normal;
+    word-break: keep-all;
+    /* names like parallel-swa-kv would otherwise break at their hyphens; wide tables scroll instead */
+    white-space: nowrap;
+  }
+  td code,
+  th code {
+    white-space: nowrap;
   }
   table.numbers th,
   table.numbers td {
