@@ -1,31 +1,26 @@
 // The client side of the iframe route /embed/<tag>/: build the widget from the query string, then keep the parent
 // page told of its height.
 //
-// The query string is untrusted (anyone can write a link). A setting the widget keeps in the URL codec (its
-// urlSchema) is decoded by it: validated, clamped, or its default. Other attributes (hide, or a widget without a
-// schema) are set as attribute text, which the widget parses like any attribute of a lesson page. Nothing from the
-// query is ever parsed as HTML.
+// The query string is untrusted (anyone can write a link). Only a setting the widget declares in its schema
+// (`static settings`) and `hide` pass, as attribute text the widget decodes through that schema (validated, clamped
+// with a visible note, or its default), exactly as on a lesson page. Anything else (unknown keys, properties with no
+// limits such as the RMSNorm demo's `rows`) is dropped. Nothing from the query is ever parsed as HTML.
 import type { ReactiveElement } from 'lit';
-import { decodeField, type Schema } from '../lib/base/url-state.ts';
-import { attributeName } from '../lib/base/embed-snippet.ts';
+import { attributeOf, type Schema } from '../lib/base/url-state.ts';
 import { loadWidget } from './widget-tags.ts';
 
 export const RESIZE_MESSAGE = 'hymba-lab:resize';
 
-type WidgetClass = typeof ReactiveElement & { urlSchema?: Schema };
+type WidgetClass = typeof ReactiveElement & { settings?: Schema };
 
 /** Apply `?attribute=value…` to a widget not yet in the document. Returns the attributes it used. */
 export function applyQuery(el: HTMLElement, cls: WidgetClass, search: string): string[] {
+  const allowed = new Set(['hide', ...Object.keys(cls.settings ?? {}).map(attributeOf)]);
   const used: string[] = [];
-  const self = el as unknown as Record<string, unknown>;
   for (const [key, text] of new URLSearchParams(search)) {
-    for (const [property, options] of cls.elementProperties) {
-      if (attributeName(String(property), options) !== key || key === 'status') continue;
-      const field = cls.urlSchema?.[String(property)];
-      if (field) self[String(property)] = decodeField(field, text);
-      else el.setAttribute(key, text);
-      used.push(key);
-    }
+    if (!allowed.has(key)) continue;
+    el.setAttribute(key, text);
+    used.push(key);
   }
   return used;
 }

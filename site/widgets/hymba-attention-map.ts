@@ -4,7 +4,7 @@
 // paper's Fig. 7 and Fig. 15 in miniature). Three runs of one prompt: the model with its meta tokens, the same model
 // with the meta tokens removed, and a model trained without meta tokens.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { interpolateViridis } from 'd3';
 import type { Tensor } from '../../engine/tensor.ts';
@@ -95,7 +95,7 @@ export class HymbaAttentionMap extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     compare: { kind: 'string', default: 'parallel-swa-kv', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
     prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
@@ -105,16 +105,15 @@ export class HymbaAttentionMap extends LabWidget {
   };
 
   /** The model whose meta tokens are switched on and off. */
-  @property() model = 'hymba';
+  declare model: string;
   /** A model trained without meta tokens, for comparison (empty: none). */
-  @property() compare = 'parallel-swa-kv';
-  @property() prompt = DEFAULT_PROMPT;
+  declare compare: string;
+  declare prompt: string;
   /** The layer and head drawn as a heat-map and in the per-head bars. */
-  @property({ type: Number }) layer = 0;
-  @property({ type: Number }) head = 0;
+  declare layer: number;
+  declare head: number;
   /** Meta tokens on (true) or off in the heat-map of `model`. */
-  @property({ converter: { fromAttribute: (v) => v !== 'false' && v !== '0', toAttribute: (v) => (v ? '' : null) } })
-  meta = true;
+  declare meta: boolean;
 
   /** The numbers every chart here draws (tests and readers' code read them). */
   stats: AttentionMapStats | null = null;

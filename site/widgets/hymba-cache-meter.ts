@@ -6,7 +6,7 @@
 // token); otherwise the same numbers from the analytic calculator for the preset — the two are defined to agree.
 // Below: cache bytes against sequence length for Hymba and the Transformer baselines, with the paper's numbers.
 import { css, html, svg, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import type { HymbaConfig } from '../../engine/config.ts';
 import { cacheBytes, toCacheUsage, type CacheDtype } from '../../engine/cache/calculator.ts';
@@ -74,7 +74,7 @@ export class HymbaCacheMeter extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: '', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
     preset: { kind: 'enum', default: 'hymba-1.5b', values: HYMBA_PRESETS },
     compare: { kind: 'string', default: 'llama-3.2-3b', maxLength: 200, pattern: /^[a-z0-9.,-]*$/ },
@@ -87,20 +87,20 @@ export class HymbaCacheMeter extends LabWidget {
   };
 
   /** A zoo model to generate with live (models/<name>/); empty or missing: the preset, analytically. */
-  @property() model = '';
-  @property() preset = 'hymba-1.5b';
+  declare model: string;
+  declare preset: string;
   /** Transformer presets to compare against, comma separated. */
-  @property() compare = 'llama-3.2-3b';
+  declare compare: string;
   /** The sequence length where the comparison is read. */
-  @property({ type: Number }) seq = PAPER_SEQ;
-  @property() dtype: CacheDtype = 'f16';
-  @property({ attribute: 'window-rule' }) windowRule: WindowRule = 'hf';
+  declare seq: number;
+  declare dtype: CacheDtype;
+  declare windowRule: WindowRule;
   /** paper: KV + a 4-tap FP16 conv state (reproduces 78.6 MB); session: what Hymba Lab's session holds. */
-  @property() convention: Convention = 'paper';
+  declare convention: Convention;
   /** Text tokens held by the per-layer meter (prompt + generated). */
-  @property({ type: Number }) tokens = 64;
+  declare tokens: number;
   /** Sliding window of the per-layer meter; 0 = the model's. */
-  @property({ type: Number }) window = 0;
+  declare window: number;
 
   /** What the per-layer meter shows: the live session's usage or the calculator's. */
   @state() usage: CacheUsage | null = null;

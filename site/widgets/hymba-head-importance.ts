@@ -50,14 +50,14 @@ export class HymbaHeadImportance extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
   };
 
-  @property() model = 'hymba';
+  declare model: string;
   /** MQAR pairs per sequence. */
-  @property({ type: Number }) pairs = 16;
+  declare pairs: number;
   /** Sequences per measurement (each cell is one ablated run over them). */
   @property({ type: Number }) sequences = 16;
   @property({ type: Number }) seed = FRESH_SEED;

@@ -3,7 +3,7 @@
 // and the few global layers that see everything. With the zoo's `swa` and `hymba` models it also draws their
 // recall accuracy by key→query distance (from card.json): what a window does to recall, and what global layers fix.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import type { HymbaConfig } from '../../engine/config.ts';
 import { define } from '../lib/base/widget-base.ts';
@@ -111,7 +111,7 @@ export class HymbaMaskView extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: '', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
     preset: { kind: 'enum', default: 'hymba-1.5b', values: HYMBA_PRESETS },
     window: { kind: 'number', default: 8, min: 1, max: 64, int: true },
@@ -121,17 +121,16 @@ export class HymbaMaskView extends LabWidget {
   };
 
   /** A zoo model (models/<name>/) whose config to draw; empty: the preset. */
-  @property() model = '';
-  @property() preset = 'hymba-1.5b';
+  declare model: string;
+  declare preset: string;
   /** The window W drawn (the real models use larger ones; small here so the pattern fits the screen). */
-  @property({ type: Number }) window = 8;
+  declare window: number;
   /** Text tokens drawn. */
-  @property({ type: Number }) tokens = 24;
+  declare tokens: number;
   /** Meta tokens on or off. */
-  @property({ converter: { fromAttribute: (v) => v !== 'false' && v !== '0', toAttribute: (v) => (v ? '' : null) } })
-  meta = true;
+  declare meta: boolean;
   /** The layer whose mask is drawn. */
-  @property({ type: Number }) layer = 1;
+  declare layer: number;
 
   @state() config: HymbaConfig | null = null;
   @state() private sourceNote = '';

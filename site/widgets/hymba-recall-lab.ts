@@ -114,7 +114,7 @@ export class HymbaRecallLab extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
     modes: { kind: 'string', default: '', maxLength: 200, pattern: /^[a-z,]*$/ },
@@ -122,13 +122,13 @@ export class HymbaRecallLab extends LabWidget {
   };
 
   /** The zoo model (models/<name>/). */
-  @property() model = 'hymba';
+  declare model: string;
   /** Key–value pairs per sequence. */
-  @property({ type: Number }) pairs = 16;
+  declare pairs: number;
   /** Per-layer modes, comma separated: both | attention | ssm | off (empty or missing: as trained). */
-  @property() modes = '';
+  declare modes: string;
   /** Seed of the fresh sequences ("New sequences" picks another). */
-  @property({ type: Number }) seed = FRESH_SEED;
+  declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   @property() engine: EngineChoice = 'auto';
   /** Sequences answered at `pairs`. */

@@ -107,11 +107,11 @@ export class HymbaRoadmap extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
   };
 
-  @property({ type: Number }) pairs = 16;
+  declare pairs: number;
   /** Fresh sequences per model. */
   @property({ type: Number }) sequences = 32;
   /** Sequences actually measured: fewer on the CPU tier (see cpuTierSequences). */

@@ -5,7 +5,7 @@
 // tensors were read when it ran), Home goes back to the first op. After LLM Visualization's walkthrough: see every
 // number, one step at a time.
 import { css, html, unsafeCSS, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import type { Step } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { weightF32 } from '../../engine/checkpoint/load.ts';
@@ -181,7 +181,7 @@ export class HymbaStepper extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
     layer: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
@@ -190,15 +190,15 @@ export class HymbaStepper extends LabWidget {
   };
 
   /** The zoo model (models/<name>/). */
-  @property() model = 'hymba';
+  declare model: string;
   /** Token labels (k17 v301 _) or ids, separated by spaces. */
-  @property() prompt = DEFAULT_PROMPT;
+  declare prompt: string;
   /** The layer being shown; choosing one jumps to its first op. */
-  @property({ type: Number }) layer = 0;
+  declare layer: number;
   /** The attention head drawn. */
-  @property({ type: Number }) head = 0;
+  declare head: number;
   /** Index of the current op in the pass (0 = the embedding). */
-  @property({ type: Number }) step = 0;
+  declare step: number;
 
   /** Every op run so far, in order. */
   history: RecordedStep[] = [];

@@ -76,7 +76,7 @@ export class HymbaTrainLab extends LabWidget {
     `,
   ];
 
-  static override urlSchema: Schema = {
+  static override settings: Schema = {
     zoo: { kind: 'enum', default: 'hymba', values: STEPS },
     steps: { kind: 'number', default: 1000, min: 1, max: 20000, int: true },
     batch: { kind: 'number', default: 32, min: 1, max: 256, int: true },
@@ -84,10 +84,10 @@ export class HymbaTrainLab extends LabWidget {
   };
 
   /** The roadmap step to train (its config and learning rate come from the zoo). */
-  @property() zoo = 'hymba';
-  @property({ type: Number }) steps = 1000;
-  @property({ type: Number }) batch = 32;
-  @property({ type: Number }) seed = 1;
+  declare zoo: string;
+  declare steps: number;
+  declare batch: number;
+  declare seed: number;
   /** Learning rate; 0 = the zoo's for this step. */
   @property({ type: Number }) lr = 0;
   /** Read the loss back every this many steps (each read waits for the GPU). */

@@ -1,13 +1,26 @@
 // What the lab widgets share on top of HymbaWidget (widget-base.ts):
-//  - settings that round-trip through the URL (`?<id>.<setting>=…`, see url-state.ts), declared once as a schema;
+//  - settings declared once, as a schema (`static settings`): each entry becomes a Lit reactive property with its
+//    attribute, its default, its limits and its URL round-trip (`?<id>.<setting>=…`, see url-state.ts). Every source
+//    (attribute, URL, the iframe route) is decoded through the schema: out-of-range values are clamped and the widget
+//    says so in a visible note;
 //  - work only once the widget is on screen: until then it stays `loading` and says "waiting until visible";
 //  - a status line for model downloads (bytes) and for the CPU fallback note;
 //  - `hide="a,b"`: a teacher hides controls by name (the names are the widget's settings, plus "export", "code");
 //  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
-import { html, unsafeCSS, type PropertyValues, type TemplateResult } from 'lit';
+import { html, unsafeCSS, type PropertyDeclaration, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { HymbaWidget } from './widget-base.ts';
-import { namespaceOf, readState, writeState, type Schema, type StateOf } from './url-state.ts';
+import {
+  attributeOf,
+  decodeField,
+  namespaceOf,
+  readState,
+  settingNote,
+  writeState,
+  type Field,
+  type Schema,
+  type StateOf,
+} from './url-state.ts';
 import { watchVisibility, type Visibility } from './visibility.ts';
 import { chartSvg, download, fileStem, svgText, svgToPng, toCsv, toJson, type Row } from './export.ts';
 import { formatBytes, type LoadProgress } from '../page/engine-controller.ts';
@@ -26,8 +39,31 @@ export interface Exports {
 export abstract class LabWidget extends HymbaWidget {
   static override styles = [HymbaWidget.styles, labStyles, unsafeCSS(codePanelStyles)];
 
-  /** The settings that live in the URL; each is a @property of the subclass with the same name. */
-  static urlSchema: Schema = {};
+  /**
+   * The widget's settings, declared once: each entry becomes a reactive property of the same name (declare it in the
+   * subclass with `declare name: type`), read from the attribute `attributeOf(name)` through the schema, defaulting
+   * to the field's default, and kept in the URL.
+   */
+  static settings: Schema = {};
+
+  protected static override finalize(): void {
+    if (Object.hasOwn(this, 'finalized')) return;
+    if (Object.hasOwn(this, 'settings')) {
+      for (const [name, field] of Object.entries(this.settings)) this.createProperty(name, settingProperty(name, field));
+    }
+    super.finalize();
+  }
+
+  constructor() {
+    super();
+    const self = this as unknown as Record<string, unknown>;
+    for (const [name, field] of Object.entries((this.constructor as typeof LabWidget).settings)) {
+      self[name] = field.kind === 'int-list' ? [...field.default] : field.default;
+    }
+  }
+
+  /** Visible notes for settings that were clamped or replaced (by setting name): what was asked, what is used. */
+  @state() protected settingNotes: Record<string, string> = {};
 
   /** Controls to hide, by setting name (comma or space separated), e.g. hide="window,meta" or hide="export,code". */
   @property() hide = '';
@@ -43,15 +79,34 @@ export abstract class LabWidget extends HymbaWidget {
   private baseline: Partial<StateOf<Schema>> = {};
   private urlReady = false;
 
+  override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    super.attributeChangedCallback(name, old, value);
+    const schema = (this.constructor as typeof LabWidget).settings;
+    const setting = Object.keys(schema).find((k) => attributeOf(k) === name);
+    if (setting && value !== null) this.noteSetting(setting, schema[setting], value);
+  }
+
+  /** Record (or clear) the note for a setting read from `text`. */
+  private noteSetting(name: string, field: Field, text: string): void {
+    const note = settingNote(name, field, text, (this as unknown as Record<string, unknown>)[name]);
+    const { [name]: _old, ...rest } = this.settingNotes;
+    this.settingNotes = note ? { ...rest, [name]: note } : rest;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.visibility ??= watchVisibility(this);
     if (!this.urlReady) {
-      const schema = (this.constructor as typeof LabWidget).urlSchema;
+      const schema = (this.constructor as typeof LabWidget).settings;
       const self = this as unknown as Record<string, unknown>;
       for (const name of Object.keys(schema)) (this.baseline as Record<string, unknown>)[name] = self[name];
-      const fromUrl = readState(schema, location.search, namespaceOf(this));
-      for (const [name, value] of Object.entries(fromUrl)) self[name] = value;
+      const namespace = namespaceOf(this);
+      const fromUrl = readState(schema, location.search, namespace);
+      const params = new URLSearchParams(location.search);
+      for (const [name, value] of Object.entries(fromUrl)) {
+        self[name] = value;
+        this.noteSetting(name, schema[name], params.get(`${namespace}.${name}`) ?? '');
+      }
       this.urlReady = true;
     }
   }
@@ -70,13 +125,13 @@ export abstract class LabWidget extends HymbaWidget {
 
   override updated(changed: PropertyValues<this>): void {
     super.updated(changed);
-    const schema = (this.constructor as typeof LabWidget).urlSchema;
+    const schema = (this.constructor as typeof LabWidget).settings;
     if (this.urlReady && [...changed.keys()].some((k) => (k as string) in schema)) this.writeUrl();
   }
 
   /** The current settings into the URL (replaceState: moving a slider should not flood the back button). */
   private writeUrl(): void {
-    const schema = (this.constructor as typeof LabWidget).urlSchema;
+    const schema = (this.constructor as typeof LabWidget).settings;
     const self = this as unknown as Record<string, unknown>;
     const current = Object.fromEntries(Object.keys(schema).map((k) => [k, self[k]])) as Partial<StateOf<Schema>>;
     const search = writeState(schema, location.search, namespaceOf(this), current, this.baseline);
@@ -100,7 +155,8 @@ export abstract class LabWidget extends HymbaWidget {
       const { loaded, total, model } = this.progress;
       line = `Loading model “${model}”: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}…`;
     } else if (this.status !== 'ready') line = 'Computing…';
-    return html`${this.tierNote ? html`<p class="note tier">${this.tierNote}</p>` : ''}${line ? html`<p class="status-line" aria-live="polite">${line}</p>` : ''}`;
+    const notes = Object.values(this.settingNotes);
+    return html`${notes.map((n) => html`<p class="note setting-note" role="note">${n}</p>`)}${this.tierNote ? html`<p class="note tier">${this.tierNote}</p>` : ''}${line ? html`<p class="status-line" aria-live="polite">${line}</p>` : ''}`;
   }
 
   /** CSV / JSON / SVG / PNG buttons for what `exports` provides. */
@@ -154,6 +210,18 @@ export abstract class LabWidget extends HymbaWidget {
       this.exportError = `Export failed: ${(e as Error).message}`;
     }
   }
+}
+
+/** The Lit property options of a setting: its attribute text goes through the schema (validated, clamped). */
+function settingProperty(name: string, field: Field): PropertyDeclaration {
+  return {
+    attribute: attributeOf(name),
+    converter: {
+      fromAttribute: (text: string | null) =>
+        // A present boolean attribute with no value (`<x meta>`) means on; an absent one, the default.
+        field.kind === 'boolean' && text === '' ? true : decodeField(field, text),
+    },
+  };
 }
 
 /** "Show numbers": a chart's data as a table, the text alternative every chart has. */

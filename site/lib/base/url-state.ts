@@ -131,6 +131,29 @@ export function isValid(field: Field, value: unknown): boolean {
   }
 }
 
+/** The attribute of a setting: its name in kebab case (`windowRule` → `window-rule`). */
+export function attributeOf(setting: string): string {
+  return setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * The note a widget shows when the text asked for a setting is not what it uses (clamped, rounded or unreadable),
+ * e.g. "tokens clamped to 64 (asked 100000)"; empty when the text was used as given.
+ */
+export function settingNote(name: string, field: Field, text: string, used: unknown): string {
+  if (field.kind === 'boolean' && text === '') return '';
+  if (encodeField(field, used) === text) return '';
+  const asked = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  const shown = encodeField(field, used);
+  if (field.kind === 'number' && NUMBER.test(text) && Number.isFinite(Number(text))) {
+    const x = Number(text);
+    if (x < field.min || x > field.max) return `${name} clamped to ${shown} (asked ${asked})`;
+    if (Number(shown) === x) return ''; // the same number written differently ("1.0", "01")
+    return `${name} rounded to ${shown} (asked ${asked})`;
+  }
+  return `${name} “${asked}” is not a valid value; using ${shown === '' ? 'none' : shown}`;
+}
+
 /** `<namespace>.<setting>`: the query key of one setting of one widget. */
 const queryKey = (namespace: string, setting: string): string => `${namespace}.${setting}`;
 
