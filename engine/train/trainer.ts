@@ -32,6 +32,30 @@ export interface TrainSettings {
   init?: InitSpread;
   /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
   kernels?: 'tiled' | 'simple';
+  /** Hand a checkpoint to train()'s onCheckpoint every this many steps (0 = never). */
+  checkpointEvery?: number;
+  /** Continue from this checkpoint (taken with the same config, task and settings) instead of starting afresh. */
+  resume?: TrainCheckpoint;
+}
+
+/**
+ * Everything a run needs to continue as if it had never stopped: the parameters, AdamW's moments, the data
+ * stream's Rng state and the step count (the learning rate and Adam's bias correction follow from the step).
+ * The task must be stateless apart from the Rng it is handed (every engine/tasks task is).
+ */
+export interface TrainCheckpoint {
+  /** The run it belongs to; resume refuses another. */
+  run: { steps: number; batch: number; lr: number; seed: number };
+  /** Steps done. */
+  step: number;
+  params: Float32Array;
+  adamM: Float32Array;
+  adamV: Float32Array;
+  dataRng: number;
+  /** Losses of steps 0..step−1. */
+  losses: Float32Array;
+  curve: TrainRun['curve'];
+  trainSeconds: number;
 }
 
 export interface Progress {
@@ -106,8 +130,14 @@ export async function train(
   task: Task,
   s: TrainSettings,
   onProgress?: (p: Progress) => void,
+  onCheckpoint?: (c: TrainCheckpoint) => Promise<void>,
 ): Promise<TrainRun> {
   validate(config, task, s);
+  const ck = s.resume;
+  const runId = { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
+  if (ck && JSON.stringify(ck.run) !== JSON.stringify(runId))
+    throw new TrainError(`the checkpoint belongs to run ${JSON.stringify(ck.run)}, not ${JSON.stringify(runId)}`);
+  if (ck && !(ck.step >= 1 && ck.step < s.steps)) throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
   const graph = new TrainGraph(
     device,
     config,
@@ -123,13 +153,18 @@ export async function train(
     s.steps + 1,
   );
   await graph.validate();
-  await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
   const data = Rng.derive(s.seed, 1);
+  const curve: TrainRun['curve'] = ck ? ck.curve.slice() : [];
+  if (ck) {
+    await graph.setParams(ck.params);
+    graph.setOptimizerState(ck.adamM, ck.adamV);
+    device.queue.writeBuffer(graph.history, 0, ck.losses);
+    data.restore(ck.dataRng);
+  } else await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
   const logEvery = s.logEvery ?? 100;
-  const curve: TrainRun['curve'] = [];
-  let trainMs = 0;
+  let trainMs = ck ? ck.trainSeconds * 1000 : 0;
   let t0 = performance.now();
-  for (let step = 0; step < s.steps; step++) {
+  for (let step = ck ? ck.step : 0; step < s.steps; step++) {
     const examples = Array.from({ length: s.batch }, () => task.sample(data));
     graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
     graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
@@ -144,6 +179,22 @@ export async function train(
       trainMs += performance.now() - t0;
       const score = await graphRecall(graph, task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps);
       curve.push({ step: step + 1, seconds: trainMs / 1000, accuracy: score.accuracy() });
+      t0 = performance.now();
+    }
+    if (onCheckpoint && s.checkpointEvery && (step + 1) % s.checkpointEvery === 0 && !last) {
+      const { m, v } = await graph.readOptimizerState();
+      trainMs += performance.now() - t0;
+      await onCheckpoint({
+        run: runId,
+        step: step + 1,
+        params: await graph.readParams(),
+        adamM: m,
+        adamV: v,
+        dataRng: data.snapshot(),
+        losses: await graph.readLosses(0, step + 1),
+        curve: curve.slice(),
+        trainSeconds: trainMs / 1000,
+      });
       t0 = performance.now();
     }
   }
