@@ -1,4 +1,5 @@
-// Scoring recall: accuracy over answer positions, by number of pairs and by key→query distance.
+// Scoring recall: accuracy over answer positions, by number of pairs and by key→query distance, and by any axis a
+// task labels its answers with (Query.axes: the majority task's classes and margin, copying's order).
 // A prediction is correct when the argmax of the logits at the query position equals the value.
 
 import type { Example } from './types.ts';
@@ -18,6 +19,8 @@ export interface Tally {
 export class RecallScore {
   readonly overall: Tally = { correct: 0, total: 0 };
   readonly byDistance = new Map<string, Tally>();
+  /** axis → bucket label → tally, in the order labels were first seen (axisTable sorts them). */
+  readonly byAxis = new Map<string, Map<string, Tally>>();
   readonly edges: number[];
   constructor(edges: number[] = DISTANCE_EDGES) {
     this.edges = edges;
@@ -39,6 +42,14 @@ export class RecallScore {
       const b = this.byDistance.get(this.bucketOf(q.distance))!;
       b.correct += ok;
       b.total++;
+      for (const [axis, label] of Object.entries(q.axes ?? {})) {
+        const tallies = this.byAxis.get(axis) ?? new Map<string, Tally>();
+        this.byAxis.set(axis, tallies);
+        const t = tallies.get(label) ?? { correct: 0, total: 0 };
+        tallies.set(label, t);
+        t.correct += ok;
+        t.total++;
+      }
     });
   }
 
@@ -51,5 +62,17 @@ export class RecallScore {
     const out: Record<string, { accuracy: number; queries: number }> = {};
     for (const [k, t] of this.byDistance) if (t.total > 0) out[k] = { accuracy: t.correct / t.total, queries: t.total };
     return out;
+  }
+
+  /** Accuracy per label of one axis (labels in numeric order of their leading number), with the answers behind each. */
+  axisTable(axis: string): Record<string, { accuracy: number; queries: number }> {
+    const tallies = [...(this.byAxis.get(axis) ?? new Map<string, Tally>())];
+    tallies.sort(([a], [b]) => parseFloat(a) - parseFloat(b) || a.localeCompare(b));
+    return Object.fromEntries(tallies.map(([k, t]) => [k, { accuracy: t.correct / t.total, queries: t.total }]));
+  }
+
+  /** Every axis the scored answers carried, each as axisTable gives it. */
+  axisTables(): Record<string, Record<string, { accuracy: number; queries: number }>> {
+    return Object.fromEntries([...this.byAxis.keys()].map((axis) => [axis, this.axisTable(axis)]));
   }
 }

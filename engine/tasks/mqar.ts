@@ -9,6 +9,9 @@
 //            no loss anywhere else
 //
 // The lesson benchmark MQAR-128 is this with L = 128, V = 512 (keys 1..255, values 256..511), 4–24 pairs.
+// MQAR-512 (issue 18) is the same layout at L = 512 with 16–64 pairs, so that most keys lie beyond a 16- or 32-token
+// window (Zoology's Figure 2 goes to L = 512 with 64 pairs). Zoology asserts V > L; nothing in the layout needs it
+// (the generator needs pairs ≤ V/2 − 1 distinct keys and ≤ V/2 values), so MQAR-512 at V = 512 turns it off.
 
 import { Rng } from './rng.ts';
 import { TaskError, type Example, type Query, type Task } from './types.ts';
@@ -19,9 +22,24 @@ export interface MqarOptions {
   /** Pairs per example when training: a fixed number or an inclusive range [min, max] sampled uniformly. */
   pairs?: number | [number, number];
   powerA?: number;
+  /** Zoology's assertion vocab_size > seq_len (default true); MQAR-512 at vocab 512 turns it off. */
+  strictVocab?: boolean;
+  /** The CLI/card name (default 'mqar'). */
+  name?: string;
+  /** Pairs a card and the eval CLI measure by default. */
+  evalLevels?: number[];
 }
 
-export const MQAR_128 = { seqLen: 128, vocabSize: 512, pairs: [4, 24] as [number, number], powerA: 0.01 };
+export const MQAR_128 = { seqLen: 128, vocabSize: 512, pairs: [4, 24] as [number, number], powerA: 0.01, evalLevels: [4, 8, 16, 24] };
+export const MQAR_512: MqarOptions = {
+  name: 'mqar-512',
+  seqLen: 512,
+  vocabSize: 512,
+  pairs: [16, 64],
+  powerA: 0.01,
+  strictVocab: false,
+  evalLevels: [16, 32, 48, 64],
+};
 
 /** Power-law weights over gap indices 0..space−1 (Zoology: p ∝ a·x^(a−1) for x = index + 1). */
 function gapWeights(space: number, a: number): number[] {
@@ -47,10 +65,11 @@ function weightedDistinct(rng: Rng, weights: number[], count: number): number[] 
   return out;
 }
 
-export function mqarExample(rng: Rng, pairs: number, seqLen = 128, vocabSize = 512, powerA = 0.01): Example {
+export function mqarExample(rng: Rng, pairs: number, seqLen = 128, vocabSize = 512, powerA = 0.01, strictVocab = true): Example {
   const half = Math.floor(vocabSize / 2);
   if (seqLen % 2 !== 0) throw new TaskError(`MQAR needs an even sequence length, got ${seqLen}`);
-  if (vocabSize <= seqLen) throw new TaskError(`MQAR needs vocab_size > seq_len (Zoology's assertion), got ${vocabSize} ≤ ${seqLen}`);
+  if (strictVocab && vocabSize <= seqLen)
+    throw new TaskError(`MQAR needs vocab_size > seq_len (Zoology's assertion), got ${vocabSize} ≤ ${seqLen}`);
   if (!Number.isInteger(pairs) || pairs < 1 || 4 * pairs > seqLen) {
     throw new TaskError(`MQAR with seq_len ${seqLen} takes 1..${seqLen / 4} pairs, got ${pairs}`);
   }
@@ -78,17 +97,24 @@ export function mqarExample(rng: Rng, pairs: number, seqLen = 128, vocabSize = 5
 }
 
 export class MqarTask implements Task {
-  readonly name = 'mqar';
+  readonly name: string;
   readonly seqLen: number;
   readonly vocabSize: number;
   readonly pairs: number | [number, number];
   readonly powerA: number;
+  readonly strictVocab: boolean;
+  readonly levelName = 'pairs';
+  readonly evalLevels: readonly number[];
   constructor(opts: MqarOptions = {}) {
+    this.name = opts.name ?? 'mqar';
     this.seqLen = opts.seqLen ?? MQAR_128.seqLen;
     this.vocabSize = opts.vocabSize ?? MQAR_128.vocabSize;
     this.pairs = opts.pairs ?? MQAR_128.pairs;
     this.powerA = opts.powerA ?? MQAR_128.powerA;
-    mqarExample(new Rng(0), this.maxPairs, this.seqLen, this.vocabSize, this.powerA); // validates the options
+    this.strictVocab = opts.strictVocab ?? true;
+    this.evalLevels = opts.evalLevels ?? MQAR_128.evalLevels;
+    mqarExample(new Rng(0), this.maxPairs, this.seqLen, this.vocabSize, this.powerA, this.strictVocab); // validates the options
+    for (const p of opts.evalLevels ?? []) mqarExample(new Rng(0), p, this.seqLen, this.vocabSize, this.powerA, this.strictVocab);
   }
   get maxPairs(): number {
     return typeof this.pairs === 'number' ? this.pairs : this.pairs[1];
@@ -99,7 +125,7 @@ export class MqarTask implements Task {
   get info(): Record<string, unknown> {
     const half = Math.floor(this.vocabSize / 2);
     return {
-      name: 'mqar',
+      name: this.name,
       seq_len: this.seqLen,
       vocab_size: this.vocabSize,
       keys: [1, half],
@@ -107,10 +133,11 @@ export class MqarTask implements Task {
       blank: 0,
       power_a: this.powerA,
       train_pairs: this.pairs,
+      eval_pairs: this.evalLevels,
     };
   }
   sample(rng: Rng, pairs?: number): Example {
     const n = pairs ?? (typeof this.pairs === 'number' ? this.pairs : rng.int(this.pairs[0], this.pairs[1] + 1));
-    return mqarExample(rng, n, this.seqLen, this.vocabSize, this.powerA);
+    return mqarExample(rng, n, this.seqLen, this.vocabSize, this.powerA, this.strictVocab);
   }
 }

@@ -2,9 +2,19 @@
 // torch_copying_data with variable = True): M data tokens (1..A−2) scattered at random sorted positions among
 // blanks (0), then M marker tokens (A−1); at the i-th marker the model must output the i-th data token.
 // The sequence is (L + M) + M tokens long; here seqLen = L + 2M.
+//
+// Vocabulary (A = vocabSize, 16 as in the Mamba paper; any vocab-512 model reads it): 0 blank, 1..A−2 data,
+// A−1 marker. COPY_512 spreads 8–32 tokens over 512 positions, so most tokens sit far beyond a 16/32-token
+// window when their marker comes: the span (Query.distance) is the task's natural axis; `order` (which copied
+// token, in quarters of the string) is the second.
 
 import { Rng } from './rng.ts';
 import { TaskError, type Example, type Query, type Task } from './types.ts';
+
+/** Which quarter of the copied string the i-th of m tokens belongs to ('1/4' … '4/4'). */
+export function orderBucket(i: number, m: number): string {
+  return `${Math.floor((4 * i) / m) + 1}/4`;
+}
 
 export function selectiveCopyExample(rng: Rng, tokens: number, seqLen = 128, vocabSize = 16): Example {
   const body = seqLen - tokens; // L + M slots hold the scattered tokens
@@ -23,29 +33,73 @@ export function selectiveCopyExample(rng: Rng, tokens: number, seqLen = 128, voc
     const pos = body + i;
     ids[pos] = marker;
     targets[pos] = token;
-    queries.push({ pos, keyPos: p, key: marker, value: token, distance: pos - p });
+    queries.push({ pos, keyPos: p, key: marker, value: token, distance: pos - p, axes: { order: orderBucket(i, tokens) } });
   });
   return { ids, targets, pairs: tokens, queries };
 }
 
+export interface SelectiveCopyOptions {
+  /** CLI/card name (default 'copy'). */
+  name?: string;
+  seqLen?: number;
+  vocabSize?: number;
+  /** Tokens to copy at evaluation, and in training unless trainTokens is given. */
+  tokens?: number;
+  /** Tokens per training example: a fixed number or an inclusive range [min, max] sampled uniformly. */
+  trainTokens?: number | [number, number];
+  /** Token counts a card and the eval CLI measure by default (default: [tokens]). */
+  evalLevels?: number[];
+}
+
+/** Selective copying at 512 tokens (issue 18): 8–32 tokens of a 14-symbol alphabet, measured at 8, 16 and 32. */
+export const COPY_512: SelectiveCopyOptions = {
+  name: 'copy-512',
+  seqLen: 512,
+  vocabSize: 16,
+  tokens: 16,
+  trainTokens: [8, 32],
+  evalLevels: [8, 16, 32],
+};
+
 export class SelectiveCopyTask implements Task {
-  readonly name = 'copy';
+  readonly name: string;
   readonly seqLen: number;
   readonly vocabSize: number;
   readonly tokens: number;
-  constructor(opts: { seqLen?: number; vocabSize?: number; tokens?: number } = {}) {
+  readonly trainTokens: number | [number, number];
+  readonly levelName = 'tokens';
+  readonly evalLevels: readonly number[];
+  constructor(opts: SelectiveCopyOptions = {}) {
+    this.name = opts.name ?? 'copy';
     this.seqLen = opts.seqLen ?? 128;
     this.vocabSize = opts.vocabSize ?? 16;
     this.tokens = opts.tokens ?? 16;
-    selectiveCopyExample(new Rng(0), this.tokens, this.seqLen, this.vocabSize); // validates the options
+    this.trainTokens = opts.trainTokens ?? this.tokens;
+    this.evalLevels = opts.evalLevels ?? [this.tokens];
+    const range = typeof this.trainTokens === 'number' ? [this.trainTokens, this.trainTokens] : this.trainTokens;
+    if (!(range[0] <= range[1])) throw new TaskError(`selective copying: trainTokens [${range.join(', ')}] is not a range`);
+    // validates the options
+    for (const m of [this.tokens, ...range, ...this.evalLevels]) selectiveCopyExample(new Rng(0), m, this.seqLen, this.vocabSize);
   }
   get maxTargets(): number {
-    return this.tokens;
+    return Math.max(this.tokens, typeof this.trainTokens === 'number' ? this.trainTokens : this.trainTokens[1], ...this.evalLevels);
   }
   get info(): Record<string, unknown> {
-    return { name: 'copy', seq_len: this.seqLen, vocab_size: this.vocabSize, tokens: this.tokens, blank: 0, marker: this.vocabSize - 1 };
+    return {
+      name: this.name,
+      seq_len: this.seqLen,
+      vocab_size: this.vocabSize,
+      tokens: this.tokens,
+      train_tokens: this.trainTokens,
+      eval_tokens: this.evalLevels,
+      blank: 0,
+      data: [1, this.vocabSize - 1],
+      marker: this.vocabSize - 1,
+    };
   }
   sample(rng: Rng, tokens?: number): Example {
-    return selectiveCopyExample(rng, tokens ?? this.tokens, this.seqLen, this.vocabSize);
+    const t = this.trainTokens;
+    const m = tokens ?? (typeof t === 'number' ? t : rng.int(t[0], t[1] + 1));
+    return selectiveCopyExample(rng, m, this.seqLen, this.vocabSize);
   }
 }

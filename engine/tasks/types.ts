@@ -10,6 +10,11 @@ export interface Query {
   value: number;
   /** pos − keyPos: how far back the model must look. */
   distance: number;
+  /**
+   * The task's own axes for this answer besides distance, as bucket labels (e.g. the majority task's
+   * `{ classes: '8', margin: '2' }`): RecallScore tallies accuracy per axis and label.
+   */
+  axes?: Record<string, string>;
 }
 
 export interface Example {
@@ -32,6 +37,10 @@ export interface Task {
   readonly maxTargets: number;
   /** One example; `pairs` overrides the training distribution (evaluation at a fixed difficulty). */
   sample(rng: import('./rng.ts').Rng, pairs?: number): Example;
+  /** What the `pairs` argument of sample() counts for this task (MQAR: pairs; copying: tokens; majority: classes). */
+  readonly levelName?: string;
+  /** The difficulty levels a card and the eval CLI measure by default (each one valid for sample()). */
+  readonly evalLevels?: readonly number[];
 }
 
 export class TaskError extends Error {

@@ -6,14 +6,14 @@ import path from 'node:path';
 import { parseConfig } from '../../config.ts';
 import { UsageError, type Command } from '../args.ts';
 import { nodeGpu } from '../../webgpu/node-device.node.ts';
-import { taskByName } from '../../tasks/index.ts';
+import { TASK_NAMES, taskByName } from '../../tasks/index.ts';
 import { kernelStyleFor, train, type Progress, type TrainSettings } from '../../train/trainer.ts';
 import { makeCard } from '../../train/card.ts';
 import { writeModelFolder } from '../../train/folder.node.ts';
 import { ZOO, ZOO_BUDGET } from '../../train/zoo.ts';
 
-const usage = `usage: npm run train -- --task mqar (--config FILE | --zoo NAME) --steps N --batch B --seed S --out DIR
-       [--lr X] [--role ROLE] [--name NAME] [--eval-n 500] [--eval-pairs 4,8,16,24] [--eval-every 0] [--log-every 50]`;
+const usage = `usage: npm run train -- --task ${TASK_NAMES.join('|')} (--config FILE | --zoo NAME) --steps N --batch B --seed S --out DIR
+       [--lr X] [--role ROLE] [--name NAME] [--eval-n 500] [--eval-pairs LEVELS (default: the task's)] [--eval-every 0] [--log-every 50]`;
 
 function bar(p: Progress): string {
   const width = 30;
@@ -58,7 +58,8 @@ const command: Command = {
       evalPairs: 16,
       evalN: 256,
     };
-    const evalPairs = args.ints('eval-pairs') ?? [4, 8, 16, 24];
+    // The task's own levels (pairs, tokens to copy, classes) unless given.
+    const evalPairs = args.ints('eval-pairs') ?? [...(task.evalLevels ?? [4, 8, 16, 24])];
     const evalN = args.int('eval-n', 500, 1);
     const ctx = await nodeGpu();
     settings.kernels = kernelStyleFor(ctx.adapterInfo);
