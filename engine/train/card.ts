@@ -9,6 +9,7 @@ import { CpuEngine } from '../cpu/forward.ts';
 import type { RecallScore } from '../tasks/distance.ts';
 import type { Task } from '../tasks/types.ts';
 import { paramLayout, paramTensors } from './params.ts';
+import { headlineValue, type Headline } from './zoo-metrics.ts';
 import { attentionDiagnostics, engineRecall, graphRecall, recallTable, round, type TrainRun, type TrainSettings } from './trainer.ts';
 
 /** The roadmap (hymba-spec.md §4.2 Table 1) in the order the lessons walk it. */
@@ -25,6 +26,13 @@ export interface CardInputs {
   adapter: string;
   evalPairs: number[];
   evalN: number;
+  /**
+   * Tasks to measure, each at its evalLevels (a zoo trained on a mixture): the first one also fills `accuracy`
+   * (the recall widgets' by_pairs / by_distance). Default: `task` at evalPairs.
+   */
+  evalTasks?: Task[];
+  /** Named headline numbers (card.metrics), each from its task's score at its level. */
+  headlines?: Headline[];
 }
 
 /** A checkpoint in memory from a flat parameter array (for the CPU engine and for writing the folder). */
@@ -37,16 +45,47 @@ export async function checkpointOf(config: HymbaConfig, flat: Float32Array): Pro
 export async function makeCard(i: CardInputs): Promise<{ card: Record<string, unknown>; safetensors: Uint8Array }> {
   const { config, task, run, settings } = i;
   const slot = settings.steps;
-  const byPairs = new Map<number, RecallScore>();
-  for (const p of i.evalPairs) byPairs.set(p, await graphRecall(run.graph, task, p, i.evalN, slot));
+  const evalTasks = i.evalTasks ?? [task];
+  const levelsOf = (t: Task) => (i.evalTasks ? [...(t.evalLevels ?? [])] : i.evalPairs);
+  const scores = new Map<string, Map<number, RecallScore>>();
+  for (const t of evalTasks) {
+    const byLevel = new Map<number, RecallScore>();
+    for (const p of levelsOf(t)) byLevel.set(p, await graphRecall(run.graph, t, p, i.evalN, slot));
+    scores.set(t.name, byLevel);
+  }
+  const first = evalTasks[0];
+  const headlineOf = (t: Task) => i.headlines?.find((h) => h.task === t.name)?.level ?? 16;
+  const checkLevel = i.evalTasks ? headlineOf(first) : 16;
   const { ck, safetensors } = await checkpointOf(config, run.params);
   const cpu = new CpuEngine(ck);
-  // The inference engine must agree with the batched evaluation on the same examples.
-  const checkN = Math.min(24, i.evalN);
-  const cpuScore = await engineRecall(cpu, task, 16, checkN);
-  const gpuScore = await graphRecall(run.graph, task, 16, checkN, slot);
+  // The inference engine must agree with the batched evaluation on the same examples (few: 512-token tasks are slow on the CPU).
+  const checkN = Math.min(first.seqLen > 128 ? 8 : 24, i.evalN);
+  const cpuScore = await engineRecall(cpu, first, checkLevel, checkN);
+  const gpuScore = await graphRecall(run.graph, first, checkLevel, checkN, slot);
   const cache = cacheBytes(config, { seqLen: task.seqLen });
   const target = run.curve.find((c) => c.accuracy >= 0.99);
+  const metrics: Record<string, number> = {};
+  for (const h of i.headlines ?? []) {
+    const score = scores.get(h.task)?.get(h.level);
+    if (!score) throw new Error(`headline ${h.key}: ${h.task} was not measured at level ${h.level}`);
+    metrics[h.key] = round(headlineValue(h, score));
+  }
+  const byTask = i.evalTasks
+    ? Object.fromEntries(
+        evalTasks.map((t) => {
+          const byLevel = scores.get(t.name)!;
+          const h = byLevel.get(headlineOf(t));
+          return [
+            t.name,
+            {
+              level_name: t.levelName ?? 'pairs',
+              ...recallTable(byLevel, headlineOf(t)),
+              axes: h ? roundTables(h.axisTables()) : {},
+            },
+          ];
+        }),
+      )
+    : undefined;
   const card: Record<string, unknown> = {
     name: i.name,
     role: i.role,
@@ -55,7 +94,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       name: task.name,
       seq_len: task.seqLen,
       vocab_size: task.vocabSize,
-      ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs']),
+      ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs', 'mixture']),
     },
     architecture: {
       layers: config.layers.map((l) => ({
@@ -99,15 +138,23 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       conv_state_bytes: cache.conv_state_bytes,
       convention: `KV ${cache.dtype}, SSM/conv state ${cache.state_dtype}, window rule ${cache.window_rule} (engine/cache/calculator.ts)`,
     },
+    ...(i.headlines ? { metrics } : {}),
+    ...(byTask ? { tasks: byTask } : {}),
     accuracy: {
-      ...recallTable(byPairs),
+      ...recallTable(scores.get(first.name)!, checkLevel),
       examples_per_point: i.evalN,
       metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
     },
-    engine_check: { examples: checkN, pairs: 16, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
-    attention: await attentionDiagnostics(cpu, task, 16, 8),
+    engine_check: { examples: checkN, task: first.name, level: checkLevel, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
+    attention: await attentionDiagnostics(cpu, first, 16, 8),
   };
   return { card, safetensors };
+}
+
+function roundTables(t: Record<string, Record<string, { accuracy: number; queries: number }>>) {
+  return Object.fromEntries(
+    Object.entries(t).map(([axis, rows]) => [axis, Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }]))]),
+  );
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {

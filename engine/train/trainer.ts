@@ -28,6 +28,8 @@ export interface TrainSettings {
   evalEvery?: number;
   evalPairs?: number;
   evalN?: number;
+  /** The task those evaluations sample (default: the training task; a mixture names one of its members). */
+  evalTask?: Task;
   /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
   init?: InitSpread;
   /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
@@ -177,7 +179,7 @@ export async function train(
     if (s.evalEvery && ((step + 1) % s.evalEvery === 0 || last)) {
       await graph.readLosses(step, step + 1);
       trainMs += performance.now() - t0;
-      const score = await graphRecall(graph, task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps);
+      const score = await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps);
       curve.push({ step: step + 1, seconds: trainMs / 1000, accuracy: score.accuracy() });
       t0 = performance.now();
     }
