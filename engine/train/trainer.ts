@@ -30,6 +30,10 @@ export interface TrainSettings {
   evalN?: number;
   /** The task those evaluations sample (default: the training task; a mixture names one of its members). */
   evalTask?: Task;
+  /** Fixed held-out examples (e.g. the English validation windows): their mean loss joins the curve at evalEvery. */
+  validation?: Example[];
+  /** Measure recall at evalEvery (default true; false for tasks without queries, such as language modelling). */
+  evalRecall?: boolean;
   /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
   init?: InitSpread;
   /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
@@ -75,7 +79,8 @@ export interface TrainRun {
   stepsPerSecond: number;
   dispatchesPerStep: number;
   /** Recall measured during training: step, training seconds so far, accuracy. */
-  curve: Array<{ step: number; seconds: number; accuracy: number }>;
+  /** accuracy is NaN where recall was not measured (evalRecall false); valLoss is there when validation was given. */
+  curve: Array<{ step: number; seconds: number; accuracy: number; valLoss?: number }>;
   graph: TrainGraph;
 }
 
@@ -179,8 +184,11 @@ export async function train(
     if (s.evalEvery && ((step + 1) % s.evalEvery === 0 || last)) {
       await graph.readLosses(step, step + 1);
       trainMs += performance.now() - t0;
-      const score = await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps);
-      curve.push({ step: step + 1, seconds: trainMs / 1000, accuracy: score.accuracy() });
+      const accuracy =
+        s.evalRecall === false ? NaN : (await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps)).accuracy();
+      const point: TrainRun['curve'][number] = { step: step + 1, seconds: trainMs / 1000, accuracy };
+      if (s.validation) point.valLoss = await graphLoss(graph, s.validation, s.steps);
+      curve.push(point);
       t0 = performance.now();
     }
     if (onCheckpoint && s.checkpointEvery && (step + 1) % s.checkpointEvery === 0 && !last) {
@@ -237,6 +245,26 @@ export async function graphRecall(graph: TrainGraph, task: Task, pairs: number, 
     });
   }
   return score;
+}
+
+/**
+ * Mean next-token loss (nats per scored token) over `examples` with the training graph's forward, in whole
+ * batches of graph.B (a remainder of fewer than B examples is left out, so every batch has the same weight).
+ */
+export async function graphLoss(graph: TrainGraph, examples: Example[], slot = 0): Promise<number> {
+  const batches = Math.floor(examples.length / graph.B);
+  if (batches === 0) throw new TrainError(`graphLoss needs at least one batch of ${graph.B} examples, got ${examples.length}`);
+  let sum = 0;
+  let rows = 0;
+  for (let b = 0; b < batches; b++) {
+    const batch = toGraphBatch(examples.slice(b * graph.B, (b + 1) * graph.B), graph.M);
+    graph.setBatch(batch);
+    graph.forward(slot);
+    const [loss] = await graph.readLosses(slot, slot + 1);
+    sum += loss * batch.rows.length;
+    rows += batch.rows.length;
+  }
+  return sum / rows;
 }
 
 /** Recall with an inference engine (CpuEngine or WebGpuEngine), one sequence at a time. */
