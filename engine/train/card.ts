@@ -62,8 +62,6 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
   const checkN = Math.min(first.seqLen > 128 ? 8 : 24, i.evalN);
   const cpuScore = await engineRecall(cpu, first, checkLevel, checkN);
   const gpuScore = await graphRecall(run.graph, first, checkLevel, checkN, slot);
-  const cache = cacheBytes(config, { seqLen: task.seqLen });
-  const target = run.curve.find((c) => c.accuracy >= 0.99);
   const metrics: Record<string, number> = {};
   for (const h of i.headlines ?? []) {
     const score = scores.get(h.task)?.get(h.level);
@@ -87,6 +85,26 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       )
     : undefined;
   const card: Record<string, unknown> = {
+    ...baseCard(i),
+    ...(i.headlines ? { metrics } : {}),
+    ...(byTask ? { tasks: byTask } : {}),
+    accuracy: {
+      ...recallTable(scores.get(first.name)!, checkLevel),
+      examples_per_point: i.evalN,
+      metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
+    },
+    engine_check: { examples: checkN, task: first.name, level: checkLevel, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
+    attention: await attentionDiagnostics(cpu, first, 16, 8),
+  };
+  return { card, safetensors };
+}
+
+/** What every zoo card says, whatever the task: the model, its training run and its cache. */
+export function baseCard(i: CardInputs): Record<string, unknown> {
+  const { config, task, run, settings } = i;
+  const cache = cacheBytes(config, { seqLen: task.seqLen });
+  const target = run.curve.find((c) => c.accuracy >= 0.99);
+  return {
     name: i.name,
     role: i.role,
     description: i.description ?? '',
@@ -127,7 +145,12 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       adapter: i.adapter,
       final_loss: round(mean(run.losses.subarray(Math.max(0, run.losses.length - 50)))),
       loss_curve: sampleCurve(run.losses, 20),
-      recall_curve: run.curve.map((c) => ({ step: c.step, seconds: round(c.seconds, 2), accuracy: round(c.accuracy) })),
+      recall_curve: run.curve.map((c) => ({
+        step: c.step,
+        seconds: round(c.seconds, 2),
+        accuracy: Number.isFinite(c.accuracy) ? round(c.accuracy) : null,
+        ...(c.valLoss !== undefined ? { val_loss: round(c.valLoss) } : {}),
+      })),
       time_to_99: target ? { step: target.step, seconds: round(target.seconds, 2) } : null,
     },
     cache: {
@@ -138,17 +161,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       conv_state_bytes: cache.conv_state_bytes,
       convention: `KV ${cache.dtype}, SSM/conv state ${cache.state_dtype}, window rule ${cache.window_rule} (engine/cache/calculator.ts)`,
     },
-    ...(i.headlines ? { metrics } : {}),
-    ...(byTask ? { tasks: byTask } : {}),
-    accuracy: {
-      ...recallTable(scores.get(first.name)!, checkLevel),
-      examples_per_point: i.evalN,
-      metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
-    },
-    engine_check: { examples: checkN, task: first.name, level: checkLevel, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
-    attention: await attentionDiagnostics(cpu, first, 16, 8),
   };
-  return { card, safetensors };
 }
 
 function roundTables(t: Record<string, Record<string, { accuracy: number; queries: number }>>) {

@@ -66,3 +66,35 @@ export function spread(seeds: Array<{ metrics: Record<string, number> }>): Recor
   }
   return out;
 }
+
+/** The English zoo's text-recall probes (engine/text/recall-text.ts): examples per probe, fact count, seed. */
+export const ENGLISH_RECALL = { passageTokens: 63, n: 48, factCounts: [4], seed: 20_251_207 };
+
+/**
+ * The English zoo's headlines from a validation loss and a text-recall report: loss and perplexity on the
+ * validation windows; the repeated passage's second-copy accuracy and its gain over the first copy (copying from
+ * context); the answer to a question about 4 stated facts, and its gain over the control without the fact.
+ */
+export function englishHeadlines(
+  valLoss: number,
+  recall: {
+    repeat: { first: { accuracy: number }; second: { accuracy: number } };
+    facts: Record<string, { answer_first_token: { accuracy: number }; control_first_token: { accuracy: number } }>;
+  },
+): Record<string, number> {
+  const f = recall.facts['4'];
+  const r = (x: number) => Number(x.toFixed(4));
+  return {
+    val_loss: r(valLoss),
+    val_ppl: r(Math.exp(valLoss)),
+    repeat_second: r(recall.repeat.second.accuracy),
+    repeat_gain: r(recall.repeat.second.accuracy - recall.repeat.first.accuracy),
+    facts4: r(f.answer_first_token.accuracy),
+    facts4_gain: r(f.answer_first_token.accuracy - f.control_first_token.accuracy),
+  };
+}
+
+/** The synthetic zoo's evaluation: its headlines and the member tasks they are measured on (in headline order). */
+export function syntheticEvaluation(): { headlines: Headline[]; evalTasks: Task[] } {
+  return { headlines: SYNTHETIC_HEADLINES, evalTasks: [...new Map(SYNTHETIC_HEADLINES.map((h) => [h.task, headlineTask(h)])).values()] };
+}
