@@ -3,7 +3,7 @@
 // `define('hymba-x', Class)`, which the analyzer does not know, so a small plugin records those calls the way it
 // records `customElements.define`.
 export default {
-  globs: ['site/widgets/*.ts', 'site/lib/lab-widget.ts'],
+  globs: ['site/widgets/hymba-*.ts', 'site/lib/base/widget-base.ts', 'site/lib/base/lab-widget.ts'],
   litelement: true,
   outdir: '.',
   packagejson: false,

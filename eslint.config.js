@@ -12,7 +12,7 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   astro.configs.recommended,
-  { files: ['site/widgets/**/*.ts'], extends: [lit.configs['flat/recommended'], wc.configs['flat/recommended']] },
+  { files: ['site/widgets/**/*.ts', 'site/lib/base/**/*.ts'], extends: [lit.configs['flat/recommended'], wc.configs['flat/recommended']] },
   { languageOptions: { globals: { ...globals.browser, ...globals.node } } },
   {
     rules: {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseConfig } from '../engine/config.ts';
 import { getPreset, type HymbaPreset } from '../engine/presets.ts';
 import { benchDevice, dawnFlags } from '../engine/webgpu/node-device.node.ts';
-import { benchFullSize, formatFullSize, sweepDecodeShapes } from '../engine/webgpu/decode-bench.ts';
+import { benchFullSize, formatFullSize, sweepDecodeShapes } from './decode-bench.ts';
 
 const flags = dawnFlags();
 const ctx = await benchDevice(['timestamp-query']);

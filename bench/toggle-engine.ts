@@ -34,7 +34,7 @@ import {
   type LayerMode,
 } from '../engine/analysis/recall.ts';
 import type { HymbaConfig } from '../engine/config.ts';
-import { DEFAULT_PROMPT, parsePrompt } from '../site/widgets/stepper-tokens.ts';
+import { DEFAULT_PROMPT, parsePrompt } from '../site/lib/content/stepper-tokens.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);

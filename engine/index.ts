@@ -19,6 +19,7 @@ export {
   memorySource,
   weightF32,
   CheckpointError,
+  NonFiniteWeightsError,
   type Checkpoint,
   type Weight,
   type ModelFiles,

@@ -249,7 +249,7 @@ export function presetNames(): string[] {
 
 /** A preset by name; an unknown name is a PresetError that lists the known ones. */
 export function getPreset(name: string): Preset {
-  const p = PRESETS[name];
+  const p = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined; // "toString" or "__proto__" is no preset
   if (!p) throw new PresetError(`unknown preset "${name}" (presets: ${presetNames().join(', ')})`);
   return p;
 }

@@ -1,7 +1,7 @@
 // The MQAR token labels the stepper and the attention map share: labels keep the id, keys and values are checked
 // against the task's ranges (keys 1..V/2−1, values V/2..V−1, blank 0), and bad text gets a PromptError naming it.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, PromptError, formatPrompt, parsePrompt, sequenceLabels, tokenLabel } from '../site/widgets/stepper-tokens.ts';
+import { DEFAULT_PROMPT, PromptError, formatPrompt, parsePrompt, sequenceLabels, tokenLabel } from '../site/lib/content/stepper-tokens.ts';
 
 describe('MQAR prompt labels', () => {
   it('names ids by the task ranges of a 512-token vocabulary', () => {

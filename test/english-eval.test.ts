@@ -88,6 +88,12 @@ describe('in-context recall on text', () => {
         expect(ex.targets[q.pos]).toBe(q.value);
       }
     expect(second.queries.every((q) => q.pos >= P && q.distance === P - 1 && first.ids[q.keyPos] === q.value)).toBe(true);
+    // padded to a training graph's length: same tokens, then <pad>, nothing scored there
+    const padded = new RepeatedPassageTask(data.validationStream, P, 'second', 48).sample(new Rng(9));
+    expect(Array.from(padded.ids.subarray(0, 1 + 2 * P))).toEqual(Array.from(second.ids));
+    expect(Array.from(padded.ids.subarray(1 + 2 * P))).toEqual(new Array(48 - 1 - 2 * P).fill(0));
+    expect(Array.from(padded.targets.subarray(2 * P))).toEqual(new Array(48 - 2 * P).fill(-1));
+    expect(() => new RepeatedPassageTask(data.validationStream, P, 'first', 40)).toThrow(/seqLen ≥ 41/);
   });
 
   it('facts: the answer follows the question, and the fact stating it sits at keyPos (absent in the control)', () => {

@@ -10,7 +10,8 @@ import { engineLogits, textLoss } from '../engine/text/lm-eval.ts';
 import { TrainGraph } from '../engine/train/graph.ts';
 import { paramLayout } from '../engine/train/params.ts';
 import { TINY_HYBRID } from '../engine/train/tiny-configs.ts';
-import { graphLoss, kernelStyleFor } from '../engine/train/trainer.ts';
+import { graphLoss } from '../engine/train/trainer.ts';
+import { kernelProfileOf } from '../engine/webgpu/runtime.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 
 let data: EnglishData;
@@ -29,7 +30,7 @@ describe('English validation loss on the training graph', () => {
     const layout = paramLayout(config);
     const flat = new Float32Array(layout.total);
     for (const e of layout.entries) flat.set(weightF32(ck.weights.get(e.name)!), e.offset);
-    const graph = new TrainGraph(ctx.device, config, { batch: 2, seqLen: 16, maxTargets: 32, kernels: kernelStyleFor(ctx.adapterInfo) }, 4);
+    const graph = new TrainGraph(ctx.device, config, { batch: 2, seqLen: 16, maxTargets: 32, kernels: kernelProfileOf(ctx.adapterInfo) }, 4);
     await graph.setParams(flat);
     const gpu = await graphLoss(graph, windows, 1);
     graph.dispose();

@@ -16,7 +16,7 @@ import { maxAbsDiff } from '../engine/tensor.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { WebGpuEngine } from '../engine/webgpu/engine.ts';
 import { planWeights } from '../engine/webgpu/weights.ts';
-import { truncateLayers } from '../engine/webgpu/decode-bench.ts';
+import { truncateLayers } from '../bench/decode-bench.ts';
 import { bf16Round, encode, plainF32Tensors, readGolden, shardedFolder } from './fixtures/checkpoints.ts';
 
 const full = parseConfig((getPreset('hymba-1.5b') as HymbaPreset).config);

@@ -6,7 +6,7 @@ import { parseConfig } from '../engine/config.ts';
 import { CpuEngine } from '../engine/cpu/forward.ts';
 import { randomCheckpoint } from '../engine/session/random-checkpoint.ts';
 import { TINY_MIXED, TINY_QKV_CONV } from '../engine/train/tiny-configs.ts';
-import { boxesOf, describeOp } from '../site/widgets/stepper-diagram.ts';
+import { boxesOf, describeOp } from '../site/lib/content/stepper-diagram.ts';
 
 describe('stepper diagram', () => {
   for (const [name, raw] of [

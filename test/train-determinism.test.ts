@@ -1,5 +1,5 @@
 // Training is reproducible: a seeded run gives bit-identical losses twice, and the train lab's pausable session
-// (site/widgets/train-lab-session.ts) is the same computation as the CLI trainer's train(): same losses, bit for
+// (engine/train/train-session.ts) is the same computation as the CLI trainer's train(): same losses, bit for
 // bit, however the run is cut into chunks. Dawn on SwiftShader, on a tiny config that has every op.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../engine/config.ts';
@@ -8,7 +8,7 @@ import type { GpuContext } from '../engine/webgpu/device.ts';
 import { MqarTask } from '../engine/tasks/mqar.ts';
 import { train, type TrainSettings } from '../engine/train/trainer.ts';
 import { TINY_HYBRID } from '../engine/train/tiny-configs.ts';
-import { TrainSession } from '../site/widgets/train-lab-session.ts';
+import { TrainSession } from '../engine/train/train-session.ts';
 
 // MQAR small enough for the tiny model: 16 tokens, vocabulary 24 (the config's vocab is raised to match).
 const config = parseConfig({ ...TINY_HYBRID, vocab_size: 24 });

@@ -15,7 +15,7 @@ import { TINY_HYBRID } from '../engine/train/tiny-configs.ts';
 
 const config = parseConfig({ ...TINY_HYBRID, vocab_size: 24 });
 const task = new MqarTask({ seqLen: 16, vocabSize: 24, pairs: [1, 4] });
-const settings: TrainSettings = { steps: 8, batch: 3, lr: 1e-2, seed: 5, logEvery: 100, kernels: 'simple' };
+const settings: TrainSettings = { steps: 8, batch: 3, lr: 1e-2, seed: 5, logEvery: 100, kernels: 'cpu-like' };
 
 let gpu: GpuContext;
 let dir: string;

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../engine/config.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { MqarTask } from '../engine/tasks/mqar.ts';
-import { kernelStyleFor, learningRate, train, TrainError } from '../engine/train/trainer.ts';
+import { learningRate, train, TrainError } from '../engine/train/trainer.ts';
+import { kernelProfileOf } from '../engine/webgpu/runtime.ts';
 
 const SMALL = {
   model_type: 'hymba',
@@ -29,7 +30,7 @@ describe('training', () => {
     const ctx = await nodeGpu();
     const config = parseConfig(SMALL);
     const task = new MqarTask({ seqLen: 16, vocabSize: 32, pairs: 2 });
-    const settings = { steps: 20, batch: 8, lr: 1e-2, seed: 3, logEvery: 20, kernels: kernelStyleFor(ctx.adapterInfo) };
+    const settings = { steps: 20, batch: 8, lr: 1e-2, seed: 3, logEvery: 20, kernels: kernelProfileOf(ctx.adapterInfo) };
     const a = await train(ctx.device, config, task, settings);
     a.graph.dispose();
     const first = a.losses.slice(0, 4).reduce((s, v) => s + v, 0) / 4;

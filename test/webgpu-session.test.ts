@@ -15,6 +15,7 @@ import { maxAbsDiff } from '../engine/tensor.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
 import { WebGpuEngine, type WebGpuEngineOptions } from '../engine/webgpu/engine.ts';
 import type { Stream } from '../engine/webgpu/decode-program.ts';
+import { decodeCost, recordDecodeVariant } from '../bench/decode-bench.ts';
 import { goldenDir, goldenNames } from './paths.ts';
 import { kernelProfiles, readExpected, tinyCheckpoint, withDtype } from './webgpu-helpers.ts';
 
@@ -209,11 +210,11 @@ describe('WebGPU session lifecycle', () => {
     const s = await engine.session({});
     await s.prefill([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const streams: Stream[] = [];
-    s.recordDecodeVariant(engine.rt.device.createCommandEncoder(), 1, (d) => (streams.push(...d.streams), false));
+    recordDecodeVariant(s, engine.rt.device.createCommandEncoder(), 1, (d) => (streams.push(...d.streams), false));
     for (const st of streams) expect(st.bytes).toBeLessThanOrEqual(st.buffer.size);
     const c = engine.config;
     const ssmLayers = c.layers.filter((l) => l.hasSsm).length;
-    const cost = s.decodeCost();
+    const cost = decodeCost(s);
     // decodeCost also counts the gathered embedding row, and the conv and SSM states read and written; a stream reads
     // each matrix, the attended K/V entries and the SSM state once.
     const kvBytes = cost.cacheBytes - ssmLayers * 2 * c.dInner * (c.dState + c.dConv - 1) * 4;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EngineController, ModelNameError, ModelNotFoundError, requestKey, formatBytes } from '../site/lib/engine-controller.ts';
+import { EngineController, ModelNameError, ModelNotFoundError, requestKey, formatBytes } from '../site/lib/page/engine-controller.ts';
 import { WebGpuUnavailableError, DeviceLostError, type GpuContext } from '../engine/webgpu/device.ts';
 import { CpuEngine } from '../engine/cpu/forward.ts';
 import { goldenDir } from './paths.ts';

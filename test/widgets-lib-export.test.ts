@@ -1,6 +1,6 @@
 // Export serialisers: CSV quoting (RFC 4180), JSON of typed arrays and non-finite numbers, SVG with inlined styles.
 import { describe, expect, it } from 'vitest';
-import { csvCell, fileStem, serializeSvg, toCsv, toJson, type SvgNodeLike } from '../site/lib/export.ts';
+import { csvCell, fileStem, serializeSvg, toCsv, toJson, type SvgNodeLike } from '../site/lib/base/export.ts';
 
 /** A minimal RFC 4180 reader, written independently of the writer, to check that quoting round-trips. */
 function parseCsv(text: string): string[][] {

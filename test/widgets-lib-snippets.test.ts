@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheMeterSnippet, maskViewSnippet } from '../site/lib/snippets.ts';
+import { cacheMeterSnippet, maskViewSnippet } from '../site/lib/content/snippets.ts';
 import { repoRoot } from './paths.ts';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'hymba-snippet-'));

@@ -51,14 +51,17 @@ export interface AnsweredExample {
   queries: AnsweredQuery[];
 }
 
-/** `n` fresh sequences with `pairs` pairs: the same ones for the same (seed, pairs) in Node and in every browser. */
-export function freshExamples(task: Task, pairs: number, n: number, seed = FRESH_SEED): Example[] {
+/**
+ * `n` fresh sequences with `pairs` pairs (undefined: the task's own training distribution): the same ones for the
+ * same (seed, pairs) in Node and in every browser.
+ */
+export function freshExamples(task: Task, pairs: number | undefined, n: number, seed = FRESH_SEED): Example[] {
   if (!Number.isInteger(n) || n < 1) throw new RecallAnalysisError(`the number of sequences must be a positive integer, got ${n}`);
-  const rng = Rng.derive(seed, 104_729 * pairs + 7);
+  const rng = Rng.derive(seed, 104_729 * (pairs ?? 0) + 7);
   return Array.from({ length: n }, () => task.sample(rng, pairs));
 }
 
-function checkTask(engine: Engine, task: Task): void {
+export function checkTask(engine: Engine, task: Task): void {
   const c = engine.config;
   if (c.vocabSize < task.vocabSize) {
     throw new RecallAnalysisError(
@@ -93,9 +96,9 @@ function answered(example: Example, logits: Float32Array, V: number, rowOf: (k: 
   return { ids: Array.from(example.ids), pairs: example.pairs, queries };
 }
 
-/** One forward pass: the model's answer (argmax) at every query position. */
-export async function answerExample(engine: Engine, example: Example, ablation: Ablation = []): Promise<AnsweredExample> {
-  const { logits } = await engine.forward(Array.from(example.ids), { ablation });
+/** One forward pass: the model's answer (argmax) at every query position (meta = false: without the meta tokens). */
+export async function answerExample(engine: Engine, example: Example, ablation: Ablation = [], meta = true): Promise<AnsweredExample> {
+  const { logits } = await engine.forward(Array.from(example.ids), { ablation, meta });
   return answered(example, logits.data, logits.shape[1], (_, q) => q.pos);
 }
 
@@ -115,6 +118,8 @@ export interface AnswerOptions {
   onAnswered?: (answered: AnsweredExample, index: number) => void;
   /** Stop early (e.g. the widget's settings changed): checked between calls. */
   signal?: { aborted: boolean };
+  /** Prepend the meta tokens (default true; false answers every job without them). */
+  meta?: boolean;
 }
 
 /**
@@ -130,7 +135,7 @@ export async function answerExamples(engine: Engine, jobs: RecallJob[], o: Answe
   if (!engine.forwardBatch) {
     for (const job of jobs) {
       if (o.signal?.aborted) break;
-      done(await answerExample(engine, job.example, job.ablation));
+      done(await answerExample(engine, job.example, job.ablation, o.meta ?? true));
     }
     return out;
   }
@@ -143,6 +148,7 @@ export async function answerExamples(engine: Engine, jobs: RecallJob[], o: Answe
     const run = jobs.slice(at, end);
     const logits = await engine.forwardBatch(
       run.map((j) => ({ ids: Array.from(j.example.ids), positions: j.example.queries.map((q) => q.pos), ablation: j.ablation })),
+      { meta: o.meta ?? true },
     );
     run.forEach((j, b) => done(answered(j.example, logits[b].data, logits[b].shape[1], (k) => k)));
     at = end;
@@ -249,20 +255,6 @@ export interface PairsPoint {
   accuracy: number;
   correct: number;
   total: number;
-}
-
-/** Accuracy at each number of pairs (fresh sequences per point); stopped early, the points measured in full. */
-export async function accuracyByPairs(
-  engine: Engine,
-  task: Task,
-  pairsList: number[],
-  o: { n: number; seed?: number; ablation?: Ablation | string; signal?: { aborted: boolean }; batch?: number },
-): Promise<PairsPoint[]> {
-  const points = pairsList.map((pairs) => ({ pairs, n: o.n }));
-  const rs = await evaluatePoints(engine, task, points, o);
-  return rs
-    .filter((r) => r.examples.length === o.n)
-    .map((r) => ({ pairs: r.pairs, accuracy: r.accuracy, correct: r.correct, total: r.total }));
 }
 
 /**

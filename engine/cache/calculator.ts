@@ -39,7 +39,7 @@
 
 import type { HymbaConfig, LayerSpec } from '../config.ts';
 import { isTransformer, type ModelSpec } from '../presets.ts';
-import type { CacheUsage, WindowRule } from '../session/types.ts';
+import type { CacheUsage, LayerCacheUsage, WindowRule } from '../session/types.ts';
 
 export type { WindowRule };
 export type CacheDtype = 'f16' | 'bf16' | 'f32';
@@ -51,10 +51,6 @@ export const WINDOW_RULES: readonly WindowRule[] = ['hf', 'prefill'];
 export const MB = 1e6;
 
 const BYTES: Record<CacheDtype, number> = { f16: 2, bf16: 2, f32: 4 };
-
-export function dtypeBytes(dtype: CacheDtype): number {
-  return BYTES[dtype];
-}
 
 export interface CacheOptions {
   /** Text tokens processed so far (prompt + generated); meta tokens are added on top. */
@@ -134,37 +130,58 @@ function resolveOptions(o: CacheOptions): Resolved {
   return { seqLen: o.seqLen, dtype, windowRule, stateDtype, convTaps: o.convTaps, meta: o.meta ?? true, window: o.window };
 }
 
+/** A layer's attention, as a session reports it (session/types.ts LayerCacheUsage). */
+export function attentionKind(l: LayerSpec): LayerCacheUsage['attention'] {
+  return !l.hasAttention ? 'none' : !l.ownsKv ? 'consumer' : l.global ? 'global' : 'swa';
+}
+
 function layerKind(l: LayerSpec): LayerCacheKind {
-  if (!l.hasAttention) return 'ssm-only';
-  if (!l.ownsKv) return 'consumer';
-  return l.global ? 'global' : 'swa';
+  const kind = attentionKind(l);
+  return kind === 'none' ? 'ssm-only' : kind;
+}
+
+/** Text positions an SWA owner keeps besides its meta slots: W (rule 'hf') or W + 1 (rule 'prefill'). */
+export function swaKeep(window: number, windowRule: WindowRule): number {
+  return windowRule === 'hf' ? window : window + 1;
 }
 
 /** Positions a layer holds in its own KV cache after `seqLen` text tokens (the rules at the top of this file). */
 export function kvEntries(l: LayerSpec, seqLen: number, meta: number, window: number, windowRule: WindowRule): number {
   if (!l.ownsKv) return 0;
   if (l.global) return meta + seqLen;
-  const keep = windowRule === 'hf' ? window : window + 1;
-  return meta + Math.min(seqLen, keep);
+  return meta + Math.min(seqLen, swaKeep(window, windowRule));
+}
+
+/** Bytes of one KV entry of an owner layer: K (numKvHeads · qkHeadDim) and V (numKvHeads · vHeadDim) values. */
+export function kvEntryBytes(c: HymbaConfig, l: LayerSpec, dtype: CacheDtype): number {
+  return c.numKvHeads * (c.qkHeadDim + l.vHeadDim) * BYTES[dtype];
+}
+
+/** One layer's bytes when its own KV cache holds `entries` positions (a session passes what it holds). */
+export function layerCache(
+  c: HymbaConfig,
+  l: LayerSpec,
+  entries: number,
+  o: { dtype: CacheDtype; stateDtype: CacheDtype; convTaps: number },
+): LayerCache {
+  return {
+    layer: l.index,
+    kind: layerKind(l),
+    kv_source: l.kvSource,
+    kv_entries: entries,
+    kv_bytes: entries * kvEntryBytes(c, l, o.dtype),
+    conv_state_bytes: ((l.hasSsm ? c.dInner * o.convTaps : 0) + qkvConvValues(l)) * BYTES[o.stateDtype],
+    ssm_state_bytes: l.hasSsm ? c.dInner * c.dState * BYTES[o.stateDtype] : 0,
+  };
 }
 
 function hymbaCache(c: HymbaConfig, o: Resolved): Omit<CacheBreakdown, 'seq_len' | 'dtype' | 'window_rule' | 'state_dtype'> {
   const convTaps = o.convTaps ?? c.dConv - 1;
   const meta = o.meta ? c.numMetaTokens : 0;
   const window = o.window ?? c.slidingWindow;
-  const layers = c.layers.map((l): LayerCache => {
-    const entries = kvEntries(l, o.seqLen, meta, window, o.windowRule);
-    const valuesPerEntry = c.numKvHeads * (c.qkHeadDim + l.vHeadDim);
-    return {
-      layer: l.index,
-      kind: layerKind(l),
-      kv_source: l.kvSource,
-      kv_entries: entries,
-      kv_bytes: entries * valuesPerEntry * BYTES[o.dtype],
-      conv_state_bytes: ((l.hasSsm ? c.dInner * convTaps : 0) + qkvConvValues(l)) * BYTES[o.stateDtype],
-      ssm_state_bytes: l.hasSsm ? c.dInner * c.dState * BYTES[o.stateDtype] : 0,
-    };
-  });
+  const layers = c.layers.map((l) =>
+    layerCache(c, l, kvEntries(l, o.seqLen, meta, window, o.windowRule), { dtype: o.dtype, stateDtype: o.stateDtype, convTaps }),
+  );
   return { conv_taps: convTaps, ...totals(layers) };
 }
 
@@ -173,12 +190,27 @@ export function qkvConvValues(l: LayerSpec): number {
   return l.qkvConv > 0 ? l.qkvColumns * (l.qkvConv - 1) : 0;
 }
 
-function totals(layers: LayerCache[]) {
-  const sum = (key: 'kv_bytes' | 'ssm_state_bytes' | 'conv_state_bytes') => layers.reduce((a, l) => a + l[key], 0);
+type Bytes = Pick<LayerCache, 'kv_bytes' | 'ssm_state_bytes' | 'conv_state_bytes'>;
+
+/** The totals over per-layer bytes (calculator and session layers alike). */
+function sums(layers: readonly Bytes[]) {
+  const sum = (key: keyof Bytes) => layers.reduce((a, l) => a + l[key], 0);
   const kv = sum('kv_bytes');
   const ssm = sum('ssm_state_bytes');
   const conv = sum('conv_state_bytes');
-  return { kv_bytes: kv, ssm_state_bytes: ssm, conv_state_bytes: conv, total_bytes: kv + ssm + conv, layers };
+  return { kv_bytes: kv, ssm_state_bytes: ssm, conv_state_bytes: conv, total_bytes: kv + ssm + conv };
+}
+
+/** Per-layer bytes with their totals. */
+export function totals(
+  layers: LayerCache[],
+): Pick<CacheBreakdown, 'kv_bytes' | 'ssm_state_bytes' | 'conv_state_bytes' | 'total_bytes' | 'layers'> {
+  return { ...sums(layers), layers };
+}
+
+/** A session's usage from its per-layer usage; `reserved` = the KV bytes its buffers hold, spare room included. */
+export function totalUsage(layers: LayerCacheUsage[], reserved: number): CacheUsage {
+  return { ...sums(layers), kv_reserved_bytes: reserved, layers };
 }
 
 /** Bytes of per-sequence state after `seqLen` text tokens, in total and per layer. Throws CacheOptionsError. */
@@ -224,7 +256,7 @@ export function cacheCurve(model: ModelSpec, seqLens: readonly number[], opts: O
 }
 
 /** The breakdown in the shape a DecodeSession reports (session/types.ts CacheUsage), so the two compare with toEqual. */
-export function toCacheUsage(b: CacheBreakdown): CacheUsage {
+export function toCacheUsage(b: ReturnType<typeof totals>): CacheUsage {
   return {
     kv_bytes: b.kv_bytes,
     conv_state_bytes: b.conv_state_bytes,

@@ -6,6 +6,10 @@
 // id with its config and tokenizer files; a manifest written last marks a complete copy, so an interrupted save is
 // never mistaken for a stored model.
 //
+// Each save writes into a new copy folder beside the one in use, and only a complete copy is swapped in (by writing
+// the manifest that names its folder), so re-saving a model and breaking off (a cut download, a full disk, a closed
+// tab) leaves the good copy as it was. list() and files() check that a copy's files are all there, at their sizes.
+//
 // Only the browser's standard storage interfaces are used (no DOM); the widget passes navigator.storage and caches.
 
 import { CheckpointError, isPlainFileName, type ByteSource, type ModelFiles } from './load.ts';
@@ -29,6 +33,8 @@ export interface StoredModel {
   bytes: number;
   savedAt: string;
   backend: 'opfs' | 'cache';
+  /** The copy folder that holds the files; absent in copies saved before there were folders (files beside the manifest). */
+  folder?: string;
 }
 
 /** Not enough room: says how much the browser allows for this site and how much the model needs. */
@@ -170,10 +176,21 @@ function blobSource(name: string, blob: Blob): ByteSource {
 function parseManifest(text: string, id: string): StoredModel | null {
   try {
     const m = JSON.parse(text) as StoredModel;
-    return m && m.id === id && Array.isArray(m.files) ? m : null;
+    const folderOk = m?.folder === undefined || (typeof m.folder === 'string' && isPlainFileName(m.folder));
+    return m && m.id === id && Array.isArray(m.files) && folderOk ? m : null;
   } catch {
     return null;
   }
+}
+
+/** A fresh copy folder name: a save never writes into the folder of the copy in use. */
+function newCopyFolder(): string {
+  return `copy-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function manifestFor(id: string, files: { name: string; src: ByteSource }[], folder: string, backend: StoredModel['backend']): StoredModel {
+  const list = files.map((f) => ({ name: f.name, size: f.src.size }));
+  return { id, files: list, bytes: list.reduce((a, f) => a + f.size, 0), savedAt: new Date().toISOString(), backend, folder };
 }
 
 class OpfsStore implements ModelStore {
@@ -196,18 +213,29 @@ class OpfsStore implements ModelStore {
   }
 
   private async manifest(id: string): Promise<StoredModel | null> {
+    return (await this.copy(id))?.manifest ?? null;
+  }
+
+  /** The complete copy stored under `id`: its manifest and the folder holding every file it lists, at its size. */
+  private async copy(id: string): Promise<{ manifest: StoredModel; dir: FileSystemDirectoryHandle } | null> {
     try {
-      const dir = await this.root.getDirectoryHandle(id);
-      const file = await (await dir.getFileHandle(MANIFEST)).getFile();
-      return parseManifest(await file.text(), id);
+      const modelDir = await this.root.getDirectoryHandle(id);
+      const manifest = parseManifest(await (await (await modelDir.getFileHandle(MANIFEST)).getFile()).text(), id);
+      if (!manifest) return null;
+      const dir = manifest.folder === undefined ? modelDir : await modelDir.getDirectoryHandle(manifest.folder);
+      for (const f of manifest.files) {
+        if (!isPlainFileName(f.name) || (await (await dir.getFileHandle(f.name)).getFile()).size !== f.size) return null;
+      }
+      return { manifest, dir };
     } catch {
-      return null;
+      return null; // a file or folder is missing (evicted, deleted): not a stored model
     }
   }
 
   async files(id: string): Promise<ModelFiles | null> {
-    if (!isPlainFileName(id) || !(await this.manifest(id))) return null;
-    const dir = await this.root.getDirectoryHandle(id);
+    const copy = isPlainFileName(id) ? await this.copy(id) : null;
+    if (!copy) return null;
+    const { dir } = copy;
     return {
       label: `stored model “${id}”`,
       async open(name) {
@@ -225,11 +253,13 @@ class OpfsStore implements ModelStore {
     if (!isPlainFileName(id)) throw new ModelStoreError(`"${id}" is not a usable model id (use modelId())`);
     const files = await modelFileList(source);
     const total = files.reduce((a, f) => a + f.src.size, 0);
-    const already = await this.manifest(id);
-    await prepareStorage(this.storage, total - (already?.bytes ?? 0));
-    await this.forget(id);
-    const dir = await this.root.getDirectoryHandle(id, { create: true });
+    // The new copy is written beside the stored one, which stays until the new one is complete: room for both.
+    await prepareStorage(this.storage, total);
+    const modelDir = await this.root.getDirectoryHandle(id, { create: true });
+    const folder = newCopyFolder();
+    const dir = await modelDir.getDirectoryHandle(folder, { create: true });
     let saved = 0;
+    let manifest: StoredModel;
     try {
       for (const { name, src } of files) {
         const writable = await (await dir.getFileHandle(name, { create: true })).createWritable();
@@ -246,21 +276,20 @@ class OpfsStore implements ModelStore {
           throw e;
         }
       }
-      const manifest: StoredModel = {
-        id,
-        files: files.map((f) => ({ name: f.name, size: f.src.size })),
-        bytes: total,
-        savedAt: new Date().toISOString(),
-        backend: 'opfs',
-      };
-      const w = await (await dir.getFileHandle(MANIFEST, { create: true })).createWritable();
+      // The swap: a writable replaces the manifest only when closed, so a reader sees the old copy or the new one.
+      manifest = manifestFor(id, files, folder, 'opfs');
+      const w = await (await modelDir.getFileHandle(MANIFEST, { create: true })).createWritable();
       await w.write(JSON.stringify(manifest));
       await w.close();
-      return manifest;
     } catch (e) {
-      await this.forget(id).catch(() => {});
+      await modelDir.removeEntry(folder, { recursive: true }).catch(() => {});
       throw await quotaError(e, this.storage, total);
     }
+    // The old copy (and any left by a save the browser killed) is now unused.
+    for await (const [name] of modelDir as unknown as AsyncIterable<[string, FileSystemHandle]>) {
+      if (name !== MANIFEST && name !== folder) await modelDir.removeEntry(name, { recursive: true }).catch(() => {});
+    }
+    return manifest;
   }
 
   async forget(id: string): Promise<void> {
@@ -282,28 +311,42 @@ class CacheStore implements ModelStore {
 
   // Each model is its own cache; requests are keyed by a fixed path (never fetched: the cache is only a store).
   private name = (id: string) => `${ROOT}-${id}`;
-  private key = (name: string) => `/${ROOT}/${name}`;
+  /** A file's key: under its copy folder, or beside the manifest in copies saved before there were folders. */
+  private key = (name: string, folder?: string) => (folder === undefined ? `/${ROOT}/${name}` : `/${ROOT}/${folder}/${name}`);
 
   async list(): Promise<StoredModel[]> {
     const out: StoredModel[] = [];
     for (const cacheName of await this.caches.keys()) {
       if (!cacheName.startsWith(`${ROOT}-`)) continue;
-      const id = cacheName.slice(ROOT.length + 1);
-      const hit = await (await this.caches.open(cacheName)).match(this.key(MANIFEST));
-      const m = hit ? parseManifest(await hit.text(), id) : null;
-      if (m) out.push(m);
+      const copy = await this.copy(cacheName.slice(ROOT.length + 1));
+      if (copy) out.push(copy.manifest);
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  async files(id: string): Promise<ModelFiles | null> {
+  /** The complete copy stored under `id`: its manifest, with every file it lists in the cache at its size. */
+  private async copy(id: string): Promise<{ manifest: StoredModel; cache: Cache } | null> {
     if (!isPlainFileName(id) || !(await this.caches.has(this.name(id)))) return null;
     const cache = await this.caches.open(this.name(id));
-    if (!(await cache.match(this.key(MANIFEST)))) return null;
+    const hit = await cache.match(this.key(MANIFEST));
+    const manifest = hit ? parseManifest(await hit.text(), id) : null;
+    if (!manifest) return null;
+    for (const f of manifest.files) {
+      const file = isPlainFileName(f.name) ? await cache.match(this.key(f.name, manifest.folder)) : undefined;
+      // Content-Length, set when the file was put: a put whose body broke off is not stored at all.
+      if (!file || Number(file.headers.get('content-length')) !== f.size) return null;
+    }
+    return { manifest, cache };
+  }
+
+  async files(id: string): Promise<ModelFiles | null> {
+    const copy = await this.copy(id);
+    if (!copy) return null;
+    const { manifest, cache } = copy;
     return {
       label: `stored model “${id}”`,
       open: async (name) => {
-        const hit = isPlainFileName(name) ? await cache.match(this.key(name)) : undefined;
+        const hit = isPlainFileName(name) ? await cache.match(this.key(name, manifest.folder)) : undefined;
         return hit ? blobSource(`${id}/${name}`, await hit.blob()) : null;
       },
     };
@@ -313,10 +356,12 @@ class CacheStore implements ModelStore {
     if (!isPlainFileName(id)) throw new ModelStoreError(`"${id}" is not a usable model id (use modelId())`);
     const files = await modelFileList(source);
     const total = files.reduce((a, f) => a + f.src.size, 0);
+    // The new copy is written beside the stored one, which stays until the new one is complete: room for both.
     await prepareStorage(this.storage, total);
-    await this.forget(id);
     const cache = await this.caches.open(this.name(id));
+    const folder = newCopyFolder();
     let saved = 0;
+    let manifest: StoredModel;
     try {
       for (const { name, src } of files) {
         let at = 0;
@@ -333,20 +378,24 @@ class CacheStore implements ModelStore {
             controller.enqueue(chunk);
           },
         });
-        await cache.put(this.key(name), new Response(body, { headers: { 'Content-Length': String(src.size) } }));
+        await cache.put(this.key(name, folder), new Response(body, { headers: { 'Content-Length': String(src.size) } }));
       }
-      const manifest: StoredModel = {
-        id,
-        files: files.map((f) => ({ name: f.name, size: f.src.size })),
-        bytes: total,
-        savedAt: new Date().toISOString(),
-        backend: 'cache',
-      };
+      // The swap: one put replaces the manifest, so a reader sees the old copy or the new one.
+      manifest = manifestFor(id, files, folder, 'cache');
       await cache.put(this.key(MANIFEST), new Response(JSON.stringify(manifest)));
-      return manifest;
     } catch (e) {
-      await this.forget(id).catch(() => {});
+      await this.dropAllBut(cache, (key) => !key.startsWith(this.key('', folder))).catch(() => {});
       throw await quotaError(e, this.storage, total);
+    }
+    // The old copy (and any left by a save the browser killed) is now unused.
+    await this.dropAllBut(cache, (key) => key === this.key(MANIFEST) || key.startsWith(this.key('', folder)));
+    return manifest;
+  }
+
+  /** Delete every entry of `cache` whose key path `keep` refuses. */
+  private async dropAllBut(cache: Cache, keep: (keyPath: string) => boolean): Promise<void> {
+    for (const request of await cache.keys()) {
+      if (!keep(new URL(request.url).pathname)) await cache.delete(request);
     }
   }
 

@@ -38,6 +38,8 @@ export interface Checkpoint {
 export interface LoadOptions {
   /** Called as tensor bytes arrive: loaded and total bytes. */
   onProgress?: (loaded: number, total: number) => void;
+  /** Refuse (CheckpointError naming the file and size) a checkpoint with more tensor bytes, before reading them. */
+  maxBytes?: number;
 }
 
 /**
@@ -47,6 +49,45 @@ export interface LoadOptions {
  */
 export function isPlainFileName(name: string): boolean {
   return /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/.test(name) && name.length <= 255;
+}
+
+/**
+ * A tensor holding NaN or ±Inf values. A backend would compute with them without complaint and give plausible-looking
+ * token ids, so a checkpoint is refused at load, naming the tensor and how many values are not finite.
+ */
+export class NonFiniteWeightsError extends CheckpointError {
+  readonly count: number;
+  readonly total: number;
+  constructor(file: string, tensor: string, count: number, total: number, first: number) {
+    super(file, `${count} of ${total} values are not finite (NaN or ±Inf; the first at flat index ${first})`, tensor);
+    this.name = 'NonFiniteWeightsError';
+    this.count = count;
+    this.total = total;
+  }
+}
+
+/**
+ * Throw NonFiniteWeightsError when a float tensor's raw bytes hold a NaN or ±Inf: their exponent bits are all ones
+ * (F32 0x7f800000, BF16 0x7f80, F16 0x7c00), so the check reads the bits and decodes nothing.
+ */
+export function checkFinite(file: string, w: Weight): void {
+  const { bytes } = w;
+  const width = w.dtype === 'F32' ? 4 : 2;
+  const n = bytes.length / width;
+  const mask = w.dtype === 'F32' ? 0x7f800000 : w.dtype === 'BF16' ? 0x7f80 : 0x7c00;
+  // Aligned bytes are read as words in place (the host is little-endian, as the format is); others are copied.
+  const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+  const words =
+    width === 4 ? new Uint32Array(aligned.buffer, aligned.byteOffset, n) : new Uint16Array(aligned.buffer, aligned.byteOffset, n);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < n; i++) {
+    if ((words[i] & mask) >>> 0 === mask) {
+      if (count === 0) first = i;
+      count++;
+    }
+  }
+  if (count > 0) throw new NonFiniteWeightsError(file, w.name, count, n, first);
 }
 
 const cache = new WeakMap<Weight, Float32Array>();
@@ -196,9 +237,20 @@ export async function readCheckpointLayout(files: ModelFiles): Promise<Checkpoin
   return { config, label: files.label, tensors, files: [...perFile].map(([src, tensorBytes]) => ({ src, tensorBytes })), totalBytes };
 }
 
-/** Load and validate a whole checkpoint. Every problem is a ConfigError or CheckpointError naming what is wrong. */
+/**
+ * Load and validate a whole checkpoint. Every problem is a ConfigError or CheckpointError naming what is wrong
+ * (NonFiniteWeightsError for a tensor with NaN or ±Inf values).
+ */
 export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}): Promise<Checkpoint> {
-  const { config, tensors, totalBytes: total } = await readCheckpointLayout(files);
+  const { config, tensors, totalBytes: total, files: sources } = await readCheckpointLayout(files);
+  if (opts.maxBytes !== undefined && total > opts.maxBytes) {
+    const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
+    const where = sources.length === 1 ? sources[0].src.name : `${files.label} (${sources.length} files)`;
+    throw new CheckpointError(
+      where,
+      `holds ${gb(total)} of tensors, more than the ${gb(opts.maxBytes)} that may be loaded into memory here`,
+    );
+  }
   let loaded = 0;
   const weights = new Map<string, Weight>();
   for (const { name, entry, src } of tensors) {
@@ -206,7 +258,9 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}):
     if (bytes.length !== entry.end - entry.begin) {
       throw new CheckpointError(src.name, `truncated: read ${bytes.length} of ${entry.end - entry.begin} bytes`, name);
     }
-    weights.set(name, { name, dtype: entry.dtype as Weight['dtype'], shape: entry.shape, bytes });
+    const weight: Weight = { name, dtype: entry.dtype as Weight['dtype'], shape: entry.shape, bytes };
+    checkFinite(src.name, weight);
+    weights.set(name, weight);
     loaded += bytes.length;
     opts.onProgress?.(loaded, total);
   }

@@ -11,6 +11,7 @@
 
 import {
   CheckpointError,
+  checkFinite,
   isPlainFileName,
   readCheckpointLayout,
   type ByteSource,
@@ -70,7 +71,9 @@ export async function* readTensors(layout: CheckpointLayout, opts: StreamOptions
         fileLoaded += n;
         opts.onProgress?.({ loaded, total: layout.totalBytes, file: src.name, fileLoaded, fileTotal: tensorBytes });
       }
-      yield { name, dtype: entry.dtype as Weight['dtype'], shape: entry.shape, bytes };
+      const weight: Weight = { name, dtype: entry.dtype as Weight['dtype'], shape: entry.shape, bytes };
+      checkFinite(src.name, weight); // NaN or ±Inf: refused before the caller uploads it
+      yield weight;
     }
   }
 }

@@ -42,8 +42,8 @@ export class Args {
       if (fallback === undefined) throw new UsageError(`--${name} is required`);
       return fallback;
     }
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new UsageError(`--${name} expects an integer, got "${v}"`);
+    const n = decimalInt(v);
+    if (n === null) throw new UsageError(`--${name} expects a decimal integer, got "${v}"`);
     if (n < min) throw new UsageError(`--${name} must be ≥ ${min}, got ${n}`);
     return n;
   }
@@ -57,19 +57,24 @@ export class Args {
     if (!Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got "${v}"`);
     return n;
   }
-  /** A comma-separated list of integers, e.g. --ids 1,2,3 */
-  ints(name: string): number[] | undefined {
+  /** A comma-separated list of decimal integers ≥ min, e.g. --ids 1,2,3 (no empty items: "1,,2" is refused). */
+  ints(name: string, min = 1): number[] | undefined {
     const v = this.string(name);
     if (v === undefined) return undefined;
-    const parts = v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    const out = parts.map(Number);
-    if (out.length === 0 || out.some((n) => !Number.isInteger(n)))
-      throw new UsageError(`--${name} expects comma-separated integers, got "${v}"`);
-    return out;
+    const out = v.split(',').map((s) => decimalInt(s.trim()));
+    const bad = out.findIndex((n) => n === null || n < min);
+    if (bad >= 0)
+      throw new UsageError(
+        `--${name} expects comma-separated integers (decimal, ≥ ${min}), got "${v}" (item ${bad + 1}: "${v.split(',')[bad].trim()}")`,
+      );
+    return out as number[];
   }
+}
+
+/** A plain decimal integer ("12", "-3"), or null: Number() would also take "0x10", "1e3", "" and " ". */
+function decimalInt(text: string): number | null {
+  if (!/^-?\d{1,15}$/.test(text)) return null;
+  return Number(text);
 }
 
 export function parseArgs(argv: string[], flags: Record<string, FlagKind>): Args {
@@ -83,7 +88,7 @@ export function parseArgs(argv: string[], flags: Record<string, FlagKind>): Args
     }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    const kind = flags[name];
+    const kind = Object.hasOwn(flags, name) ? flags[name] : undefined; // not "--toString" or "--__proto__"
     if (!kind) throw new UsageError(`unknown flag --${name}`);
     if (kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   predict: () => import('./commands/predict.ts'),
   train: () => import('./commands/train.ts'),
   eval: () => import('./commands/eval.ts'),
+  claims: () => import('./commands/claims.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -21,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`usage: npm run hymba -- <command> [flags]\ncommands: ${Object.keys(commands).sort().join(', ')}`);
     return name ? 0 : 2;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined; // "__proto__" is no command
   if (!load) {
     console.error(`hymba: unknown command "${name}" (commands: ${Object.keys(commands).sort().join(', ')})`);
     return 2;

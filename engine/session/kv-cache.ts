@@ -48,10 +48,9 @@ export class KvCache {
     return out;
   }
 
-  /** Entries (positions) held, meta slots included. */
+  /** Entries (positions) held, meta slots included: once an SWA ring is full, a new entry replaces the oldest. */
   get entries(): number {
-    const text = Math.max(0, this.length - this.meta);
-    return Math.min(this.length, this.meta) + (this.ring === null ? text : Math.min(text, this.ring));
+    return Math.min(this.length, this.maxSlots);
   }
 
   private slot(p: number): number {

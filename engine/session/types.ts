@@ -34,7 +34,6 @@ export interface StepResult {
   taps: Map<string, Tensor>;
 }
 
-export type CacheKind = 'kv' | 'conv' | 'ssm';
 export interface LayerCacheUsage {
   layer: number;
   /** 'global' | 'swa' (KV owners), 'consumer' (reads another layer's KV), 'none' (no attention). */

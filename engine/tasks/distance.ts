@@ -75,4 +75,21 @@ export class RecallScore {
   axisTables(): Record<string, Record<string, { accuracy: number; queries: number }>> {
     return Object.fromEntries([...this.byAxis.keys()].map((axis) => [axis, this.axisTable(axis)]));
   }
+
+  /** The whole score in card/JSON form: accuracy, answers, by distance and by every axis. */
+  table(): ScoreTable {
+    return {
+      accuracy: this.accuracy(),
+      queries: this.overall.total,
+      by_distance: this.distanceTable(),
+      by_axis: this.axisTables(),
+    };
+  }
+}
+
+export interface ScoreTable {
+  accuracy: number;
+  queries: number;
+  by_distance: Record<string, { accuracy: number; queries: number }>;
+  by_axis: Record<string, Record<string, { accuracy: number; queries: number }>>;
 }

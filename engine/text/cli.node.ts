@@ -24,48 +24,61 @@ const number = (name: string, fallback: number): number => {
   return n;
 };
 
-if (command === 'tokenizer') {
-  const file = await writeEnglishTokenizer(flag('out') ?? ENGLISH_TOKENIZER_DIR, number('vocab', ENGLISH_VOCAB));
-  console.log(`wrote ${file}`);
-} else if (command === 'stats') {
-  const data = await loadEnglishData({ seqLen: number('seq-len', ENGLISH_SEQ_LEN) });
-  const words = (docs: typeof data.split.train) => docs.reduce((n, d) => n + d.sentences.reduce((m, s) => m + s.split(' ').length, 0), 0);
-  console.log(
-    JSON.stringify(
-      {
-        vocab_size: data.tokenizer.vocabSize,
-        train: { documents: data.split.train.length, words: words(data.split.train), tokens: data.trainStream.ids.length },
-        validation: {
-          documents: data.split.validation.length,
-          words: words(data.split.validation),
-          tokens: data.validationStream.ids.length,
-          windows: data.validation.length,
+const USAGE = 'usage: npm run english -- tokenizer [--vocab 2048] [--out DIR] | stats [--seq-len 128] | eval --model DIR [--n 100]';
+
+async function main(): Promise<number> {
+  if (command === 'tokenizer') {
+    const file = await writeEnglishTokenizer(flag('out') ?? ENGLISH_TOKENIZER_DIR, number('vocab', ENGLISH_VOCAB));
+    console.log(`wrote ${file}`);
+  } else if (command === 'stats') {
+    const data = await loadEnglishData({ seqLen: number('seq-len', ENGLISH_SEQ_LEN) });
+    const words = (docs: typeof data.split.train) => docs.reduce((n, d) => n + d.sentences.reduce((m, s) => m + s.split(' ').length, 0), 0);
+    console.log(
+      JSON.stringify(
+        {
+          vocab_size: data.tokenizer.vocabSize,
+          train: { documents: data.split.train.length, words: words(data.split.train), tokens: data.trainStream.ids.length },
+          validation: {
+            documents: data.split.validation.length,
+            words: words(data.split.validation),
+            tokens: data.validationStream.ids.length,
+            windows: data.validation.length,
+          },
+          baselines: ngramBaselines(data.trainStream, data.validation),
         },
-        baselines: ngramBaselines(data.trainStream, data.validation),
-      },
-      null,
-      2,
-    ),
-  );
-} else if (command === 'eval') {
-  const model = flag('model');
-  if (!model) throw new Error('eval needs --model DIR');
-  const data = await loadEnglishData({ seqLen: number('seq-len', ENGLISH_SEQ_LEN) });
-  const engine = new CpuEngine(await loadCheckpoint(folderFiles(model)));
-  const logits = engineLogits(engine);
-  const n = number('n', 100);
-  console.log(
-    JSON.stringify(
-      {
-        validation: await textLoss(logits, data.tokenizer.vocabSize, data.validation),
-        baselines: ngramBaselines(data.trainStream, data.validation),
-        recall: await textRecall(logits, data.tokenizer, data.validationStream, { n }),
-      },
-      null,
-      2,
-    ),
-  );
-} else {
-  console.error('usage: npm run english -- tokenizer [--vocab 2048] [--out DIR] | stats [--seq-len 128] | eval --model DIR [--n 100]');
-  process.exitCode = 2;
+        null,
+        2,
+      ),
+    );
+  } else if (command === 'eval') {
+    const model = flag('model');
+    if (!model) throw new Error(`eval needs --model DIR\n${USAGE}`);
+    const data = await loadEnglishData({ seqLen: number('seq-len', ENGLISH_SEQ_LEN) });
+    const engine = new CpuEngine(await loadCheckpoint(folderFiles(model)));
+    const logits = engineLogits(engine);
+    const n = number('n', 100);
+    console.log(
+      JSON.stringify(
+        {
+          validation: await textLoss(logits, data.tokenizer.vocabSize, data.validation),
+          baselines: ngramBaselines(data.trainStream, data.validation),
+          recall: await textRecall(logits, data.tokenizer, data.validationStream, { n }),
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    console.error(USAGE);
+    return 2;
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = await main();
+} catch (e) {
+  const err = e as Error;
+  console.error(`english ${command}: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}`);
+  process.exitCode = 1;
 }

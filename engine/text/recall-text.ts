@@ -27,12 +27,15 @@ export class RepeatedPassageTask implements Task {
   private readonly copy: 'first' | 'second';
   private readonly usable: number;
 
-  constructor(stream: TokenStream, passageTokens: number, copy: 'first' | 'second') {
+  /** `seqLen` (default 1 + 2 · passageTokens) pads with <pad> after the second copy, to match a training graph's length. */
+  constructor(stream: TokenStream, passageTokens: number, copy: 'first' | 'second', seqLen = 1 + 2 * passageTokens) {
     if (!Number.isInteger(passageTokens) || passageTokens < 2) throw new TaskError(`a passage needs ≥ 2 tokens, got ${passageTokens}`);
+    if (seqLen < 1 + 2 * passageTokens)
+      throw new TaskError(`two copies of ${passageTokens} tokens after <s> need seqLen ≥ ${1 + 2 * passageTokens}, got ${seqLen}`);
     this.stream = stream;
     this.passage = passageTokens;
     this.copy = copy;
-    this.seqLen = 1 + 2 * passageTokens;
+    this.seqLen = seqLen;
     this.vocabSize = stream.vocabSize;
     this.maxTargets = passageTokens - 1;
     let usable = stream.sentenceStarts.length;
@@ -48,7 +51,7 @@ export class RepeatedPassageTask implements Task {
     const P = this.passage;
     const start = this.stream.sentenceStarts[rng.int(0, this.usable)];
     const passage = this.stream.ids.subarray(start, start + P);
-    const ids = new Int32Array(this.seqLen);
+    const ids = new Int32Array(this.seqLen).fill(PAD_ID);
     ids[0] = BOS_ID;
     ids.set(passage, 1);
     ids.set(passage, 1 + P);
@@ -286,12 +289,12 @@ export async function textRecall(
   opts: TextRecallOptions = {},
 ): Promise<TextRecallReport> {
   const V = tokenizer.vocabSize;
-  const P = opts.passageTokens ?? 63;
-  const n = opts.n ?? 100;
   const seqLen = opts.seqLen ?? 128;
+  const P = opts.passageTokens ?? Math.floor((seqLen - 1) / 2);
+  const n = opts.n ?? 100;
   const seed = opts.seed ?? 20_251_207;
-  const first = await scoreQueries(logitsOf, V, evalExamples(new RepeatedPassageTask(validation, P, 'first'), 0, n, seed));
-  const second = await scoreQueries(logitsOf, V, evalExamples(new RepeatedPassageTask(validation, P, 'second'), 0, n, seed));
+  const first = await scoreQueries(logitsOf, V, evalExamples(new RepeatedPassageTask(validation, P, 'first', seqLen), 0, n, seed));
+  const second = await scoreQueries(logitsOf, V, evalExamples(new RepeatedPassageTask(validation, P, 'second', seqLen), 0, n, seed));
   const facts: TextRecallReport['facts'] = {};
   for (const count of opts.factCounts ?? [2, 4, 8]) {
     const answer = await scoreQueries(logitsOf, V, evalExamples(new FactRecallTask(tokenizer, { seqLen }), count, n, seed), true);

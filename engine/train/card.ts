@@ -12,8 +12,90 @@ import { paramLayout, paramTensors } from './params.ts';
 import { headlineValue, type Headline } from './zoo-metrics.ts';
 import { attentionDiagnostics, engineRecall, graphRecall, recallTable, round, type TrainRun, type TrainSettings } from './trainer.ts';
 
-/** The roadmap (hymba-spec.md §4.2 Table 1) in the order the lessons walk it. */
-export const ROLES = ['attention', 'ssm', 'swa', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'] as const;
+/** Accuracy by pairs and, at the headline pairs, by key–query distance (what trainer.ts recallTable builds). */
+export interface RecallTable {
+  by_pairs: Record<string, number>;
+  by_distance: Record<string, { accuracy: number; queries: number }> | null;
+  distance_pairs: number;
+}
+
+/** What every zoo card says, whatever the task (baseCard): the model, its training run and its cache. */
+export interface BaseModelCard {
+  name: string;
+  role: string;
+  description: string;
+  task: { name: string; seq_len: number; vocab_size: number } & Record<string, unknown>;
+  architecture: {
+    layers: { mixer: string; attention: string | null; kv_source: number; qkv_conv: number }[];
+    hidden_size: number;
+    d_inner: number;
+    mlp: number;
+    meta_tokens: number;
+  };
+  parameters: number;
+  training: {
+    steps: number;
+    batch: number;
+    lr: number;
+    seed: number;
+    schedule: string;
+    optimizer: { name: string; betas: readonly number[]; weight_decay: number; clip_global_norm: number };
+    wall_seconds: number;
+    steps_per_second: number;
+    dispatches_per_step: number;
+    adapter: string;
+    final_loss: number;
+    loss_curve: Array<[number, number]>;
+    /** accuracy is null for tasks without queries (language modelling), which record val_loss instead. */
+    recall_curve: { step: number; seconds: number; accuracy: number | null; val_loss?: number }[];
+    /** First evaluation during training at ≥ 99 % (16 pairs), or null when none reached it. */
+    time_to_99: { step: number; seconds: number } | null;
+    /** The zoo runs (zoo-run.node.ts) add these. */
+    tokens_per_second?: number;
+    resumed_at?: number;
+  };
+  cache: {
+    seq_len: number;
+    total_bytes: number;
+    kv_bytes: number;
+    ssm_state_bytes: number;
+    conv_state_bytes: number;
+    convention: string;
+  };
+}
+
+/** One task's table on a zoo card trained on a mixture (makeCard with evalTasks). */
+export type TaskTable = RecallTable & { level_name: string; axes: Record<string, Record<string, { accuracy: number; queries: number }>> };
+
+/**
+ * models/<name>/card.json: what makeCard / zoo-run write and the site reads (site/lib/content/recall-cards.ts, the
+ * widgets). Fields past BaseModelCard are optional: the English cards have no recall table, and cards written before
+ * the current zoo have no metrics, tasks, seeds or spread.
+ */
+export interface ModelCard extends BaseModelCard {
+  accuracy?: RecallTable & { examples_per_point: number; metric: string };
+  /** Older cards name the level `pairs`; mixture cards name the task and its level. */
+  engine_check?: { examples: number; pairs?: number; task?: string; level?: number; cpu_engine: number; batched_graph: number };
+  attention?: Record<string, unknown> | null;
+  /** Headline numbers (zoo-metrics.ts), by key. */
+  metrics?: Record<string, number>;
+  tasks?: Record<string, TaskTable>;
+  /** The English zoo: corpus, tokenizer, validation loss, n-gram baselines, recall on text. */
+  language?: Record<string, unknown>;
+  /** zoo-merge.node.ts: the seed whose weights ship, every seed's headline numbers, and their mean and range. */
+  shipped_seed?: number;
+  seeds?: {
+    seed: number;
+    metrics: Record<string, number>;
+    final_loss: number;
+    wall_seconds: number;
+    steps_per_second: number;
+    tokens_per_second?: number;
+  }[];
+  spread?: Record<string, { mean: number; min: number; max: number }>;
+  /** Engineer J's claims record (claims CLI), kept by zoo-merge. */
+  claims?: unknown;
+}
 
 export interface CardInputs {
   name: string;
@@ -42,7 +124,7 @@ export async function checkpointOf(config: HymbaConfig, flat: Float32Array): Pro
   return { ck, safetensors };
 }
 
-export async function makeCard(i: CardInputs): Promise<{ card: Record<string, unknown>; safetensors: Uint8Array }> {
+export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safetensors: Uint8Array }> {
   const { config, task, run, settings } = i;
   const slot = settings.steps;
   const evalTasks = i.evalTasks ?? [task];
@@ -77,19 +159,19 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
             t.name,
             {
               level_name: t.levelName ?? 'pairs',
-              ...recallTable(byLevel, headlineOf(t)),
+              ...(recallTable(byLevel, headlineOf(t)) as unknown as RecallTable),
               axes: h ? roundTables(h.axisTables()) : {},
             },
           ];
         }),
       )
     : undefined;
-  const card: Record<string, unknown> = {
+  const card: ModelCard = {
     ...baseCard(i),
     ...(i.headlines ? { metrics } : {}),
     ...(byTask ? { tasks: byTask } : {}),
     accuracy: {
-      ...recallTable(scores.get(first.name)!, checkLevel),
+      ...(recallTable(scores.get(first.name)!, checkLevel) as unknown as RecallTable),
       examples_per_point: i.evalN,
       metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
     },
@@ -106,7 +188,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: Record<string, un
 }
 
 /** What every zoo card says, whatever the task: the model, its training run and its cache. */
-export function baseCard(i: CardInputs): Record<string, unknown> {
+export function baseCard(i: CardInputs): BaseModelCard {
   const { config, task, run, settings } = i;
   const cache = cacheBytes(config, { seqLen: task.seqLen });
   const target = run.curve.find((c) => c.accuracy >= 0.99);

@@ -3,13 +3,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HymbaConfig } from '../config.ts';
+import type { ModelCard } from './card.ts';
 
-export async function writeModelFolder(
-  dir: string,
-  config: HymbaConfig,
-  safetensors: Uint8Array,
-  card: Record<string, unknown>,
-): Promise<void> {
+export async function writeModelFolder(dir: string, config: HymbaConfig, safetensors: Uint8Array, card: ModelCard): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(config.raw, null, 2) + '\n');
   await writeFile(path.join(dir, 'model.safetensors'), safetensors);

@@ -8,6 +8,7 @@
 
 import type { HymbaConfig, LayerSpec } from '../config.ts';
 import { checked } from '../webgpu/device.ts';
+import type { KernelProfile } from '../webgpu/runtime.ts';
 import { ropeTable } from './reference.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 import * as K from './kernels.ts';
@@ -20,8 +21,8 @@ export interface GraphOptions {
   maxTargets: number;
   /** Split-K chunk for the long weight-gradient reductions (a multiple of 16). */
   kChunk?: number;
-  /** Kernel style: 'tiled' (workgroup memory; GPUs) or 'simple' (a thread per output; CPU rasterisers). */
-  kernels?: 'tiled' | 'simple';
+  /** Kernel variants (webgpu/runtime.ts KernelProfile): 'gpu' tiles matmuls in workgroup memory, 'cpu-like' runs a thread per output (CPU rasterisers). */
+  kernels?: KernelProfile;
   weightDecay?: number;
   betas?: [number, number];
   eps?: number;
@@ -123,7 +124,7 @@ export class TrainGraph {
     this.device = device;
     this.config = config;
     this.layout = paramLayout(config);
-    this.opts = { kChunk: 512, kernels: 'tiled', weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
+    this.opts = { kChunk: 512, kernels: 'gpu', weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
     this.B = options.batch;
     this.L = options.seqLen;
     this.M = config.numMetaTokens;
@@ -253,7 +254,7 @@ export class TrainGraph {
   }
 
   private mm(name: string, u: UField[], A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
-    if (this.opts.kernels === 'tiled') this.dispatch(name, K.matmulWgsl, [u, A, B, C], tiled);
+    if (this.opts.kernels === 'gpu') this.dispatch(name, K.matmulWgsl, [u, A, B, C], tiled);
     else this.dispatch(name, K.matmulSimpleWgsl, [u, A, B, C], grid1d((u[0] as number) * (u[1] as number) * tiled[2]));
   }
 

@@ -5,13 +5,13 @@
 // fresh examples every step from a seeded stream. Evaluation uses separate seeds (fresh sequences).
 
 import type { HymbaConfig } from '../config.ts';
-import { parameterCount } from '../config.ts';
 import type { Engine } from '../model.ts';
 import { Rng } from '../tasks/rng.ts';
 import { RecallScore } from '../tasks/distance.ts';
 import type { Example, Task } from '../tasks/types.ts';
 import { TrainGraph, type GraphBatch } from './graph.ts';
 import { initParams, type InitSpread } from './params.ts';
+import type { KernelProfile } from '../webgpu/runtime.ts';
 
 export interface TrainSettings {
   steps: number;
@@ -36,8 +36,8 @@ export interface TrainSettings {
   evalRecall?: boolean;
   /** Initial spreads (params.ts); GPT-2's 0.02 everywhere when absent. */
   init?: InitSpread;
-  /** Kernel style (see GraphOptions): 'simple' on CPU rasterisers such as SwiftShader. */
-  kernels?: 'tiled' | 'simple';
+  /** Kernel variants (see GraphOptions): kernelProfileOf(adapterInfo), 'cpu-like' on CPU rasterisers such as SwiftShader. */
+  kernels?: KernelProfile;
   /** Hand a checkpoint to train()'s onCheckpoint every this many steps (0 = never). */
   checkpointEvery?: number;
   /** Continue from this checkpoint (taken with the same config, task and settings) instead of starting afresh. */
@@ -91,6 +91,14 @@ export class TrainError extends Error {
   }
 }
 
+/** A loss that is NaN or ±Inf: the parameters are ruined, so the run stops (and nothing gets written from it). */
+function stopNonFinite(graph: TrainGraph, step: number, loss: number): never {
+  graph.dispose();
+  throw new TrainError(
+    `the loss became ${loss} at step ${step + 1}: training diverged, so no model is written (try a lower --lr or more warmup)`,
+  );
+}
+
 /** Learning rate at a step: linear warmup × cosine to zero (the notes' LambdaLR). */
 export function learningRate(step: number, steps: number, peak: number, warmupFraction = 0.05): number {
   const warm = Math.max(1, Math.round(steps * warmupFraction));
@@ -126,26 +134,13 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
     throw new TrainError(`the task's ${task.seqLen} tokens exceed max_position_embeddings ${config.maxPositionEmbeddings}`);
 }
 
-/** The kernel style for an adapter: CPU rasterisers run one-thread-per-output kernels faster. */
-export function kernelStyleFor(adapter: { architecture: string; description: string }): 'tiled' | 'simple' {
-  return /swiftshader|llvmpipe/i.test(adapter.architecture + ' ' + adapter.description) ? 'simple' : 'tiled';
-}
-
-export async function train(
-  device: GPUDevice,
-  config: HymbaConfig,
-  task: Task,
-  s: TrainSettings,
-  onProgress?: (p: Progress) => void,
-  onCheckpoint?: (c: TrainCheckpoint) => Promise<void>,
-): Promise<TrainRun> {
+/**
+ * Validate the settings, build the training graph on `device` and initialise its parameters from the seed: the
+ * setup of train() and of the pausable TrainSession (train-session.ts), so both compute the same run (a resumed
+ * train() then loads the checkpoint's parameters and optimiser state over them).
+ */
+export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings): Promise<TrainGraph> {
   validate(config, task, s);
-  const ck = s.resume;
-  const runId = { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
-  if (ck && JSON.stringify(ck.run) !== JSON.stringify(runId))
-    throw new TrainError(`the checkpoint belongs to run ${JSON.stringify(ck.run)}, not ${JSON.stringify(runId)}`);
-  if (ck && !(ck.step >= 1 && ck.step < s.steps))
-    throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
   const graph = new TrainGraph(
     device,
     config,
@@ -160,7 +155,38 @@ export async function train(
     },
     s.steps + 1,
   );
-  await graph.validate();
+  try {
+    await graph.validate();
+    await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
+  } catch (e) {
+    graph.dispose();
+    throw e;
+  }
+  return graph;
+}
+
+/** Step `step` of a run: the next batch from the data stream `data` (Rng.derive(seed, 1)), one optimiser step. */
+export function trainStep(graph: TrainGraph, config: HymbaConfig, task: Task, s: TrainSettings, data: Rng, step: number): void {
+  const examples = Array.from({ length: s.batch }, () => task.sample(data));
+  graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
+  graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+}
+
+export async function train(
+  device: GPUDevice,
+  config: HymbaConfig,
+  task: Task,
+  s: TrainSettings,
+  onProgress?: (p: Progress) => void,
+  onCheckpoint?: (c: TrainCheckpoint) => Promise<void>,
+): Promise<TrainRun> {
+  const ck = s.resume;
+  const runId = { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
+  if (ck && JSON.stringify(ck.run) !== JSON.stringify(runId))
+    throw new TrainError(`the checkpoint belongs to run ${JSON.stringify(ck.run)}, not ${JSON.stringify(runId)}`);
+  if (ck && !(ck.step >= 1 && ck.step < s.steps))
+    throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
+  const graph = await openTrainGraph(device, config, task, s);
   const data = Rng.derive(s.seed, 1);
   const curve: TrainRun['curve'] = ck ? ck.curve.slice() : [];
   if (ck) {
@@ -168,17 +194,16 @@ export async function train(
     graph.setOptimizerState(ck.adamM, ck.adamV);
     device.queue.writeBuffer(graph.history, 0, ck.losses);
     data.restore(ck.dataRng);
-  } else await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
+  }
   const logEvery = s.logEvery ?? 100;
   let trainMs = ck ? ck.trainSeconds * 1000 : 0;
   let t0 = performance.now();
   for (let step = ck ? ck.step : 0; step < s.steps; step++) {
-    const examples = Array.from({ length: s.batch }, () => task.sample(data));
-    graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
-    graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+    trainStep(graph, config, task, s, data, step);
     const last = step === s.steps - 1;
     if ((step + 1) % logEvery === 0 || last) {
       const [loss] = await graph.readLosses(step, step + 1); // waits for the GPU: the clock below is honest
+      if (!Number.isFinite(loss)) stopNonFinite(graph, step, loss);
       const now = performance.now();
       onProgress?.({ step: step + 1, steps: s.steps, loss, stepsPerSecond: (step + 1) / ((trainMs + now - t0) / 1000) });
     }
@@ -213,9 +238,12 @@ export async function train(
   }
   await graph.readLosses(s.steps - 1, s.steps);
   trainMs += performance.now() - t0;
+  const losses = await graph.readLosses(0, s.steps);
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) stopNonFinite(graph, bad, losses[bad]);
   return {
     params: await graph.readParams(),
-    losses: await graph.readLosses(0, s.steps),
+    losses,
     trainSeconds: trainMs / 1000,
     stepsPerSecond: s.steps / (trainMs / 1000),
     dispatchesPerStep: graph.dispatchesPerStep,
@@ -379,8 +407,4 @@ export function recallTable(byPairs: Map<number, RecallScore>, headline = 16): R
       : null,
     distance_pairs: headline,
   };
-}
-
-export function countParameters(config: HymbaConfig): number {
-  return parameterCount(config);
 }

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { parseConfig } from '../config.ts';
 import { nodeGpu } from '../webgpu/node-device.node.ts';
-import { graphLoss, kernelStyleFor, train, type TrainSettings } from './trainer.ts';
-import { baseCard, checkpointOf, makeCard } from './card.ts';
+import { graphLoss, train, type TrainSettings } from './trainer.ts';
+import { kernelProfileOf } from '../webgpu/runtime.ts';
+import { baseCard, checkpointOf, makeCard, type ModelCard } from './card.ts';
 import { CpuEngine } from '../cpu/forward.ts';
 import { ENGLISH_SEQ_LEN, loadEnglishData } from '../text/english.node.ts';
 import { ngramBaselines } from '../text/baselines.ts';
@@ -81,7 +82,7 @@ const settings: TrainSettings = {
   validation: english ? english.validation.slice(0, 4 * batch) : undefined,
   evalPairs: curve?.level ?? 16,
   evalN: curveN,
-  kernels: kernelStyleFor(ctx.adapterInfo),
+  kernels: kernelProfileOf(ctx.adapterInfo),
   checkpointEvery: ckFile ? checkpointEvery : 0,
   resume: resume ?? undefined,
 };
@@ -104,7 +105,7 @@ if (!noCard && english) {
   const valLoss = await graphLoss(run.graph, english.validation, steps);
   const recall = await textRecall(engineLogits(new CpuEngine(ck)), english.tokenizer, english.validationStream, ENGLISH_RECALL);
   const baselines = ngramBaselines(english.trainStream, english.validation);
-  const card: Record<string, unknown> = {
+  const card: ModelCard = {
     ...baseCard({
       name,
       role: entry.role,
@@ -131,8 +132,8 @@ if (!noCard && english) {
       recall,
     },
   };
-  (card.training as Record<string, unknown>).tokens_per_second = tokensPerSecond;
-  if (resume) (card.training as Record<string, unknown>).resumed_at = resume.step;
+  card.training.tokens_per_second = tokensPerSecond;
+  if (resume) card.training.resumed_at = resume.step;
   await writeModelFolder(path.join(outDir, id), config, safetensors, card);
   console.log(`[${id}] metrics ${JSON.stringify(card.metrics)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`);
 } else if (!noCard) {
@@ -150,8 +151,8 @@ if (!noCard && english) {
     evalTasks,
     headlines,
   });
-  (card.training as Record<string, unknown>).tokens_per_second = tokensPerSecond;
-  if (resume) (card.training as Record<string, unknown>).resumed_at = resume.step;
+  card.training.tokens_per_second = tokensPerSecond;
+  if (resume) card.training.resumed_at = resume.step;
   await writeModelFolder(path.join(outDir, id), config, safetensors, card);
   console.log(`[${id}] metrics ${JSON.stringify(card.metrics ?? {})} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`);
 }

@@ -204,3 +204,10 @@ export const ENGLISH_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
 }));
 
 export const ZOO: ZooEntry[] = [...SYNTHETIC_ZOO, CONV_FINDING, ...ENGLISH_ZOO];
+
+/**
+ * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order. Each has a folder under
+ * models/ (the shipped weights there are still the previous, conv-trained zoo: docs/zoo.md). hymba-conv has no
+ * folder, and the en-* models answer English, not the synthetic tasks the pickers run.
+ */
+export const ZOO_NAMES: readonly string[] = SYNTHETIC_ZOO.map((e) => e.name);

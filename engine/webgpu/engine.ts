@@ -1,4 +1,4 @@
-// The WebGPU backend: the same forward pass as the CPU reference (cpu/forward.ts `prefillOps`), op for op and
+// The WebGPU backend: the same forward pass as the CPU reference (cpu/layer.ts `hymbaPass`), op for op and
 // name for name, with every op a WGSL kernel (kernels/). Weights are uploaded once; `forward` records the whole
 // pass into one command encoder and reads back only the logits and the requested taps; `steps` submits one op at
 // a time so a reader can watch the pass and read any tap computed so far.
@@ -8,7 +8,7 @@
 // consumer layers, which bind the producer's buffers directly.
 
 import { subgroupsUsable } from './kernels/subgroups.ts';
-import { ropeBase, type HymbaConfig } from '../config.ts';
+import type { HymbaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/load.ts';
 import { betaMasks, formatAblation, type Ablation } from '../ablation.ts';
 import { tensor, type Tensor } from '../tensor.ts';
@@ -23,26 +23,19 @@ import {
   type ForwardResult,
   type Step,
 } from '../model.ts';
-import { ropeInvFreq } from '../cpu/ops.ts';
 import { checked, type GpuContext } from './device.ts';
 import { GpuRuntime, numelOf, type GpuTensor, type KernelProfile, type Pass } from './runtime.ts';
-import {
-  checkpointSource,
-  planWeights,
-  RandomWeights,
-  type GpuMatrix,
-  type PlannedWeight,
-  type WeightDType,
-  type WeightSource,
-} from './weights.ts';
+import { checkpointSource, type GpuMatrix, type PlannedWeight, type WeightDType, type WeightSource } from './weights.ts';
+import { RandomWeights } from './random-weights.ts';
+import { gemvShape, uploadModel, type ChunkState, type DecodeShape, type GpuModel } from './gpu-model.ts';
 import { encodeCacheAttention, encodeKvCommit } from './kernels/cache-attention.ts';
-import { encodeGemv, UNROLL, type GemvShape } from './kernels/gemv.ts';
+import { encodeGemv, UNROLL } from './kernels/gemv.ts';
 import { WebGpuSession } from './session.ts';
 import type { SessionOptions } from '../session/types.ts';
 import { encodeGather } from './kernels/gather.ts';
 import { colsView, encodeRmsnorm, whole, type View } from './kernels/rmsnorm.ts';
 import { encodeLinear as encodeTiledLinear } from './kernels/linear.ts';
-import { encodeRope, ropeTable } from './kernels/rope.ts';
+import { encodeRope } from './kernels/rope.ts';
 import { encodeCopyCols } from './kernels/copy-cols.ts';
 import { encodeAttention, type AttentionShape } from './kernels/attention.ts';
 import { encodeAttentionProbs } from './kernels/attention-probs.ts';
@@ -74,63 +67,17 @@ export interface WebGpuEngineOptions {
   decodeSubgroups?: boolean;
   /**
    * Run a hybrid layer's independent small decode kernels as one dispatch each: attention partial ∥ x_proj and
-   * attention combine ∥ SSM step (kernels/decode-merged.ts; default true on the 'gpu' profile).
+   * attention combine ∥ SSM step (kernels/decode-attention.ts, decode-ssm.ts; default true on the 'gpu' profile).
    */
   decodeMerge?: boolean;
   /** Most rows (sequences × (meta + text tokens)) in one forwardBatch pass (default 16,384); tests lower it. */
   maxBatchRows?: number;
 }
 
-export interface LayerWeights {
-  inputNorm: GPUBuffer;
-  inProj: GpuMatrix;
-  // SSM branch
-  convW: GPUBuffer | null;
-  convB: GPUBuffer | null;
-  /** lab_qkv_conv taps [qkvColumns, W] (f32), or null. */
-  qkvConvW: GPUBuffer | null;
-  xProj: GpuMatrix | null;
-  dtNorm: GPUBuffer | null;
-  bNorm: GPUBuffer | null;
-  cNorm: GPUBuffer | null;
-  dtProj: GpuMatrix | null;
-  dtBias: GPUBuffer | null;
-  AD: GPUBuffer | null;
-  /** [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)]: the decode SSM step reads them from one buffer. */
-  ssmPack: GPUBuffer | null;
-  // fusion gains (host copies too, to fold ablation masks in)
-  norm1: { gpu: GPUBuffer; host: Float32Array } | null;
-  norm2: { gpu: GPUBuffer; host: Float32Array } | null;
-  outProj: GpuMatrix;
-  preMoeNorm: GPUBuffer;
-  gate: GpuMatrix;
-  up: GpuMatrix;
-  down: GpuMatrix;
-}
-
 interface GpuOp {
   name: string;
   layer: number | null;
   encode(pass: Pass): void;
-}
-
-/**
- * What a session's chunk starts from (session.ts): the chunk's rows sit at positions pos0 …, the first `metaRows`
- * of them are meta tokens; attention reads [cache ; chunk], conv and SSM start from the session's state, and the
- * chunk's K/V are committed into the caches at the end.
- */
-export interface ChunkState {
-  pos0: number;
-  metaRows: number;
-  /** Meta tokens of the session's sequence (the mask's always-visible prefix). */
-  numMeta: number;
-  /** The SWA window of this chunk's mask (prefill: W; an `hf` decode step: W − 1). */
-  window: number;
-  kv: Array<{ k: GPUBuffer; v: GPUBuffer; ring: number } | null>;
-  conv: Array<GPUBuffer | null>;
-  ssm: Array<GPUBuffer | null>;
-  /** Per attention layer with lab_qkv_conv W > 1: the last W − 1 pre-conv Q/K/V rows [qkvColumns, W − 1]. */
-  qkvConv: Array<GPUBuffer | null>;
 }
 
 interface Plan {
@@ -159,135 +106,55 @@ type LayerMasks = ReturnType<typeof betaMasks>[number];
 const sameMask = (a: Float32Array | null, b: Float32Array | null): boolean =>
   a === b || (a !== null && b !== null && a.every((v, k) => v === b[k]));
 
-// Fields without `private` are read by session.ts (the decode session runs over the same weights).
 export class WebGpuEngine implements Engine {
   readonly backend = 'webgpu' as const;
   readonly config: HymbaConfig;
-  readonly rt: GpuRuntime;
+  /** What this engine shares with its sessions: weights, RoPE table, runtime, decode shape (gpu-model.ts). */
+  readonly model: GpuModel;
   /** Largest weight chunk (maybe lowered by options) and largest activation (the device's binding limit). */
   readonly maxBinding: number;
   readonly maxActivation: number;
-  readonly embed: GpuMatrix;
-  readonly meta: GpuMatrix | null;
-  readonly head: GpuMatrix;
-  readonly finalNorm: GPUBuffer;
-  /** cos/sin of every RoPE angle up to the position limit (kernels/rope.ts says why a table). */
-  readonly ropeCosSin: GPUBuffer;
-  /** Zeros: the conv state at the start of a sequence, and the conv bias when the model has none. */
-  readonly zeros: GPUBuffer;
-  readonly layers: LayerWeights[];
-  /** What the weights are (checkpoint label or random seed) and the matrices' stored dtype. */
-  readonly weightsLabel: string;
-  readonly weightDtype: WeightDType;
-  /** Decode GEMV shape (see WebGpuEngineOptions); a benchmark may change it between sessions. */
-  decodeThreads: number;
-  decodeRows: number | undefined;
-  decodeStage: boolean;
-  decodeUnroll: number;
-  decodeMerge: boolean;
-  /** Set by create(): decodeSubgroups asked for and usable on this device. */
-  decodeSubgroups = false;
   private readonly maxBatchRows: number;
-  private readonly planned: PlannedWeight[];
-  /** The model's meta-token state per ablation, on the GPU (session.ts computes it once, copies it per session). */
-  readonly metaStates = new Map<string, unknown>();
 
   constructor(ctx: GpuContext, source: Checkpoint | WeightSource, opts: WebGpuEngineOptions = {}) {
     const src = 'weights' in source ? checkpointSource(source) : source;
-    const c = src.config;
-    this.config = c;
-    this.weightsLabel = src.label;
-    const rt = (this.rt = new GpuRuntime(ctx, opts.kernelProfile));
+    this.config = src.config;
+    const rt = new GpuRuntime(ctx, opts.kernelProfile);
     const limits = ctx.device.limits;
     this.maxActivation = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     this.maxBinding = Math.min(opts.maxBindingBytes ?? this.maxActivation, this.maxActivation);
-    this.decodeThreads = opts.decodeThreads ?? 256;
-    this.decodeRows = opts.decodeRows;
-    this.decodeStage = opts.decodeStage ?? true;
-    this.decodeUnroll = opts.decodeUnroll ?? UNROLL;
-    this.decodeMerge = opts.decodeMerge ?? rt.profile === 'gpu';
     this.maxBatchRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
-    const matrices: GpuMatrix[] = [];
-    const mat = (name: string) => {
-      const m = src.matrix(rt, name, this.maxBinding);
-      matrices.push(m);
-      return m;
+    const decode: DecodeShape = {
+      threads: opts.decodeThreads ?? 256,
+      rows: opts.decodeRows,
+      stage: opts.decodeStage ?? true,
+      unroll: opts.decodeUnroll ?? UNROLL,
+      merge: opts.decodeMerge ?? rt.profile === 'gpu',
+      subgroups: false, // set by create()
     };
-    const host = (name: string) => src.vector(name);
-    const vec = (name: string) => rt.upload(host(name), name);
+    const { weights, ropeCosSin } = uploadModel(rt, src, this.maxBinding);
+    this.model = {
+      config: this.config,
+      rt,
+      weights,
+      ropeCosSin,
+      decode,
+      metaStates: new Map(),
+      chunkPass: (ids, chunk, o, wanted) => this.chunkPass(ids, chunk, o, wanted),
+    };
+  }
 
-    this.embed = mat('model.embed_tokens.weight');
-    this.meta = c.numMetaTokens > 0 ? mat('model.memory_tokens') : null;
-    this.head = c.tieWordEmbeddings ? this.embed : mat('lm_head.weight');
-    this.finalNorm = vec('model.final_layernorm.weight');
-    this.ropeCosSin = rt.upload(
-      ropeTable(ropeInvFreq(c.qkHeadDim, ropeBase(c)), c.maxPositionEmbeddings + c.numMetaTokens),
-      'rope-cos-sin',
-    );
-    const qkvState = Math.max(0, ...c.layers.map((l) => l.qkvColumns * (l.qkvConv - 1)));
-    this.zeros = rt.create(4 * Math.max(c.dInner * Math.max(c.dConv - 1, 1), qkvState), 'zeros');
-    this.layers = c.layers.map((l) => {
-      const p = `model.layers.${l.index}.`;
-      const ssm = l.hasSsm;
-      let AD: GPUBuffer | null = null;
-      if (ssm) {
-        // A = −exp(A_log) in f32, as the CPU reference computes it; D appended (the scan reads both from one buffer).
-        const A = host(p + 'mamba.A_log.0').map((a) => -Math.exp(a));
-        const D = host(p + 'mamba.D.0');
-        const ad = new Float32Array(A.length + D.length);
-        ad.set(A);
-        ad.set(D, A.length);
-        AD = rt.upload(ad, p + 'A;D');
-      }
-      const gain = (name: string) => {
-        const h = host(name);
-        return { gpu: rt.upload(h, name), host: h };
-      };
-      let ssmPack: GPUBuffer | null = null;
-      if (ssm) {
-        const parts = ['mamba.dt_proj.0.bias', 'mamba.dt_layernorm.weight', 'mamba.B_layernorm.weight', 'mamba.C_layernorm.weight'].map(
-          (n) => host(p + n),
-        );
-        const pack = new Float32Array(parts.reduce((a, v) => a + v.length, 0));
-        let at = 0;
-        for (const v of parts) {
-          pack.set(v, at);
-          at += v.length;
-        }
-        ssmPack = rt.upload(pack, p + 'ssm-pack');
-      }
-      return {
-        inputNorm: vec(p + 'input_layernorm.weight'),
-        inProj: mat(p + 'mamba.in_proj.weight'),
-        convW: ssm ? vec(p + 'mamba.conv1d.weight') : null,
-        convB: ssm && c.convBias ? vec(p + 'mamba.conv1d.bias') : null,
-        qkvConvW: l.qkvConv > 0 ? vec(p + 'mamba.qkv_conv.weight') : null,
-        xProj: ssm ? mat(p + 'mamba.x_proj.0.weight') : null,
-        dtNorm: ssm ? vec(p + 'mamba.dt_layernorm.weight') : null,
-        bNorm: ssm ? vec(p + 'mamba.B_layernorm.weight') : null,
-        cNorm: ssm ? vec(p + 'mamba.C_layernorm.weight') : null,
-        dtProj: ssm ? mat(p + 'mamba.dt_proj.0.weight') : null,
-        dtBias: ssm ? vec(p + 'mamba.dt_proj.0.bias') : null,
-        AD,
-        ssmPack,
-        norm1: l.hasAttention ? gain(p + 'mamba.pre_avg_layernorm1.weight') : null,
-        norm2: ssm ? gain(p + 'mamba.pre_avg_layernorm2.weight') : null,
-        outProj: mat(p + 'mamba.out_proj.weight'),
-        preMoeNorm: vec(p + 'pre_moe_layernorm.weight'),
-        gate: mat(p + 'moe.experts.0.gate_proj.weight'),
-        up: mat(p + 'moe.experts.0.up_proj.weight'),
-        down: mat(p + 'moe.experts.0.down_proj.weight'),
-      };
-    });
-    this.weightDtype = matrices.find((m) => m.name === 'model.embed_tokens.weight')!.dtype;
-    // The weight set as it is on the GPU: matrices at their stored dtype and chunking, vectors as f32.
-    const byName = new Map(matrices.map((m) => [m.name, m]));
-    this.planned = planWeights(c, 'F32', this.maxBinding).map((w) => {
-      const m = byName.get(w.name);
-      if (!m) return w;
-      const bytes = m.chunks.reduce((a, ch) => a + ch.rows * m.cols, 0) * (m.dtype === 'F32' ? 4 : 2);
-      return { ...w, dtype: m.dtype, chunkRows: m.chunks.map((ch) => ch.rows), bytes };
-    });
+  get rt(): GpuRuntime {
+    return this.model.rt;
+  }
+
+  /** What the weights are (checkpoint label or random seed) and the matrices' stored dtype. */
+  get weightsLabel(): string {
+    return this.model.weights.label;
+  }
+
+  get weightDtype(): WeightDType {
+    return this.model.weights.dtype;
   }
 
   /**
@@ -312,12 +179,12 @@ export class WebGpuEngine implements Engine {
 
   /** Every tensor held on the GPU: name, shape, stored dtype, rows per buffer, bytes. */
   weightSet(): PlannedWeight[] {
-    return this.planned.map((w) => ({ ...w, shape: w.shape.slice(), chunkRows: w.chunkRows.slice() }));
+    return this.model.weights.planned.map((w) => ({ ...w, shape: w.shape.slice(), chunkRows: w.chunkRows.slice() }));
   }
 
   /** An incremental-decoding session over GPU caches (session.ts). */
   async session(opts: SessionOptions = {}): Promise<WebGpuSession> {
-    return WebGpuSession.open(this, opts);
+    return WebGpuSession.open(this.model, opts);
   }
 
   /** Construct and wait for the uploads, turning an out-of-memory or validation failure into a typed error. */
@@ -325,7 +192,7 @@ export class WebGpuEngine implements Engine {
     let engine: WebGpuEngine | undefined;
     try {
       const created = await checked(ctx.device, () => (engine = new WebGpuEngine(ctx, ck, opts)));
-      created.decodeSubgroups = (opts.decodeSubgroups ?? true) && (await subgroupsUsable(ctx.device));
+      created.model.decode.subgroups = (opts.decodeSubgroups ?? true) && (await subgroupsUsable(ctx.device));
       return created;
     } catch (e) {
       engine?.dispose();
@@ -481,14 +348,14 @@ export class WebGpuEngine implements Engine {
   }
 
   dispose(): void {
-    this.rt.dispose();
+    this.model.rt.dispose();
   }
 
   /**
-   * One chunk of a decode session (session.ts): the pass of `plan` over the session's state, in one command
+   * One chunk of a decode session (GpuModel.chunkPass): the pass of `plan` over the session's state, in one command
    * encoder. Returns the logits of the chunk's last row and the wanted taps without the meta rows.
    */
-  async chunkPass(
+  private async chunkPass(
     ids: number[],
     chunk: ChunkState,
     opts: ForwardOptions,
@@ -523,6 +390,7 @@ export class WebGpuEngine implements Engine {
     upload: (data: Float32Array) => GPUBuffer,
   ): Array<{ attn: GPUBuffer | null; ssm: GPUBuffer | null; perSequence: boolean }> {
     const c = this.config;
+    const layers = this.model.weights.layers;
     const bySpec = new Map<string, LayerMasks[]>();
     const masks = ablations.map((a) => {
       const key = formatAblation(a);
@@ -542,13 +410,8 @@ export class WebGpuEngine implements Engine {
         masks.forEach((m, b) => stacked.set(masked(m[i][branch]), b * E));
         return upload(stacked);
       };
-      return { attn: gain(this.layers[i].norm1, 'attn'), ssm: gain(this.layers[i].norm2, 'ssm'), perSequence };
+      return { attn: gain(layers[i].norm1, 'attn'), ssm: gain(layers[i].norm2, 'ssm'), perSequence };
     });
-  }
-
-  /** The GEMV shape of one-row linears and decode steps (solo, one invocation per row, on the 'cpu-like' profile). */
-  gemvShape(): GemvShape {
-    return { threads: this.decodeThreads, rows: this.decodeRows, solo: this.rt.profile === 'cpu-like' };
   }
 
   /**
@@ -565,9 +428,12 @@ export class WebGpuEngine implements Engine {
     if (chunk && [...wanted].some((n) => n.endsWith('.attn.probs')))
       throw new InputError('attention probabilities are not recorded by a WebGPU decode session; use WebGpuEngine.forward for them');
     const rt = this.rt;
+    const wt = this.model.weights;
     // One-row passes (a session's decode step with taps) use the decode GEMV, which reads W once at full width.
     const encodeLinear = (pass: Pass, x: View, T: number, W: GpuMatrix, out: View) =>
-      T === 1 ? encodeGemv(pass, W, x.buffer, x.offset, out.buffer, out.offset, this.gemvShape()) : encodeTiledLinear(pass, x, T, W, out);
+      T === 1
+        ? encodeGemv(pass, W, x.buffer, x.offset, out.buffer, out.offset, gemvShape(this.model))
+        : encodeTiledLinear(pass, x, T, W, out);
     // Meta rows in this pass; the mask's meta prefix (a session chunk after the meta state has none of the first).
     const M = chunk ? chunk.metaRows : meta ? c.numMetaTokens : 0;
     const numMeta = chunk ? chunk.numMeta : M;
@@ -646,14 +512,14 @@ export class WebGpuEngine implements Engine {
     add('hidden_states.0', null, (pass) => {
       // [meta tokens ; embeddings]: the meta tokens are a gather of rows 0..M−1 of model.memory_tokens.
       const x = put('hidden_states.0', [rows, D], 0);
-      if (metaIds) encodeGather(pass, this.meta!, metaIds, batch ? rows : M, x, 0);
-      encodeGather(pass, this.embed, textIds, batch ? rows : n, x, batch ? 0 : M);
+      if (metaIds) encodeGather(pass, wt.meta!, metaIds, batch ? rows : M, x, 0);
+      encodeGather(pass, wt.embed, textIds, batch ? rows : n, x, batch ? 0 : M);
     });
 
     for (const l of c.layers) {
       const i = l.index;
       const p = `layers.${i}.`;
-      const w = this.layers[i];
+      const w = wt.layers[i];
       const x = `hidden_states.${i}`;
       add(p + 'input_norm', i, (pass) =>
         encodeRmsnorm(pass, whole(get(x)), rows, D, w.inputNorm, eps, whole(put(p + 'input_norm', [rows, D], i))),
@@ -673,18 +539,28 @@ export class WebGpuEngine implements Engine {
             const x: GpuTensor = { buffer: get(p + 'in_proj').buffer, shape: [rows, l.qkvColumns] };
             const input = { stride: l.rows.total, offset: 0, plain: true };
             const own = chunk?.qkvConv[i] ?? null;
-            encodeConv(pass, x, own ?? this.zeros, w.qkvConvW!, rt.dummy, l.qkvConv, put(qkvName, [rows, l.qkvColumns], i), N, input);
+            encodeConv(pass, x, own ?? wt.zeros, w.qkvConvW!, rt.dummy, l.qkvConv, put(qkvName, [rows, l.qkvColumns], i), N, input);
             if (own) advanceConvState(pass, x, own, l.qkvConv, input);
           });
         }
         const qkv = (r: [number, number]) => (l.qkvConv > 0 ? colsView(get(qkvName), r[0]) : cols(r));
         add(p + 'attn.q', i, (pass) =>
-          encodeRope(pass, qkv(l.rows.q!), rows, l.numHeads, dqk, this.ropeCosSin, put(p + 'attn.q', [rows, l.numHeads * dqk], i), pos0, N),
+          encodeRope(
+            pass,
+            qkv(l.rows.q!),
+            rows,
+            l.numHeads,
+            dqk,
+            this.model.ropeCosSin,
+            put(p + 'attn.q', [rows, l.numHeads * dqk], i),
+            pos0,
+            N,
+          ),
         );
         if (l.ownsKv) {
           // Kept to the end of the pass: consumer layers attend with them.
           add(p + 'attn.k', i, (pass) =>
-            encodeRope(pass, qkv(l.rows.k!), rows, Hkv, dqk, this.ropeCosSin, put(p + 'attn.k', [rows, Hkv * dqk], END), pos0, N),
+            encodeRope(pass, qkv(l.rows.k!), rows, Hkv, dqk, this.model.ropeCosSin, put(p + 'attn.k', [rows, Hkv * dqk], END), pos0, N),
           );
           add(p + 'attn.v', i, (pass) => encodeCopyCols(pass, qkv(l.rows.v!), rows, Hkv * dv, put(p + 'attn.v', [rows, Hkv * dv], END)));
         }
@@ -727,8 +603,8 @@ export class WebGpuEngine implements Engine {
       if (l.hasSsm) {
         add(p + 'ssm.x', i, (pass) => encodeCopyCols(pass, cols(l.rows.x!), rows, E, put(p + 'ssm.x', [rows, E], i)));
         add(p + 'ssm.conv', i, (pass) => {
-          const state = chunk?.conv[i] ?? this.zeros;
-          encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? this.zeros, c.dConv, put(p + 'ssm.conv', [rows, E], i), N);
+          const state = chunk?.conv[i] ?? wt.zeros;
+          encodeConv(pass, get(p + 'ssm.x'), state, w.convW!, w.convB ?? wt.zeros, c.dConv, put(p + 'ssm.conv', [rows, E], i), N);
           if (chunk && c.dConv > 1) advanceConvState(pass, get(p + 'ssm.x'), state, c.dConv);
         });
         add(p + 'ssm.dt', i, (pass) => {
@@ -794,7 +670,7 @@ export class WebGpuEngine implements Engine {
             whole(get('last_layer_output')),
             rows,
             D,
-            this.finalNorm,
+            wt.finalNorm,
             eps,
             whole(put(`hidden_states.${L}`, [rows, D], END)),
           ),
@@ -815,7 +691,7 @@ export class WebGpuEngine implements Engine {
       });
       add('logits.last', null, (pass) => {
         const h = get(`hidden_states.${L}`);
-        encodeGemv(pass, this.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, 0, this.gemvShape());
+        encodeGemv(pass, wt.head, h.buffer, (N - 1) * D, put('logits.last', [1, c.vocabSize], END).buffer, 0, gemvShape(this.model));
       });
     }
     if (logitRows) {
@@ -826,14 +702,14 @@ export class WebGpuEngine implements Engine {
         const K = batch!.rows.length;
         const picked = temp([K, D]);
         encodeGather(pass, hidden, logitRows, K, picked, 0);
-        encodeLinear(pass, whole(picked), K, this.head, whole(put('logits.rows', [K, c.vocabSize], END)));
+        encodeLinear(pass, whole(picked), K, wt.head, whole(put('logits.rows', [K, c.vocabSize], END)));
         rt.release(picked.buffer);
       });
     } else if (!chunk || wanted.has('logits')) {
       add('logits', null, (pass) => {
         // Tied head over the text rows only (rows M..N−1 of the final hidden states).
         const h = get(`hidden_states.${L}`);
-        encodeLinear(pass, { buffer: h.buffer, offset: M * D, stride: D }, n, this.head, whole(put('logits', [n, c.vocabSize], END)));
+        encodeLinear(pass, { buffer: h.buffer, offset: M * D, stride: D }, n, wt.head, whole(put('logits', [n, c.vocabSize], END)));
       });
     }
 

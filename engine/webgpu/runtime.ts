@@ -20,7 +20,11 @@ export type Access = 'read' | 'rw';
  */
 export type KernelProfile = 'gpu' | 'cpu-like';
 
-/** The profile an adapter wants: 'cpu-like' for a software implementation (decided from what the adapter is, never from the browser). */
+/**
+ * The profile an adapter wants: 'cpu-like' for a software implementation (SwiftShader, Mesa's llvmpipe / lavapipe),
+ * decided from what the adapter is, never from the browser. The one classifier: the inference engine and the
+ * training graph both use it.
+ */
 export function kernelProfileOf(info: { architecture: string; device: string; description: string }): KernelProfile {
   const text = `${info.architecture} ${info.device} ${info.description}`.toLowerCase();
   return /swiftshader|llvmpipe|lavapipe/.test(text) ? 'cpu-like' : 'gpu';

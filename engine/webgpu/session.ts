@@ -8,11 +8,11 @@
 //   SSM layers: the conv state [E, d_conv − 1] and the SSM state [E, S], f32.
 //   Attention layers with lab_qkv_conv W > 1: the Q/K/V conv state [qkvColumns, W − 1] (the last W − 1 pre-conv
 //     rows of in_proj's Q/K/V columns), f32; counted in conv_state_bytes.
-// Meta tokens are computed once per model and ablation (engine.metaStates) and copied on the GPU into each session.
+// Meta tokens are computed once per model and ablation (GpuModel.metaStates) and copied on the GPU into each session.
 //
 // Two paths:
-//   prefill (and a step that records taps): WebGpuEngine.chunkPass — the forward pass's kernels over the session's
-//     state, attention over [cache ; chunk], K/V committed at the end (kernels/cache-attention.ts);
+//   prefill (and a step that records taps): GpuModel.chunkPass, the engine's forward-pass kernels over the
+//     session's state, attention over [cache ; chunk], K/V committed at the end (kernels/cache-attention.ts);
 //   decode: a DecodeProgram of fused kernels (gemv.ts, decode-attention.ts, decode-ssm.ts) recorded once and replayed
 //     per token into ONE command encoder. step() reads back the logits; greedy() keeps the token on the GPU (argmax
 //     kernel → the next step's embedding gather) and reads back only the ids, 4 bytes per token.
@@ -22,8 +22,8 @@ import type { LayerSpec } from '../config.ts';
 import { InputError, matchTaps, validateIds } from '../model.ts';
 import { tensor } from '../tensor.ts';
 import type { CacheUsage, DecodeSession, KvSnapshot, LayerCacheUsage, SessionOptions, StepResult, WindowRule } from '../session/types.ts';
-import type { ChunkState, WebGpuEngine } from './engine.ts';
-import { DecodeProgram, type DispatchInfo, type Stream } from './decode-program.ts';
+import { gemvShape, type ChunkState, type GpuModel } from './gpu-model.ts';
+import { DecodeProgram, type Stream } from './decode-program.ts';
 import { grid } from './runtime.ts';
 import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayout, type Epilogue, type Prologue } from './kernels/gemv.ts';
 import {
@@ -35,11 +35,11 @@ import {
   splits,
 } from './kernels/decode-attention.ts';
 import { argmaxKernel, ssmStepGroups, ssmStepKernel, ssmStepParams } from './kernels/decode-ssm.ts';
-import { gatherKernel } from './kernels/gather.ts';
+import { gatherKernel, gatherUniforms } from './kernels/gather.ts';
 import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
-import { copyColsKernel } from './kernels/copy-cols.ts';
+import { copyColsKernel, copyColsUniforms } from './kernels/copy-cols.ts';
 import type { GpuMatrix } from './weights.ts';
-import { attentionKind, totalUsage } from '../session/usage.ts';
+import { attentionKind, totalUsage } from '../cache/calculator.ts';
 
 const F32 = 4;
 /** Bytes of a layer's Q/K/V conv state (lab_qkv_conv W): qkvColumns × (W − 1) f32 values. */
@@ -65,11 +65,18 @@ interface MetaState {
   qkvConv: Array<GPUBuffer | null>;
 }
 
-/** What one decoded token costs (for the benchmark): dispatches, and bytes of weights and cache it reads. */
-export interface DecodeCost {
-  dispatches: number;
-  weightBytes: number;
-  cacheBytes: number;
+/** What WebGpuSession.probe() gives a benchmark. */
+export interface DecodeProbe {
+  readonly model: GpuModel;
+  /** The recorded decode step (record it at `position`). */
+  readonly program: DecodeProgram;
+  /** Position of the next token, meta rows included. */
+  readonly position: number;
+  readonly numMeta: number;
+  /** Per KV owner: slots, ring (0 = global) and row widths. */
+  readonly kv: ReadonlyArray<Readonly<OwnerCache> | null>;
+  /** Count one token as decoded after the program was recorded once at `position` (throws when the context is full). */
+  advance(): void;
 }
 
 export class WebGpuSession implements DecodeSession {
@@ -78,7 +85,7 @@ export class WebGpuSession implements DecodeSession {
   readonly numMeta: number;
   readonly maxContext: number;
   readonly metaFromCache: boolean;
-  private readonly engine: WebGpuEngine;
+  private readonly model: GpuModel;
   private readonly ablationKey: string;
   private readonly ablation: SessionOptions['ablation'];
   private readonly wanted: Set<string>;
@@ -94,9 +101,9 @@ export class WebGpuSession implements DecodeSession {
   private textLength = 0;
   private disposed = false;
 
-  private constructor(engine: WebGpuEngine, opts: SessionOptions) {
-    const c = engine.config;
-    this.engine = engine;
+  private constructor(model: GpuModel, opts: SessionOptions) {
+    const c = model.config;
+    this.model = model;
     this.windowRule = opts.windowRule ?? 'hf';
     if (this.windowRule !== 'hf' && this.windowRule !== 'prefill')
       throw new InputError(`windowRule must be "hf" or "prefill", got ${JSON.stringify(this.windowRule)}`);
@@ -116,7 +123,7 @@ export class WebGpuSession implements DecodeSession {
     this.ablationKey = formatAblation(this.ablation);
     this.wanted = matchTaps(c, opts.taps);
     this.metaFromCache = this.numMeta > 0 && (opts.reuseMetaState ?? true);
-    const rt = engine.rt;
+    const rt = model.rt;
     const ring = this.windowRule === 'hf' ? this.window : this.window + 1;
     const make = (bytes: number, label: string) => {
       const b = rt.create(bytes, label);
@@ -144,14 +151,14 @@ export class WebGpuSession implements DecodeSession {
   }
 
   /** Open a session; the model's first session (per ablation) computes the meta-token state. */
-  static async open(engine: WebGpuEngine, opts: SessionOptions = {}): Promise<WebGpuSession> {
-    const s = new WebGpuSession(engine, opts);
+  static async open(model: GpuModel, opts: SessionOptions = {}): Promise<WebGpuSession> {
+    const s = new WebGpuSession(model, opts);
     try {
       if (s.metaFromCache) {
-        let meta = engine.metaStates.get(s.ablationKey) as MetaState | undefined;
+        let meta = model.metaStates.get(s.ablationKey) as MetaState | undefined;
         if (!meta) {
-          meta = await WebGpuSession.computeMetaState(engine, opts);
-          engine.metaStates.set(s.ablationKey, meta);
+          meta = await WebGpuSession.computeMetaState(model, opts);
+          model.metaStates.set(s.ablationKey, meta);
         }
         s.restore(meta);
       }
@@ -162,13 +169,13 @@ export class WebGpuSession implements DecodeSession {
     }
   }
 
-  private static async computeMetaState(engine: WebGpuEngine, opts: SessionOptions): Promise<MetaState> {
-    const c = engine.config;
+  private static async computeMetaState(model: GpuModel, opts: SessionOptions): Promise<MetaState> {
+    const c = model.config;
     const M = c.numMetaTokens;
-    const scratch = new WebGpuSession(engine, { ...opts, taps: undefined, reuseMetaState: false });
+    const scratch = new WebGpuSession(model, { ...opts, taps: undefined, reuseMetaState: false });
     try {
       await scratch.run([], M, 'prefill');
-      const rt = engine.rt;
+      const rt = model.rt;
       const encoder = rt.device.createCommandEncoder({ label: 'meta state' });
       const copy = (src: GPUBuffer | null, bytes: number, label: string) => {
         if (!src) return null;
@@ -193,9 +200,9 @@ export class WebGpuSession implements DecodeSession {
 
   /** Copy the meta state into this session's buffers (meta slots 0..M−1 are fixed in every layout). */
   private restore(meta: MetaState): void {
-    const c = this.engine.config;
+    const c = this.model.config;
     const M = this.numMeta;
-    const encoder = this.engine.rt.device.createCommandEncoder({ label: 'restore meta state' });
+    const encoder = this.model.rt.device.createCommandEncoder({ label: 'restore meta state' });
     this.kv.forEach((o, i) => {
       const m = meta.kv[i];
       if (!o || !m) return;
@@ -207,7 +214,7 @@ export class WebGpuSession implements DecodeSession {
     this.qkvConv.forEach(
       (b, i) => b && meta.qkvConv[i] && encoder.copyBufferToBuffer(meta.qkvConv[i]!, 0, b, 0, qkvStateBytes(c.layers[i])),
     );
-    this.engine.rt.device.queue.submit([encoder.finish()]);
+    this.model.rt.device.queue.submit([encoder.finish()]);
     this.position = M;
   }
 
@@ -229,7 +236,7 @@ export class WebGpuSession implements DecodeSession {
 
   async prefill(ids: number[]): Promise<StepResult> {
     this.alive();
-    validateIds(this.engine.config, ids, this.numMeta > 0);
+    validateIds(this.model.config, ids, this.numMeta > 0);
     this.checkRoom(ids.length);
     // Without a precomputed meta state, the first prefill runs the meta tokens itself, in front of the text.
     const metaRows = this.position === 0 ? this.numMeta : 0;
@@ -239,7 +246,7 @@ export class WebGpuSession implements DecodeSession {
   async step(id: number): Promise<StepResult> {
     this.alive();
     if (this.textLength === 0) throw new InputError('step() before prefill(): feed the prompt with prefill() first');
-    validateIds(this.engine.config, [id], this.numMeta > 0);
+    validateIds(this.model.config, [id], this.numMeta > 0);
     this.checkRoom(1);
     if (this.wanted.size > 0) return this.run([id], 0, 'decode');
     const logits = await this.decode(id, 1, true);
@@ -255,7 +262,7 @@ export class WebGpuSession implements DecodeSession {
     this.alive();
     if (this.textLength === 0) throw new InputError('greedy() before prefill(): feed the prompt with prefill() first');
     if (!Number.isInteger(count) || count < 1) throw new InputError(`count must be an integer ≥ 1, got ${count}`);
-    validateIds(this.engine.config, [id], this.numMeta > 0);
+    validateIds(this.model.config, [id], this.numMeta > 0);
     this.checkRoom(count);
     const out: number[] = [];
     for (let done = 0; done < count; done += RESULT_SLOTS) {
@@ -277,7 +284,7 @@ export class WebGpuSession implements DecodeSession {
       ssm: this.ssm,
       qkvConv: this.qkvConv,
     };
-    const r = await this.engine.chunkPass(ids, chunk, { ablation: this.ablation }, this.wanted);
+    const r = await this.model.chunkPass(ids, chunk, { ablation: this.ablation }, this.wanted);
     this.position += metaRows + ids.length;
     this.textLength += ids.length;
     return r;
@@ -288,12 +295,12 @@ export class WebGpuSession implements DecodeSession {
    * tokens come from the argmax kernel. Returns the logits of the last step (withLogits) or the argmax ids.
    */
   private async decode(id: number | null, steps: number, withLogits: boolean): Promise<Float32Array | number[]> {
-    const rt = this.engine.rt;
+    const rt = this.model.rt;
     const program = this.ensureProgram();
     const { token, results, logits } = this.decodeBuffers!;
     if (id !== null) rt.device.queue.writeBuffer(token, 0, new Uint32Array([id]));
     const staging = rt.create(
-      (withLogits ? this.engine.config.vocabSize : steps) * 4,
+      (withLogits ? this.model.config.vocabSize : steps) * 4,
       'decode readback',
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     );
@@ -304,7 +311,7 @@ export class WebGpuSession implements DecodeSession {
         this.slot = s;
         program.record(encoder, this.position);
         if (s === steps - 1) {
-          if (withLogits) encoder.copyBufferToBuffer(logits, 0, staging, 0, this.engine.config.vocabSize * 4);
+          if (withLogits) encoder.copyBufferToBuffer(logits, 0, staging, 0, this.model.config.vocabSize * 4);
           else encoder.copyBufferToBuffer(results, 0, staging, 0, steps * 4);
         }
         rt.device.queue.submit([encoder.finish()]);
@@ -318,7 +325,7 @@ export class WebGpuSession implements DecodeSession {
       if (error) throw new Error(`WebGPU decode step failed: ${error.message}`);
       return withLogits ? new Float32Array(bytes) : Array.from(new Uint32Array(bytes));
     } catch (e) {
-      if (this.engine.rt.ctx.isLost()) throw await this.engine.rt.ctx.lost;
+      if (this.model.rt.ctx.isLost()) throw await this.model.rt.ctx.lost;
       throw e;
     } finally {
       rt.destroy(staging);
@@ -330,7 +337,7 @@ export class WebGpuSession implements DecodeSession {
 
   private ensureProgram(): DecodeProgram {
     if (this.program) return this.program;
-    const e = this.engine;
+    const e = this.model;
     const c = e.config;
     const rt = e.rt;
     const make = (floats: number, label: string) => {
@@ -387,7 +394,7 @@ export class WebGpuSession implements DecodeSession {
         );
         return b;
       };
-      return { attn: gain(e.layers[i].norm1, masks[i].attn), ssm: gain(e.layers[i].norm2, masks[i].ssm) };
+      return { attn: gain(e.weights.layers[i].norm1, masks[i].attn), ssm: gain(e.weights.layers[i].norm2, masks[i].ssm) };
     });
 
     const p = new DecodeProgram(rt);
@@ -404,11 +411,11 @@ export class WebGpuSession implements DecodeSession {
       extra: Parameters<typeof gemvParams>[3] = {},
       W2?: GpuMatrix,
     ) => {
-      const layout = gemvLayout(e.gemvShape(), W.rows, prologue);
+      const layout = gemvLayout(gemvShape(e), W.rows, prologue);
       const rpg = layout.rowsPerGroup;
       // Staging pays where the prologue computes (norm, fuse: several loads per input); a plain input is one load
       // either way, and a 22 KB stage (down_proj) cut occupancy on the H200 (docs/performance.md, run 3).
-      const stage = prologue !== 'plain' && e.decodeStage && gemvStages(W.cols, prologue, rt.device.limits.maxComputeWorkgroupStorageSize);
+      const stage = prologue !== 'plain' && e.decode.stage && gemvStages(W.cols, prologue, rt.device.limits.maxComputeWorkgroupStorageSize);
       const kernel = gemvKernel({
         ...layout,
         dtype: W.dtype,
@@ -417,8 +424,8 @@ export class WebGpuSession implements DecodeSession {
         epilogue,
         convTaps: c.dConv,
         stage,
-        unroll: e.decodeUnroll,
-        subgroups: e.decodeSubgroups,
+        unroll: e.decode.unroll,
+        subgroups: e.decode.subgroups,
       });
       W.chunks.forEach((ch, k) => {
         const buffers = gemvBindings({ dtype: W.dtype, K: W.cols, rowsPerGroup: rpg, prologue, epilogue }).map((n) =>
@@ -430,19 +437,32 @@ export class WebGpuSession implements DecodeSession {
     };
 
     // The embedding row of the token (which lives on the GPU: written by step() or by the argmax kernel).
-    for (const ch of e.embed.chunks)
-      p.add(gatherKernel(e.embed.dtype), [token, ch.buffer, x], [1, D, ch.row0, ch.rows, 0], [Math.ceil(D / 64), 1]);
+    for (const ch of e.weights.embed.chunks)
+      p.add(
+        gatherKernel(e.weights.embed.dtype),
+        [token, ch.buffer, x],
+        gatherUniforms.pack({ count: 1, cols: D, row0: ch.row0, rows: ch.rows, outRow0: 0 }),
+        [Math.ceil(D / 64), 1],
+      );
 
     for (const l of c.layers) {
       const i = l.index;
-      const w = e.layers[i];
+      const w = e.weights.layers[i];
       // in_proj with input_layernorm folded in; its epilogue runs the conv step (xc, conv state) on the x rows.
       if (l.hasSsm) {
         gemv(
           w.inProj,
           'norm',
           'conv',
-          { x, gain: w.inputNorm, out: P, convW: w.convW!, convB: w.convB ?? e.zeros, convState: this.conv[i] ?? e.zeros, xc },
+          {
+            x,
+            gain: w.inputNorm,
+            out: P,
+            convW: w.convW!,
+            convB: w.convB ?? e.weights.zeros,
+            convState: this.conv[i] ?? e.weights.zeros,
+            xc,
+          },
           {
             eps,
             xRow0: l.rows.x![0],
@@ -457,17 +477,22 @@ export class WebGpuSession implements DecodeSession {
         const Q = l.qkvColumns;
         const params = convParams(1, Q, l.qkvConv, 1, { stride: l.rows.total, offset: 0, plain: true });
         const state = this.qkvConv[i];
-        p.add(convKernel, [P, state ?? e.zeros, w.qkvConvW!, rt.dummy, qkvOut], params, convGroups(1, Q));
+        p.add(convKernel, [P, state ?? e.weights.zeros, w.qkvConvW!, rt.dummy, qkvOut], params, convGroups(1, Q));
         if (state) {
           const width = Q * (l.qkvConv - 1);
           p.add(convStateKernel, [P, state, qkvNext], params, convGroups(1, width));
-          p.add(copyColsKernel, [qkvNext, state], [1, width, 0, width], convGroups(1, width)); // copy-cols: 64 per group too
+          p.add(
+            copyColsKernel,
+            [qkvNext, state],
+            copyColsUniforms.pack({ rows: 1, cols: width, xOffset: 0, xStride: width }),
+            convGroups(1, width),
+          ); // 64 per group too
         }
       }
 
       // A hybrid layer's attention and SSM branches are independent after in_proj: merged, x_proj runs in the
       // attention partials' dispatch and the SSM step in the combine's (kernels/decode-attention.ts, decode-ssm.ts).
-      const merge = e.decodeMerge && l.hasAttention && l.hasSsm && w.xProj!.chunks.length === 1;
+      const merge = e.decode.merge && l.hasAttention && l.hasSsm && w.xProj!.chunks.length === 1;
       const src = l.hasAttention ? this.kv[l.kvSource]! : null;
       const entries = (pos: number) => (src!.ring === 0 ? pos + 1 : M + Math.min(pos - M + 1, src!.ring));
       if (l.hasSsm && w.dtProj!.chunks.length !== 1)
@@ -529,84 +554,35 @@ export class WebGpuSession implements DecodeSession {
       gemv(w.gate, 'norm', 'swiglu', { x: xmid, gain: w.preMoeNorm, out: h }, { eps }, w.up);
       gemv(w.down, 'plain', 'residual', { x: h, resid: xmid, out: x });
     }
-    gemv(e.head, 'norm', 'store', { x, gain: e.finalNorm, out: logits }, { eps });
+    gemv(e.weights.head, 'norm', 'store', { x, gain: e.weights.finalNorm, out: logits }, { eps });
     p.add(argmaxKernel, [logits, token, results], () => [c.vocabSize, this.slot], [1]);
     this.program = p;
     return p;
   }
 
-  /** Dispatches and bytes read by the next decode step (weights as stored; cache entries actually attended). */
-  decodeCost(): DecodeCost {
-    const program = this.ensureProgram();
-    const e = this.engine;
-    const c = e.config;
-    const bytesOf = (m: GpuMatrix | null) => (m ? m.rows * m.cols * (m.dtype === 'F32' ? 4 : 2) : 0);
-    let weightBytes = e.embed.cols * (e.embed.dtype === 'F32' ? 4 : 2) + bytesOf(e.head);
-    let cacheBytes = 0;
-    const pos = this.position;
-    for (const l of c.layers) {
-      const w = e.layers[l.index];
-      weightBytes += [w.inProj, w.xProj, w.dtProj, w.outProj, w.gate, w.up, w.down].reduce((a, m) => a + bytesOf(m), 0);
-      if (l.hasAttention) {
-        const src = this.kv[l.kvSource]!;
-        const entries = src.ring === 0 ? pos + 1 : this.numMeta + Math.min(pos - this.numMeta + 1, src.ring);
-        cacheBytes += entries * (src.kWidth + src.vWidth) * F32;
-      }
-      if (l.hasSsm) cacheBytes += 2 * c.dInner * (c.dState + Math.max(0, c.dConv - 1)) * F32; // read and written
-      cacheBytes += 2 * qkvStateBytes(l);
-    }
-    return { dispatches: program.dispatches, weightBytes, cacheBytes };
-  }
-
   /**
-   * GPU milliseconds of one greedy decode step (its compute pass between two timestamps), for the benchmark:
-   * `measure` records the step into an encoder, resolves the timestamps and returns nanoseconds (or null).
+   * The one way into a session's decode internals, for bench/ (decode-bench.ts: costs, timings, per-kernel profiles,
+   * ceilings) and the tests of what they count. Resets the greedy result slot to 0.
    */
-  async timedStep(
-    writes: GPUComputePassTimestampWrites,
-    measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
-  ): Promise<number | null> {
+  probe(): DecodeProbe {
     this.alive();
-    this.checkRoom(1);
-    const program = this.ensureProgram();
     this.slot = 0;
-    const ns = await measure((e) => program.record(e, this.position, writes));
-    this.position += 1;
-    this.textLength += 1;
-    return ns === null ? null : ns / 1e6;
-  }
-
-  /** Per-kernel GPU time of one decode step from timestamps (benchmarks only: it changes the state). */
-  async profileDecodeGpu(
-    writes: GPUComputePassTimestampWrites,
-    measure: (record: (e: GPUCommandEncoder) => void) => Promise<number | null>,
-  ): Promise<Map<string, { count: number; ms: number }>> {
-    return this.ensureProgram().profileGpu(this.position, writes, measure);
-  }
-
-  /** The decode step's dispatches by kernel name, in order. */
-  decodeDispatchNames(): string[] {
-    return this.ensureProgram().names();
-  }
-
-  /** DecodeProgram.recordVariant at the session's position (benchmarks only: it changes the state). */
-  recordDecodeVariant(
-    encoder: GPUCommandEncoder,
-    repeats: number,
-    replace: (d: DispatchInfo, pass: GPUComputePassEncoder) => boolean,
-    writes?: GPUComputePassTimestampWrites,
-  ): void {
-    this.alive();
-    this.ensureProgram().recordVariant(encoder, this.position, repeats, replace, writes);
-  }
-
-  /** Per-kernel wall time of one decode step's dispatches run one by one (benchmarks only: it changes the state). */
-  async profileDecode(repeats = 3): Promise<Map<string, { count: number; ms: number }>> {
-    return this.ensureProgram().profile(this.position, repeats);
+    return {
+      model: this.model,
+      program: this.ensureProgram(),
+      position: this.position,
+      numMeta: this.numMeta,
+      kv: this.kv,
+      advance: () => {
+        this.checkRoom(1);
+        this.position += 1;
+        this.textLength += 1;
+      },
+    };
   }
 
   cacheUsage(): CacheUsage {
-    const c = this.engine.config;
+    const c = this.model.config;
     const layers = c.layers.map((l): LayerCacheUsage => {
       const o = this.kv[l.index];
       const entries = o ? this.numMeta + (o.ring === 0 ? this.textLength : Math.min(this.textLength, o.ring)) : 0;
@@ -626,7 +602,7 @@ export class WebGpuSession implements DecodeSession {
 
   async readKv(layer: number): Promise<KvSnapshot | null> {
     this.alive();
-    const c = this.engine.config;
+    const c = this.model.config;
     const l = c.layers[layer];
     if (!l) throw new InputError(`layer ${layer} does not exist (the model has ${c.numLayers} layers)`);
     if (!l.hasAttention) return null;
@@ -636,7 +612,7 @@ export class WebGpuSession implements DecodeSession {
     const positions: number[] = [];
     for (let q = 0; q < Math.min(written, M); q++) positions.push(q);
     for (let q = o.ring === 0 ? M : Math.max(M, written - o.ring); q < written; q++) positions.push(q);
-    const pass = this.engine.rt.begin(`read KV ${l.kvSource}`);
+    const pass = this.model.rt.begin(`read KV ${l.kvSource}`);
     pass.read(o.k, o.slots * o.kWidth);
     pass.read(o.v, o.slots * o.vWidth);
     const [kAll, vAll] = await pass.submit();
@@ -654,7 +630,7 @@ export class WebGpuSession implements DecodeSession {
     if (this.disposed) return;
     this.disposed = true;
     this.program?.dispose();
-    for (const b of this.owned) this.engine.rt.destroy(b);
+    for (const b of this.owned) this.model.rt.destroy(b);
     this.owned.length = 0;
   }
 }

@@ -6,8 +6,8 @@
 // schema) are set as attribute text, which the widget parses like any attribute of a lesson page. Nothing from the
 // query is ever parsed as HTML.
 import type { ReactiveElement } from 'lit';
-import { decodeField, type Schema } from '../lib/url-state.ts';
-import { attributeName } from '../lib/embed-snippet.ts';
+import { decodeField, type Schema } from '../lib/base/url-state.ts';
+import { attributeName } from '../lib/base/embed-snippet.ts';
 import { loadWidget } from './widget-tags.ts';
 
 export const RESIZE_MESSAGE = 'hymba-lab:resize';

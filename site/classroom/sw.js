@@ -6,16 +6,21 @@
 // - Everything else (pages, /embed/hymba-lab.js, /sw.js): network first, so a new build shows at once online,
 //   falling back to the cache offline. Pages match without their query string (?meter.tokens=300 is the same page).
 // - HEAD requests (the engine asks whether a model exists) are answered from a cached GET offline.
+// - Offline, a page that is not cached gets the site's 404 page (cached at install), not the browser's error.
 // - Activate: delete the caches of older builds.
 /* global VERSION, PRECACHE */
 /// <reference lib="webworker" />
 const CACHE = `hymba-lab-${VERSION}`;
+const NOT_FOUND = '/404.html';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(PRECACHE))
+      .then((cache) =>
+        // The 404 page is a nicety: a host that cannot serve it must not stop the worker from installing.
+        cache.addAll(PRECACHE).then(() => cache.add(NOT_FOUND).catch(() => {})),
+      )
       .then(() => self.skipWaiting()),
   );
 });
@@ -59,6 +64,8 @@ async function networkFirst(request) {
   } catch (offline) {
     const hit = (await cache.match(request)) ?? (await cache.match(request, { ignoreSearch: true }));
     if (hit) return hit;
+    const notFound = request.mode === 'navigate' ? await cache.match(NOT_FOUND) : undefined;
+    if (notFound) return new Response(notFound.body, { status: 404, statusText: 'Not Found', headers: notFound.headers });
     throw offline;
   }
 }

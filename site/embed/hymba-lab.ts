@@ -14,4 +14,4 @@ const widgets = import.meta.glob('../widgets/hymba-*.ts', { eager: true });
 /** The tags this bundle registers, e.g. ["hymba-cache-meter", …]. */
 export const tags: string[] = Object.keys(widgets).map((path) => path.slice(path.lastIndexOf('/') + 1, -'.ts'.length));
 
-export { assetBase } from '../lib/asset-base.ts';
+export { assetBase } from '../lib/page/asset-base.ts';

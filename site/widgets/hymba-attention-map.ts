@@ -9,14 +9,15 @@ import * as Plot from '@observablehq/plot';
 import { interpolateViridis } from 'd3';
 import type { Tensor } from '../../engine/tensor.ts';
 import { attentionStats, meanOverHeads, type HeadAttentionStats } from '../../engine/analysis/attention-stats.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { pageController, requestKey, type LoadedModel } from '../lib/engine-controller.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import type { Schema } from '../lib/url-state.ts';
-import { OKABE_ITO } from '../lib/theme.ts';
-import '../lib/heatmap.ts';
-import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from './stepper-tokens.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { pageController, requestKey, type LoadedModel } from '../lib/page/engine-controller.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { attentionMapSnippet } from '../lib/content/snippets.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import { OKABE_ITO } from '../lib/base/theme.ts';
+import '../lib/base/heatmap.ts';
+import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
 
 /** One run of the prompt: which model, meta tokens on or off, and its attention probabilities per layer. */
 export interface AttentionRun {
@@ -281,7 +282,7 @@ export class HymbaAttentionMap extends LabWidget {
         json: () => ({ prompt: this.prompt, ids: this.ids, runs: this.runs.map(({ probs: _probs, ...r }) => r) }),
         svg: () => this.renderRoot.querySelector<SVGSVGElement>('.chart.heads svg[viewBox]'),
       })}
-      ${this.isHidden('code') ? '' : codePanel(this.code())}
+      ${this.isHidden('code') ? '' : codePanel(attentionMapSnippet({ model: this.model, ids: this.ids, layer: this.shownLayer() }))}
     `;
   }
 
@@ -401,23 +402,6 @@ export class HymbaAttentionMap extends LabWidget {
         })),
       ),
     );
-  }
-
-  private code(): string {
-    return `// The numbers of this figure: attention probabilities with meta tokens on and off, reduced per head.
-import { loadCheckpoint } from './engine/checkpoint/load.ts';
-import { folderFiles } from './engine/checkpoint/folder.node.ts';
-import { CpuEngine } from './engine/cpu/forward.ts';
-import { attentionStats } from './engine/analysis/attention-stats.ts';
-
-const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
-const ids = [${this.ids.join(', ')}];
-for (const meta of [true, false]) {
-  const { taps } = await engine.forward(ids, { meta, taps: ['layers.${this.shownLayer()}.attn.probs'] });
-  const numMeta = meta ? engine.config.numMetaTokens : 0;
-  console.log(meta ? 'meta on' : 'meta off', attentionStats(taps.get('layers.${this.shownLayer()}.attn.probs'), { numMeta }));
-}
-`;
   }
 }
 

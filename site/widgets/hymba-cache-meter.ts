@@ -14,14 +14,14 @@ import { getPreset, type TransformerPreset } from '../../engine/presets.ts';
 import type { CacheUsage, DecodeSession, SessionOptions, WindowRule } from '../../engine/session/types.ts';
 import { argmax } from '../../engine/sampling.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { formatBytes, pageController, type LoadedModel } from '../lib/engine-controller.ts';
-import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/configs.ts';
-import { KIND_COLOURS, OKABE_ITO } from '../lib/theme.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import { cacheMeterSnippet } from '../lib/snippets.ts';
-import type { Schema } from '../lib/url-state.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { formatBytes, pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
+import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/content/configs.ts';
+import { KIND_COLOURS, OKABE_ITO } from '../lib/base/theme.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { cacheMeterSnippet } from '../lib/content/snippets.ts';
+import type { Schema } from '../lib/base/url-state.ts';
 
 const MB = 1e6;
 /** The paper's Table 2 point: 8k tokens (8,000), FP16. */

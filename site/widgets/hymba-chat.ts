@@ -17,10 +17,11 @@ import type { CacheUsage } from '../../engine/session/types.ts';
 import { IncrementalDecoder, renderChatTemplate, type ChatMessage } from '../../engine/tokenizer/index.ts';
 import { Sampler } from '../../engine/sampling.ts';
 import type { GpuContext } from '../../engine/webgpu/device.ts';
-import { define, describeError, getPageGpu } from './widget-base.ts';
-import { LabWidget } from '../lib/lab-widget.ts';
-import { formatBytes } from '../lib/engine-controller.ts';
-import { inspectModel, loadChatModel, openSession, type ChatModel } from './full-size-engine.ts';
+import { define, describeError } from '../lib/base/widget-base.ts';
+import { getPageGpu } from '../lib/page/gpu.ts';
+import { LabWidget } from '../lib/base/lab-widget.ts';
+import { formatBytes } from '../lib/page/engine-controller.ts';
+import { inspectModel, loadChatModel, openSession, type ChatModel } from '../lib/features/full-size-engine.ts';
 
 const SYSTEM = 'You are a helpful assistant.';
 /** The template's turn marker: if the model starts a new turn itself, its reply has ended. */

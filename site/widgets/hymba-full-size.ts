@@ -8,12 +8,21 @@ import { css, html, svg, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { HymbaConfig } from '../../engine/config.ts';
 import { getPreset, type TransformerPreset } from '../../engine/presets.ts';
-import { define, getPageGpu, describeError } from './widget-base.ts';
-import { LabWidget } from '../lib/lab-widget.ts';
-import { formatBytes } from '../lib/engine-controller.ts';
-import { KIND_COLOURS } from '../lib/theme.ts';
-import { cacheTable, hymba15bRaw, layerMap, parameterCount, reducedConfig, type CacheRow, type LayerCell } from './full-size-model.ts';
-import { measureDecode, openSession, randomGpuEngine, type RandomEngine, type SpeedResult } from './full-size-engine.ts';
+import { define, describeError } from '../lib/base/widget-base.ts';
+import { getPageGpu } from '../lib/page/gpu.ts';
+import { LabWidget } from '../lib/base/lab-widget.ts';
+import { formatBytes } from '../lib/page/engine-controller.ts';
+import { KIND_COLOURS } from '../lib/base/theme.ts';
+import {
+  cacheTable,
+  hymba15bRaw,
+  layerMap,
+  parameterCount,
+  reducedConfig,
+  type CacheRow,
+  type LayerCell,
+} from '../lib/features/full-size-model.ts';
+import { measureDecode, openSession, randomGpuEngine, type RandomEngine, type SpeedResult } from '../lib/features/full-size-engine.ts';
 
 const BASELINE = 'llama-3.2-3b';
 /** 1k, 8k, 32k as the paper counts them (8k = 8,000 tokens). */

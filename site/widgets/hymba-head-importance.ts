@@ -17,13 +17,15 @@ import {
   type ImportanceCell,
   type LayerGains,
 } from '../../engine/analysis/recall.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import { KIND_COLOURS } from '../lib/theme.ts';
-import type { Schema } from '../lib/url-state.ts';
-import { LAB_MODELS, RunGuard, cpuTierSequences, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
-import { importanceSnippet } from './recall-snippets.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { KIND_COLOURS } from '../lib/base/theme.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import { RunGuard, pct } from '../lib/features/recall-shared.ts';
+import { cpuTierSequences, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
+import { ZOO_NAMES } from '../../engine/train/zoo.ts';
+import { importanceSnippet } from '../lib/content/recall-snippets.ts';
 
 const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'selective copying' };
 const BRANCH_TEXT = { attn: 'attention', ssm: 'SSM' } as const;
@@ -182,8 +184,8 @@ export class HymbaHeadImportance extends LabWidget {
             : html`<label
                 >Model
                 <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-                  ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option selected>${this.model}</option>`}
-                  ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
+                  ${ZOO_NAMES.includes(this.model) ? '' : html`<option selected>${this.model}</option>`}
+                  ${ZOO_NAMES.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
                 </select></label
               >`
         }

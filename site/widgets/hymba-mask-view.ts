@@ -6,16 +6,16 @@ import { css, html, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import type { HymbaConfig } from '../../engine/config.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { pageController } from '../lib/engine-controller.ts';
-import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/configs.ts';
-import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/masks.ts';
-import { KIND_COLOURS, OKABE_ITO } from '../lib/theme.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import { maskViewSnippet } from '../lib/snippets.ts';
-import type { Schema } from '../lib/url-state.ts';
-import '../lib/heatmap.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { pageController } from '../lib/page/engine-controller.ts';
+import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/content/configs.ts';
+import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/content/masks.ts';
+import { KIND_COLOURS, OKABE_ITO } from '../lib/base/theme.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { maskViewSnippet } from '../lib/content/snippets.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import '../lib/base/heatmap.ts';
 
 /** Zoo models whose cards carry recall by distance, and how the chart names them. */
 const RECALL_MODELS = [

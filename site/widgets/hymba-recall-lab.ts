@@ -22,27 +22,17 @@ import {
   type RecallPoint,
 } from '../../engine/analysis/recall.ts';
 import { cacheBytes } from '../../engine/cache/calculator.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { formatBytes } from '../lib/engine-controller.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import { OKABE_ITO } from '../lib/theme.ts';
-import type { Schema } from '../lib/url-state.ts';
-import {
-  LAB_MODELS,
-  RIGHT,
-  RunGuard,
-  WRONG,
-  engineNote,
-  label,
-  loadCard,
-  loadZooModel,
-  pct,
-  queuedEngine,
-  type EngineChoice,
-  type ModelCard,
-} from './recall-shared.ts';
-import { recallSnippet } from './recall-snippets.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { formatBytes } from '../lib/page/engine-controller.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { OKABE_ITO } from '../lib/base/theme.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import { RIGHT, RunGuard, WRONG, label, pct } from '../lib/features/recall-shared.ts';
+import { engineNote, loadCard, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
+import type { ModelCard } from '../../engine/train/card.ts';
+import { ZOO_NAMES } from '../../engine/train/zoo.ts';
+import { recallSnippet } from '../lib/content/recall-snippets.ts';
 
 /** The pairs of the accuracy-vs-pairs curve (MQAR-128 allows 4–24 in the zoo's training range, up to 32). */
 const CURVE_PAIRS = [4, 8, 12, 16, 20, 24];
@@ -292,8 +282,8 @@ export class HymbaRecallLab extends LabWidget {
             : html`<label
                 >Model
                 <select name="model" .value=${this.model} @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-                  ${(LAB_MODELS as readonly string[]).includes(this.model) ? '' : html`<option>${this.model}</option>`}
-                  ${LAB_MODELS.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
+                  ${ZOO_NAMES.includes(this.model) ? '' : html`<option>${this.model}</option>`}
+                  ${ZOO_NAMES.map((n) => html`<option ?selected=${n === this.model}>${n}</option>`)}
                 </select></label
               >`
         }

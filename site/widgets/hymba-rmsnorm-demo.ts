@@ -5,7 +5,8 @@ import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { rmsnormCpu, runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
 import { WebGpuUnavailableError } from '../../engine/webgpu/device.ts';
-import { HymbaWidget, define, getPageGpu } from './widget-base.ts';
+import { HymbaWidget, define } from '../lib/base/widget-base.ts';
+import { getPageGpu } from '../lib/page/gpu.ts';
 
 const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
 

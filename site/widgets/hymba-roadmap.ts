@@ -8,14 +8,15 @@ import { property, state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { cacheBytes } from '../../engine/cache/calculator.ts';
 import { evaluateRecall, FRESH_SEED, freshExamples, mqar128, tokensPerSecond } from '../../engine/analysis/recall.ts';
-import { define } from './widget-base.ts';
-import { LabWidget, numbersTable } from '../lib/lab-widget.ts';
-import { formatBytes, pageController, requestKey } from '../lib/engine-controller.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import { OKABE_ITO } from '../lib/theme.ts';
-import type { Schema } from '../lib/url-state.ts';
-import { RunGuard, cpuTierSequences, engineFor, engineNote, loadZooModel, pct, queuedEngine, type EngineChoice } from './recall-shared.ts';
-import { roadmapSnippet } from './recall-snippets.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
+import { formatBytes, pageController, requestKey } from '../lib/page/engine-controller.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import { OKABE_ITO } from '../lib/base/theme.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import { RunGuard, pct } from '../lib/features/recall-shared.ts';
+import { cpuTierSequences, engineFor, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
+import { roadmapSnippet } from '../lib/content/recall-snippets.ts';
 
 /** Table 1 of Dong et al. (2024), "Hymba: A Hybrid-head Architecture for Small Language Models", arXiv 2411.13676
  * (300M models, 100B tokens), as typed in hymba-spec.md §4.2. */

@@ -9,18 +9,20 @@ import { property, state } from 'lit/decorators.js';
 import type { Step } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { weightF32 } from '../../engine/checkpoint/load.ts';
-import { define } from './widget-base.ts';
-import { LabWidget } from '../lib/lab-widget.ts';
-import { pageController, type LoadedModel } from '../lib/engine-controller.ts';
-import { codePanel } from '../lib/code-panel.ts';
-import type { Schema } from '../lib/url-state.ts';
-import { KIND_COLOURS } from '../lib/theme.ts';
-import '../lib/heatmap.ts';
-import { DEFAULT_PROMPT, parsePrompt, sequenceLabels, tokenLabel } from './stepper-tokens.ts';
-import { blockDiagram, boxesOf, describeOp } from './stepper-diagram.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget } from '../lib/base/lab-widget.ts';
+import { pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
+import { codePanel } from '../lib/base/code-panel.ts';
+import type { Schema } from '../lib/base/url-state.ts';
+import { KIND_COLOURS } from '../lib/base/theme.ts';
+import '../lib/base/heatmap.ts';
+import { DEFAULT_PROMPT, parsePrompt, sequenceLabels, tokenLabel } from '../lib/content/stepper-tokens.ts';
+import { blockDiagram, boxesOf, describeOp } from '../lib/content/stepper-diagram.ts';
+import { STEP_TAPS, queriesOf, stepperSnippet } from '../lib/content/stepper-snippets.ts';
+import { ZOO_NAMES } from '../../engine/train/zoo.ts';
 
-/** The zoo models a reader can pick (models/<name>/). */
-export const ZOO_MODELS = ['hymba', 'parallel-swa-kv', 'parallel-swa', 'parallel', 'sequential', 'swa', 'attention', 'ssm'] as const;
+/** The zoo models a reader can pick (models/<name>/): Hymba first, then back along the roadmap (engine/train/zoo.ts). */
+const PICKABLE_MODELS = [...ZOO_NAMES].reverse();
 
 /** One op that has run: its tensors as read right after it ran, so stepping back shows exactly them. */
 export interface RecordedStep {
@@ -42,7 +44,6 @@ interface View {
 
 const MAX_MAP_WIDTH = 560;
 /** Taps read besides each op's own output. */
-const STEP_TAPS = ['layers.*.attn.probs', 'layers.*.ssm.state'];
 
 export class HymbaStepper extends LabWidget {
   static override styles = [
@@ -458,7 +459,7 @@ export class HymbaStepper extends LabWidget {
         json: () => ({ model: this.model, prompt: this.prompt, op: cur.name, shape: tensor.shape, data: tensor.data }),
         svg: () => this.renderRoot.querySelector<SVGSVGElement>('svg.diagram'),
       })}
-      ${this.isHidden('code') ? '' : codePanel(this.code(cur))}
+      ${this.isHidden('code') ? '' : codePanel(stepperSnippet({ model: this.model, ids: this.ids, index: cur.index, op: cur.name }))}
     `;
   }
 
@@ -472,7 +473,7 @@ export class HymbaStepper extends LabWidget {
             : html`<label
                 >Model
                 <select name="model" @change=${(e: Event) => (this.model = (e.target as HTMLSelectElement).value)}>
-                  ${[...new Set([this.model, ...ZOO_MODELS])].map((m) => html`<option value=${m} ?selected=${m === this.model}>${m}</option>`)}
+                  ${[...new Set([this.model, ...PICKABLE_MODELS])].map((m) => html`<option value=${m} ?selected=${m === this.model}>${m}</option>`)}
                 </select></label
               >`
         }
@@ -640,23 +641,6 @@ export class HymbaStepper extends LabWidget {
       for (let c = 0; c < v.cols; c++) rows.push({ op: cur.name, row: r, col: c, value: v.values[r * v.cols + c] });
     return rows;
   }
-
-  private code(cur: RecordedStep): string {
-    return `// The op this figure shows, from the same engine call (Engine.steps runs one op per iteration).
-import { loadCheckpoint } from './engine/checkpoint/load.ts';
-import { folderFiles } from './engine/checkpoint/folder.node.ts';
-import { CpuEngine } from './engine/cpu/forward.ts';
-
-const engine = new CpuEngine(await loadCheckpoint(folderFiles('models/${this.model}')));
-const ids = [${this.ids.join(', ')}];
-for await (const step of engine.steps(ids, { taps: ${JSON.stringify(STEP_TAPS).replaceAll('"', "'")} })) {
-  if (step.index < ${cur.index}) continue;
-  const t = await step.read('${cur.name}');
-  console.log(step.name, t.shape, Array.from(t.data.slice(0, 8)));
-  break;
-}
-`;
-  }
 }
 
 /** RMSNorm of every row of a 2-D tensor, times a gain (what the engine does before the fusion). */
@@ -668,22 +652,6 @@ function rmsnormRows(t: Tensor, gain: Float32Array, eps: number): Float32Array {
     for (let c = 0; c < cols; c++) ss += t.data[r * cols + c] ** 2;
     const inv = 1 / Math.sqrt(ss / cols + eps);
     for (let c = 0; c < cols; c++) out[r * cols + c] = t.data[r * cols + c] * inv * gain[c];
-  }
-  return out;
-}
-
-/** The queries of an MQAR prompt: a key at `pos` that appeared earlier directly followed by a value. */
-export function queriesOf(ids: readonly number[], vocabSize: number): { pos: number; value: number }[] {
-  const half = Math.floor(vocabSize / 2);
-  const isKey = (id: number) => id >= 1 && id < half;
-  const valueOf = new Map<number, number>();
-  const out: { pos: number; value: number }[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (!isKey(id)) continue;
-    const known = valueOf.get(id);
-    if (known !== undefined) out.push({ pos: i, value: known });
-    else if (i + 1 < ids.length && ids[i + 1] >= half) valueOf.set(id, ids[i + 1]);
   }
   return out;
 }

@@ -57,6 +57,18 @@ describe('offline', () => {
     await widgetsReady(page, 'hymba-rmsnorm-demo');
   });
 
+  it("a page that was never cached shows the site's 404 page, not the browser's error", async () => {
+    const url = `${site.origin}/lessons/no-such-lesson/`;
+    const response = await page.goto(url);
+    expect(response?.status()).toBe(404);
+    // Chromium logs a 404 document as a console error: that one is this test's, not a fault of the page.
+    const logged = browser.errors.indexOf(`${url}: Failed to load resource: the server responded with a status of 404 (Not Found)`);
+    expect(logged).toBeGreaterThanOrEqual(0);
+    browser.errors.splice(logged, 1);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Not found');
+    expect(await page.locator('a[href="/"]').count()).toBeGreaterThan(0);
+  });
+
   it('no request left the site', () => {
     expect(browser.requests.filter((u) => !u.startsWith(site.origin) && !/^(data|blob|about|chrome-extension):/.test(u))).toEqual([]);
     expect(browser.errors).toEqual([]);

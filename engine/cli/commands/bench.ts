@@ -5,7 +5,7 @@
 //
 // `npm run bench -- --preset hymba-1.5b [--layers N] [--prefill 128,1024,4096] [--contexts 1024,8000] [--steps N]
 //   [--dtype bf16|f32] [--threads T --rows R] [--json]`
-// The full-size WebGPU benchmark (engine/webgpu/decode-bench.ts, docs/performance.md): random bf16 weights made on
+// The full-size WebGPU benchmark (bench/decode-bench.ts, docs/performance.md): random bf16 weights made on
 // the GPU, copy-kernel roofline, prefill tok/s, decode ms/token, dispatches and bytes per token, % of bandwidth.
 // Smoke run on SwiftShader: --layers 2 --prefill 16 --contexts 32 --steps 4.
 import { UsageError, type Command } from '../args.ts';
@@ -17,7 +17,9 @@ import { randomCheckpoint } from '../../session/random-checkpoint.ts';
 import { choice, loadModelFolder } from './generate.ts';
 import { getPreset } from '../../presets.ts';
 import { benchDevice } from '../../webgpu/node-device.node.ts';
-import { benchFullSize, formatFullSize } from '../../webgpu/decode-bench.ts';
+import { WebGpuSession } from '../../webgpu/session.ts';
+// The benchmark code lives in bench/; this command is its entry point.
+import { benchFullSize, decodeCost, formatFullSize } from '../../../bench/decode-bench.ts';
 
 /** A lesson-sized Hymba (D = 64, 4 layers, vocab 512) with every feature: meta tokens, SWA + global, KV sharing. */
 export const LESSON_CONFIG = {
@@ -88,7 +90,7 @@ export async function benchModel(label: string, ck: Checkpoint, backend: string,
     const [, decodeMs] = await timed(async () => {
       for (let i = 0; i < steps; i++) await session.step(prompt[i % promptLen]);
     });
-    const cost = (session as { decodeCost?: () => { dispatches: number } }).decodeCost?.();
+    const cost = session instanceof WebGpuSession ? decodeCost(session) : undefined;
     session.dispose();
 
     // Prefill with and without the precomputed meta state, alternating, best of REPEATS (the machine is shared).

@@ -2,16 +2,11 @@
 //   [--window-rule hf|prefill] [--state-dtype f16|bf16|f32] [--conv-taps K] [--json]`
 // The per-sequence state a model holds after N text tokens (engine/cache/calculator.ts has the exact rules),
 // next to the paper's comparison pair (Hymba-1.5B vs Llama-3.2-3B). MB = 10^6 B, as in the paper.
-import { UsageError, type Args, type Command } from '../args.ts';
+import type { Command } from '../args.ts';
 import { cacheBytes, DTYPES, MB, WINDOW_RULES, type CacheBreakdown, type CacheDtype, type WindowRule } from '../../cache/calculator.ts';
 import { getPreset, isTransformer, presetNames, resolveConfig } from '../../presets.ts';
+import { choice } from './generate.ts';
 import { loadModel } from './info.ts';
-
-function choice<T extends string>(args: Args, flag: string, allowed: readonly T[], fallback: T): T {
-  const v = args.string(flag) ?? fallback;
-  if (!allowed.includes(v as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${v}"`);
-  return v as T;
-}
 
 const mb = (bytes: number) => (bytes / MB).toFixed(2);
 

@@ -2,7 +2,7 @@
 //   [--window-rule hf|prefill] [--backend cpu|webgpu] [--temperature T --top-k K --top-p P --seed S] [--no-meta]`
 // Incremental generation over real caches: one prefill, then one decode step per token. Writes `gen_ids` int32 [K]
 // and `gen_logits` float32 [K, vocab] (row s = the logits token s was chosen from), as in the golden files.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { UsageError, type Args, type Command } from '../args.ts';
 import { loadCheckpoint } from '../../checkpoint/load.ts';
 import { folderFiles } from '../../checkpoint/folder.node.ts';
@@ -11,6 +11,7 @@ import { validateIds } from '../../model.ts';
 import { generate as generateTokens, type SamplingOptions } from '../../sampling.ts';
 import { BACKENDS, openBackend } from '../../session/open.node.ts';
 import type { WindowRule } from '../../session/types.ts';
+import { checkFinite, folderInputs, MAX_MODEL_BYTES, refuseInputAsOutput, writeFileAtomic } from '../files.ts';
 
 export class ModelFolderError extends Error {
   constructor(message: string) {
@@ -19,11 +20,11 @@ export class ModelFolderError extends Error {
   }
 }
 
-/** Load the model folder of --model, with a clear message when it is not one. */
+/** Load the model folder of --model, with a clear message when it is not one or is too large to hold in memory. */
 export async function loadModelFolder(dir: string) {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new ModelFolderError(`--model ${dir}: no such folder (expected a folder with config.json and model.safetensors)`);
-  return loadCheckpoint(folderFiles(dir));
+  return loadCheckpoint(folderFiles(dir), { maxBytes: MAX_MODEL_BYTES });
 }
 
 export function choice<T extends string>(args: Args, flag: string, allowed: readonly T[], fallback: T): T {
@@ -63,10 +64,11 @@ const generate: Command = {
   },
   async run(args) {
     const dir = args.required('model');
-    const ids = args.ints('ids');
+    const ids = args.ints('ids', 0);
     if (!ids) throw new UsageError('--ids is required (comma-separated token ids, e.g. --ids 1,2,3)');
     const maxNewTokens = args.int('max-new-tokens', undefined, 1);
     const out = args.required('out');
+    refuseInputAsOutput('out', out, folderInputs(dir));
     const windowRule = choice<WindowRule>(args, 'window-rule', ['hf', 'prefill'], 'hf');
     const backend = choice(args, 'backend', BACKENDS, 'cpu');
     const sample = sampling(args);
@@ -93,7 +95,8 @@ const generate: Command = {
       const V = config.vocabSize;
       const logits = new Float32Array(maxNewTokens * V);
       r.logits.forEach((l, s) => logits.set(l, s * V));
-      writeFileSync(
+      checkFinite(logits, `the logits of the ${maxNewTokens} generated tokens`);
+      writeFileAtomic(
         out,
         writeSafetensors(
           [

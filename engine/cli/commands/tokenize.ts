@@ -1,10 +1,11 @@
 // `npm run hymba -- tokenize --tokenizer PATH (--text "…" | --in FILE.jsonl [--out FILE.jsonl])`
 // Token ids of text with Hymba's tokenizer, `<s>` included as the post-processor adds it. PATH is a model folder
 // holding tokenizer.json, or that file itself. JSONL in: one JSON string per line; out: one JSON id array per line.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UsageError, type Args, type Command } from '../args.ts';
 import { loadTokenizer } from '../../tokenizer/load.node.ts';
 import { TokenizerFileError, TokenizerInputError, type Tokenizer } from '../../tokenizer/index.ts';
+import { decodeUtf8, refuseInputAsOutput, writeFileAtomic } from '../files.ts';
 
 /** The JSONL output for a JSONL input: line i of the result holds the ids of the string on line i. */
 export function tokenizeJsonl(tokenizer: Tokenizer, jsonl: string, fileName: string): string {
@@ -49,16 +50,20 @@ const command: Command = {
       console.log(JSON.stringify(tokenizer.encode(text)));
       return 0;
     }
-    const jsonl = await readFile(input!, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    const out = args.string('out');
+    if (out !== undefined) refuseInputAsOutput('out', out, [input!, tokenizerPath, `${tokenizerPath}/tokenizer.json`]);
+    const bytes = await readFile(input!).catch((e: NodeJS.ErrnoException) => {
       throw new TokenizerFileError(input!, e.code === 'ENOENT' ? 'no such input file' : `cannot be read (${e.message})`);
     });
+    const jsonl = decodeUtf8('in', input!, bytes);
     const output = tokenizeJsonl(tokenizer, jsonl.replaceAll('\r\n', '\n'), input!);
-    const out = args.string('out');
     if (out === undefined) process.stdout.write(output);
     else {
-      await writeFile(out, output).catch((e: Error) => {
-        throw new TokenizerFileError(out, `cannot be written (${e.message})`);
-      });
+      try {
+        writeFileAtomic(out, output);
+      } catch (e) {
+        throw new TokenizerFileError(out, `cannot be written (${(e as Error).message})`);
+      }
     }
     return 0;
   },

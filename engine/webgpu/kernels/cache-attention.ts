@@ -141,7 +141,7 @@ export function encodeCacheAttention(
 }
 
 /** Write the chunk's rows (positions pos0 + t) into their cache slots (ring = 0: slot = position). */
-export const kvCommitKernel: Kernel = {
+const kvCommitKernel: Kernel = {
   name: 'kv-commit',
   bindings: ['read', 'rw'],
   wgsl: /* wgsl */ `

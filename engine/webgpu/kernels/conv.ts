@@ -9,10 +9,13 @@
 
 import { flatWorkgroup, siluWgsl } from './common.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ T: 'u32', E: 'u32', K: 'u32', seqRows: 'u32', xStride: 'u32', xOff: 'u32', plain: 'u32' });
 
 const WG = 64;
 const head = /* wgsl */ `
-struct Params { T: u32, E: u32, K: u32, seqRows: u32, xStride: u32, xOff: u32, plain: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> state: array<f32>;
@@ -77,7 +80,7 @@ export interface ConvInput {
 
 /** The uniform of both kernels (the decode program records them itself). */
 export function convParams(T: number, E: number, K: number, seqRows: number, input: ConvInput = {}): number[] {
-  return [T, E, K, seqRows, input.stride ?? E, input.offset ?? 0, input.plain ? 1 : 0];
+  return P.pack({ T, E, K, seqRows, xStride: input.stride ?? E, xOff: input.offset ?? 0, plain: input.plain ? 1 : 0 });
 }
 
 /** Workgroups of the conv kernel over T rows of E columns, and of the state kernel (T = 1 rows of E·(K−1)). */

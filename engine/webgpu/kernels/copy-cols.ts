@@ -4,6 +4,10 @@
 import { flatWorkgroup } from './common.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 import type { View } from './rmsnorm.ts';
+import { uniforms } from './uniforms.ts';
+
+export const copyColsUniforms = uniforms({ rows: 'u32', cols: 'u32', xOffset: 'u32', xStride: 'u32' });
+const P = copyColsUniforms;
 
 const WG = 64;
 
@@ -11,7 +15,7 @@ export const copyColsKernel: Kernel = {
   name: 'copy-cols',
   bindings: ['read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { rows: u32, cols: u32, xOffset: u32, xStride: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -26,5 +30,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 
 export function encodeCopyCols(pass: Pass, x: View, rows: number, cols: number, out: GpuTensor): void {
   if (rows * cols === 0) return;
-  pass.dispatch(copyColsKernel, [rows, cols, x.offset, x.stride], [x.buffer, out.buffer], grid(Math.ceil((rows * cols) / WG)));
+  pass.dispatch(
+    copyColsKernel,
+    P.pack({ rows, cols, xOffset: x.offset, xStride: x.stride }),
+    [x.buffer, out.buffer],
+    grid(Math.ceil((rows * cols) / WG)),
+  );
 }

@@ -7,6 +7,9 @@
 import { flatWorkgroup, siluWgsl } from './common.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 import type { View } from './rmsnorm.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ count: 'u32', cols: 'u32', zOffset: 'u32', zStride: 'u32' });
 
 const WG = 64;
 
@@ -15,7 +18,7 @@ function elementwise(name: string, bindings: Kernel['bindings'], decl: string, b
     name,
     bindings,
     wgsl: /* wgsl */ `
-struct Params { count: u32, cols: u32, zOffset: u32, zStride: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
 ${flatWorkgroup}
@@ -29,7 +32,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   };
 }
 
-export const addKernel = elementwise(
+const addKernel = elementwise(
   'add',
   ['read', 'read', 'rw'],
   `@group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -38,7 +41,7 @@ export const addKernel = elementwise(
   'out[i] = a[i] + b[i];',
 );
 
-export const swigluKernel = elementwise(
+const swigluKernel = elementwise(
   'swiglu',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> g: array<f32>;
@@ -47,7 +50,7 @@ export const swigluKernel = elementwise(
 );
 
 // log(1 + exp(v)) loses everything below f32's epsilon near 1; for v < −15, softplus(v) = exp(v) to f32 precision.
-export const softplusKernel = elementwise(
+const softplusKernel = elementwise(
   'softplus-bias',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> x: array<f32>;
@@ -58,7 +61,7 @@ export const softplusKernel = elementwise(
   x[i] = r;`,
 );
 
-export const gateKernel = elementwise(
+const gateKernel = elementwise(
   'gate',
   ['rw', 'read'],
   `@group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -69,14 +72,22 @@ export const gateKernel = elementwise(
 const groups = (count: number) => grid(Math.ceil(count / WG));
 
 export function encodeAdd(pass: Pass, a: GpuTensor, b: GpuTensor, out: GpuTensor, count: number): void {
-  if (count > 0) pass.dispatch(addKernel, [count, 1, 0, 0], [a.buffer, b.buffer, out.buffer], groups(count));
+  if (count > 0)
+    pass.dispatch(addKernel, P.pack({ count, cols: 1, zOffset: 0, zStride: 0 }), [a.buffer, b.buffer, out.buffer], groups(count));
 }
 export function encodeSwiglu(pass: Pass, g: GpuTensor, u: GpuTensor, count: number): void {
-  if (count > 0) pass.dispatch(swigluKernel, [count, 1, 0, 0], [g.buffer, u.buffer], groups(count));
+  if (count > 0) pass.dispatch(swigluKernel, P.pack({ count, cols: 1, zOffset: 0, zStride: 0 }), [g.buffer, u.buffer], groups(count));
 }
 export function encodeSoftplusBias(pass: Pass, x: GpuTensor, bias: GPUBuffer, rows: number, cols: number): void {
-  if (rows * cols > 0) pass.dispatch(softplusKernel, [rows * cols, cols, 0, 0], [x.buffer, bias], groups(rows * cols));
+  if (rows * cols > 0)
+    pass.dispatch(softplusKernel, P.pack({ count: rows * cols, cols, zOffset: 0, zStride: 0 }), [x.buffer, bias], groups(rows * cols));
 }
 export function encodeGate(pass: Pass, y: GpuTensor, z: View, rows: number, cols: number): void {
-  if (rows * cols > 0) pass.dispatch(gateKernel, [rows * cols, cols, z.offset, z.stride], [y.buffer, z.buffer], groups(rows * cols));
+  if (rows * cols > 0)
+    pass.dispatch(
+      gateKernel,
+      P.pack({ count: rows * cols, cols, zOffset: z.offset, zStride: z.stride }),
+      [y.buffer, z.buffer],
+      groups(rows * cols),
+    );
 }

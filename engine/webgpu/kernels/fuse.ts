@@ -5,15 +5,18 @@
 // Gains are one row [E] for all rows, or (a batch whose sequences are ablated differently) one row per sequence:
 // row t uses gain row floor(t / gainRows).
 
-import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ cols: 'u32', hasAttn: 'u32', hasSsm: 'u32', eps: 'f32', rows: 'u32', gainRows: 'u32' });
 
 const WG = 64;
 
-export const fuseKernel: Kernel = {
+const fuseKernel: Kernel = {
   name: 'fuse',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32, gainRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
@@ -39,7 +42,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     if (lid < st) { pa[lid] += pa[lid + st]; ps[lid] += ps[lid + st]; }
     workgroupBarrier();
   }
-  let eps = bitcast<f32>(p.eps);
+  let eps = p.eps;
   let ra = 1.0 / sqrt(pa[0] / f32(p.cols) + eps);
   let rs = 1.0 / sqrt(ps[0] / f32(p.cols) + eps);
   let n = f32(p.hasAttn + p.hasSsm);
@@ -53,11 +56,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 };
 
 /** The 'cpu-like' variant: invocation `row` fuses one row. */
-export const fuseRowKernel: Kernel = {
+const fuseRowKernel: Kernel = {
   name: 'fuse-row',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { cols: u32, hasAttn: u32, hasSsm: u32, eps: u32, rows: u32, gainRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
@@ -75,7 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (p.hasAttn != 0u) { let v = a[base + c]; sa += v * v; }
     if (p.hasSsm != 0u) { let v = s[base + c]; ss += v * v; }
   }
-  let eps = bitcast<f32>(p.eps);
+  let eps = p.eps;
   let ra = 1.0 / sqrt(sa / f32(p.cols) + eps);
   let rs = 1.0 / sqrt(ss / f32(p.cols) + eps);
   let n = f32(p.hasAttn + p.hasSsm);
@@ -106,7 +109,7 @@ export function encodeFuse(
   const cpu = pass.profile === 'cpu-like';
   pass.dispatch(
     cpu ? fuseRowKernel : fuseKernel,
-    [E, attn ? 1 : 0, ssm ? 1 : 0, f32bits(eps), T, gainRows],
+    P.pack({ cols: E, hasAttn: attn ? 1 : 0, hasSsm: ssm ? 1 : 0, eps, rows: T, gainRows }),
     [(attn ?? any).x.buffer, (ssm ?? any).x.buffer, (attn ?? any).gain, (ssm ?? any).gain, out.buffer],
     [cpu ? Math.ceil(T / WG) : T],
   );

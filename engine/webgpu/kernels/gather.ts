@@ -5,6 +5,10 @@
 import { flatWorkgroup, weightDecl } from './common.ts';
 import { grid, type GpuRuntime, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
+import { uniforms } from './uniforms.ts';
+
+export const gatherUniforms = uniforms({ count: 'u32', cols: 'u32', row0: 'u32', rows: 'u32', outRow0: 'u32' });
+const P = gatherUniforms;
 
 const WG = 64;
 
@@ -13,7 +17,7 @@ export function gatherKernel(dtype: WeightDType): Kernel {
     name: `gather-${dtype}`,
     bindings: ['read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { count: u32, cols: u32, row0: u32, rows: u32, outRow0: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 ${weightDecl(dtype, 2)}
@@ -37,7 +41,12 @@ export function encodeGather(pass: Pass, W: GpuMatrix, ids: GPUBuffer, count: nu
   if (count === 0) return;
   const kernel = gatherKernel(W.dtype);
   for (const ch of W.chunks) {
-    pass.dispatch(kernel, [count, W.cols, ch.row0, ch.rows, outRow0], [ids, ch.buffer, out.buffer], grid(Math.ceil((count * W.cols) / WG)));
+    pass.dispatch(
+      kernel,
+      P.pack({ count, cols: W.cols, row0: ch.row0, rows: ch.rows, outRow0 }),
+      [ids, ch.buffer, out.buffer],
+      grid(Math.ceil((count * W.cols) / WG)),
+    );
   }
 }
 

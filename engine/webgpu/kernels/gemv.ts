@@ -27,9 +27,9 @@ import { grid, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
 
 /** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
-export const GEMV_THREADS = 256;
+const GEMV_THREADS = 256;
 /** Rows (one invocation each) per workgroup of a solo GEMV. */
-export const SOLO_THREADS = 64;
+const SOLO_THREADS = 64;
 /** 16-byte weight words each thread loads ahead per matrix (the vec path's unrolled loop; GemvVariant.unroll). */
 export const UNROLL = 4;
 
@@ -67,7 +67,7 @@ export interface GemvVariant {
 }
 
 /**
- * Rows per workgroup, from the H200 GEMV lab (bench/gemv-lab.ts, docs/performance.md; cold weights, µs per GEMV):
+ * Rows per workgroup, from the H200 GEMV lab (bench/labs/gemv-lab.ts, docs/performance.md; cold weights, µs per GEMV):
  * a computed prologue (norm, fuse) is staged once per workgroup, so it wants few, wide workgroups: 16 rows (gate+up
  * 13.7 µs vs 16.8 at 8 rows; out_proj 10.5 vs 13.0 at 8, 20.2 at 4); a plain input wants enough workgroups to fill
  * the GPU: down_proj (1600 rows) 9.9 µs at 4 rows, 13.9 at 8.
@@ -489,6 +489,3 @@ export function encodeGemv(
     pass.dispatch(kernel, params, [x, ch.buffer, out], gemvGroups(b - a, rpg));
   }
 }
-
-/** The chunk of `m` holding rows [row0, row0 + rows) (decode GEMVs dispatch once per chunk). */
-export const chunksOf = (m: GpuMatrix) => m.chunks;

@@ -3,15 +3,27 @@
 // An ablation mask is folded into the gain on the host. One workgroup per row, tree reduction of x²; on the
 // 'cpu-like' profile (runtime.ts) one invocation per row instead, no workgroup memory, no barrier.
 
-import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({
+  rows: 'u32',
+  cols: 'u32',
+  xOffset: 'u32',
+  xStride: 'u32',
+  outOffset: 'u32',
+  outStride: 'u32',
+  eps: 'f32',
+  hasGain: 'u32',
+});
 
 const WG = 64;
 
-export const rmsnormKernel: Kernel = {
+const rmsnormKernel: Kernel = {
   name: 'rmsnorm',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { rows: u32, cols: u32, xOffset: u32, xStride: u32, outOffset: u32, outStride: u32, eps: u32, hasGain: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gain: array<f32>;
@@ -29,7 +41,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     if (lid < s) { partial[lid] += partial[lid + s]; }
     workgroupBarrier();
   }
-  let r = 1.0 / sqrt(partial[0] / f32(p.cols) + bitcast<f32>(p.eps));
+  let r = 1.0 / sqrt(partial[0] / f32(p.cols) + p.eps);
   for (var c = lid; c < p.cols; c += ${WG}u) {
     var g = 1.0;
     if (p.hasGain != 0u) { g = gain[c]; }
@@ -39,11 +51,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 };
 
 /** The 'cpu-like' variant: invocation `row` sums its row's squares itself, then scales it. */
-export const rmsnormRowKernel: Kernel = {
+const rmsnormRowKernel: Kernel = {
   name: 'rmsnorm-row',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { rows: u32, cols: u32, xOffset: u32, xStride: u32, outOffset: u32, outStride: u32, eps: u32, hasGain: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gain: array<f32>;
@@ -55,7 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let base = p.xOffset + row * p.xStride;
   var ss = 0.0;
   for (var c = 0u; c < p.cols; c++) { let v = x[base + c]; ss += v * v; }
-  let r = 1.0 / sqrt(ss / f32(p.cols) + bitcast<f32>(p.eps));
+  let r = 1.0 / sqrt(ss / f32(p.cols) + p.eps);
   for (var c = 0u; c < p.cols; c++) {
     var g = 1.0;
     if (p.hasGain != 0u) { g = gain[c]; }
@@ -78,7 +90,7 @@ export function encodeRmsnorm(pass: Pass, x: View, rows: number, cols: number, g
   const cpu = pass.profile === 'cpu-like';
   pass.dispatch(
     cpu ? rmsnormRowKernel : rmsnormKernel,
-    [rows, cols, x.offset, x.stride, out.offset, out.stride, f32bits(eps), gain ? 1 : 0],
+    P.pack({ rows, cols, xOffset: x.offset, xStride: x.stride, outOffset: out.offset, outStride: out.stride, eps, hasGain: gain ? 1 : 0 }),
     [x.buffer, gain ?? x.buffer, out.buffer],
     [cpu ? Math.ceil(rows / WG) : rows],
   );

@@ -10,14 +10,17 @@
 import { flatWorkgroup } from './common.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 import type { View } from './rmsnorm.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ T: 'u32', heads: 'u32', d: 'u32', xOffset: 'u32', xStride: 'u32', pos0: 'u32', seqRows: 'u32' });
 
 const WG = 64;
 
-export const ropeKernel: Kernel = {
+const ropeKernel: Kernel = {
   name: 'rope',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, d: u32, xOffset: u32, xStride: u32, pos0: u32, seqRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> cosSin: array<f32>;
@@ -71,5 +74,10 @@ export function encodeRope(
 ): void {
   const n = T * heads * (d / 2);
   if (n === 0) return;
-  pass.dispatch(ropeKernel, [T, heads, d, x.offset, x.stride, pos0, seqRows], [x.buffer, cosSin, out.buffer], grid(Math.ceil(n / WG)));
+  pass.dispatch(
+    ropeKernel,
+    P.pack({ T, heads, d, xOffset: x.offset, xStride: x.stride, pos0, seqRows }),
+    [x.buffer, cosSin, out.buffer],
+    grid(Math.ceil(n / WG)),
+  );
 }

@@ -13,6 +13,9 @@
 // or invocation y = sequence) with its own state [E, S] at state[b·E·S …].
 
 import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ T: 'u32', E: 'u32', zeroInit: 'u32', keepStates: 'u32', seqRows: 'u32' });
 
 function scanKernel(S: number): Kernel {
   const channels = Math.max(1, Math.floor(64 / S));
@@ -20,7 +23,7 @@ function scanKernel(S: number): Kernel {
     name: `scan-${S}`,
     bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32, seqRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dt: array<f32>;
@@ -66,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 }
 
 const BINDINGS = /* wgsl */ `
-struct Params { T: u32, E: u32, zeroInit: u32, keepStates: u32, seqRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dt: array<f32>;
@@ -138,7 +141,7 @@ export function encodeScan(pass: Pass, a: ScanArgs, dummy: GPUBuffer): void {
   const channels = cpu ? 64 : Math.max(1, Math.floor(64 / S));
   pass.dispatch(
     cpu ? channelScanKernel(S) : scanKernel(S),
-    [T, E, a.zeroInit ? 1 : 0, a.states ? 1 : 0, seqRows],
+    P.pack({ T, E, zeroInit: a.zeroInit ? 1 : 0, keepStates: a.states ? 1 : 0, seqRows }),
     [a.x.buffer, a.dt.buffer, a.AD, a.B.buffer, a.C.buffer, a.state, a.y.buffer, a.states?.buffer ?? dummy],
     [Math.ceil(E / channels), sequences],
   );

@@ -14,7 +14,7 @@ export class SliceShapeError extends Error {
 
 const WORKGROUP_SIZE = 64;
 
-export const sliceRmsnormWgsl = /* wgsl */ `
+const sliceRmsnormWgsl = /* wgsl */ `
 struct Params { rows: u32, cols: u32, eps: f32, _pad: u32 }
 
 @group(0) @binding(0) var<uniform> params: Params;

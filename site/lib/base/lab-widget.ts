@@ -1,0 +1,182 @@
+// What the lab widgets share on top of HymbaWidget (widget-base.ts):
+//  - settings that round-trip through the URL (`?<id>.<setting>=…`, see url-state.ts), declared once as a schema;
+//  - work only once the widget is on screen: until then it stays `loading` and says "waiting until visible";
+//  - a status line for model downloads (bytes) and for the CPU fallback note;
+//  - `hide="a,b"`: a teacher hides controls by name (the names are the widget's settings, plus "export", "code");
+//  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
+import { html, unsafeCSS, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { HymbaWidget } from './widget-base.ts';
+import { namespaceOf, readState, writeState, type Schema, type StateOf } from './url-state.ts';
+import { watchVisibility, type Visibility } from './visibility.ts';
+import { chartSvg, download, fileStem, svgText, svgToPng, toCsv, toJson, type Row } from './export.ts';
+import { formatBytes, type LoadProgress } from '../page/engine-controller.ts';
+import { labStyles } from './theme.ts';
+import { codePanelStyles } from './code-panel.ts';
+
+export interface Exports {
+  /** Rows for CSV (and JSON when `json` is absent). */
+  rows?: () => Row[];
+  columns?: readonly string[];
+  json?: () => unknown;
+  /** The chart to export as SVG and PNG: an <svg>, or a chart library's <figure> around one. */
+  svg?: () => Element | null;
+}
+
+export abstract class LabWidget extends HymbaWidget {
+  static override styles = [HymbaWidget.styles, labStyles, unsafeCSS(codePanelStyles)];
+
+  /** The settings that live in the URL; each is a @property of the subclass with the same name. */
+  static urlSchema: Schema = {};
+
+  /** Controls to hide, by setting name (comma or space separated), e.g. hide="window,meta" or hide="export,code". */
+  @property() hide = '';
+
+  /** Shown under the widget: why it runs where it runs (e.g. the CPU fallback). */
+  @state() protected tierNote = '';
+  @state() protected progress: LoadProgress | null = null;
+  @state() protected waitingForVisible = true;
+  @state() private exportError = '';
+
+  private visibility: Visibility | null = null;
+  /** The settings as the page's attributes gave them: the URL records only differences from these. */
+  private baseline: Partial<StateOf<Schema>> = {};
+  private urlReady = false;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.visibility ??= watchVisibility(this);
+    if (!this.urlReady) {
+      const schema = (this.constructor as typeof LabWidget).urlSchema;
+      const self = this as unknown as Record<string, unknown>;
+      for (const name of Object.keys(schema)) (this.baseline as Record<string, unknown>)[name] = self[name];
+      const fromUrl = readState(schema, location.search, namespaceOf(this));
+      for (const [name, value] of Object.entries(fromUrl)) self[name] = value;
+      this.urlReady = true;
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.visibility?.disconnect();
+    this.visibility = null;
+  }
+
+  protected override async runCompute(): Promise<void> {
+    await (this.visibility ?? watchVisibility(this)).firstVisible;
+    this.waitingForVisible = false;
+    return super.runCompute();
+  }
+
+  override updated(changed: PropertyValues<this>): void {
+    super.updated(changed);
+    const schema = (this.constructor as typeof LabWidget).urlSchema;
+    if (this.urlReady && [...changed.keys()].some((k) => (k as string) in schema)) this.writeUrl();
+  }
+
+  /** The current settings into the URL (replaceState: moving a slider should not flood the back button). */
+  private writeUrl(): void {
+    const schema = (this.constructor as typeof LabWidget).urlSchema;
+    const self = this as unknown as Record<string, unknown>;
+    const current = Object.fromEntries(Object.keys(schema).map((k) => [k, self[k]])) as Partial<StateOf<Schema>>;
+    const search = writeState(schema, location.search, namespaceOf(this), current, this.baseline);
+    if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
+  }
+
+  /** Whether the teacher hid this control (hide="…"). */
+  protected isHidden(name: string): boolean {
+    return this.hide.split(/[\s,]+/).includes(name);
+  }
+
+  override render(): TemplateResult {
+    if (this.status === 'error') return super.render();
+    return html`${this.renderBody()}${this.renderStatus()}`;
+  }
+
+  private renderStatus(): TemplateResult {
+    let line = '';
+    if (this.waitingForVisible) line = 'Waiting until visible: this figure computes when you scroll to it.';
+    else if (this.progress) {
+      const { loaded, total, model } = this.progress;
+      line = `Loading model “${model}”: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}…`;
+    } else if (this.status !== 'ready') line = 'Computing…';
+    return html`${this.tierNote ? html`<p class="note tier">${this.tierNote}</p>` : ''}${line ? html`<p class="status-line" aria-live="polite">${line}</p>` : ''}`;
+  }
+
+  /** CSV / JSON / SVG / PNG buttons for what `exports` provides. */
+  protected renderExports(exports: Exports): TemplateResult | string {
+    if (this.isHidden('export')) return '';
+    const stem = fileStem(this.id || this.localName);
+    const svg = exports.svg;
+    return html`<div class="toolbar" role="group" aria-label="Export">
+      <span class="note">Export:</span>
+      ${exports.rows ? html`<button type="button" data-export="csv" @click=${() => download(`${stem}.csv`, toCsv(exports.rows!(), exports.columns), 'text/csv')}>CSV</button>` : ''}
+      ${
+        exports.rows || exports.json
+          ? html`<button
+              type="button"
+              data-export="json"
+              @click=${() => download(`${stem}.json`, toJson((exports.json ?? exports.rows)!()), 'application/json')}
+            >
+              JSON
+            </button>`
+          : ''
+      }
+      ${
+        svg
+          ? html`<button
+                type="button"
+                data-export="svg"
+                @click=${() => this.withSvg(svg, (s) => download(`${stem}.svg`, svgText(s), 'image/svg+xml'))}
+              >
+                SVG
+              </button>
+              <button
+                type="button"
+                data-export="png"
+                @click=${() => this.withSvg(svg, async (s) => download(`${stem}.png`, await svgToPng(s)))}
+              >
+                PNG
+              </button>`
+          : ''
+      }
+      ${this.exportError ? html`<span class="note" role="alert">${this.exportError}</span>` : ''}
+    </div>`;
+  }
+
+  private async withSvg(get: () => Element | null, use: (svg: SVGSVGElement) => void | Promise<void>): Promise<void> {
+    this.exportError = '';
+    const svg = chartSvg(get());
+    try {
+      if (!svg) throw new Error('there is no chart to export yet');
+      await use(svg);
+    } catch (e) {
+      this.exportError = `Export failed: ${(e as Error).message}`;
+    }
+  }
+}
+
+/** "Show numbers": a chart's data as a table, the text alternative every chart has. */
+export function numbersTable(rows: Row[], columns: readonly string[], caption: string): TemplateResult {
+  return html`<details class="numbers">
+    <summary>Show numbers</summary>
+    <table class="numbers">
+      <caption class="visually-hidden">
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${columns.map((c) => html`<th scope="col">${c}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (r) =>
+            html`<tr>
+              ${columns.map((c) => html`<td>${String(r[c] ?? '')}</td>`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </details>`;
+}

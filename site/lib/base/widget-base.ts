@@ -1,0 +1,249 @@
+// The contract every <hymba-*> widget follows.
+//
+// - Settings come from attributes (Lit `@property`), so a widget is configured the same way in a lesson, in an
+//   embed on another site, and in a test.
+// - The widget reflects its state in a `status` attribute: loading → running → ready, or error. Tests and lesson
+//   scripts wait on it (`hymba-x[status=ready]`).
+// - On error it shows a human-readable message inside its own box (e.g. "WebGPU is not available here …"), never a
+//   blank box.
+// - All widgets on a page share one GPU device (getPageGpu, site/lib/page/gpu.ts).
+// - Every widget has an "Embed this" panel (the script-tag and iframe code for its current settings; hide="embed"
+//   removes it) and reports a lost GPU device in its own box, recovering on the reader's next action.
+import { LitElement, css, html, render, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type { DeviceLostError } from '../../../engine/webgpu/device.ts';
+import { gpuRequestCount, onDeviceLost } from '../page/gpu.ts';
+import { currentAttributes, embedSnippets } from './embed-snippet.ts';
+import { assetUrl } from '../page/asset-base.ts';
+import { installTestHook } from '../page/test-hook.ts';
+
+export type WidgetStatus = 'loading' | 'running' | 'ready' | 'error';
+
+installTestHook();
+
+/** Register a custom element once: the site bundle and an embed bundle may both load on one page. */
+export function define(name: string, cls: CustomElementConstructor): void {
+  if (!customElements.get(name)) customElements.define(name, cls);
+}
+
+/** A readable one-paragraph description of a failure, for the reader rather than the console. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+export abstract class HymbaWidget extends LitElement {
+  static override styles: CSSResultGroup = css`
+    :host {
+      display: block;
+      margin: 1.5rem 0;
+      padding: 1rem;
+      border: 1px solid var(--hl-border, #d0d4da);
+      border-radius: 8px;
+      background: var(--hl-widget-bg, transparent);
+      color: inherit;
+      min-height: 4rem;
+    }
+    .status-line {
+      font-size: 0.85rem;
+      color: var(--hl-muted, #5f6670);
+    }
+    .error {
+      border-left: 4px solid var(--hl-error, #c62828);
+      padding: 0.5rem 0.75rem;
+      background: var(--hl-error-bg, #fdecea);
+      color: var(--hl-error-fg, #5f1111);
+    }
+    .error strong {
+      display: block;
+      margin-bottom: 0.25rem;
+    }
+    .device-lost {
+      border-left: 4px solid var(--hl-error, #c62828);
+      padding: 0.4rem 0.75rem;
+      margin-top: 0.75rem;
+      font-size: 0.9rem;
+    }
+    details.embed {
+      margin-top: 0.75rem;
+      font-size: 0.85rem;
+    }
+    details.embed summary {
+      cursor: pointer;
+      color: var(--hl-muted, #5f6670);
+    }
+    details.embed label {
+      display: block;
+      margin-top: 0.5rem;
+    }
+    details.embed textarea {
+      display: block;
+      width: 100%;
+      font-family: ui-monospace, Menlo, Consolas, monospace;
+      font-size: 0.8rem;
+      color: inherit;
+      background: var(--hl-code-bg, transparent);
+      border: 1px solid var(--hl-border, #d0d4da);
+      border-radius: 4px;
+      resize: vertical;
+    }
+    .footer button {
+      font: inherit;
+      margin-top: 0.25rem;
+    }
+  `;
+
+  @property({ reflect: true }) status: WidgetStatus = 'loading';
+  /** The failure shown to the reader when status is `error`. */
+  @state() errorMessage = '';
+  /** Set when the GPU device this widget computed on was lost; cleared by the next run. */
+  @state() deviceLost = '';
+  /** Whether the reader opened "Embed this" (its code then follows the settings as they change). */
+  @state() private embedOpen = false;
+  @state() private copied = '';
+  /** Whether the last compute() asked for the page's GPU (only such widgets report a lost device). */
+  private usedGpu = false;
+  /** Holds the embed panel and the device-lost note, after whatever the subclass renders. */
+  private footer: HTMLElement | null = null;
+  private readonly onDeviceLost = (lost: DeviceLostError): void => {
+    if (!this.usedGpu) return;
+    this.deviceLost = `${lost.message}. This figure will recompute on a new device at your next change.`;
+  };
+
+  private stopListening: (() => void) | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.stopListening = onDeviceLost(this.onDeviceLost);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.stopListening?.();
+    this.stopListening = null;
+  }
+
+  /** Increments per run, so a slow stale run cannot overwrite a newer one's result or status. */
+  private generation = 0;
+
+  /** The widget's body when it is not in error. */
+  protected abstract renderBody(): TemplateResult;
+
+  /** The work: compute and store results on `this`. Called after the first render and when settings change. */
+  protected abstract compute(): Promise<void>;
+
+  /** Whether these changes re-run compute(); by default a change of any setting (a `@property` other than status, not a `@state`). */
+  protected shouldRecompute(changed: PropertyValues<this>): boolean {
+    const declared = (this.constructor as typeof HymbaWidget).elementProperties;
+    return [...changed.keys()].some((key) => key !== 'status' && !declared.get(key)?.state);
+  }
+
+  private started = false;
+
+  /** @fires hymba-status - after every change of `status`; detail: { status }. Embedding pages can wait on it. */
+  override updated(changed: PropertyValues<this>): void {
+    if (changed.has('status')) {
+      this.dispatchEvent(new CustomEvent('hymba-status', { detail: { status: this.status }, bubbles: true, composed: true }));
+    }
+    if (!this.started || this.shouldRecompute(changed)) {
+      this.started = true;
+      void this.runCompute();
+    }
+  }
+
+  /** Whether the teacher or embedder hid this part (hide="embed" …); LabWidget's controls use the same list. */
+  protected hiddenByAttribute(name: string): boolean {
+    return (this.getAttribute('hide') ?? '').split(/[\s,]+/).includes(name);
+  }
+
+  /**
+   * After the subclass's render(), render the footer (device-lost note, embed panel) into its own container at the
+   * end of the shadow root: every widget gets it, whatever its render() does.
+   */
+  protected override update(changed: PropertyValues<this>): void {
+    super.update(changed);
+    if (!this.footer) {
+      this.footer = document.createElement('div');
+      this.footer.className = 'footer';
+      this.renderRoot.appendChild(this.footer);
+    }
+    render(this.renderFooter(), this.footer, { host: this });
+  }
+
+  private renderFooter(): TemplateResult {
+    const lost = this.deviceLost
+      ? html`<div class="device-lost" role="alert">
+          ${this.deviceLost}
+          <button type="button" name="recompute" @click=${() => void this.runCompute()}>Recompute now</button>
+        </div>`
+      : '';
+    if (this.hiddenByAttribute('embed')) return html`${lost}`;
+    const s = this.embedOpen ? embedSnippets(this.localName, currentAttributes(this)) : null;
+    return html`${lost}
+      <details class="embed" @toggle=${this.onEmbedToggle}>
+        <summary>Embed this</summary>
+        ${
+          s
+            ? html`<label
+                  >On a page that runs scripts (one script, then the tag):
+                  <textarea readonly rows="3" name="embed-script" .value=${s.script}></textarea>
+                </label>
+                <button type="button" data-copy="script" @click=${() => this.copy('script', s.script)}>Copy</button>
+                <label
+                  >Where only iframes are allowed:
+                  <textarea readonly rows="3" name="embed-iframe" .value=${s.iframe}></textarea>
+                </label>
+                <button type="button" data-copy="iframe" @click=${() => this.copy('iframe', s.iframe)}>Copy</button>
+                <span aria-live="polite">${this.copied ? `Copied the ${this.copied} code.` : ''}</span>
+                <p>Every attribute: <a href=${assetUrl(`widgets/#${this.localName}`)} target="_blank">widget reference</a>.</p>`
+            : ''
+        }
+      </details>`;
+  }
+
+  private readonly onEmbedToggle = (e: Event): void => {
+    this.embedOpen = (e.currentTarget as HTMLDetailsElement).open;
+    this.copied = '';
+  };
+
+  private async copy(which: string, text: string): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // No clipboard permission (an iframe, plain http): select the text so Ctrl+C copies it.
+      const area = this.footer?.querySelector<HTMLTextAreaElement>(`textarea[name=embed-${which}]`);
+      area?.select();
+    }
+    this.copied = which;
+  }
+
+  /** Run compute() with the status protocol. Resolves when this run has finished (ready or error). */
+  protected async runCompute(): Promise<void> {
+    const run = ++this.generation;
+    // Start after the current update cycle: changing `status` inside updated() would re-enter it.
+    await Promise.resolve();
+    if (run !== this.generation) return;
+    this.status = 'running';
+    this.errorMessage = '';
+    this.deviceLost = '';
+    const requestsBefore = gpuRequestCount();
+    try {
+      await this.compute();
+      // Concurrent widgets may blur this (a count, not a trace), at worst showing a lost-device note to one more.
+      this.usedGpu ||= gpuRequestCount() !== requestsBefore;
+      if (run === this.generation) this.status = 'ready';
+    } catch (e) {
+      if (run !== this.generation) return;
+      console.warn(`<${this.localName}> failed:`, e); // a warning, not an error: the failure is handled and shown
+      this.errorMessage = describeError(e);
+      this.status = 'error';
+    }
+  }
+
+  override render(): TemplateResult {
+    if (this.status === 'error') {
+      return html`<div class="error" role="alert"><strong>This widget could not run.</strong>${this.errorMessage}</div>`;
+    }
+    return html`${this.renderBody()}${this.status === 'ready' ? '' : html`<p class="status-line" aria-live="polite">Computing on the GPU…</p>`}`;
+  }
+}
