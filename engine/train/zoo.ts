@@ -21,7 +21,7 @@ export type ZooName = 'synthetic' | 'english';
 
 export interface ZooEntry {
   name: string;
-  /** The roadmap step (card.ts ROLES); the same for a synthetic model and its English twin. */
+  /** The roadmap step (ROADMAP below); the same for a synthetic model and its English twin. */
   role: string;
   zoo: ZooName;
   /** Always ZOO_RULE.lr (kept per entry for the train lab). */
