@@ -25,7 +25,8 @@ import {
 } from '../engine/analysis/recall.ts';
 
 const zooConfig = (name: string) => parseConfig(ZOO.find((z) => z.name === name)!.config as Record<string, unknown>);
-const hymba = zooConfig('hymba');
+// hymba-conv: Hymba with the Q/K/V conv (the conv finding, as the previous zoo's hymba), so the conv state is covered.
+const hymba = zooConfig('hymba-conv');
 const sequential = zooConfig('sequential');
 
 describe('per-layer switches', () => {
@@ -62,7 +63,7 @@ describe('effectiveCache', () => {
     const both = effectiveCache(hymba, ['both', 'ssm', 'ssm', 'both'], opts);
     expect(both.kv_bytes).toBe(full.kv_bytes - full.layers[1].kv_bytes);
     // Every attention off: no KV at all; every SSM state still there.
-    // The zoo's attention layers carry a width-2 Q/K/V conv (lab_qkv_conv): one f32 row of its state goes with the
+    // hymba-conv's attention layers carry a width-2 Q/K/V conv (lab_qkv_conv): one f32 row of its state goes with the
     // attention branch: Q 64 + K 32 + V 64 columns on owners (layers 0, 1, 3), Q only on the consumer (layer 2).
     const qkvState = (3 * (64 + 32 + 64) + 64) * 4;
     const noAttn = effectiveCache(hymba, ['ssm', 'ssm', 'ssm', 'ssm'], opts);

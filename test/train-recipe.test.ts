@@ -1,4 +1,5 @@
-// Pins why the zoo's attention layers carry lab_qkv_conv: on a small MQAR (float64 reference, CPU, seeded), two
+// Pins the Q/K/V conv finding (the previous zoo's recipe; the new zoo trains without it, and hymba-conv shows it as a
+// finding, docs/zoo.md): on a small MQAR (float64 reference, CPU, seeded), two
 // attention layers with the width-2 Q/K/V conv learn the key→value binding within 300 steps, and the same model
 // without it is still on the "some value from the context" plateau (ln 4 ≈ 1.39 and above).
 import { describe, expect, it } from 'vitest';

@@ -9,6 +9,17 @@ export class Rng {
     this.state = seed >>> 0;
   }
 
+  /** The generator's whole state (one u32): saved in training checkpoints, given back to `restore`. */
+  snapshot(): number {
+    return this.state;
+  }
+
+  /** Continue exactly where a `snapshot()` was taken. */
+  restore(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new RangeError(`Rng.restore: not a u32 state: ${state}`);
+    this.state = state;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;

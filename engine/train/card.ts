@@ -9,6 +9,7 @@ import { CpuEngine } from '../cpu/forward.ts';
 import type { RecallScore } from '../tasks/distance.ts';
 import type { Task } from '../tasks/types.ts';
 import { paramLayout, paramTensors } from './params.ts';
+import { headlineValue, type Headline } from './zoo-metrics.ts';
 import { attentionDiagnostics, engineRecall, graphRecall, recallTable, round, type TrainRun, type TrainSettings } from './trainer.ts';
 
 /** Accuracy by pairs and, at the headline pairs, by key–query distance (what trainer.ts recallTable builds). */
@@ -18,8 +19,8 @@ export interface RecallTable {
   distance_pairs: number;
 }
 
-/** models/<name>/card.json: what makeCard writes and the site reads (site/lib/content/recall-cards.ts, the widgets). */
-export interface ModelCard {
+/** What every zoo card says, whatever the task (baseCard): the model, its training run and its cache. */
+export interface BaseModelCard {
   name: string;
   role: string;
   description: string;
@@ -45,9 +46,13 @@ export interface ModelCard {
     adapter: string;
     final_loss: number;
     loss_curve: Array<[number, number]>;
-    recall_curve: { step: number; seconds: number; accuracy: number }[];
+    /** accuracy is null for tasks without queries (language modelling), which record val_loss instead. */
+    recall_curve: { step: number; seconds: number; accuracy: number | null; val_loss?: number }[];
     /** First evaluation during training at ≥ 99 % (16 pairs), or null when none reached it. */
     time_to_99: { step: number; seconds: number } | null;
+    /** The zoo runs (zoo-run.node.ts) add these. */
+    tokens_per_second?: number;
+    resumed_at?: number;
   };
   cache: {
     seq_len: number;
@@ -57,9 +62,39 @@ export interface ModelCard {
     conv_state_bytes: number;
     convention: string;
   };
-  accuracy: RecallTable & { examples_per_point: number; metric: string };
-  engine_check: { examples: number; pairs: number; cpu_engine: number; batched_graph: number };
-  attention: Record<string, unknown> | null;
+}
+
+/** One task's table on a zoo card trained on a mixture (makeCard with evalTasks). */
+export type TaskTable = RecallTable & { level_name: string; axes: Record<string, Record<string, { accuracy: number; queries: number }>> };
+
+/**
+ * models/<name>/card.json: what makeCard / zoo-run write and the site reads (site/lib/content/recall-cards.ts, the
+ * widgets). Fields past BaseModelCard are optional: the English cards have no recall table, and cards written before
+ * the current zoo have no metrics, tasks, seeds or spread.
+ */
+export interface ModelCard extends BaseModelCard {
+  accuracy?: RecallTable & { examples_per_point: number; metric: string };
+  /** Older cards name the level `pairs`; mixture cards name the task and its level. */
+  engine_check?: { examples: number; pairs?: number; task?: string; level?: number; cpu_engine: number; batched_graph: number };
+  attention?: Record<string, unknown> | null;
+  /** Headline numbers (zoo-metrics.ts), by key. */
+  metrics?: Record<string, number>;
+  tasks?: Record<string, TaskTable>;
+  /** The English zoo: corpus, tokenizer, validation loss, n-gram baselines, recall on text. */
+  language?: Record<string, unknown>;
+  /** zoo-merge.node.ts: the seed whose weights ship, every seed's headline numbers, and their mean and range. */
+  shipped_seed?: number;
+  seeds?: {
+    seed: number;
+    metrics: Record<string, number>;
+    final_loss: number;
+    wall_seconds: number;
+    steps_per_second: number;
+    tokens_per_second?: number;
+  }[];
+  spread?: Record<string, { mean: number; min: number; max: number }>;
+  /** Engineer J's claims record (claims CLI), kept by zoo-merge. */
+  claims?: unknown;
 }
 
 export interface CardInputs {
@@ -73,6 +108,13 @@ export interface CardInputs {
   adapter: string;
   evalPairs: number[];
   evalN: number;
+  /**
+   * Tasks to measure, each at its evalLevels (a zoo trained on a mixture): the first one also fills `accuracy`
+   * (the recall widgets' by_pairs / by_distance). Default: `task` at evalPairs.
+   */
+  evalTasks?: Task[];
+  /** Named headline numbers (card.metrics), each from its task's score at its level. */
+  headlines?: Headline[];
 }
 
 /** A checkpoint in memory from a flat parameter array (for the CPU engine and for writing the folder). */
@@ -85,17 +127,72 @@ export async function checkpointOf(config: HymbaConfig, flat: Float32Array): Pro
 export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safetensors: Uint8Array }> {
   const { config, task, run, settings } = i;
   const slot = settings.steps;
-  const byPairs = new Map<number, RecallScore>();
-  for (const p of i.evalPairs) byPairs.set(p, await graphRecall(run.graph, task, p, i.evalN, slot));
+  const evalTasks = i.evalTasks ?? [task];
+  const levelsOf = (t: Task) => (i.evalTasks ? [...(t.evalLevels ?? [])] : i.evalPairs);
+  const scores = new Map<string, Map<number, RecallScore>>();
+  for (const t of evalTasks) {
+    const byLevel = new Map<number, RecallScore>();
+    for (const p of levelsOf(t)) byLevel.set(p, await graphRecall(run.graph, t, p, i.evalN, slot));
+    scores.set(t.name, byLevel);
+  }
+  const first = evalTasks[0];
+  const headlineOf = (t: Task) => i.headlines?.find((h) => h.task === t.name)?.level ?? 16;
+  const checkLevel = i.evalTasks ? headlineOf(first) : 16;
   const { ck, safetensors } = await checkpointOf(config, run.params);
   const cpu = new CpuEngine(ck);
-  // The inference engine must agree with the batched evaluation on the same examples.
-  const checkN = Math.min(24, i.evalN);
-  const cpuScore = await engineRecall(cpu, task, 16, checkN);
-  const gpuScore = await graphRecall(run.graph, task, 16, checkN, slot);
+  // The inference engine must agree with the batched evaluation on the same examples (few: 512-token tasks are slow on the CPU).
+  const checkN = Math.min(first.seqLen > 128 ? 8 : 24, i.evalN);
+  const cpuScore = await engineRecall(cpu, first, checkLevel, checkN);
+  const gpuScore = await graphRecall(run.graph, first, checkLevel, checkN, slot);
+  const metrics: Record<string, number> = {};
+  for (const h of i.headlines ?? []) {
+    const score = scores.get(h.task)?.get(h.level);
+    if (!score) throw new Error(`headline ${h.key}: ${h.task} was not measured at level ${h.level}`);
+    metrics[h.key] = round(headlineValue(h, score));
+  }
+  const byTask = i.evalTasks
+    ? Object.fromEntries(
+        evalTasks.map((t) => {
+          const byLevel = scores.get(t.name)!;
+          const h = byLevel.get(headlineOf(t));
+          return [
+            t.name,
+            {
+              level_name: t.levelName ?? 'pairs',
+              ...(recallTable(byLevel, headlineOf(t)) as unknown as RecallTable),
+              axes: h ? roundTables(h.axisTables()) : {},
+            },
+          ];
+        }),
+      )
+    : undefined;
+  const card: ModelCard = {
+    ...baseCard(i),
+    ...(i.headlines ? { metrics } : {}),
+    ...(byTask ? { tasks: byTask } : {}),
+    accuracy: {
+      ...(recallTable(scores.get(first.name)!, checkLevel) as unknown as RecallTable),
+      examples_per_point: i.evalN,
+      metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
+    },
+    engine_check: {
+      examples: checkN,
+      task: first.name,
+      level: checkLevel,
+      cpu_engine: round(cpuScore.accuracy()),
+      batched_graph: round(gpuScore.accuracy()),
+    },
+    attention: await attentionDiagnostics(cpu, first, 16, 8),
+  };
+  return { card, safetensors };
+}
+
+/** What every zoo card says, whatever the task: the model, its training run and its cache. */
+export function baseCard(i: CardInputs): BaseModelCard {
+  const { config, task, run, settings } = i;
   const cache = cacheBytes(config, { seqLen: task.seqLen });
   const target = run.curve.find((c) => c.accuracy >= 0.99);
-  const card: ModelCard = {
+  return {
     name: i.name,
     role: i.role,
     description: i.description ?? '',
@@ -103,7 +200,7 @@ export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safete
       name: task.name,
       seq_len: task.seqLen,
       vocab_size: task.vocabSize,
-      ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs']),
+      ...pick(task.info, ['keys', 'values', 'blank', 'power_a', 'train_pairs', 'mixture']),
     },
     architecture: {
       layers: config.layers.map((l) => ({
@@ -136,7 +233,12 @@ export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safete
       adapter: i.adapter,
       final_loss: round(mean(run.losses.subarray(Math.max(0, run.losses.length - 50)))),
       loss_curve: sampleCurve(run.losses, 20),
-      recall_curve: run.curve.map((c) => ({ step: c.step, seconds: round(c.seconds, 2), accuracy: round(c.accuracy) })),
+      recall_curve: run.curve.map((c) => ({
+        step: c.step,
+        seconds: round(c.seconds, 2),
+        accuracy: Number.isFinite(c.accuracy) ? round(c.accuracy) : null,
+        ...(c.valLoss !== undefined ? { val_loss: round(c.valLoss) } : {}),
+      })),
       time_to_99: target ? { step: target.step, seconds: round(target.seconds, 2) } : null,
     },
     cache: {
@@ -147,15 +249,16 @@ export async function makeCard(i: CardInputs): Promise<{ card: ModelCard; safete
       conv_state_bytes: cache.conv_state_bytes,
       convention: `KV ${cache.dtype}, SSM/conv state ${cache.state_dtype}, window rule ${cache.window_rule} (engine/cache/calculator.ts)`,
     },
-    accuracy: {
-      ...(recallTable(byPairs) as unknown as RecallTable),
-      examples_per_point: i.evalN,
-      metric: 'fraction of answer positions whose argmax equals the value; fresh sequences',
-    },
-    engine_check: { examples: checkN, pairs: 16, cpu_engine: round(cpuScore.accuracy()), batched_graph: round(gpuScore.accuracy()) },
-    attention: await attentionDiagnostics(cpu, task, 16, 8),
   };
-  return { card, safetensors };
+}
+
+function roundTables(t: Record<string, Record<string, { accuracy: number; queries: number }>>) {
+  return Object.fromEntries(
+    Object.entries(t).map(([axis, rows]) => [
+      axis,
+      Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { accuracy: round(v.accuracy), queries: v.queries }])),
+    ]),
+  );
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {

@@ -866,6 +866,19 @@ export class TrainGraph {
     this.device.queue.writeBuffer(this.adamV, 0, zeros);
   }
 
+  /** AdamW's first and second moments (for training checkpoints). */
+  async readOptimizerState(): Promise<{ m: Float32Array; v: Float32Array }> {
+    return { m: await this.read(this.adamM, this.layout.total), v: await this.read(this.adamV, this.layout.total) };
+  }
+
+  /** Restore AdamW's moments saved by readOptimizerState (after setParams, which zeroes them). */
+  setOptimizerState(m: Float32Array, v: Float32Array): void {
+    const P = this.layout.total;
+    if (m.length !== P || v.length !== P) throw new Error(`setOptimizerState: expected ${P} floats each, got ${m.length} and ${v.length}`);
+    this.device.queue.writeBuffer(this.adamM, 0, m);
+    this.device.queue.writeBuffer(this.adamV, 0, v);
+  }
+
   /** Upload a batch: ids, scored rows and labels, and the token → rows lists of the embedding backward. */
   setBatch(batch: GraphBatch): void {
     const { B, L, M, N } = this;

@@ -28,6 +28,8 @@ export interface TrainSettings {
   evalEvery?: number;
   evalPairs?: number;
   evalN?: number;
+  /** The task those evaluations sample (default: the training task; a mixture names one of its members). */
+  evalTask?: Task;
   /** Fixed held-out examples (e.g. the English validation windows): their mean loss joins the curve at evalEvery. */
   validation?: Example[];
   /** Measure recall at evalEvery (default true; false for tasks without queries, such as language modelling). */
@@ -36,6 +38,30 @@ export interface TrainSettings {
   init?: InitSpread;
   /** Kernel variants (see GraphOptions): kernelProfileOf(adapterInfo), 'cpu-like' on CPU rasterisers such as SwiftShader. */
   kernels?: KernelProfile;
+  /** Hand a checkpoint to train()'s onCheckpoint every this many steps (0 = never). */
+  checkpointEvery?: number;
+  /** Continue from this checkpoint (taken with the same config, task and settings) instead of starting afresh. */
+  resume?: TrainCheckpoint;
+}
+
+/**
+ * Everything a run needs to continue as if it had never stopped: the parameters, AdamW's moments, the data
+ * stream's Rng state and the step count (the learning rate and Adam's bias correction follow from the step).
+ * The task must be stateless apart from the Rng it is handed (every engine/tasks task is).
+ */
+export interface TrainCheckpoint {
+  /** The run it belongs to; resume refuses another. */
+  run: { steps: number; batch: number; lr: number; seed: number };
+  /** Steps done. */
+  step: number;
+  params: Float32Array;
+  adamM: Float32Array;
+  adamV: Float32Array;
+  dataRng: number;
+  /** Losses of steps 0..step−1. */
+  losses: Float32Array;
+  curve: TrainRun['curve'];
+  trainSeconds: number;
 }
 
 export interface Progress {
@@ -110,7 +136,8 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
 
 /**
  * Validate the settings, build the training graph on `device` and initialise its parameters from the seed: the
- * setup of train() and of the pausable TrainSession (session.ts), so both compute the same run.
+ * setup of train() and of the pausable TrainSession (train-session.ts), so both compute the same run (a resumed
+ * train() then loads the checkpoint's parameters and optimiser state over them).
  */
 export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings): Promise<TrainGraph> {
   validate(config, task, s);
@@ -151,14 +178,27 @@ export async function train(
   task: Task,
   s: TrainSettings,
   onProgress?: (p: Progress) => void,
+  onCheckpoint?: (c: TrainCheckpoint) => Promise<void>,
 ): Promise<TrainRun> {
+  const ck = s.resume;
+  const runId = { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
+  if (ck && JSON.stringify(ck.run) !== JSON.stringify(runId))
+    throw new TrainError(`the checkpoint belongs to run ${JSON.stringify(ck.run)}, not ${JSON.stringify(runId)}`);
+  if (ck && !(ck.step >= 1 && ck.step < s.steps))
+    throw new TrainError(`a checkpoint at step ${ck.step} cannot resume a ${s.steps}-step run`);
   const graph = await openTrainGraph(device, config, task, s);
   const data = Rng.derive(s.seed, 1);
+  const curve: TrainRun['curve'] = ck ? ck.curve.slice() : [];
+  if (ck) {
+    await graph.setParams(ck.params);
+    graph.setOptimizerState(ck.adamM, ck.adamV);
+    device.queue.writeBuffer(graph.history, 0, ck.losses);
+    data.restore(ck.dataRng);
+  }
   const logEvery = s.logEvery ?? 100;
-  const curve: TrainRun['curve'] = [];
-  let trainMs = 0;
+  let trainMs = ck ? ck.trainSeconds * 1000 : 0;
   let t0 = performance.now();
-  for (let step = 0; step < s.steps; step++) {
+  for (let step = ck ? ck.step : 0; step < s.steps; step++) {
     trainStep(graph, config, task, s, data, step);
     const last = step === s.steps - 1;
     if ((step + 1) % logEvery === 0 || last) {
@@ -171,10 +211,28 @@ export async function train(
       await graph.readLosses(step, step + 1);
       trainMs += performance.now() - t0;
       const accuracy =
-        s.evalRecall === false ? NaN : (await graphRecall(graph, task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps)).accuracy();
+        s.evalRecall === false
+          ? NaN
+          : (await graphRecall(graph, s.evalTask ?? task, s.evalPairs ?? 16, s.evalN ?? 256, s.steps)).accuracy();
       const point: TrainRun['curve'][number] = { step: step + 1, seconds: trainMs / 1000, accuracy };
       if (s.validation) point.valLoss = await graphLoss(graph, s.validation, s.steps);
       curve.push(point);
+      t0 = performance.now();
+    }
+    if (onCheckpoint && s.checkpointEvery && (step + 1) % s.checkpointEvery === 0 && !last) {
+      const { m, v } = await graph.readOptimizerState();
+      trainMs += performance.now() - t0;
+      await onCheckpoint({
+        run: runId,
+        step: step + 1,
+        params: await graph.readParams(),
+        adamM: m,
+        adamV: v,
+        dataRng: data.snapshot(),
+        losses: await graph.readLosses(0, step + 1),
+        curve: curve.slice(),
+        trainSeconds: trainMs / 1000,
+      });
       t0 = performance.now();
     }
   }

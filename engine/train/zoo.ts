@@ -1,32 +1,55 @@
-// The trained model zoo the lessons run on: Hymba's design roadmap (paper Table 1 / Table 10) in miniature.
-// Every model: d_model 64, vocab 512, 4 layers, 2 query heads (head dim 32) sharing 1 KV head (GQA), d_inner 128,
-// SSM state 16, conv 4; trained on MQAR-128 (4–24 pairs) with the same budget (steps × batch). The MLP width is
-// chosen per model so the parameter counts stay within a few percent of each other (~250k).
+// The trained model zoo the lessons run on: Hymba's design roadmap (paper Table 1 / Table 10) in miniature, twice:
+// the synthetic zoo (the old names: attention, ssm, …) trained on a mixture of MQAR-512, selective copying and the
+// majority task, and the English zoo (en-attention, en-ssm, …) trained as tiny language models on the Brown corpus.
+// Every model: d_model 64, 4 layers, 2 query heads (head dim 32) sharing 1 KV head (GQA), d_inner 128, SSM state 16,
+// conv 4. The MLP width is chosen per model so the parameter counts of one zoo stay within ±5 % of each other.
 //
-// Every attention layer has a width-2 short conv over its Q/K/V projections (lab_qkv_conv, Primer's multi-dconv-head
-// attention). Without it, attention must first grow a previous-token head from RoPE alone before it can bind a key to
-// the value after it; in this budget no model with attention in its first layer got past the "some value from the
-// context" plateau (≈ 1/pairs accuracy; docs/zoo.md has the measurements). It costs 2 weights per Q/K/V channel and
-// one pre-conv row of decode state per attention layer.
+// No Q/K/V conv (lab_qkv_conv is off, as in Hymba). The previous zoo needed it to leave the MQAR-128 plateau; here a
+// conv variant (`hymba-conv`) is trained beside the zoo as a shown finding, not as part of the recipe.
+//
+// ONE hyper-parameter rule for every model (docs/zoo.md): ZOO_RULE's lr, steps, batch, schedule and seeds; nothing
+// is tuned per model. The lr is the value the previous zoo used for most of its models (3e-3), not tuned on these
+// tasks.
+
+import { MajorityTask } from '../tasks/majority.ts';
+import { MQAR_512, MqarTask } from '../tasks/mqar.ts';
+import { COPY_512, SelectiveCopyTask } from '../tasks/selective-copy.ts';
+import type { Task } from '../tasks/types.ts';
+import { MixtureTask } from './mixture.ts';
+
+export type ZooName = 'synthetic' | 'english';
 
 export interface ZooEntry {
   name: string;
+  /** The roadmap step (ROADMAP below); the same for a synthetic model and its English twin. */
   role: string;
+  zoo: ZooName;
+  /** Always ZOO_RULE.lr (kept per entry for the train lab). */
   lr: number;
   description: string;
   config: Record<string, unknown>;
+  /** A variant shown as a finding (e.g. with the Q/K/V conv), not a step of the roadmap. */
+  finding?: string;
 }
 
-export const ZOO_BUDGET = { steps: 3000, batch: 64, seed: 1 };
+/**
+ * The one rule: every model of both zoos trains with these settings (AdamW β (0.9, 0.98), weight decay 0.1,
+ * clip 1, 5 % warmup × cosine: trainer.ts), seeds 1, 2, 3. Steps per zoo come from one rule too: the slowest job's
+ * rate in a probe of all jobs at once on the GPU machine × the seconds the call leaves (scripts/device-zoo.sh
+ * BUDGET), rounded down to 100; these are the values that rule gave on the H100 (docs/zoo.md).
+ */
+export const ZOO_RULE = {
+  lr: 3e-3,
+  seeds: [1, 2, 3],
+  /** Steps × batch per zoo: the same for every model of a zoo. */
+  budget: { synthetic: { steps: 300, batch: 32 }, english: { steps: 800, batch: 64 } } as Record<ZooName, { steps: number; batch: number }>,
+};
+/** The CLI's defaults for `--zoo NAME` (seed 1: the shipped weights). */
+export const ZOO_BUDGET = { ...ZOO_RULE.budget.synthetic, seed: 1 };
 
 const LAYERS = 4;
-const WINDOW = 16;
-// The windowed-only baseline gets a wider window and a higher learning rate. A query whose key lies beyond the
-// window cannot be answered, and training on it punishes whatever the attention copies; with window 16 about 96 % of
-// the 16-pair queries were out of reach and the model learned nothing, not even nearby. Window 32 at lr 5e-3 learns
-// the in-window lookup (≈ 99 %) inside the budget; at lr 3e-3 it was still learning it (77–87 %), window 40/48 reach so
-// many queries that it scores 66–81 % overall (docs/zoo.md has the sweep).
-const SWA_WINDOW = 32;
+/** Every windowed layer of every model (swa and the local layers of the roadmap), one value. */
+const WINDOW = 32;
 
 const BASE = {
   architectures: ['HymbaForCausalLM'],
@@ -59,7 +82,6 @@ const BASE = {
   orig_max_position_embeddings: 256,
   rms_norm_eps: 1e-6,
   tie_word_embeddings: true,
-  lab_qkv_conv: 2,
   num_memory_tokens: 0,
   memory_tokens_interspersed_every: 0,
   sliding_window: WINDOW,
@@ -72,72 +94,120 @@ const BASE = {
   torch_dtype: 'float32',
 };
 
-const cfg = (o: Record<string, unknown>) => ({ ...BASE, ...o });
+/** The synthetic mixture: MQAR-512, selective copying in 512 and majority-512, weighted so the one-answer majority
+ * task is drawn twice as often as each of the others (its example has 1 loss row, MQAR's 16–64). */
+export function syntheticTask(): MixtureTask {
+  return new MixtureTask('synthetic-512', [
+    { task: new MqarTask(MQAR_512), weight: 1 },
+    { task: new SelectiveCopyTask(COPY_512), weight: 1 },
+    { task: new MajorityTask(), weight: 2 },
+  ]);
+}
 
-export const ZOO: ZooEntry[] = [
+/** The task a zoo entry trains on. */
+export function zooTask(entry: ZooEntry): Task {
+  if (entry.zoo === 'synthetic') return syntheticTask();
+  throw new Error(`the English zoo trains on the Brown corpus stream: loadEnglishData() (engine/text/english.node.ts, Node only)`);
+}
+
+interface Step {
+  role: string;
+  description: string;
+  /** Config keys on top of the zoo's base. */
+  keys: Record<string, unknown>;
+  /** MLP width per zoo, for equal parameters. */
+  mlp: number;
+}
+
+const hybrid = Array(LAYERS).fill('hybrid');
+const ROADMAP: Step[] = [
   {
-    name: 'attention',
     role: 'attention',
-    lr: 3e-3,
     description: 'Transformer: 4 global attention layers, no SSM. Exact recall at any distance; its KV cache grows with the sequence.',
-    config: cfg({ lab_mixers: Array(LAYERS).fill('attention'), intermediate_size: 192 }),
+    keys: { lab_mixers: Array(LAYERS).fill('attention') },
+    mlp: 192,
   },
   {
-    name: 'ssm',
     role: 'ssm',
-    lr: 1e-3,
     description: 'Mamba-style: 4 SSM-only layers. A fixed-size state: cheap, but recall of many pairs fails.',
-    config: cfg({ lab_mixers: Array(LAYERS).fill('ssm'), intermediate_size: 128 }),
+    keys: { lab_mixers: Array(LAYERS).fill('ssm') },
+    mlp: 128,
   },
   {
-    name: 'swa',
     role: 'swa',
-    lr: 5e-3,
-    description: `4 sliding-window attention layers (window ${SWA_WINDOW}), no global layer: perfect nearby, blind beyond the window.`,
-    config: cfg({ lab_mixers: Array(LAYERS).fill('attention'), global_attn_idx: [], sliding_window: SWA_WINDOW, intermediate_size: 192 }),
+    description: `4 sliding-window attention layers (window ${WINDOW}), no global layer: exact nearby, blind beyond the window.`,
+    keys: { lab_mixers: Array(LAYERS).fill('attention'), global_attn_idx: [] },
+    mlp: 192,
   },
   {
-    name: 'sequential',
     role: 'sequential',
-    lr: 3e-3,
     description: 'Roadmap A: attention heads added sequentially — SSM and global attention in alternate layers.',
-    config: cfg({ lab_mixers: ['ssm', 'attention', 'ssm', 'attention'], intermediate_size: 160 }),
+    keys: { lab_mixers: ['ssm', 'attention', 'ssm', 'attention'] },
+    mlp: 160,
   },
   {
-    name: 'parallel',
     role: 'parallel',
-    lr: 3e-3,
     description: 'Roadmap B: hybrid heads — attention ∥ SSM in every layer, all attention global.',
-    config: cfg({ lab_mixers: Array(LAYERS).fill('hybrid'), intermediate_size: 64 }),
+    keys: { lab_mixers: hybrid },
+    mlp: 64,
   },
   {
-    name: 'parallel-swa',
     role: 'parallel-swa',
-    lr: 3e-3,
     description: `Roadmap C: local/global attention — layers 1, 2 use a window of ${WINDOW}; the first and last stay global.`,
-    config: cfg({ lab_mixers: Array(LAYERS).fill('hybrid'), global_attn_idx: [0, 3], intermediate_size: 64 }),
+    keys: { lab_mixers: hybrid, global_attn_idx: [0, 3] },
+    mlp: 64,
   },
   {
-    name: 'parallel-swa-kv',
     role: 'parallel-swa-kv',
-    lr: 3e-3,
     description: 'Roadmap D: cross-layer KV sharing — layer 2 attends with layer 1’s keys and values.',
-    config: cfg({ lab_mixers: Array(LAYERS).fill('hybrid'), global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]], intermediate_size: 64 }),
+    keys: { lab_mixers: hybrid, global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]] },
+    mlp: 64,
   },
   {
-    name: 'hymba',
     role: 'hymba',
-    lr: 3e-3,
     description: 'Roadmap E = Hymba: parallel heads, local/global attention, KV sharing and 8 learned meta tokens.',
-    config: cfg({
-      lab_mixers: Array(LAYERS).fill('hybrid'),
-      global_attn_idx: [0, 3],
-      kv_reuse_group: [[1, 2]],
-      num_memory_tokens: 8,
-      intermediate_size: 64,
-    }),
+    keys: { lab_mixers: hybrid, global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]], num_memory_tokens: 8 },
+    mlp: 64,
   },
 ];
 
-/** The zoo's model names in roadmap order: the one list the CLI, the site's pickers and the lessons derive from. */
-export const ZOO_NAMES: readonly string[] = ZOO.map((e) => e.name);
+const SYNTHETIC_BASE = { vocab_size: 512, max_position_embeddings: 1024, orig_max_position_embeddings: 1024 };
+
+export const SYNTHETIC_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
+  name: s.role,
+  role: s.role,
+  zoo: 'synthetic',
+  lr: ZOO_RULE.lr,
+  description: s.description,
+  config: { ...BASE, ...SYNTHETIC_BASE, ...s.keys, intermediate_size: s.mlp },
+}));
+
+/** Hymba with the width-2 Q/K/V conv of the previous zoo (lab_qkv_conv 2): the conv finding, trained beside the zoo. */
+export const CONV_FINDING: ZooEntry = {
+  ...SYNTHETIC_ZOO[SYNTHETIC_ZOO.length - 1],
+  name: 'hymba-conv',
+  description: 'Hymba (roadmap E) plus a width-2 causal conv over Q/K/V (Primer): not part of Hymba; trained to show what it changes.',
+  config: { ...SYNTHETIC_ZOO[SYNTHETIC_ZOO.length - 1].config, lab_qkv_conv: 2 },
+  finding: 'qkv-conv',
+};
+
+/** The English zoo: the same roadmap as tiny language models (vocab 2,048 word pieces, 128-token windows). */
+const ENGLISH_BASE = { vocab_size: 2048, max_position_embeddings: 256, orig_max_position_embeddings: 256 };
+
+export const ENGLISH_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
+  name: `en-${s.role}`,
+  role: s.role,
+  zoo: 'english',
+  lr: ZOO_RULE.lr,
+  description: `${s.description} Trained as a language model on the Brown corpus.`,
+  config: { ...BASE, ...ENGLISH_BASE, ...s.keys, intermediate_size: s.mlp },
+}));
+
+export const ZOO: ZooEntry[] = [...SYNTHETIC_ZOO, CONV_FINDING, ...ENGLISH_ZOO];
+
+/**
+ * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order. Each has a folder under
+ * models/ (the shipped weights there are still the previous, conv-trained zoo: docs/zoo.md). hymba-conv has no
+ * folder, and the en-* models answer English, not the synthetic tasks the pickers run.
+ */
+export const ZOO_NAMES: readonly string[] = SYNTHETIC_ZOO.map((e) => e.name);

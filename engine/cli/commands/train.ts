@@ -9,8 +9,9 @@ import { TASK_NAMES, taskByName } from '../../tasks/index.ts';
 import { train, type Progress, type TrainSettings } from '../../train/trainer.ts';
 import { kernelProfileOf } from '../../webgpu/runtime.ts';
 import { makeCard } from '../../train/card.ts';
+import { syntheticEvaluation } from '../../train/zoo-metrics.ts';
 import { writeModelFolder } from '../../train/folder.node.ts';
-import { ZOO, ZOO_BUDGET } from '../../train/zoo.ts';
+import { ZOO, ZOO_BUDGET, zooTask } from '../../train/zoo.ts';
 import type { Task } from '../../tasks/types.ts';
 import { checkFolderTarget, readTextInput, replaceFolder } from '../files.ts';
 
@@ -72,10 +73,13 @@ const command: Command = {
     'log-every': 'string',
   },
   async run(args) {
-    const task = taskByName(args.string('task') ?? 'mqar');
     const zoo = args.string('zoo');
     const entry = zoo ? ZOO.find((z) => z.name === zoo) : undefined;
     if (zoo && !entry) throw new UsageError(`unknown zoo model "${zoo}" (zoo: ${ZOO.map((z) => z.name).join(', ')})`);
+    if (entry?.zoo === 'english' && !args.has('task'))
+      throw new UsageError(`${entry.name} trains on the Brown corpus: use engine/train/zoo-run.node.ts (docs/zoo.md)`);
+    // A synthetic zoo model trains on the zoo's task mixture unless --task says otherwise.
+    const task = entry && !args.has('task') ? zooTask(entry) : taskByName(args.string('task') ?? 'mqar');
     if (!entry && !args.has('config')) throw new UsageError('give --config FILE or --zoo NAME');
     const rawConfig = entry ? entry.config : readConfigFile(args.required('config'));
     const config = parseConfig(rawConfig);
@@ -93,6 +97,11 @@ const command: Command = {
       evalN: 256,
     };
     // The task's own levels (pairs, tokens to copy, classes) unless given.
+    const zooEval = entry && !args.has('task') ? syntheticEvaluation() : undefined;
+    if (zooEval) {
+      settings.evalTask = zooEval.evalTasks[0];
+      settings.evalPairs = zooEval.headlines[0].level;
+    }
     const evalPairs = args.ints('eval-pairs') ?? [...(task.evalLevels ?? [4, 8, 16, 24])];
     const evalN = args.int('eval-n', 500, 1);
     const ctx = await nodeGpu();
@@ -121,10 +130,11 @@ const command: Command = {
       adapter,
       evalPairs,
       evalN,
+      ...zooEval,
     });
     run.graph.dispose();
     await replaceFolder('out', out, force, (tmp) => writeModelFolder(tmp, config, safetensors, card));
-    const acc = card.accuracy.by_pairs;
+    const acc = card.accuracy?.by_pairs ?? {};
     console.log(
       `${name}: ${Object.entries(acc)
         .map(([p, a]) => `${p} pairs ${(100 * a).toFixed(1)}%`)

@@ -1,0 +1,52 @@
+// Merges the per-seed folders of a bulk run (IN/NAME.sSEED/, from scripts/device-zoo.sh) into the shipped zoo
+// folders OUT/NAME/: seed 1's config and weights, and seed 1's card with every seed's headline metrics (`seeds`)
+// and their mean and range (`spread`). A `claims` field already in OUT/NAME/card.json (engineer J's measurements)
+// is kept. Node only.
+//   npx node engine/train/zoo-merge.node.ts IN OUT [NAME…]
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ZOO, ZOO_RULE } from './zoo.ts';
+import { spread } from './zoo-metrics.ts';
+
+const SHIPPED_SEED = 1;
+const [inDir, outDir, ...only] = process.argv.slice(2);
+if (!inDir || !outDir) throw new Error('usage: zoo-merge IN OUT [NAME…]');
+
+type Card = Record<string, unknown> & { metrics?: Record<string, number>; training: Record<string, unknown> };
+const readCard = async (dir: string): Promise<Card> => JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Card;
+
+for (const entry of ZOO.filter((z) => only.length === 0 || only.includes(z.name))) {
+  const dirs = ZOO_RULE.seeds
+    .map((s) => ({ seed: s, dir: path.join(inDir, `${entry.name}.s${s}`) }))
+    .filter((d) => existsSync(path.join(d.dir, 'card.json')));
+  const shipped = dirs.find((d) => d.seed === SHIPPED_SEED);
+  if (!shipped) {
+    console.log(`${entry.name}: no seed ${SHIPPED_SEED} in ${inDir}, skipped`);
+    continue;
+  }
+  const cards = await Promise.all(dirs.map(async (d) => ({ seed: d.seed, card: await readCard(d.dir) })));
+  const seeds = cards.map(({ seed, card }) => ({
+    seed,
+    metrics: card.metrics ?? {},
+    final_loss: card.training.final_loss,
+    wall_seconds: card.training.wall_seconds,
+    steps_per_second: card.training.steps_per_second,
+    tokens_per_second: card.training.tokens_per_second,
+  }));
+  const card = cards.find((c) => c.seed === SHIPPED_SEED)!.card;
+  const target = path.join(outDir, entry.name);
+  const old = existsSync(path.join(target, 'card.json')) ? await readCard(target) : null;
+  const merged = {
+    ...card,
+    shipped_seed: SHIPPED_SEED,
+    seeds,
+    spread: spread(seeds),
+    ...(old?.claims !== undefined ? { claims: old.claims } : {}),
+  };
+  await mkdir(target, { recursive: true });
+  await copyFile(path.join(shipped.dir, 'config.json'), path.join(target, 'config.json'));
+  await copyFile(path.join(shipped.dir, 'model.safetensors'), path.join(target, 'model.safetensors'));
+  await writeFile(path.join(target, 'card.json'), JSON.stringify(merged, null, 2) + '\n');
+  console.log(`${entry.name}: seeds ${dirs.map((d) => d.seed).join(', ')} → ${target} ${JSON.stringify(merged.spread)}`);
+}
