@@ -30,7 +30,12 @@ describe('English validation loss on the training graph', () => {
     const layout = paramLayout(config);
     const flat = new Float32Array(layout.total);
     for (const e of layout.entries) flat.set(weightF32(ck.weights.get(e.name)!), e.offset);
-    const graph = new TrainGraph(ctx.device, config, { batch: 2, seqLen: 16, maxTargets: 32, kernels: kernelProfileOf(ctx.adapterInfo) }, 4);
+    const graph = new TrainGraph(
+      ctx.device,
+      config,
+      { batch: 2, seqLen: 16, maxTargets: 32, kernels: kernelProfileOf(ctx.adapterInfo) },
+      4,
+    );
     await graph.setParams(flat);
     const gpu = await graphLoss(graph, windows, 1);
     graph.dispose();
