@@ -3,7 +3,7 @@
 //  - English zoo (en-*): every card records its 3 seeds with a spread that is their mean and range; validation loss
 //    and the text-recall probes (engine/train/zoo-metrics.ts) are recomputed.
 //  - The synthetic names (attention, ssm, …) still ship the previous zoo (MQAR-128, with the Q/K/V conv): the new
-//    no-conv recipe on the 512-token mixture was not trained to the end (docs/zoo.md); their MQAR-128 accuracy at
+//    no-conv recipe (the 256-token mixture; the 512 one before) stayed at chance in its runs (docs/zoo.md); their MQAR-128 accuracy at
 //    16 pairs is recomputed as before. When the new synthetic zoo ships, its card.metrics (SYNTHETIC_HEADLINES) replace that check.
 // Needs the trained zoo in models/: fails, never skips, when a model or its card is missing.
 import { existsSync, readFileSync } from 'node:fs';

@@ -361,3 +361,26 @@ describe('evaluator (RecallScore with the tasks’ axes)', () => {
     expect(Object.values(margin).reduce((s, v) => s + v.queries, 0)).toBe(300);
   });
 });
+
+// ---------------------------------------------------------------- the synthetic zoo's 256-token twins
+
+describe('the 256-token twins (the length the synthetic zoo trained at)', () => {
+  it('keep the 512 tasks’ layouts at 256 positions, and the majority answer still lies beyond 4 windowed layers of 32', () => {
+    expect(taskByName('mqar-256').info).toMatchObject({ name: 'mqar-256', seq_len: 256, keys: [1, 256], values: [256, 512] });
+    expect(taskByName('copy-256').info).toMatchObject({ name: 'copy-256', seq_len: 256, marker: 15, train_tokens: [8, 24] });
+    expect(taskByName('majority-256').info).toMatchObject({ name: 'majority-256', seq_len: 256, evidence: [32, 64], quiet: 128 });
+    fc.assert(
+      fc.property(seed, fc.constantFrom(2, 4, 8, 16), (s, k) => {
+        const ex = taskByName('majority-256').sample(new Rng(s), k);
+        const lastClass = Array.from(ex.ids).findLastIndex((v) => v >= 1 && v <= 16);
+        expect(ex.queries[0].pos - lastClass).toBeGreaterThan(4 * 31);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('mix-256 draws from all three and labels each answer with its 256-token task', () => {
+    const seen = new Set(examples('mix-256', 16, 60).map((ex) => ex.queries[0].axes!.task));
+    expect([...seen].sort()).toEqual(['copy-256', 'majority-256', 'mqar-256']);
+  });
+});

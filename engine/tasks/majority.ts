@@ -22,6 +22,8 @@ import { TaskError, type Example, type Task } from './types.ts';
 export const MAJORITY_LAYOUT = { firstClass: 1, maxClasses: 16, distractors: [32, 511] as [number, number], marker: 511, vocabSize: 512 };
 
 export interface MajorityOptions {
+  /** CLI/card name (default 'majority-512'). */
+  name?: string;
   seqLen?: number;
   /** Classes per training example: fixed or an inclusive range [min, max] sampled uniformly (2..16). */
   classes?: number | [number, number];
@@ -39,6 +41,10 @@ export const MAJORITY_512 = {
   quiet: 128,
   evalLevels: [2, 4, 8, 16],
 };
+
+/** The synthetic zoo's length (zoo.ts): half the evidence, the same 128-token quiet tail, so the answer still lies
+ * beyond what 4 windowed layers of 32 can reach. */
+export const MAJORITY_256 = { ...MAJORITY_512, name: 'majority-256', seqLen: 256, evidence: [32, 64] as [number, number] };
 
 /** Margin buckets: 1, 2, 3–4, 5–8, 9+ (a count that must be exact vs one a rough estimate gets). */
 export function marginBucket(margin: number): string {
@@ -94,7 +100,7 @@ export function majorityExample(rng: Rng, classes: number, seqLen = 512, evidenc
 }
 
 export class MajorityTask implements Task {
-  readonly name = 'majority-512';
+  readonly name: string;
   readonly seqLen: number;
   readonly vocabSize = MAJORITY_LAYOUT.vocabSize;
   readonly classes: number | [number, number];
@@ -104,6 +110,7 @@ export class MajorityTask implements Task {
   readonly evalLevels: readonly number[];
   readonly maxTargets = 1;
   constructor(opts: MajorityOptions = {}) {
+    this.name = opts.name ?? 'majority-512';
     this.seqLen = opts.seqLen ?? MAJORITY_512.seqLen;
     this.classes = opts.classes ?? MAJORITY_512.classes;
     this.evidence = opts.evidence ?? MAJORITY_512.evidence;

@@ -41,6 +41,9 @@ export const MQAR_512: MqarOptions = {
   evalLevels: [16, 32, 48, 64],
 };
 
+/** The synthetic zoo's length (zoo.ts): MQAR at 256 tokens with 8–32 pairs. */
+export const MQAR_256: MqarOptions = { ...MQAR_512, name: 'mqar-256', seqLen: 256, pairs: [8, 32], evalLevels: [8, 16, 24, 32] };
+
 /** Power-law weights over gap indices 0..space−1 (Zoology: p ∝ a·x^(a−1) for x = index + 1). */
 function gapWeights(space: number, a: number): number[] {
   return Array.from({ length: space }, (_, i) => a * (i + 1) ** (a - 1));

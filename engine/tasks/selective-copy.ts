@@ -61,6 +61,9 @@ export const COPY_512: SelectiveCopyOptions = {
   evalLevels: [8, 16, 32],
 };
 
+/** The synthetic zoo's length (zoo.ts): 8–24 tokens spread over 256 positions. */
+export const COPY_256: SelectiveCopyOptions = { ...COPY_512, name: 'copy-256', seqLen: 256, trainTokens: [8, 24], evalLevels: [8, 16, 24] };
+
 export class SelectiveCopyTask implements Task {
   readonly name: string;
   readonly seqLen: number;

@@ -22,10 +22,10 @@ export interface Headline {
 
 /** The synthetic zoo's headlines. MQAR far: keys ≥ 128 tokens back, beyond what 4 windowed layers of 32 can reach (4 × 31). */
 export const SYNTHETIC_HEADLINES: Headline[] = [
-  { key: 'mqar', task: 'mqar-512', level: 32, label: 'MQAR-512, 32 pairs' },
-  { key: 'mqar_far', task: 'mqar-512', level: 32, minDistance: 128, label: 'MQAR-512, 32 pairs, key ≥ 128 back' },
-  { key: 'copy', task: 'copy-512', level: 16, label: 'selective copy, 16 tokens in 512' },
-  { key: 'majority', task: 'majority-512', level: 4, label: 'majority of 4 classes', chance: 0.25 },
+  { key: 'mqar', task: 'mqar-256', level: 16, label: 'MQAR-256, 16 pairs' },
+  { key: 'mqar_far', task: 'mqar-256', level: 16, minDistance: 128, label: 'MQAR-256, 16 pairs, key ≥ 128 back' },
+  { key: 'copy', task: 'copy-256', level: 16, label: 'selective copy, 16 tokens in 256' },
+  { key: 'majority', task: 'majority-256', level: 4, label: 'majority of 4 classes', chance: 0.25 },
 ];
 
 export function headlineTask(h: Headline): Task {
