@@ -110,7 +110,10 @@ describe('en-hymba on a typed sentence: WebGPU engine vs CPU reference', async (
           expect(ct.shape, name).toEqual([l.numHeads, N, N]);
           expect(maxAbsDiff(g.taps.get(name)!, ct), name).toBeLessThan(1e-4);
           // What the widget's bars draw agrees too (shares of <s>, the first real token, and of the meta tokens).
-          const [gs, cs] = [attentionStats(g.taps.get(name)!, { numMeta: N - ids.length }), attentionStats(ct, { numMeta: N - ids.length })];
+          const [gs, cs] = [
+            attentionStats(g.taps.get(name)!, { numMeta: N - ids.length }),
+            attentionStats(ct, { numMeta: N - ids.length }),
+          ];
           for (let h = 0; h < cs.length; h++) {
             expect(gs[h].first).toBeCloseTo(cs[h].first, 4);
             expect(gs[h].meta).toBeCloseTo(cs[h].meta, 4);

@@ -19,7 +19,15 @@ import type { Schema } from '../lib/base/url-state.ts';
 import { OKABE_ITO } from '../lib/base/theme.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
-import { DEFAULT_TEXT, MAX_TEXT_CHARS, TextError, isEnglishModel, textLabels, unknownNote, type EncodedText } from '../lib/content/english-tokens.ts';
+import {
+  DEFAULT_TEXT,
+  MAX_TEXT_CHARS,
+  TextError,
+  isEnglishModel,
+  textLabels,
+  unknownNote,
+  type EncodedText,
+} from '../lib/content/english-tokens.ts';
 import { encodeFor } from '../lib/page/english-tokenizer.ts';
 
 /** One run of the prompt: which model, meta tokens on or off, and its attention probabilities per layer. */
@@ -292,9 +300,7 @@ export class HymbaAttentionMap extends LabWidget {
 
   protected override renderBody(): TemplateResult {
     const s = this.stats;
-    if (!s)
-      return html`${this.renderControls()}
-      ${this.textError ? '' : html`<p class="note">Running the prompt…</p>`}`;
+    if (!s) return html`${this.renderControls()} ${this.textError ? '' : html`<p class="note">Running the prompt…</p>`}`;
     const layer = this.shownLayer();
     const shownRun = this.meta || !s.metaOff ? s.metaOn : s.metaOff;
     return html`
@@ -310,7 +316,11 @@ export class HymbaAttentionMap extends LabWidget {
       ${this.renderExports({
         rows: () => this.rows(),
         columns: ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'],
-        json: () => ({ ...(this.english ? { text: this.english.text } : { prompt: this.prompt }), ids: this.ids, runs: this.runs.map(({ probs: _probs, ...r }) => r) }),
+        json: () => ({
+          ...(this.english ? { text: this.english.text } : { prompt: this.prompt }),
+          ids: this.ids,
+          runs: this.runs.map(({ probs: _probs, ...r }) => r),
+        }),
         svg: () => this.renderRoot.querySelector<SVGSVGElement>('.chart.heads svg[viewBox]'),
       })}
       ${this.isHidden('code') ? '' : codePanel(attentionMapSnippet({ model: this.model, ids: this.ids, layer: this.shownLayer() }))}
@@ -383,18 +393,18 @@ export class HymbaAttentionMap extends LabWidget {
 
   private renderPromptBox(): TemplateResult | string {
     return html`${
-        this.isHidden('prompt')
-          ? ''
-          : html`<label class="controls"
-              >Prompt
-              <input
-                class="prompt-input"
-                name="prompt"
-                .value=${this.prompt}
-                spellcheck="false"
-                @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
-            /></label>`
-      }`;
+      this.isHidden('prompt')
+        ? ''
+        : html`<label class="controls"
+            >Prompt
+            <input
+              class="prompt-input"
+              name="prompt"
+              .value=${this.prompt}
+              spellcheck="false"
+              @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+          /></label>`
+    }`;
   }
 
   private renderMap(run: AttentionRun, layer: number): TemplateResult {
@@ -407,8 +417,8 @@ export class HymbaAttentionMap extends LabWidget {
     return html`<figure data-run=${run.label}>
       <figcaption>
         <strong>${run.label}</strong>, layer ${layer}, head
-        ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}${this.english ? ', then <s>' : ''}. Meta ${pct(st.meta)}, first token
-        ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
+        ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}${this.english ? ', then <s>' : ''}.
+        Meta ${pct(st.meta)}, first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
       </figcaption>
       <hl-heatmap
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}

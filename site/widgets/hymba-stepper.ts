@@ -476,9 +476,7 @@ export class HymbaStepper extends LabWidget {
   protected override renderBody(): TemplateResult {
     const cur = this.current;
     const loaded = this.loaded;
-    if (!cur || !loaded)
-      return html`${this.renderControls()}
-      ${this.promptError ? '' : html`<p class="note">Starting the pass…</p>`}`;
+    if (!cur || !loaded) return html`${this.renderControls()} ${this.promptError ? '' : html`<p class="note">Starting the pass…</p>`}`;
     const config = loaded.engine.config;
     const layerSpec = cur.layer !== null ? config.layers[cur.layer] : null;
     const { title, text } = describeOp(cur.name, config.numLayers);
@@ -602,23 +600,23 @@ export class HymbaStepper extends LabWidget {
 
   private renderPromptBox(): TemplateResult | string {
     return html`${
-        this.isHidden('prompt')
-          ? ''
-          : html`<label class="controls"
-                >Prompt
-                <input
-                  class="prompt-input"
-                  name="prompt"
-                  .value=${this.prompt}
-                  spellcheck="false"
-                  aria-describedby="prompt-help"
-                  @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
-              /></label>
-              <p class="note" id="prompt-help">
-                k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
-              </p>
-              ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`
-      }`;
+      this.isHidden('prompt')
+        ? ''
+        : html`<label class="controls"
+              >Prompt
+              <input
+                class="prompt-input"
+                name="prompt"
+                .value=${this.prompt}
+                spellcheck="false"
+                aria-describedby="prompt-help"
+                @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+            /></label>
+            <p class="note" id="prompt-help">
+              k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
+            </p>
+            ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`
+    }`;
   }
 
   /** The sequence's labels with `numMeta` meta tokens first: word pieces for English, k17 v301 _ for MQAR. */
