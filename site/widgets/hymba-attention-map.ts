@@ -173,9 +173,11 @@ export class HymbaAttentionMap extends LabWidget {
     this.tierNote = main.note;
     this.vocab = main.engine.config.vocabSize;
     this.textError = '';
+    let english: EncodedText | null = null;
+    let ids: number[];
     if (isEnglishModel(this.model)) {
       try {
-        this.english = await encodeFor(main, this.text);
+        english = await encodeFor(main, this.text);
       } catch (e) {
         if (!(e instanceof TextError)) throw e;
         this.textError = e.message;
@@ -183,21 +185,22 @@ export class HymbaAttentionMap extends LabWidget {
         this.stats = null;
         return;
       }
-      this.ids = this.english.ids;
+      ids = english.ids;
     } else {
-      this.english = null;
-      this.ids = parsePrompt(this.prompt, this.vocab);
+      ids = parsePrompt(this.prompt, this.vocab);
     }
-    const metaOn = await this.run(main, true);
-    const metaOff = main.engine.config.numMetaTokens > 0 ? await this.run(main, false) : null;
-    const compare = other ? await this.run(other, true) : null;
+    const metaOn = await this.run(main, ids, true);
+    const metaOff = main.engine.config.numMetaTokens > 0 ? await this.run(main, ids, false) : null;
+    const compare = other ? await this.run(other, ids, true) : null;
+    // The labels, ids and runs change together, so a map is never drawn with another text's labels.
+    this.ids = ids;
+    this.english = english;
     this.stats = { metaOn, metaOff, compare };
     this.redrawCharts();
   }
 
   /** One forward pass with the attention probabilities of every layer, reduced to per-head statistics. */
-  private async run(m: LoadedModel, meta: boolean): Promise<AttentionRun> {
-    const ids = this.ids;
+  private async run(m: LoadedModel, ids: number[], meta: boolean): Promise<AttentionRun> {
     const taps = ['layers.*.attn.probs'];
     const result = await pageController().run(requestKey(m.name, 'attention-probs', { ids: ids.join(','), meta }), () =>
       m.engine.forward(ids, { meta, taps }),
