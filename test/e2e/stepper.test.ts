@@ -6,7 +6,8 @@ import type { Page } from 'playwright-core';
 import { assertWebGpuAdapter, openSite, screenshot, waitForStatus, type Site } from './harness.ts';
 
 const LESSON = '/lessons/01-forward-pass/';
-const WIDGET = 'hymba-stepper';
+// Lesson 1 has two steppers: the synthetic one (#stepper) is this test's; english-text.test.ts tests #stepper-en.
+const WIDGET = 'hymba-stepper#stepper';
 
 let site: Site;
 let page: Page;
