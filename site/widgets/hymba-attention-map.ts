@@ -419,9 +419,8 @@ export class HymbaAttentionMap extends LabWidget {
     const labels = this.english ? textLabels(this.english.pieces, run.numMeta) : sequenceLabels(this.ids, run.numMeta, this.vocab);
     return html`<figure data-run=${run.label}>
       <figcaption>
-        <strong>${run.label}</strong>, layer ${layer}, head
-        ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}${this.english ? ', then <s>' : ''}.
-        Meta ${pct(st.meta)}, first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
+        <strong>${run.label}</strong>, layer ${layer}, head ${head}${mapColumns(run.numMeta, this.english !== null)}. Meta ${pct(st.meta)},
+        first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
       </figcaption>
       <hl-heatmap
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
@@ -473,6 +472,12 @@ export class HymbaAttentionMap extends LabWidget {
       ),
     );
   }
+}
+
+/** What the first columns of a map are: the meta tokens, and for English text `<s>` (where a sink would form). */
+function mapColumns(numMeta: number, english: boolean): string {
+  if (numMeta) return `: the first ${numMeta} columns are meta tokens${english ? ', then <s>' : ''}`;
+  return english ? ': no meta tokens; the first column is <s>' : ': no meta tokens';
 }
 
 define('hymba-attention-map', HymbaAttentionMap);

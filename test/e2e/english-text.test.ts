@@ -45,7 +45,7 @@ async function settled(page: Page, sel: string, text: string): Promise<void> {
 const maps = (page: Page, sel: string) =>
   page.$eval(sel, (el) =>
     [...el.shadowRoot!.querySelectorAll('hl-heatmap')].map((h) => {
-      const m = h as HTMLElement & { rowNames: string[]; colNames: string[] };
+      const m = h as HTMLElement & { rowNames: readonly string[]; colNames: readonly string[] };
       return { run: h.closest('figure')?.getAttribute('data-run') ?? null, rows: [...m.rowNames], cols: [...m.colNames] };
     }),
   );

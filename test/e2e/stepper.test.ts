@@ -13,7 +13,7 @@ let site: Site;
 let page: Page;
 
 const read = (p: Page) =>
-  p.$eval(WIDGET, (el) => ({
+  p.$eval(WIDGET, (el: HTMLElementTagNameMap['hymba-stepper']) => ({
     op: el.currentOp,
     step: el.step,
     layer: el.layer,
