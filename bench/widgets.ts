@@ -48,7 +48,7 @@ const L = {
 
 const TOGGLES: Toggle[] = [
   {
-    widget: 'hymba-stepper',
+    widget: 'hymba-stepper#stepper',
     lesson: L.stepper,
     name: 'layer 0 ↔ 1',
     tier: 'webgpu',
@@ -58,7 +58,7 @@ const TOGGLES: Toggle[] = [
     ],
   },
   {
-    widget: 'hymba-stepper',
+    widget: 'hymba-stepper#stepper',
     lesson: L.stepper,
     name: 'head 0 ↔ 1',
     tier: 'webgpu',
@@ -68,7 +68,7 @@ const TOGGLES: Toggle[] = [
     ],
   },
   {
-    widget: 'hymba-stepper',
+    widget: 'hymba-stepper#stepper',
     lesson: L.stepper,
     name: 'next op / back',
     tier: 'webgpu',

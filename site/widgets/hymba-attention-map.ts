@@ -1,5 +1,6 @@
-// <hymba-attention-map model="hymba" compare="parallel-swa-kv" prompt="…" layer="0" head="0" meta>
-// Where attention goes, per layer and head: the probabilities as a heat-map, and per head the share of each query's
+// <hymba-attention-map model="hymba" compare="parallel-swa-kv" prompt="…" text="…" layer="0" head="0" meta>
+// Where attention goes, per layer and head, on a synthetic prompt or, for English models (model="en-hymba"
+// compare="en-parallel-swa-kv"), on a sentence the reader types: the probabilities as a heat-map, and per head the share of each query's
 // attention on the meta tokens, on the first real token, on itself and on the rest, plus the row entropy (the Hymba
 // paper's Fig. 7 and Fig. 15 in miniature). Three runs of one prompt: the model with its meta tokens, the same model
 // with the meta tokens removed, and a model trained without meta tokens.
@@ -18,6 +19,16 @@ import type { Schema } from '../lib/base/url-state.ts';
 import { OKABE_ITO } from '../lib/base/theme.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
+import {
+  DEFAULT_TEXT,
+  MAX_TEXT_CHARS,
+  TextError,
+  isEnglishModel,
+  textLabels,
+  unknownNote,
+  type EncodedText,
+} from '../lib/content/english-tokens.ts';
+import { encodeFor } from '../lib/page/english-tokenizer.ts';
 
 /** One run of the prompt: which model, meta tokens on or off, and its attention probabilities per layer. */
 export interface AttentionRun {
@@ -99,6 +110,7 @@ export class HymbaAttentionMap extends LabWidget {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     compare: { kind: 'string', default: 'parallel-swa-kv', maxLength: 40, pattern: /^[A-Za-z0-9_-]*$/ },
     prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
+    text: { kind: 'string', default: DEFAULT_TEXT, maxLength: MAX_TEXT_CHARS },
     layer: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
     head: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
     meta: { kind: 'boolean', default: true },
@@ -108,7 +120,10 @@ export class HymbaAttentionMap extends LabWidget {
   declare model: string;
   /** A model trained without meta tokens, for comparison (empty: none). */
   declare compare: string;
+  /** Token labels or ids: the input of synthetic-zoo models. */
   declare prompt: string;
+  /** English text: the input of English models (en-*), tokenized into word pieces. */
+  declare text: string;
   /** The layer and head drawn as a heat-map and in the per-head bars. */
   declare layer: number;
   declare head: number;
@@ -118,6 +133,10 @@ export class HymbaAttentionMap extends LabWidget {
   /** The numbers every chart here draws (tests and readers' code read them). */
   stats: AttentionMapStats | null = null;
   @state() private compareNote = '';
+  /** Why the text cannot run (empty, too long), shown under the text box; the box stays to fix it in. */
+  @state() private textError = '';
+  /** The text as tokenized, when the model reads English (null for a synthetic prompt). */
+  english: EncodedText | null = null;
   private ids: number[] = [];
   private vocab = 0;
   private headChart: Element | null = null;
@@ -125,7 +144,7 @@ export class HymbaAttentionMap extends LabWidget {
 
   /** Meta on/off, layer and head only change what is drawn: the three runs are already computed. */
   protected override shouldRecompute(changed: Map<PropertyKey, unknown>): boolean {
-    return changed.has('model') || changed.has('compare') || changed.has('prompt');
+    return changed.has('model') || changed.has('compare') || changed.has('prompt') || changed.has('text');
   }
 
   protected override async compute(): Promise<void> {
@@ -136,7 +155,10 @@ export class HymbaAttentionMap extends LabWidget {
     try {
       main = await controller.load(this.model);
       this.compareNote = '';
-      if (this.compare && this.compare !== this.model) {
+      if (this.compare && this.compare !== this.model && isEnglishModel(this.compare) !== isEnglishModel(this.model)) {
+        // English text means nothing to a synthetic-zoo model, nor MQAR ids to an English one.
+        this.compareNote = `No comparison with “${this.compare}”: it reads ${isEnglishModel(this.compare) ? 'English' : 'synthetic token ids'}, ${this.model} does not.`;
+      } else if (this.compare && this.compare !== this.model) {
         try {
           other = await controller.load(this.compare);
         } catch (e) {
@@ -150,17 +172,35 @@ export class HymbaAttentionMap extends LabWidget {
     }
     this.tierNote = main.note;
     this.vocab = main.engine.config.vocabSize;
-    this.ids = parsePrompt(this.prompt, this.vocab);
-    const metaOn = await this.run(main, true);
-    const metaOff = main.engine.config.numMetaTokens > 0 ? await this.run(main, false) : null;
-    const compare = other ? await this.run(other, true) : null;
+    this.textError = '';
+    let english: EncodedText | null = null;
+    let ids: number[];
+    if (isEnglishModel(this.model)) {
+      try {
+        english = await encodeFor(main, this.text);
+      } catch (e) {
+        if (!(e instanceof TextError)) throw e;
+        this.textError = e.message;
+        this.english = null;
+        this.stats = null;
+        return;
+      }
+      ids = english.ids;
+    } else {
+      ids = parsePrompt(this.prompt, this.vocab);
+    }
+    const metaOn = await this.run(main, ids, true);
+    const metaOff = main.engine.config.numMetaTokens > 0 ? await this.run(main, ids, false) : null;
+    const compare = other ? await this.run(other, ids, true) : null;
+    // The labels, ids and runs change together, so a map is never drawn with another text's labels.
+    this.ids = ids;
+    this.english = english;
     this.stats = { metaOn, metaOff, compare };
     this.redrawCharts();
   }
 
   /** One forward pass with the attention probabilities of every layer, reduced to per-head statistics. */
-  private async run(m: LoadedModel, meta: boolean): Promise<AttentionRun> {
-    const ids = this.ids;
+  private async run(m: LoadedModel, ids: number[], meta: boolean): Promise<AttentionRun> {
     const taps = ['layers.*.attn.probs'];
     const result = await pageController().run(requestKey(m.name, 'attention-probs', { ids: ids.join(','), meta }), () =>
       m.engine.forward(ids, { meta, taps }),
@@ -263,9 +303,7 @@ export class HymbaAttentionMap extends LabWidget {
 
   protected override renderBody(): TemplateResult {
     const s = this.stats;
-    if (!s)
-      return html`${this.renderControls()}
-        <p class="note">Running the prompt…</p>`;
+    if (!s) return html`${this.renderControls()} ${this.textError ? '' : html`<p class="note">Running the prompt…</p>`}`;
     const layer = this.shownLayer();
     const shownRun = this.meta || !s.metaOff ? s.metaOn : s.metaOff;
     return html`
@@ -281,7 +319,11 @@ export class HymbaAttentionMap extends LabWidget {
       ${this.renderExports({
         rows: () => this.rows(),
         columns: ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'],
-        json: () => ({ prompt: this.prompt, ids: this.ids, runs: this.runs.map(({ probs: _probs, ...r }) => r) }),
+        json: () => ({
+          ...(this.english ? { text: this.english.text } : { prompt: this.prompt }),
+          ids: this.ids,
+          runs: this.runs.map(({ probs: _probs, ...r }) => r),
+        }),
         svg: () => this.renderRoot.querySelector<SVGSVGElement>('.chart.heads svg[viewBox]'),
       })}
       ${this.isHidden('code') ? '' : codePanel(attentionMapSnippet({ model: this.model, ids: this.ids, layer: this.shownLayer() }))}
@@ -327,19 +369,45 @@ export class HymbaAttentionMap extends LabWidget {
               >`
         }
       </div>
-      ${
-        this.isHidden('prompt')
-          ? ''
-          : html`<label class="controls"
-              >Prompt
-              <input
-                class="prompt-input"
-                name="prompt"
-                .value=${this.prompt}
-                spellcheck="false"
-                @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
-            /></label>`
-      }`;
+      ${isEnglishModel(this.model) ? this.renderTextBox() : this.renderPromptBox()}`;
+  }
+
+  /** The English text box, what became of the text (<unk>), and why it cannot run when it cannot. */
+  private renderTextBox(): TemplateResult | string {
+    if (this.isHidden('text')) return '';
+    const unknown = this.english ? unknownNote(this.english.unknown) : '';
+    return html`<label class="controls"
+        >Text
+        <input
+          class="prompt-input"
+          name="text"
+          .value=${this.text}
+          maxlength=${MAX_TEXT_CHARS}
+          spellcheck="false"
+          @change=${(e: Event) => (this.text = (e.target as HTMLInputElement).value)}
+      /></label>
+      <p class="note">
+        Type an English sentence (up to ${MAX_TEXT_CHARS} characters). It is read as word pieces after <code>&lt;s&gt;</code>, the first
+        token: a column that draws attention from every row there is an attention sink.
+      </p>
+      ${unknown ? html`<p class="note unk-note" role="note">${unknown}</p>` : ''}
+      ${this.textError ? html`<p class="note text-error" role="alert">${this.textError}</p>` : ''}`;
+  }
+
+  private renderPromptBox(): TemplateResult | string {
+    return html`${
+      this.isHidden('prompt')
+        ? ''
+        : html`<label class="controls"
+            >Prompt
+            <input
+              class="prompt-input"
+              name="prompt"
+              .value=${this.prompt}
+              spellcheck="false"
+              @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+          /></label>`
+    }`;
   }
 
   private renderMap(run: AttentionRun, layer: number): TemplateResult {
@@ -348,12 +416,11 @@ export class HymbaAttentionMap extends LabWidget {
     const [H, N] = t.shape;
     const head = Math.min(this.head, H - 1);
     const st = run.layers.find((l) => l.layer === layer)!.heads[head];
-    const labels = sequenceLabels(this.ids, run.numMeta, this.vocab);
+    const labels = this.english ? textLabels(this.english.pieces, run.numMeta) : sequenceLabels(this.ids, run.numMeta, this.vocab);
     return html`<figure data-run=${run.label}>
       <figcaption>
-        <strong>${run.label}</strong>, layer ${layer}, head
-        ${head}${run.numMeta ? `: the first ${run.numMeta} columns are meta tokens` : ': no meta tokens'}. Meta ${pct(st.meta)}, first token
-        ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
+        <strong>${run.label}</strong>, layer ${layer}, head ${head}${mapColumns(run.numMeta, this.english !== null)}. Meta ${pct(st.meta)},
+        first token ${pct(st.first)}, self ${pct(st.self)}, entropy ${st.entropy.toFixed(2)} nats.
       </figcaption>
       <hl-heatmap
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
@@ -405,6 +472,12 @@ export class HymbaAttentionMap extends LabWidget {
       ),
     );
   }
+}
+
+/** What the first columns of a map are: the meta tokens, and for English text `<s>` (where a sink would form). */
+function mapColumns(numMeta: number, english: boolean): string {
+  if (numMeta) return `: the first ${numMeta} columns are meta tokens${english ? ', then <s>' : ''}`;
+  return english ? ': no meta tokens; the first column is <s>' : ': no meta tokens';
 }
 
 define('hymba-attention-map', HymbaAttentionMap);

@@ -1,6 +1,6 @@
-// <hymba-stepper model="hymba" prompt="k17 v301 … k5" layer="0" head="0" step="0">
-// One forward pass of a zoo model, one op at a time (Engine.steps()): each op's tensor as a heat-map with hover
-// values, the op lit up in a diagram of the Hymba layer, the attention and SSM branches of the layer side by side,
+// <hymba-stepper model="hymba" prompt="k17 v301 … k5" text="The man said …" layer="0" head="0" step="0">
+// One forward pass of a zoo model, one op at a time (Engine.steps()), on a synthetic prompt or, for an English model
+// (model="en-hymba"), on a sentence the reader types: each op's tensor as a heat-map with hover values, the op lit up in a diagram of the Hymba layer, the attention and SSM branches of the layer side by side,
 // the β-normalised fusion and the residual stream. Space / → runs the next op, ← shows the previous one again (its
 // tensors were read when it ran), Home goes back to the first op. After LLM Visualization's walkthrough: see every
 // number, one step at a time.
@@ -19,10 +19,25 @@ import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels, tokenLabel } from '../lib/content/stepper-tokens.ts';
 import { blockDiagram, boxesOf, describeOp } from '../lib/content/stepper-diagram.ts';
 import { STEP_TAPS, queriesOf, stepperSnippet } from '../lib/content/stepper-snippets.ts';
-import { ZOO_NAMES } from '../../engine/train/zoo.ts';
+import { ENGLISH_ZOO, ZOO_NAMES } from '../../engine/train/zoo.ts';
+import {
+  DEFAULT_TEXT,
+  MAX_TEXT_CHARS,
+  TextError,
+  isEnglishModel,
+  textLabels,
+  topNext,
+  unknownNote,
+  type EncodedText,
+} from '../lib/content/english-tokens.ts';
+import { encodeFor, englishTokenizer } from '../lib/page/english-tokenizer.ts';
+import type { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
 
-/** The zoo models a reader can pick (models/<name>/): Hymba first, then back along the roadmap (engine/train/zoo.ts). */
-const PICKABLE_MODELS = [...ZOO_NAMES].reverse();
+/**
+ * The zoo models a reader can pick (models/<name>/): Hymba first, then back along the roadmap (engine/train/zoo.ts),
+ * the synthetic zoo and then the English one.
+ */
+const PICKABLE_MODELS = [...[...ZOO_NAMES].reverse(), ...ENGLISH_ZOO.map((e) => e.name).reverse()];
 
 /** One op that has run: its tensors as read right after it ran, so stepping back shows exactly them. */
 export interface RecordedStep {
@@ -42,6 +57,9 @@ interface View {
   colLabel: string;
   /** What a value measures, for the legend. */
   unit: string;
+  /** Token labels of the rows / columns, where they are positions. */
+  rowNames?: readonly string[];
+  colNames?: readonly string[];
 }
 
 const MAX_MAP_WIDTH = 560;
@@ -184,6 +202,7 @@ export class HymbaStepper extends LabWidget {
   static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     prompt: { kind: 'string', default: DEFAULT_PROMPT, maxLength: 2000, pattern: /^[kKvV_0-9 ,]*$/ },
+    text: { kind: 'string', default: DEFAULT_TEXT, maxLength: MAX_TEXT_CHARS },
     layer: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
     head: { kind: 'number', default: 0, min: 0, max: 1023, int: true },
     step: { kind: 'number', default: 0, min: 0, max: 1_000_000, int: true },
@@ -191,8 +210,10 @@ export class HymbaStepper extends LabWidget {
 
   /** The zoo model (models/<name>/). */
   declare model: string;
-  /** Token labels (k17 v301 _) or ids, separated by spaces. */
+  /** Token labels (k17 v301 _) or ids, separated by spaces: the input of a synthetic-zoo model. */
   declare prompt: string;
+  /** English text: the input of an English model (en-*), tokenized into word pieces. */
+  declare text: string;
   /** The layer being shown; choosing one jumps to its first op. */
   declare layer: number;
   /** The attention head drawn. */
@@ -206,6 +227,9 @@ export class HymbaStepper extends LabWidget {
   loaded: LoadedModel | null = null;
   /** The prompt's token ids. */
   ids: number[] = [];
+  /** The text as tokenized, when the model reads English (null for a synthetic prompt). */
+  english: EncodedText | null = null;
+  private tokenizer: Tokenizer | null = null;
   @state() private current: RecordedStep | null = null;
   @state() private promptError = '';
 
@@ -231,9 +255,9 @@ export class HymbaStepper extends LabWidget {
     this.removeEventListener('keydown', this.onKey);
   }
 
-  /** Only a new model or prompt runs a new pass; layer, head and step move within the pass. */
+  /** Only a new model, prompt or text runs a new pass; layer, head and step move within the pass. */
   protected override shouldRecompute(changed: PropertyValues<this>): boolean {
-    return changed.has('model') || changed.has('prompt');
+    return changed.has('model') || changed.has('prompt') || changed.has('text');
   }
 
   protected override async compute(): Promise<void> {
@@ -250,14 +274,30 @@ export class HymbaStepper extends LabWidget {
     if (pass !== this.pass) return;
     this.tierNote = loaded.note;
     const config = loaded.engine.config;
+    const english = isEnglishModel(this.model);
     try {
-      this.ids = parsePrompt(this.prompt, config.vocabSize);
+      if (english) this.tokenizer = await englishTokenizer();
+      const encoded = english ? await encodeFor(loaded, this.text) : null;
+      if (pass !== this.pass) return;
+      this.ids = encoded ? encoded.ids : parsePrompt(this.prompt, config.vocabSize);
+      this.english = encoded;
       this.promptError = '';
     } catch (e) {
-      // A typo in the prompt box is the reader's to fix, not a broken widget: keep the last pass and say why.
+      if (pass !== this.pass) return;
+      // A typo in the prompt box is the reader's to fix, not a broken widget: keep the last pass and say why. Text
+      // the model cannot read (empty, too long) says so next to the text box, which stays there to fix it in.
       this.promptError = (e as Error).message;
-      if (this.loaded && this.history.length) return;
-      throw e;
+      if (!(english && e instanceof TextError)) {
+        if (this.loaded && this.history.length) return;
+        throw e;
+      }
+      if (this.loaded === loaded && this.history.length && this.english) return;
+      this.loaded = loaded;
+      this.english = null;
+      this.history = [];
+      this.current = null;
+      this.steps = null;
+      return;
     }
     this.loaded = loaded;
     this.history = [];
@@ -374,6 +414,7 @@ export class HymbaStepper extends LabWidget {
     if (name.endsWith('attn.probs')) {
       const [H, N] = t.shape;
       const h = Math.min(this.head, H - 1);
+      const names = this.labels(N - this.ids.length);
       return {
         values: t.data.subarray(h * N * N, (h + 1) * N * N),
         rows: N,
@@ -381,6 +422,8 @@ export class HymbaStepper extends LabWidget {
         rowLabel: 'query',
         colLabel: 'key',
         unit: 'attention probability (0–1)',
+        rowNames: names,
+        colNames: names,
       };
     }
     if (name.endsWith('ssm.state')) {
@@ -399,6 +442,7 @@ export class HymbaStepper extends LabWidget {
       rowLabel: 'position',
       colLabel: logits ? 'token id' : 'channel',
       unit: logits ? 'logit' : 'activation',
+      rowNames: rows >= this.ids.length ? this.labels(rows - this.ids.length) : undefined,
     };
   }
 
@@ -413,6 +457,8 @@ export class HymbaStepper extends LabWidget {
       row-label=${v.rowLabel}
       col-label=${v.colLabel}
       unit=${v.unit}
+      .rowNames=${v.rowNames ?? []}
+      .colNames=${v.colNames ?? []}
     ></hl-heatmap>`;
   }
 
@@ -430,9 +476,7 @@ export class HymbaStepper extends LabWidget {
   protected override renderBody(): TemplateResult {
     const cur = this.current;
     const loaded = this.loaded;
-    if (!cur || !loaded)
-      return html`${this.renderControls()}
-        <p class="note">Starting the pass…</p>`;
+    if (!cur || !loaded) return html`${this.renderControls()} ${this.promptError ? '' : html`<p class="note">Starting the pass…</p>`}`;
     const config = loaded.engine.config;
     const layerSpec = cur.layer !== null ? config.layers[cur.layer] : null;
     const { title, text } = describeOp(cur.name, config.numLayers);
@@ -466,7 +510,7 @@ export class HymbaStepper extends LabWidget {
             Hover a cell (or focus the map and use the arrow keys) to read its value.
           </p>
           ${main.rowLabel === 'position' || main.rowLabel === 'query' ? this.renderTokens(cur.name === 'logits') : ''}
-          ${cur.name === 'logits' ? this.renderPredictions(tensor) : ''}
+          ${cur.name === 'logits' ? (this.english ? this.renderNextWords(tensor) : this.renderPredictions(tensor)) : ''}
         </div>
       </div>
       ${cur.name.endsWith('.fused') && cur.layer !== null ? this.renderFusion(cur.layer) : ''}
@@ -474,7 +518,13 @@ export class HymbaStepper extends LabWidget {
       ${this.renderExports({
         rows: () => this.cellRows(),
         columns: ['op', 'row', 'col', 'value'],
-        json: () => ({ model: this.model, prompt: this.prompt, op: cur.name, shape: tensor.shape, data: tensor.data }),
+        json: () => ({
+          model: this.model,
+          ...(this.english ? { text: this.english.text, tokens: this.english.pieces } : { prompt: this.prompt }),
+          op: cur.name,
+          shape: tensor.shape,
+          data: tensor.data,
+        }),
         svg: () => this.renderRoot.querySelector<SVGSVGElement>('svg.diagram'),
       })}
       ${this.isHidden('code') ? '' : codePanel(stepperSnippet({ model: this.model, ids: this.ids, index: cur.index, op: cur.name }))}
@@ -522,31 +572,73 @@ export class HymbaStepper extends LabWidget {
               >`
         }
       </div>
-      ${
-        this.isHidden('prompt')
-          ? ''
-          : html`<label class="controls"
-                >Prompt
-                <input
-                  class="prompt-input"
-                  name="prompt"
-                  .value=${this.prompt}
-                  spellcheck="false"
-                  aria-describedby="prompt-help"
-                  @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
-              /></label>
-              <p class="note" id="prompt-help">
-                k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
-              </p>
-              ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`
-      }`;
+      ${isEnglishModel(this.model) ? this.renderTextBox() : this.renderPromptBox()}`;
+  }
+
+  /** The English text box, what became of the text (word pieces, <unk>), and why it cannot run when it cannot. */
+  private renderTextBox(): TemplateResult | string {
+    if (this.isHidden('text')) return '';
+    const unknown = this.english ? unknownNote(this.english.unknown) : '';
+    return html`<label class="controls"
+        >Text
+        <input
+          class="prompt-input"
+          name="text"
+          .value=${this.text}
+          maxlength=${MAX_TEXT_CHARS}
+          spellcheck="false"
+          aria-describedby="text-help"
+          @change=${(e: Event) => (this.text = (e.target as HTMLInputElement).value)}
+      /></label>
+      <p class="note" id="text-help">
+        Type an English sentence (up to ${MAX_TEXT_CHARS} characters): it is split into the word pieces the model was trained on, after
+        <code>&lt;s&gt;</code>; <code>▁</code> marks a piece that starts a word.
+      </p>
+      ${unknown ? html`<p class="note unk-note" role="note">${unknown}</p>` : ''}
+      ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`;
+  }
+
+  private renderPromptBox(): TemplateResult | string {
+    return html`${
+      this.isHidden('prompt')
+        ? ''
+        : html`<label class="controls"
+              >Prompt
+              <input
+                class="prompt-input"
+                name="prompt"
+                .value=${this.prompt}
+                spellcheck="false"
+                aria-describedby="prompt-help"
+                @change=${(e: Event) => (this.prompt = (e.target as HTMLInputElement).value.trim())}
+            /></label>
+            <p class="note" id="prompt-help">
+              k<i>n</i> = key, v<i>n</i> = value, _ = blank. The model learned to answer a repeated key with the value that followed it.
+            </p>
+            ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`
+    }`;
+  }
+
+  /** The sequence's labels with `numMeta` meta tokens first: word pieces for English, k17 v301 _ for MQAR. */
+  labels(numMeta: number): string[] {
+    if (this.english) return textLabels(this.english.pieces, numMeta);
+    return sequenceLabels(this.ids, numMeta, this.loaded?.engine.config.vocabSize ?? 0);
   }
 
   /** Position → token, for reading the rows of a map. */
   private renderTokens(textOnly: boolean): TemplateResult {
-    const vocab = this.loaded!.engine.config.vocabSize;
-    const labels = sequenceLabels(this.ids, textOnly ? 0 : this.numMeta, vocab);
+    const labels = this.labels(textOnly ? 0 : this.numMeta);
     return html`<p class="tokens">rows: ${labels.map((l, i) => `${i}:${l}`).join(' ')}</p>`;
+  }
+
+  /** At the logits of English text: the model's most likely next pieces after the last token. */
+  private renderNextWords(logits: Tensor): TemplateResult {
+    const pieces = this.english!.pieces;
+    const top = topNext(logits, logits.shape[0] - 1, 5);
+    return html`<p class="predictions next-words">
+      After “${pieces[pieces.length - 1]}”, the model's most likely next pieces:
+      ${top.map((t) => html`<span> <code>${this.tokenizer!.idToToken(t.id)}</code> ${(100 * t.p).toFixed(1)}%;</span>`)}
+    </p>`;
   }
 
   /** At the logits: what the model predicts after each query (a key seen earlier with its value). */

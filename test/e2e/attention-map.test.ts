@@ -1,4 +1,4 @@
-// <hymba-attention-map> in lesson 2 on the zoo's `hymba` (trained with meta tokens) and `parallel-swa-kv` (without):
+// <hymba-attention-map> in lesson 2 on the English zoo's `en-hymba` (trained with meta tokens) and `en-parallel-swa-kv` (without), on its default sentence:
 // it reaches ready, its per-head shares are a partition of each query's attention, switching the meta tokens off
 // moves attention mass onto the first real token, the toggle redraws the map without the meta columns, and the
 // layer / head / meta settings round-trip through the URL.
@@ -40,11 +40,11 @@ afterAll(async () => {
 });
 
 describe('lesson 2: <hymba-attention-map>', () => {
-  it('runs hymba with and without its meta tokens, and parallel-swa-kv, each a partition of attention', async () => {
+  it('runs en-hymba with and without its meta tokens, and en-parallel-swa-kv, each a partition of attention', async () => {
     const s = await summary(page);
     expect(s.metaOn.numMeta).toBeGreaterThan(0);
     expect(s.metaOff?.numMeta).toBe(0);
-    expect(s.compare?.label).toBe('parallel-swa-kv');
+    expect(s.compare?.label).toBe('en-parallel-swa-kv');
     expect(s.compare?.numMeta).toBe(0);
     for (const run of [s.metaOn, s.metaOff!, s.compare!]) {
       expect(run.heads.length).toBeGreaterThan(0);
@@ -69,10 +69,10 @@ describe('lesson 2: <hymba-attention-map>', () => {
         return { run: fig.getAttribute('data-run'), rows: (fig.querySelector('hl-heatmap') as HTMLElement & { rows: number }).rows };
       });
     const on = await side();
-    expect(on.run).toBe('hymba');
+    expect(on.run).toBe('en-hymba');
     await page.locator(WIDGET).locator('input[name=meta]').uncheck();
     await page.waitForFunction(
-      (sel) => document.querySelector(sel)!.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run') === 'hymba, meta off',
+      (sel) => document.querySelector(sel)!.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run') === 'en-hymba, meta off',
       WIDGET,
     );
     const off = await side();
@@ -99,7 +99,7 @@ describe('lesson 2: <hymba-attention-map>', () => {
       meta: el.meta,
       run: el.shadowRoot!.querySelector('.maps figure')!.getAttribute('data-run'),
     }));
-    expect(state).toEqual({ layer: target.layer, head: target.heads - 1, meta: false, run: 'hymba, meta off' });
+    expect(state).toEqual({ layer: target.layer, head: target.heads - 1, meta: false, run: 'en-hymba, meta off' });
     await again.close();
   });
 

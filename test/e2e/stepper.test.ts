@@ -6,13 +6,14 @@ import type { Page } from 'playwright-core';
 import { assertWebGpuAdapter, openSite, screenshot, waitForStatus, type Site } from './harness.ts';
 
 const LESSON = '/lessons/01-forward-pass/';
-const WIDGET = 'hymba-stepper';
+// Lesson 1 has two steppers: the synthetic one (#stepper) is this test's; english-text.test.ts tests #stepper-en.
+const WIDGET = 'hymba-stepper#stepper';
 
 let site: Site;
 let page: Page;
 
 const read = (p: Page) =>
-  p.$eval(WIDGET, (el) => ({
+  p.$eval(WIDGET, (el: HTMLElementTagNameMap['hymba-stepper']) => ({
     op: el.currentOp,
     step: el.step,
     layer: el.layer,

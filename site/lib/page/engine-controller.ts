@@ -338,6 +338,7 @@ const builtModules = import.meta.glob([
   '../../../models/*/config.json',
   '../../../models/*/card.json',
   '../../../models/*/model.safetensors.index.json',
+  '../../../models/*/tokenizer.json',
 ]);
 
 function builtModelFiles(): ReadonlySet<string> {
