@@ -13,7 +13,8 @@
 // A batch (engine.ts forwardBatch) stacks sequences of `seqRows` rows in q, k and v alike: query row t is row
 // t mod seqRows of its sequence and sees only that sequence's keys (rows t − t mod seqRows …).
 
-import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
 
 const WG = 64;
 export const GLOBAL = 0xffffffff;
@@ -48,7 +49,7 @@ function fusedKernel(dqk: number, dv: number): Kernel {
     name: `attention-fused-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -91,7 +92,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let tl = t % p.seqRows;
   let k0 = t - tl;   // first key row of this query's sequence
   let qp = p.qPos0 + tl;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   for (var i = lid; i < DQK; i += ${WG}u) { qs[i] = q[(t * p.heads + h) * DQK + i]; }
   workgroupBarrier();
   let runs = key_runs(qp, p.window, p.numMeta);
@@ -145,7 +146,7 @@ function rowKernel(dqk: number, dv: number): Kernel {
     name: `attention-row-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -164,7 +165,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let tl = t % p.seqRows;
   let k0 = t - tl;
   let qp = p.qPos0 + tl;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   let runs = key_runs(qp, p.window, p.numMeta);
   let total = runs.x + (qp + 1u - runs.y);
   var m = -3.0e38;
@@ -187,15 +188,37 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   };
 }
 
-export function attentionParams(s: AttentionShape): number[] {
-  return [s.T, s.heads, s.kvHeads, s.qPos0, s.window ?? GLOBAL, s.numMeta, f32bits(1 / Math.sqrt(s.dqk))];
+/** The uniform fields the prefill attention kernels share (here, attention-probs.ts, cache-attention.ts); each adds one. */
+export const attentionFields = {
+  T: 'u32',
+  heads: 'u32',
+  kvHeads: 'u32',
+  qPos0: 'u32',
+  window: 'u32',
+  numMeta: 'u32',
+  scale: 'f32',
+} as const;
+
+export function attentionValues(s: AttentionShape) {
+  return {
+    T: s.T,
+    heads: s.heads,
+    kvHeads: s.kvHeads,
+    qPos0: s.qPos0,
+    window: s.window ?? GLOBAL,
+    numMeta: s.numMeta,
+    scale: 1 / Math.sqrt(s.dqk),
+  };
 }
+
+/** seqRows: rows per sequence of a batched pass (a query sees keys of its own sequence only). */
+const P = uniforms({ ...attentionFields, seqRows: 'u32' });
 
 /** out [T, heads·dv] = softmax(q kᵀ / sqrt(dqk), masked) v. q [T, heads·dqk], k [Tk, kvHeads·dqk], v [Tk, kvHeads·dv]. */
 export function encodeAttention(pass: Pass, s: AttentionShape, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor): void {
   if (s.T === 0) return;
   const buffers = [q.buffer, k.buffer, v.buffer, out.buffer];
-  const params = [...attentionParams(s), s.seqRows ?? s.T];
+  const params = P.pack({ ...attentionValues(s), seqRows: s.seqRows ?? s.T });
   if (pass.profile === 'cpu-like') pass.dispatch(rowKernel(s.dqk, s.dv), params, buffers, [Math.ceil((s.T * s.heads) / 64)]);
   else pass.dispatch(fusedKernel(s.dqk, s.dv), params, buffers, [s.T, s.heads]);
 }

@@ -7,9 +7,14 @@
 // The session writes the chunk's K/V into the cache only after every layer of the chunk has attended
 // (kv-commit below), so a long prompt's early queries still see keys that the ring will drop.
 
-import { keyRunsWgsl, GLOBAL } from './attention.ts';
+import { attentionFields, GLOBAL, keyRunsWgsl } from './attention.ts';
 import { flatWorkgroup } from './common.ts';
-import { f32bits, grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
+import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+
+/** ring: the SWA ring's text slots (0: slot = position). */
+const P = uniforms({ ...attentionFields, ring: 'u32' });
+const COMMIT = uniforms({ T: 'u32', pos0: 'u32', numMeta: 'u32', ring: 'u32', width: 'u32' });
 
 const WG = 64;
 
@@ -19,7 +24,7 @@ function cacheAttentionKernel(dqk: number, dv: number): Kernel {
     name: `cache-attention-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, ring: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -63,7 +68,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let h = wg.y;
   let g = h / (p.heads / p.kvHeads);
   let qp = p.qPos0 + t;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   for (var i = lid; i < DQK; i += ${WG}u) { qs[i] = q[(t * p.heads + h) * DQK + i]; }
   workgroupBarrier();
   let runs = key_runs(qp, p.window, p.numMeta);
@@ -136,7 +141,16 @@ export function encodeCacheAttention(
   out: GpuTensor,
 ): void {
   if (s.T === 0) return;
-  const params = [s.T, s.heads, s.kvHeads, s.pos0, s.window ?? GLOBAL, s.numMeta, f32bits(1 / Math.sqrt(s.dqk)), s.ring];
+  const params = P.pack({
+    T: s.T,
+    heads: s.heads,
+    kvHeads: s.kvHeads,
+    qPos0: s.pos0,
+    window: s.window ?? GLOBAL,
+    numMeta: s.numMeta,
+    scale: 1 / Math.sqrt(s.dqk),
+    ring: s.ring,
+  });
   pass.dispatch(cacheAttentionKernel(s.dqk, s.dv), params, [q.buffer, k.buffer, v.buffer, cacheK, cacheV, out.buffer], [s.T, s.heads]);
 }
 
@@ -145,7 +159,7 @@ const kvCommitKernel: Kernel = {
   name: 'kv-commit',
   bindings: ['read', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { T: u32, pos0: u32, numMeta: u32, ring: u32, width: u32 }
+${COMMIT.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> rows: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cache: array<f32>;
@@ -170,5 +184,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 export function encodeKvCommit(pass: Pass, rows: GpuTensor, cache: GPUBuffer, pos0: number, numMeta: number, ring: number): void {
   const [T, width] = rows.shape;
   const n = T * width;
-  if (n > 0) pass.dispatch(kvCommitKernel, [T, pos0, numMeta, ring, width], [rows.buffer, cache], grid(Math.ceil(n / WG)));
+  if (n > 0) pass.dispatch(kvCommitKernel, COMMIT.pack({ T, pos0, numMeta, ring, width }), [rows.buffer, cache], grid(Math.ceil(n / WG)));
 }
