@@ -11,7 +11,8 @@
 import type { HymbaConfig, LayerSpec } from '../config.ts';
 import { checked, deviceContext } from '../webgpu/device.ts';
 import { DecodeProgram } from '../webgpu/decode-program.ts';
-import { f32bits, grid, GpuRuntime, type Kernel, type KernelProfile } from '../webgpu/runtime.ts';
+import { grid, GpuRuntime, type KernelProfile } from '../webgpu/runtime.ts';
+import type { UniformType, UniformValues } from '../webgpu/kernels/uniforms.ts';
 import { ropeTable } from './reference.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 import * as K from './kernels.ts';
@@ -52,10 +53,6 @@ interface Strides {
   ob?: number;
   oc?: number;
 }
-/** Uniform fields: integers as u32, `f(x)` as f32 bits (the runtime's all-u32 slot). */
-const f = (x: number) => ({ f32: x });
-type UField = number | { f32: number };
-const packUniform = (fields: UField[]): number[] => fields.map((v) => (typeof v === 'number' ? v : f32bits(v.f32)));
 
 /** Workgroups for one thread per element of the 1-D kernels (64 threads a workgroup). */
 const grid1d = (threads: number): [number, number] => grid(Math.ceil(threads / 64));
@@ -177,9 +174,14 @@ export class TrainGraph {
     return this.layout.byName.get(name)!.offset;
   }
 
-  /** Record a dispatch of `kernel` under `name`: its uniform fields first, then the buffers of bindings 1…. */
-  private dispatch(name: string, kernel: Kernel, [uniform, ...buffers]: [UField[], ...Binding[]], wg: [number, number, number?]): void {
-    this.program.add({ ...kernel, name }, buffers, packUniform(uniform), wg);
+  /** Record a dispatch of `kernel` under `name`: its uniform's values first, then the buffers of bindings 1…. */
+  private dispatch<F extends Record<string, UniformType>>(
+    name: string,
+    kernel: K.TrainKernel<F>,
+    [values, ...buffers]: [UniformValues<F>, ...Binding[]],
+    wg: [number, number, number?],
+  ): void {
+    this.program.add({ ...kernel, name }, buffers, kernel.uniform.pack(values), wg);
   }
 
   // ---------------------------------------------------------------- op helpers (one per kernel)
@@ -191,22 +193,25 @@ export class TrainGraph {
     const chunk = this.opts.kChunk;
     const tiles: [number, number] = [Math.ceil(N / 16), Math.ceil(M / 16)];
     if (Kd <= 2 * chunk || ldc !== N || oc !== 0) {
-      this.mm(name, [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, ldc, Kd, acc ? 1 : 0, 0, oa, ob, oc, 0, 0], A, B, C, [...tiles, 1]);
+      const { sam, sak, sbk, sbn } = s;
+      this.mm(name, { M, N, K: Kd, sam, sak, sbk, sbn, ldc, kChunk: Kd, acc: acc ? 1 : 0, splitStride: 0, oa, ob, oc }, A, B, C, [
+        ...tiles,
+        1,
+      ]);
       return;
     }
     const splits = Math.ceil(Kd / chunk);
     this.scratchFloats = Math.max(this.scratchFloats, splits * M * N);
     // `scratch` gets its buffer once every op is recorded (its size is the largest split's); the programs bind it later.
-    this.mm(name + '.splitk', [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch, [
-      ...tiles,
-      splits,
-    ]);
+    const { sam, sak, sbk, sbn } = s;
+    const u = { M, N, K: Kd, sam, sak, sbk, sbn, ldc: N, kChunk: chunk, acc: 0, splitStride: M * N, oa, ob, oc: 0 };
+    this.mm(name + '.splitk', u, A, B, this.scratch, [...tiles, splits]);
     this.colsum(name + '.reduce', this.scratch, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
   }
 
-  private mm(name: string, u: UField[], A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
+  private mm(name: string, u: UniformValues<typeof K.MATMUL>, A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
     if (this.opts.kernels === 'gpu') this.dispatch(name, K.matmul, [u, A, B, C], tiled);
-    else this.dispatch(name, K.matmulSimple, [u, A, B, C], grid1d((u[0] as number) * (u[1] as number) * tiled[2]));
+    else this.dispatch(name, K.matmulSimple, [u, A, B, C], grid1d(u.M * u.N * tiled[2]));
   }
 
   /** out[c] (+)= scale · Σ_r A[r·as + ao + c] · B[…] · S[r]. */
@@ -223,7 +228,7 @@ export class TrainGraph {
     acc = false,
   ): void {
     const tall = rows > 64;
-    const u: UField[] = [rows, cols, s.aS, s.ao, s.bs ?? 0, s.bo ?? 0, Bm ? 1 : 0, S ? 1 : 0, f(scale), acc ? 1 : 0, 0, 0];
+    const u = { rows, cols, aS: s.aS, ao: s.ao, bs: s.bs ?? 0, bo: s.bo ?? 0, hasB: Bm ? 1 : 0, hasS: S ? 1 : 0, scale, acc: acc ? 1 : 0 };
     const wg: [number, number, number?] = tall ? [Math.min(cols, 65535), Math.ceil(cols / 65535), 1] : grid1d(cols);
     this.dispatch(name, tall ? K.colsumTall : K.colsumWide, [u, A, Bm ?? this.dummyR, S ?? this.dummyR, out], wg);
   }
@@ -239,7 +244,7 @@ export class TrainGraph {
     scale = 1,
     acc = false,
   ): void {
-    const u: UField[] = [this.R, width, s.xs, s.xo, s.ys, s.yo, f(this.config.rmsNormEps), f(scale), acc ? 1 : 0, 0, 0, 0];
+    const u = { rows: this.R, width, ...s, eps: this.config.rmsNormEps, scale, acc: acc ? 1 : 0 };
     this.dispatch(name, K.rmsnormFwd, [u, x, w, y, rinv], grid1d(this.R));
   }
 
@@ -257,7 +262,7 @@ export class TrainGraph {
     scale = 1,
     acc = false,
   ): void {
-    const u: UField[] = [this.R, width, s.gs, s.go, s.xs, s.xo, s.dxs, s.dxo, f(scale), acc ? 1 : 0, 0, 0];
+    const u = { rows: this.R, width, ...s, scale, acc: acc ? 1 : 0 };
     this.dispatch(name, K.rmsnormBwd, [u, gy, x, w, rinv, gx], grid1d(this.R));
     this.colsum(name + '.gain', gy, x, rinv, gw, this.R, width, { aS: s.gs, ao: s.go, bs: s.xs, bo: s.xo }, scale);
   }
@@ -305,7 +310,7 @@ export class TrainGraph {
       'embed',
       K.embedFwd,
       [
-        [this.R, this.N, this.M, D, this.L],
+        { R: this.R, N: this.N, M: this.M, D, L: this.L },
         this.ids,
         this.p('model.embed_tokens.weight'),
         this.M > 0 ? this.p('model.memory_tokens') : this.dummyR,
@@ -324,17 +329,17 @@ export class TrainGraph {
     const hF = this.act('hidden_states.final', D);
     this.rmsnorm('final_norm', x, this.p('model.final_layernorm.weight'), hF, rinvF, D, { xs: D, xo: 0, ys: D, yo: 0 });
     const hsel = this.buf(this.maxT * D, 'hsel');
-    this.dispatch('gather', K.rows, [[this.maxT, D, 0], this.stepUniform, this.rows, hF, hsel], grid1d(this.maxT * D));
+    this.dispatch('gather', K.rows, [{ maxRows: this.maxT, D, mode: 0 }, this.stepUniform, this.rows, hF, hsel], grid1d(this.maxT * D));
     const logits = this.buf(this.maxT * V, 'logits');
     this.linear('lm_head', hsel, this.p('model.embed_tokens.weight'), logits, this.maxT, D, V);
     const glogits = this.buf(this.maxT * V, 'glogits');
     this.dispatch(
       'cross_entropy',
       K.crossEntropy,
-      [[V], this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred],
+      [{ V }, this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred],
       [this.maxT, 1, 1],
     );
-    this.dispatch('loss', K.lossSum, [[], this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
+    this.dispatch('loss', K.lossSum, [{}, this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
 
     // ---- backward ----
     this.program = this.backwardProgram;
@@ -350,7 +355,12 @@ export class TrainGraph {
       D,
       V,
     );
-    this.dispatch('scatter', K.rows, [[this.maxT, D, 1], this.stepUniform, this.rows, gsel, this.gFinal], grid1d(this.maxT * D));
+    this.dispatch(
+      'scatter',
+      K.rows,
+      [{ maxRows: this.maxT, D, mode: 1 }, this.stepUniform, this.rows, gsel, this.gFinal],
+      grid1d(this.maxT * D),
+    );
     const G = this.act('g.residual', D);
     this.rmsnormBack(
       'final_norm',
@@ -365,7 +375,7 @@ export class TrainGraph {
     );
     const firstKvWrite = new Set<number>();
     for (let i = c.numLayers - 1; i >= 0; i--) this.backwardLayer(c.layers[i], saved[i], saved, G, firstKvWrite);
-    this.dispatch('embed.back', K.embedBwd, [[V, D], this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')], grid1d(V * D));
+    this.dispatch('embed.back', K.embedBwd, [{ V, D }, this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')], grid1d(V * D));
     if (this.M > 0) this.colsum('meta.back', G, null, null, this.g('model.memory_tokens'), this.B, this.M * D, { aS: this.N * D, ao: 0 });
 
     // ---- optimizer ----
@@ -374,14 +384,14 @@ export class TrainGraph {
     const parts = Math.ceil(P / 4096);
     const partial = this.buf(parts, 'gradnorm.partial');
     const norm = this.buf(4, 'gradnorm');
-    this.dispatch('gradnorm.partial', K.sumsq, [[P, 0], this.grads, partial], [parts, 1, 1]);
-    this.dispatch('gradnorm', K.sumsq, [[parts, 1], partial, norm], [1, 1, 1]);
+    this.dispatch('gradnorm.partial', K.sumsq, [{ n: P, stage: 0 }, this.grads, partial], [parts, 1, 1]);
+    this.dispatch('gradnorm', K.sumsq, [{ n: parts, stage: 1 }, partial, norm], [1, 1, 1]);
     const [b1, b2] = this.opts.betas;
     this.dispatch(
       'adamw',
       K.adamw,
       [
-        [P, f(b1), f(b2), f(this.opts.eps), f(this.opts.weightDecay), f(this.opts.clip)],
+        { n: P, b1, b2, eps: this.opts.eps, wd: this.opts.weightDecay, clip: this.opts.clip },
         this.stepUniform,
         this.params,
         this.grads,
@@ -418,7 +428,7 @@ export class TrainGraph {
     if (l.qkvConv > 0) {
       // lab_qkv_conv: Q/K/V columns through their short linear conv into a dense buffer; attention reads that.
       const C = l.qkvColumns;
-      s.qkvU = [this.R, this.N, C, l.qkvConv, T, 0, 0, 1];
+      s.qkvU = { R: this.R, N: this.N, E: C, K: l.qkvConv, xs: T, xo: 0, hasBias: 0, linear: 1 };
       s.QKV = this.act(pre + 'attn.qkv_conv', C);
       const scratch = this.act(pre + 'attn.qkv_conv_pre', C);
       this.dispatch(
@@ -433,11 +443,12 @@ export class TrainGraph {
       const H = l.numHeads;
       const dqk = c.qkHeadDim;
       const half = dqk / 2;
+      const rope = { rows: this.R, N: this.N, half, oo: 0, sign: 1, acc: 0 };
       s.q = this.act(pre + 'attn.q', H * dqk);
       this.dispatch(
         pre + 'rope.q',
         K.rope,
-        [[this.R, this.N, H, half, qkvStride(l), l.rows.q![0], H * dqk, 0, f(1), 0], s.QKV ?? s.P, this.cos, this.sin, s.q],
+        [{ ...rope, heads: H, iS: qkvStride(l), io: l.rows.q![0], os: H * dqk }, s.QKV ?? s.P, this.cos, this.sin, s.q],
         grid1d(this.R * H * half),
       );
       if (l.ownsKv) {
@@ -446,7 +457,7 @@ export class TrainGraph {
           pre + 'rope.k',
           K.rope,
           [
-            [this.R, this.N, c.numKvHeads, half, qkvStride(l), l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0],
+            { ...rope, heads: c.numKvHeads, iS: qkvStride(l), io: l.rows.k![0], os: c.numKvHeads * dqk },
             s.QKV ?? s.P,
             this.cos,
             this.sin,
@@ -475,7 +486,7 @@ export class TrainGraph {
       );
     }
     if (l.hasSsm) {
-      const convU: UField[] = [this.R, this.N, E, c.dConv, T, l.rows.x![0], c.convBias ? 1 : 0, 0];
+      const convU = { R: this.R, N: this.N, E, K: c.dConv, xs: T, xo: l.rows.x![0], hasBias: c.convBias ? 1 : 0, linear: 0 };
       s.convU = convU;
       s.pre = this.act(pre + 'ssm.conv_pre', E);
       s.conv = this.act(pre + 'ssm.conv', E);
@@ -498,17 +509,21 @@ export class TrainGraph {
       s.u = this.act(pre + 'ssm.dt_pre', E);
       this.linear(pre + 'dt_proj', s.dtn, w('mamba.dt_proj.0.weight'), s.u, this.R, Rk, E);
       s.dt = this.act(pre + 'ssm.dt', E);
-      this.dispatch(pre + 'softplus', K.softplus, [[this.R * E, E, 0], s.u, w('mamba.dt_proj.0.bias'), s.dt], grid1d(this.R * E));
-      s.scanU = [
-        this.B,
-        this.N,
+      this.dispatch(
+        pre + 'softplus',
+        K.softplus,
+        [{ n: this.R * E, E, mode: 0 }, s.u, w('mamba.dt_proj.0.bias'), s.dt],
+        grid1d(this.R * E),
+      );
+      s.scanU = {
+        B: this.B,
+        N: this.N,
         E,
-        this.offsetOf(`model.layers.${i}.mamba.A_log.0`),
-        this.offsetOf(`model.layers.${i}.mamba.D.0`),
-        this.R * E,
-        this.R * E + this.B * E * S,
-        0,
-      ];
+        alog: this.offsetOf(`model.layers.${i}.mamba.A_log.0`),
+        d: this.offsetOf(`model.layers.${i}.mamba.D.0`),
+        pA: this.R * E,
+        pD: this.R * E + this.B * E * S,
+      };
       s.scanY = this.act(pre + 'ssm.scan', E);
       s.states = this.buf(this.R * E * S, pre + 'ssm.states');
       this.dispatch(pre + 'scan', K.scanFwd(S), [s.scanU, s.conv, s.dt, s.BC, this.params, s.scanY, s.states], grid1d(this.B * E));
@@ -516,7 +531,7 @@ export class TrainGraph {
       this.dispatch(
         pre + 'gate',
         K.gate,
-        [[this.R, E, T, l.rows.z![0], 0], s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW],
+        [{ R: this.R, E, zs: T, zo: l.rows.z![0], mode: 0 }, s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW],
         grid1d(this.R * E),
       );
       s.rinvS = this.buf(this.R, pre + 'rinvS');
@@ -556,7 +571,7 @@ export class TrainGraph {
       oc: F,
     });
     s.act = this.act(pre + 'mlp.act', F);
-    this.dispatch(pre + 'swiglu', K.swiglu, [[this.R, F, 0], s.gu, this.dummyR, s.act], grid1d(this.R * F));
+    this.dispatch(pre + 'swiglu', K.swiglu, [{ R: this.R, F, mode: 0 }, s.gu, this.dummyR, s.act], grid1d(this.R * F));
     s.mlp = this.act(pre + 'mlp_out', D);
     this.linear(pre + 'down_proj', s.act, w('moe.experts.0.down_proj.weight'), s.mlp, this.R, F, D);
     s.xout = this.act(`hidden_states.${i + 1}`, D);
@@ -583,7 +598,7 @@ export class TrainGraph {
     const gAct = this.act(pre + 'act', F);
     this.linearBack(pre + 'down_proj', G, s.act, w('moe.experts.0.down_proj.weight'), gAct, gw('moe.experts.0.down_proj.weight'), R, F, D);
     const ggu = this.act(pre + 'gate_up', 2 * F);
-    this.dispatch(pre + 'swiglu', K.swiglu, [[R, F, 1], s.gu, gAct, ggu], grid1d(R * F));
+    this.dispatch(pre + 'swiglu', K.swiglu, [{ R, F, mode: 1 }, s.gu, gAct, ggu], grid1d(R * F));
     const gN2 = this.act(pre + 'mlp_norm', D);
     this.matmul(pre + 'gate_proj.dx', ggu, w('moe.experts.0.gate_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1 });
     this.matmul(
@@ -631,9 +646,9 @@ export class TrainGraph {
         1 / nb,
       );
       const gScan = this.act(pre + 'ssm.scan', E);
-      this.dispatch(pre + 'gate', K.gate, [[R, E, T, l.rows.z![0], 1], s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
+      this.dispatch(pre + 'gate', K.gate, [{ R, E, zs: T, zo: l.rows.z![0], mode: 1 }, s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
       const gBC = this.act(pre + 'ssm.BC', 2 * S);
-      this.dispatch(pre + 'scan.gC', K.scanGradBC(S), [[R, E, 1], s.states, gScan, gScan, gBC], grid1d(R * S));
+      this.dispatch(pre + 'scan.gC', K.scanGradBC(S), [{ R, E, mode: 1 }, s.states, gScan, gScan, gBC], grid1d(R * S));
       const gConv = this.act(pre + 'ssm.conv', E);
       const gdtp = this.buf(R * E + this.B * E * S + this.B * E, pre + 'ssm.dt_and_partials');
       this.dispatch(
@@ -642,10 +657,10 @@ export class TrainGraph {
         [s.scanU, gScan, s.conv, s.dt, s.BC, this.params, s.states, gConv, gdtp],
         grid1d(this.B * E),
       );
-      this.dispatch(pre + 'scan.gB', K.scanGradBC(S), [[R, E, 0], s.states, s.dt, s.conv, gBC], grid1d(R * S));
+      this.dispatch(pre + 'scan.gB', K.scanGradBC(S), [{ R, E, mode: 0 }, s.states, s.dt, s.conv, gBC], grid1d(R * S));
       this.colsum(pre + 'A_log', gdtp, null, null, gw('mamba.A_log.0'), this.B, E * S, { aS: E * S, ao: R * E });
       this.colsum(pre + 'D', gdtp, null, null, gw('mamba.D.0'), this.B, E, { aS: E, ao: R * E + this.B * E * S });
-      this.dispatch(pre + 'softplus', K.softplus, [[R * E, E, 1], s.u, w('mamba.dt_proj.0.bias'), gdtp], grid1d(R * E));
+      this.dispatch(pre + 'softplus', K.softplus, [{ n: R * E, E, mode: 1 }, s.u, w('mamba.dt_proj.0.bias'), gdtp], grid1d(R * E));
       this.colsum(pre + 'dt_bias', gdtp, null, null, gw('mamba.dt_proj.0.bias'), R, E, { aS: E, ao: 0 });
       const gDtn = this.act(pre + 'ssm.dt_norm', Rk);
       this.linearBack(pre + 'dt_proj', gdtp, s.dtn, w('mamba.dt_proj.0.weight'), gDtn, gw('mamba.dt_proj.0.weight'), R, Rk, E);
@@ -675,7 +690,7 @@ export class TrainGraph {
         dxo: Rk + S,
       });
       this.linearBack(pre + 'x_proj', gsp, s.conv, w('mamba.x_proj.0.weight'), gConv, gw('mamba.x_proj.0.weight'), R, E, W3, W3, 0, true);
-      this.dispatch(pre + 'conv.silu', K.siluBwd, [[R * E], s.pre, gConv], grid1d(R * E));
+      this.dispatch(pre + 'conv.silu', K.siluBwd, [{ n: R * E }, s.pre, gConv], grid1d(R * E));
       this.dispatch(pre + 'conv.dx', K.convBwdX, [s.convU, gConv, w('mamba.conv1d.weight'), gP], grid1d(R * E));
       this.dispatch(pre + 'conv.dw', K.convBwdW, [s.convU, gConv, s.P, gw('mamba.conv1d.weight')], [E * c.dConv, 1, 1]);
       if (c.convBias) this.colsum(pre + 'conv.bias', gConv, null, null, gw('mamba.conv1d.bias'), R, E, { aS: E, ao: 0 });
@@ -701,12 +716,14 @@ export class TrainGraph {
       );
       const gS = this.buf(this.B * H * this.N * this.N, pre + 'attn.scores');
       this.dispatch(pre + 'attn.scores', K.attnGradScores, [s.attnU, s.probs, src.QKV ?? src.P, gAttn, gS], grid1d(this.B * H * this.N));
+      // RoPE backward = the rotation by −θ, written into the in_proj gradient's Q / K columns.
+      const ropeBack = { rows: R, N: this.N, half: dqk / 2, sign: -1, acc: 0 };
       const gq = this.act(pre + 'attn.q', H * dqk);
       this.dispatch(pre + 'attn.q', K.attnGradQ, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
       this.dispatch(
         pre + 'rope.q',
         K.rope,
-        [[R, this.N, H, dqk / 2, H * dqk, 0, T, l.rows.q![0], f(-1), 0], gq, this.cos, this.sin, gP],
+        [{ ...ropeBack, heads: H, iS: H * dqk, io: 0, os: T, oo: l.rows.q![0] }, gq, this.cos, this.sin, gP],
         grid1d((R * H * dqk) / 2),
       );
       // K/V gradients go to the producer (a consumer's backward runs before its producer's): the first writer
@@ -716,18 +733,23 @@ export class TrainGraph {
       const accKV = firstKvWrite.has(l.kvSource);
       firstKvWrite.add(l.kvSource);
       const uKV = this.attnUniform(l, srcLayer, accKV);
-      this.dispatch(pre + 'attn.k', K.attnGradKV, [[...uKV, dqk, H * dqk, Hkv * dqk, 0], gS, s.q!, src.gK], grid1d(R * Hkv * dqk));
+      this.dispatch(
+        pre + 'attn.k',
+        K.attnGradKV,
+        [{ ...uKV, width: dqk, xs: H * dqk, os: Hkv * dqk, oo: 0 }, gS, s.q!, src.gK],
+        grid1d(R * Hkv * dqk),
+      );
       this.dispatch(
         pre + 'attn.v',
         K.attnGradKV,
-        [[...uKV, l.vHeadDim, H * l.vHeadDim, srcLayer.rows.total, srcLayer.rows.v![0]], s.probs, gAttn, srcGP],
+        [{ ...uKV, width: l.vHeadDim, xs: H * l.vHeadDim, os: srcLayer.rows.total, oo: srcLayer.rows.v![0] }, s.probs, gAttn, srcGP],
         grid1d(R * Hkv * l.vHeadDim),
       );
       if (l.ownsKv) {
         this.dispatch(
           pre + 'rope.k',
           K.rope,
-          [[R, this.N, Hkv, dqk / 2, Hkv * dqk, 0, T, l.rows.k![0], f(-1), 0], s.gK!, this.cos, this.sin, gP],
+          [{ ...ropeBack, heads: Hkv, iS: Hkv * dqk, io: 0, os: T, oo: l.rows.k![0] }, s.gK!, this.cos, this.sin, gP],
           grid1d((R * Hkv * dqk) / 2),
         );
       }
@@ -736,7 +758,7 @@ export class TrainGraph {
       // gP's Q/K/V columns hold ∂L/∂(conv output): take them out, then write back ∂L/∂(in_proj output).
       const C = l.qkvColumns;
       const gQKV = this.act(pre + 'qkv_conv', C);
-      this.dispatch(pre + 'qkv_conv.take', K.colsCopy, [[R, C, T, 0], gP, gQKV], grid1d(R * C));
+      this.dispatch(pre + 'qkv_conv.take', K.colsCopy, [{ R, C, xs: T, xo: 0 }, gP, gQKV], grid1d(R * C));
       this.dispatch(pre + 'qkv_conv.dx', K.convBwdX, [s.qkvU!, gQKV, w('mamba.qkv_conv.weight'), gP], grid1d(R * C));
       this.dispatch(pre + 'qkv_conv.dw', K.convBwdW, [s.qkvU!, gQKV, s.P, gw('mamba.qkv_conv.weight')], [C * l.qkvConv, 1, 1]);
     }
@@ -764,32 +786,31 @@ export class TrainGraph {
     return s.gP;
   }
 
-  private attnUniform(l: LayerSpec, src: LayerSpec, acc = false): UField[] {
+  private attnUniform(l: LayerSpec, src: LayerSpec, acc = false): UniformValues<typeof K.ATTN> {
     const c = this.config;
     const H = l.numHeads;
-    const window = l.global ? 0xffffffff : c.slidingWindow;
-    return [
-      this.B,
-      this.N,
+    return {
+      B: this.B,
+      N: this.N,
       H,
-      c.numKvHeads,
-      c.qkHeadDim,
-      l.vHeadDim,
-      H * c.qkHeadDim,
-      0,
-      c.numKvHeads * c.qkHeadDim,
-      0,
-      qkvStride(src),
-      src.rows.v![0],
-      window,
-      this.M,
-      f(1 / Math.sqrt(c.qkHeadDim)),
-      acc ? 1 : 0,
-    ];
+      Hkv: c.numKvHeads,
+      dqk: c.qkHeadDim,
+      dv: l.vHeadDim,
+      qs: H * c.qkHeadDim,
+      qo: 0,
+      ks: c.numKvHeads * c.qkHeadDim,
+      ko: 0,
+      vs: qkvStride(src),
+      vo: src.rows.v![0],
+      window: l.global ? 0xffffffff : c.slidingWindow,
+      numMeta: this.M,
+      scale: 1 / Math.sqrt(c.qkHeadDim),
+      acc: acc ? 1 : 0,
+    };
   }
 
   private add(name: string, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): void {
-    this.dispatch(name, K.add, [[n], a, b, out], grid1d(n));
+    this.dispatch(name, K.add, [{ n }, a, b, out], grid1d(n));
   }
 
   // ---------------------------------------------------------------- running
@@ -851,7 +872,7 @@ export class TrainGraph {
   private writeStep(step: number, lr: number): void {
     const [b1, b2] = this.opts.betas;
     const t = step + 1;
-    const u = packUniform([step % this.maxSteps, this.count, f(lr), f(1 - b1 ** t), f(1 - b2 ** t), 0, 0, 0]);
+    const u = K.STEP.pack({ step: step % this.maxSteps, count: this.count, lr, bc1: 1 - b1 ** t, bc2: 1 - b2 ** t });
     this.device.queue.writeBuffer(this.stepUniform, 0, Uint32Array.from(u));
   }
 
@@ -927,15 +948,15 @@ interface LayerBuffers {
   P: GPUBuffer;
   /** lab_qkv_conv: the convolved Q/K/V columns, dense, and the conv's uniform. */
   QKV?: GPUBuffer;
-  qkvU?: UField[];
+  qkvU?: UniformValues<typeof K.CONV>;
   m: GPUBuffer;
   q?: GPUBuffer;
   k?: GPUBuffer;
-  attnU: UField[];
+  attnU: UniformValues<typeof K.ATTN>;
   probs: GPUBuffer;
   attn: GPUBuffer;
   rinvA: GPUBuffer;
-  convU: UField[];
+  convU: UniformValues<typeof K.CONV>;
   pre: GPUBuffer;
   conv: GPUBuffer;
   sp: GPUBuffer;
@@ -946,7 +967,7 @@ interface LayerBuffers {
   rinvC: GPUBuffer;
   u: GPUBuffer;
   dt: GPUBuffer;
-  scanU: UField[];
+  scanU: UniformValues<typeof K.SCAN>;
   scanY: GPUBuffer;
   states: GPUBuffer;
   ssmY: GPUBuffer;

@@ -3,7 +3,8 @@
 // - Activations are [R, C] row-major with R = B · N rows (sequence b, position t → row b·N + t; the M meta tokens
 //   are the first rows of every sequence). A kernel that reads a column block of a wider matrix gets its row
 //   stride and column offset in the uniform (`…Stride`, `…Off`).
-// - Every uniform is a struct of u32 fields; f32 values travel as their bits (bitcast).
+// - Every kernel's uniform is declared from one field list (webgpu/kernels/uniforms.ts), so the WGSL struct and
+//   the values graph.ts packs for it cannot drift; f32 fields travel as their bits.
 // - `acc` = 1 makes a kernel add to its output instead of overwriting it (gradient accumulation).
 // - Determinism: no atomics; every sum runs in a fixed order (a loop in one thread, or a fixed tree in one
 //   workgroup), so a seeded run is bit-identical on the same device.
@@ -12,26 +13,39 @@
 //   declaration order; a kernel's binding list is read from its WGSL declarations, so the two cannot disagree.
 
 import type { Access, Kernel } from '../webgpu/runtime.ts';
+import { uniforms, type UniformType, type Uniforms } from '../webgpu/kernels/uniforms.ts';
 
 const ACCESS: Record<string, Access> = { uniform: 'uniform', 'storage, read': 'read', 'storage, read_write': 'rw' };
 
-/** A training kernel for the runtime: bindings 1… as its WGSL declares them (binding 0, if declared, is a uniform). */
-function kernel(name: string, wgsl: string, entry?: string): Kernel {
+/** A training kernel: its uniform (binding 0, struct Params, var `u`) from one field list, and the runtime's Kernel. */
+export interface TrainKernel<F extends Record<string, UniformType> = Record<string, UniformType>> extends Kernel {
+  uniform: Uniforms<F>;
+}
+
+/**
+ * A training kernel for the runtime. The uniform struct is declared from `fields` (none: no binding 0); bindings 1…
+ * are read from the WGSL's declarations.
+ */
+function kernel<const F extends Record<string, UniformType>>(name: string, fields: F, body: string, entry?: string): TrainKernel<F> {
+  const uniform = uniforms(fields);
+  const wgsl = Object.keys(fields).length > 0 ? `${uniform.wgsl}\n@group(0) @binding(0) var<uniform> u: Params;\n${body}` : body;
   const declared = new Map<number, Access>();
   for (const m of wgsl.matchAll(/@binding\((\d+)\)\s*var<([^>]+)>/g)) {
     const access = ACCESS[m[2].replace(/\s+/g, ' ')];
     if (!access) throw new Error(`${name}: binding ${m[1]} is var<${m[2]}>, not a uniform or a read / read_write storage buffer`);
     declared.set(Number(m[1]), access);
   }
-  if (declared.has(0) && declared.get(0) !== 'uniform') throw new Error(`${name}: binding 0 must be the uniform`);
   const bindings: Access[] = [];
   for (let b = 1; b <= Math.max(0, ...declared.keys()); b++) {
     const access = declared.get(b);
     if (!access) throw new Error(`${name}: binding ${b} is not declared`);
     bindings.push(access);
   }
-  return { name, wgsl, bindings, entry };
+  return { name, wgsl, bindings, entry, uniform };
 }
+
+/** The per-step uniform every step-dependent kernel binds at 1 (graph.ts writeStep). */
+export const STEP = uniforms({ step: 'u32', count: 'u32', lr: 'f32', bc1: 'f32', bc2: 'f32' }, 'Step');
 
 /** Index of a 1-D kernel's thread; dispatches of more than 65535 workgroups spill into y. */
 const FLAT = /* wgsl */ `
@@ -44,12 +58,28 @@ fn softplus(v: f32) -> f32 { if (v > 20.0) { return v; } return log(1.0 + exp(v)
 const MAIN1D =
   '@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)';
 
+export const MATMUL = {
+  M: 'u32',
+  N: 'u32',
+  K: 'u32',
+  sam: 'u32',
+  sak: 'u32',
+  sbk: 'u32',
+  sbn: 'u32',
+  ldc: 'u32',
+  kChunk: 'u32',
+  acc: 'u32',
+  splitStride: 'u32',
+  oa: 'u32',
+  ob: 'u32',
+  oc: 'u32',
+} as const;
+
 /** C[oc + m·ldc + n] (+)= Σ_k A[oa + m·sam + k·sak] · B[ob + k·sbk + n·sbn]; split-K slice z goes to C + z·splitStride. */
 export const matmul = kernel(
   'train.matmul',
+  MATMUL,
   /* wgsl */ `
-struct U { M: u32, N: u32, K: u32, sam: u32, sak: u32, sbk: u32, sbn: u32, ldc: u32, kChunk: u32, acc: u32, splitStride: u32, oa: u32, ob: u32, oc: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
@@ -85,9 +115,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 /** The same product with one thread per output and no workgroup memory (fast on CPU rasterisers like SwiftShader). */
 export const matmulSimple = kernel(
   'train.matmulSimple',
+  MATMUL,
   /* wgsl */ `
-struct U { M: u32, N: u32, K: u32, sam: u32, sak: u32, sbk: u32, sbn: u32, ldc: u32, kChunk: u32, acc: u32, splitStride: u32, oa: u32, ob: u32, oc: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
@@ -113,8 +142,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * Entry "tall": one workgroup per column, 256 threads, fixed tree (many rows). "wide": one thread per column (few rows).
  */
 const COLSUM_WGSL = /* wgsl */ `
-struct U { rows: u32, cols: u32, aS: u32, ao: u32, bs: u32, bo: u32, hasB: u32, hasS: u32, scale: u32, acc: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> S: array<f32>;
@@ -126,7 +153,7 @@ fn term(r: u32, c: u32) -> f32 {
   return v;
 }
 fn store(c: u32, s: f32) {
-  let v = s * bitcast<f32>(u.scale);
+  let v = s * u.scale;
   if (u.acc == 1u) { out[c] += v; } else { out[c] = v; }
 }
 var<workgroup> part: array<f32, 256>;
@@ -151,15 +178,26 @@ fn wide(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var r = 0u; r < u.rows; r++) { s += term(r, c); }
   store(c, s);
 }`;
-export const colsumTall = kernel('train.colsum.tall', COLSUM_WGSL, 'tall');
-export const colsumWide = kernel('train.colsum.wide', COLSUM_WGSL, 'wide');
+const COLSUM = {
+  rows: 'u32',
+  cols: 'u32',
+  aS: 'u32',
+  ao: 'u32',
+  bs: 'u32',
+  bo: 'u32',
+  hasB: 'u32',
+  hasS: 'u32',
+  scale: 'f32',
+  acc: 'u32',
+} as const;
+export const colsumTall = kernel('train.colsum.tall', COLSUM, COLSUM_WGSL, 'tall');
+export const colsumWide = kernel('train.colsum.wide', COLSUM, COLSUM_WGSL, 'wide');
 
 /** y = scale · w ⊙ x · rinv, rinv = 1/sqrt(mean(x²) + eps) saved per row. One thread per row. */
 export const rmsnormFwd = kernel(
   'train.rmsnormFwd',
+  { rows: 'u32', width: 'u32', xs: 'u32', xo: 'u32', ys: 'u32', yo: 'u32', eps: 'f32', scale: 'f32', acc: 'u32' },
   /* wgsl */ `
-struct U { rows: u32, width: u32, xs: u32, xo: u32, ys: u32, yo: u32, eps: u32, scale: u32, acc: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
@@ -170,9 +208,9 @@ ${MAIN1D} {
   if (r >= u.rows) { return; }
   var ss = 0.0;
   for (var c = 0u; c < u.width; c++) { let v = x[r * u.xs + u.xo + c]; ss += v * v; }
-  let ri = 1.0 / sqrt(ss / f32(u.width) + bitcast<f32>(u.eps));
+  let ri = 1.0 / sqrt(ss / f32(u.width) + u.eps);
   rinv[r] = ri;
-  let sc = bitcast<f32>(u.scale);
+  let sc = u.scale;
   for (var c = 0u; c < u.width; c++) {
     let v = sc * w[c] * x[r * u.xs + u.xo + c] * ri;
     let i = r * u.ys + u.yo + c;
@@ -184,9 +222,8 @@ ${MAIN1D} {
 /** gx (+)= rinv·scale·w⊙gy − x·rinv³·(Σ scale·gy⊙w⊙x)/width. The gain's gradient is a colsum. */
 export const rmsnormBwd = kernel(
   'train.rmsnormBwd',
+  { rows: 'u32', width: 'u32', gs: 'u32', go: 'u32', xs: 'u32', xo: 'u32', dxs: 'u32', dxo: 'u32', scale: 'f32', acc: 'u32' },
   /* wgsl */ `
-struct U { rows: u32, width: u32, gs: u32, go: u32, xs: u32, xo: u32, dxs: u32, dxo: u32, scale: u32, acc: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
@@ -197,7 +234,7 @@ ${MAIN1D} {
   let r = flatIdx(gid, nwg);
   if (r >= u.rows) { return; }
   let ri = rinv[r];
-  let sc = bitcast<f32>(u.scale);
+  let sc = u.scale;
   var dot = 0.0;
   for (var c = 0u; c < u.width; c++) { dot += sc * gy[r * u.gs + u.go + c] * w[c] * x[r * u.xs + u.xo + c]; }
   let k = ri * ri * ri * dot / f32(u.width);
@@ -212,9 +249,8 @@ ${MAIN1D} {
 /** x[b, t] = meta[t] for t < M, else embed[ids[b, t − M]]. */
 export const embedFwd = kernel(
   'train.embedFwd',
+  { R: 'u32', N: 'u32', M: 'u32', D: 'u32', L: 'u32' },
   /* wgsl */ `
-struct U { R: u32, N: u32, M: u32, D: u32, L: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read> emb: array<f32>;
 @group(0) @binding(3) var<storage, read> metaT: array<f32>;
@@ -234,9 +270,8 @@ ${MAIN1D} {
 /** gEmb[v] += Σ over the rows holding token v (a CSR list built on the CPU, in row order) of G[row]. */
 export const embedBwd = kernel(
   'train.embedBwd',
+  { V: 'u32', D: 'u32' },
   /* wgsl */ `
-struct U { V: u32, D: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> start: array<u32>;
 @group(0) @binding(2) var<storage, read> rows: array<u32>;
 @group(0) @binding(3) var<storage, read> G: array<f32>;
@@ -256,9 +291,8 @@ ${MAIN1D} {
 /** Rotary embedding on a column block; sign −1 rotates back (the backward). cos/sin tables [N, d/2]. */
 export const rope = kernel(
   'train.rope',
+  { rows: 'u32', N: 'u32', heads: 'u32', half: 'u32', iS: 'u32', io: 'u32', os: 'u32', oo: 'u32', sign: 'f32', acc: 'u32' },
   /* wgsl */ `
-struct U { rows: u32, N: u32, heads: u32, half: u32, iS: u32, io: u32, os: u32, oo: u32, sign: u32, acc: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<storage, read> cosT: array<f32>;
 @group(0) @binding(3) var<storage, read> sinT: array<f32>;
@@ -272,7 +306,7 @@ ${MAIN1D} {
   let r = i / (u.half * u.heads);
   let t = r % u.N;
   let c = cosT[t * u.half + j];
-  let s = bitcast<f32>(u.sign) * sinT[t * u.half + j];
+  let s = u.sign * sinT[t * u.half + j];
   let ia = r * u.iS + u.io + h * 2u * u.half + j;
   let a = inp[ia];
   let b = inp[ia + u.half];
@@ -288,15 +322,30 @@ fn visible(t: u32, s: u32) -> bool {
   if (s > t) { return false; }
   return u.window == 0xffffffffu || t - s <= u.window || s < u.numMeta;
 }`;
-const ATTN_U =
-  'struct U { B: u32, N: u32, H: u32, Hkv: u32, dqk: u32, dv: u32, qs: u32, qo: u32, ks: u32, ko: u32, vs: u32, vo: u32, window: u32, numMeta: u32, scale: u32, acc: u32 }';
+export const ATTN = {
+  B: 'u32',
+  N: 'u32',
+  H: 'u32',
+  Hkv: 'u32',
+  dqk: 'u32',
+  dv: 'u32',
+  qs: 'u32',
+  qo: 'u32',
+  ks: 'u32',
+  ko: 'u32',
+  vs: 'u32',
+  vo: 'u32',
+  window: 'u32',
+  numMeta: 'u32',
+  scale: 'f32',
+  acc: 'u32',
+} as const;
 
 /** probs[b, h, t, s] = softmax_s(q_t · k_s · scale) over visible keys (0 elsewhere). One thread per query row. */
 export const attnProbs = kernel(
   'train.attnProbs',
+  ATTN,
   /* wgsl */ `
-${ATTN_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> P: array<f32>;
@@ -310,7 +359,7 @@ ${MAIN1D} {
   let b = i / (u.N * u.H);
   let g = h / (u.H / u.Hkv);
   let base = i * u.N;
-  let sc = bitcast<f32>(u.scale);
+  let sc = u.scale;
   var mx = -3.0e38;
   for (var s = 0u; s < u.N; s++) {
     if (!visible(t, s)) { P[base + s] = 0.0; continue; }
@@ -328,9 +377,8 @@ ${MAIN1D} {
 /** out[b, t, h·dv + e] = Σ_s P[b, h, t, s] · v[b, s, g·dv + e]. */
 export const attnOut = kernel(
   'train.attnOut',
+  ATTN,
   /* wgsl */ `
-${ATTN_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -353,9 +401,8 @@ ${MAIN1D} {
 /** gS[b, h, t, s] = P·(gP − Σ P·gP)·scale with gP[s] = gout_t · v_s (softmax + scale backward). */
 export const attnGradScores = kernel(
   'train.attnGradScores',
+  ATTN,
   /* wgsl */ `
-${ATTN_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> gout: array<f32>;
@@ -377,7 +424,7 @@ ${MAIN1D} {
     gS[base + s] = gp;
     dot += P[base + s] * gp;
   }
-  let sc = bitcast<f32>(u.scale);
+  let sc = u.scale;
   for (var s = 0u; s <= t; s++) { gS[base + s] = P[base + s] * (gS[base + s] - dot) * sc; }
 }`,
 );
@@ -385,9 +432,8 @@ ${MAIN1D} {
 /** gq[b, t, h·dqk + e] = Σ_s gS[b, h, t, s] · k[b, s, g·dqk + e]. */
 export const attnGradQ = kernel(
   'train.attnGradQ',
+  ATTN,
   /* wgsl */ `
-${ATTN_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gS: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gq: array<f32>;
@@ -416,9 +462,8 @@ ${MAIN1D} {
  */
 export const attnGradKV = kernel(
   'train.attnGradKV',
+  { ...ATTN, width: 'u32', xs: 'u32', os: 'u32', oo: 'u32' },
   /* wgsl */ `
-struct U { B: u32, N: u32, H: u32, Hkv: u32, dqk: u32, dv: u32, qs: u32, qo: u32, ks: u32, ko: u32, vs: u32, vo: u32, window: u32, numMeta: u32, scale: u32, acc: u32, width: u32, xs: u32, os: u32, oo: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> Mx: array<f32>;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -443,14 +488,13 @@ ${MAIN1D} {
 }`,
 );
 
-const CONV_U = 'struct U { R: u32, N: u32, E: u32, K: u32, xs: u32, xo: u32, hasBias: u32, linear: u32 }';
+export const CONV = { R: 'u32', N: 'u32', E: 'u32', K: 'u32', xs: 'u32', xo: 'u32', hasBias: 'u32', linear: 'u32' } as const;
 
 /** pre = bias + Σ_j w[c, j] · x[t − K + 1 + j] (zero before the sequence start); y = SiLU(pre), or y = pre when linear. */
 export const convFwd = kernel(
   'train.convFwd',
+  CONV,
   /* wgsl */ `
-${CONV_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -476,9 +520,8 @@ ${MAIN1D} {
 /** out[r, c] = x[r · xs + xo + c]: a dense copy of a column block. */
 export const colsCopy = kernel(
   'train.colsCopy',
+  { R: 'u32', C: 'u32', xs: 'u32', xo: 'u32' },
   /* wgsl */ `
-struct U { R: u32, C: u32, xs: u32, xo: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 ${FLAT}
@@ -492,9 +535,8 @@ ${MAIN1D} {
 /** In place: g = g · SiLU'(pre) (the conv's activation backward). */
 export const siluBwd = kernel(
   'train.siluBwd',
+  { n: 'u32' },
   /* wgsl */ `
-struct U { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> pre: array<f32>;
 @group(0) @binding(2) var<storage, read_write> g: array<f32>;
 ${FLAT}
@@ -508,9 +550,8 @@ ${MAIN1D} {
 /** gx[t, c] = Σ_j w[c, j] · gpre[t + K − 1 − j, c] (within the sequence), written into the in_proj gradient. */
 export const convBwdX = kernel(
   'train.convBwdX',
+  CONV,
   /* wgsl */ `
-${CONV_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gpre: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
@@ -533,9 +574,8 @@ ${MAIN1D} {
 /** gw[c, j] = Σ_{b,t} gpre[t, c] · x[t − K + 1 + j, c]: one workgroup per (c, j), fixed tree. */
 export const convBwdW = kernel(
   'train.convBwdW',
+  CONV,
   /* wgsl */ `
-${CONV_U}
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gpre: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gw: array<f32>;
@@ -562,9 +602,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 /** mode 0: dt = softplus(u + bias[c]);  mode 1 (in place on g): g = g · sigmoid(u + bias[c]). */
 export const softplus = kernel(
   'train.softplus',
+  { n: 'u32', E: 'u32', mode: 'u32' },
   /* wgsl */ `
-struct U { n: u32, E: u32, mode: u32, _p: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> pre: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -577,7 +616,7 @@ ${MAIN1D} {
 }`,
 );
 
-const SCAN_U = 'struct U { B: u32, N: u32, E: u32, alog: u32, d: u32, pA: u32, pD: u32, _p: u32 }';
+export const SCAN = { B: 'u32', N: 'u32', E: 'u32', alog: 'u32', d: 'u32', pA: 'u32', pD: 'u32' } as const;
 
 /**
  * The selective scan, one thread per (sequence, channel), sequential over tokens, its S states in registers.
@@ -587,10 +626,9 @@ const SCAN_U = 'struct U { B: u32, N: u32, E: u32, alog: u32, d: u32, pA: u32, p
 export const scanFwd = (S: number) =>
   kernel(
     `train.scanFwd.S${S}`,
+    SCAN,
     /* wgsl */ `
-${SCAN_U}
 const S = ${S}u;
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dt: array<f32>;
 @group(0) @binding(3) var<storage, read> BC: array<f32>;
@@ -630,10 +668,9 @@ ${MAIN1D} {
 export const scanBwd = (S: number) =>
   kernel(
     `train.scanBwd.S${S}`,
+    SCAN,
     /* wgsl */ `
-${SCAN_U}
 const S = ${S}u;
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> dt: array<f32>;
@@ -692,10 +729,9 @@ ${MAIN1D} {
 export const scanGradBC = (S: number) =>
   kernel(
     `train.scanGradBC.S${S}`,
+    { R: 'u32', E: 'u32', mode: 'u32' },
     /* wgsl */ `
-struct U { R: u32, E: u32, mode: u32, _p: u32 }
 const S = ${S}u;
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> H: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
@@ -718,9 +754,8 @@ ${MAIN1D} {
 /** SSM gate. mode 0: out = y · SiLU(z). mode 1: gy = g · SiLU(z), gz (into the in_proj gradient) = g · y · SiLU'(z). */
 export const gate = kernel(
   'train.gate',
+  { R: 'u32', E: 'u32', zs: 'u32', zo: 'u32', mode: 'u32' },
   /* wgsl */ `
-struct U { R: u32, E: u32, zs: u32, zo: u32, mode: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> zsrc: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
@@ -741,9 +776,8 @@ ${MAIN1D} {
 /** SwiGLU on gu = [R, 2F] (gate | up). mode 0: act = SiLU(gate)·up. mode 1: ggu from g = ∂L/∂act. */
 export const swiglu = kernel(
   'train.swiglu',
+  { R: 'u32', F: 'u32', mode: 'u32' },
   /* wgsl */ `
-struct U { R: u32, F: u32, mode: u32, _p: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> gu: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -764,10 +798,9 @@ ${MAIN1D} {
 /** mode 0 gather: dst[i] = src[rows[i]] (i < count, else 0). mode 1 scatter: dst[rows[i]] = src[i] (i < count). */
 export const rows = kernel(
   'train.rows',
+  { maxRows: 'u32', D: 'u32', mode: 'u32' },
   /* wgsl */ `
-struct U { maxRows: u32, D: u32, mode: u32, _p: u32 }
-struct Step { step: u32, count: u32, lr: f32, bc1: f32, bc2: f32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+${STEP.wgsl}
 @group(0) @binding(1) var<uniform> st: Step;
 @group(0) @binding(2) var<storage, read> rows: array<u32>;
 @group(0) @binding(3) var<storage, read> src: array<f32>;
@@ -790,10 +823,9 @@ ${MAIN1D} {
  */
 export const crossEntropy = kernel(
   'train.crossEntropy',
+  { V: 'u32' },
   /* wgsl */ `
-struct U { V: u32, _p0: u32, _p1: u32, _p2: u32 }
-struct Step { step: u32, count: u32, lr: f32, bc1: f32, bc2: f32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+${STEP.wgsl}
 @group(0) @binding(1) var<uniform> st: Step;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<storage, read> logits: array<f32>;
@@ -850,9 +882,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 /** Sum of squares over the flat gradient: stage 0 per-workgroup partials, stage 1 one workgroup → sqrt. */
 export const sumsq = kernel(
   'train.sumsq',
+  { n: 'u32', stage: 'u32' },
   /* wgsl */ `
-struct U { n: u32, stage: u32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 var<workgroup> red: array<f32, 256>;
@@ -878,8 +909,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 /** Sum of the per-row losses (one workgroup, fixed tree) → history[step] = mean loss. */
 export const lossSum = kernel(
   'train.lossSum',
+  {},
   /* wgsl */ `
-struct Step { step: u32, count: u32, lr: f32, bc1: f32, bc2: f32, _p0: u32, _p1: u32, _p2: u32 }
+${STEP.wgsl}
 @group(0) @binding(1) var<uniform> st: Step;
 @group(0) @binding(2) var<storage, read> lossRow: array<f32>;
 @group(0) @binding(3) var<storage, read_write> history: array<f32>;
@@ -901,10 +933,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 /** AdamW with global-norm clipping: g ← g · min(1, clip / ‖g‖); decoupled weight decay where decay[i] = 1. */
 export const adamw = kernel(
   'train.adamw',
+  { n: 'u32', b1: 'f32', b2: 'f32', eps: 'f32', wd: 'f32', clip: 'f32' },
   /* wgsl */ `
-struct Step { step: u32, count: u32, lr: f32, bc1: f32, bc2: f32, _p0: u32, _p1: u32, _p2: u32 }
-struct U { n: u32, b1: f32, b2: f32, eps: f32, wd: f32, clip: f32, _p0: u32, _p1: u32 }
-@group(0) @binding(0) var<uniform> u: U;
+${STEP.wgsl}
 @group(0) @binding(1) var<uniform> st: Step;
 @group(0) @binding(2) var<storage, read_write> p: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
@@ -930,9 +961,8 @@ ${MAIN1D} {
 /** out = a + b (the residual adds). */
 export const add = kernel(
   'train.add',
+  { n: 'u32' },
   /* wgsl */ `
-struct U { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
