@@ -408,13 +408,7 @@ export class TrainGraph {
 
   private forwardLayer(l: LayerSpec, xin: GPUBuffer, saved: LayerBuffers[]): LayerBuffers {
     const c = this.config;
-    const D = c.hiddenSize;
-    const E = c.dInner;
-    const S = c.dState;
-    const Rk = c.dtRank;
-    const F = c.intermediateSize;
-    const W3 = Rk + 2 * S;
-    const T = l.rows.total;
+    const { D, E, S, Rk, F, W3, T } = layerSizes(c, l);
     const i = l.index;
     const pre = `layers.${i}.`;
     const w = (n: string) => this.p(`model.layers.${i}.${n}`);
@@ -581,13 +575,7 @@ export class TrainGraph {
 
   private backwardLayer(l: LayerSpec, s: LayerBuffers, saved: LayerBuffers[], G: GPUBuffer, firstKvWrite: Set<number>): void {
     const c = this.config;
-    const D = c.hiddenSize;
-    const E = c.dInner;
-    const S = c.dState;
-    const Rk = c.dtRank;
-    const F = c.intermediateSize;
-    const W3 = Rk + 2 * S;
-    const T = l.rows.total;
+    const { D, E, S, Rk, F, W3, T } = layerSizes(c, l);
     const i = l.index;
     const pre = `layers.${i}.back.`;
     const w = (n: string) => this.p(`model.layers.${i}.${n}`);
@@ -934,6 +922,11 @@ export class TrainGraph {
   dispose(): void {
     this.rt.dispose();
   }
+}
+
+/** A layer's sizes (hymba-spec.md names): the forward and the backward of a layer start from them. */
+function layerSizes(c: HymbaConfig, l: LayerSpec) {
+  return { D: c.hiddenSize, E: c.dInner, S: c.dState, Rk: c.dtRank, F: c.intermediateSize, W3: c.dtRank + 2 * c.dState, T: l.rows.total };
 }
 
 /** Row stride of the buffer attention reads Q/K/V from: the dense conv output, or in_proj's output. */
