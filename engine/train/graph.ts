@@ -466,7 +466,8 @@ export class TrainGraph {
       s.probs = this.buf(this.B * H * this.N * this.N, pre + 'attn.probs');
       this.dispatch(pre + 'attn.probs', K.attnProbs, [s.attnU, s.q, src.k!, s.probs], grid1d(this.B * H * this.N));
       s.attn = this.act(pre + 'attn_out', E);
-      this.dispatch(pre + 'attn.out', K.attnOut, [s.attnU, s.probs, src.QKV ?? src.P, s.attn], grid1d(this.R * E));
+      const mixV = { ...s.attnU, width: l.vHeadDim, xs: s.attnU.vs, xo: s.attnU.vo };
+      this.dispatch(pre + 'attn.out', K.attnMix, [mixV, s.probs, src.QKV ?? src.P, s.attn], grid1d(this.R * E));
       s.rinvA = this.buf(this.R, pre + 'rinvA');
       this.rmsnorm(
         pre + 'fuse.attn',
@@ -707,7 +708,8 @@ export class TrainGraph {
       // RoPE backward = the rotation by −θ, written into the in_proj gradient's Q / K columns.
       const ropeBack = { rows: R, N: this.N, half: dqk / 2, sign: -1, acc: 0 };
       const gq = this.act(pre + 'attn.q', H * dqk);
-      this.dispatch(pre + 'attn.q', K.attnGradQ, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
+      const mixK = { ...s.attnU, width: dqk, xs: s.attnU.ks, xo: s.attnU.ko };
+      this.dispatch(pre + 'attn.q', K.attnMix, [mixK, gS, src.k!, gq], grid1d(R * H * dqk));
       this.dispatch(
         pre + 'rope.q',
         K.rope,

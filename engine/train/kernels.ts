@@ -374,26 +374,30 @@ ${MAIN1D} {
 }`,
 );
 
-/** out[b, t, h·dv + e] = Σ_s P[b, h, t, s] · v[b, s, g·dv + e]. */
-export const attnOut = kernel(
-  'train.attnOut',
-  ATTN,
+/**
+ * Attention's mix over the visible keys, in the forward and the backward alike:
+ * out[b, t, h·w + e] = Σ_{s ≤ t} Mx[b, h, t, s] · X[b, s, g·w + e]   (X at row stride xs, column offset xo)
+ * attn.out: Mx = P, X = V, w = dv;   the query gradient: Mx = gS, X = K, w = dqk.
+ */
+export const attnMix = kernel(
+  'train.attnMix',
+  { ...ATTN, width: 'u32', xs: 'u32', xo: 'u32' },
   /* wgsl */ `
-@group(0) @binding(1) var<storage, read> P: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(1) var<storage, read> Mx: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${FLAT}
 ${MAIN1D} {
   let i = flatIdx(gid, nwg);
-  if (i >= u.B * u.N * u.H * u.dv) { return; }
-  let e = i % u.dv;
-  let h = (i / u.dv) % u.H;
-  let t = (i / (u.dv * u.H)) % u.N;
-  let b = i / (u.dv * u.H * u.N);
+  if (i >= u.B * u.N * u.H * u.width) { return; }
+  let e = i % u.width;
+  let h = (i / u.width) % u.H;
+  let t = (i / (u.width * u.H)) % u.N;
+  let b = i / (u.width * u.H * u.N);
   let g = h / (u.H / u.Hkv);
   let pb = ((b * u.H + h) * u.N + t) * u.N;
   var acc = 0.0;
-  for (var s = 0u; s <= t; s++) { acc += P[pb + s] * v[(b * u.N + s) * u.vs + u.vo + g * u.dv + e]; }
+  for (var s = 0u; s <= t; s++) { acc += Mx[pb + s] * X[(b * u.N + s) * u.xs + u.xo + g * u.width + e]; }
   out[i] = acc;
 }`,
 );
@@ -426,30 +430,6 @@ ${MAIN1D} {
   }
   let sc = u.scale;
   for (var s = 0u; s <= t; s++) { gS[base + s] = P[base + s] * (gS[base + s] - dot) * sc; }
-}`,
-);
-
-/** gq[b, t, h·dqk + e] = Σ_s gS[b, h, t, s] · k[b, s, g·dqk + e]. */
-export const attnGradQ = kernel(
-  'train.attnGradQ',
-  ATTN,
-  /* wgsl */ `
-@group(0) @binding(1) var<storage, read> gS: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gq: array<f32>;
-${FLAT}
-${MAIN1D} {
-  let i = flatIdx(gid, nwg);
-  if (i >= u.B * u.N * u.H * u.dqk) { return; }
-  let e = i % u.dqk;
-  let h = (i / u.dqk) % u.H;
-  let t = (i / (u.dqk * u.H)) % u.N;
-  let b = i / (u.dqk * u.H * u.N);
-  let g = h / (u.H / u.Hkv);
-  let pb = ((b * u.H + h) * u.N + t) * u.N;
-  var acc = 0.0;
-  for (var s = 0u; s <= t; s++) { acc += gS[pb + s] * k[(b * u.N + s) * u.ks + u.ko + g * u.dqk + e]; }
-  gq[i] = acc;
 }`,
 );
 
