@@ -7,7 +7,7 @@
 // The session writes the chunk's K/V into the cache only after every layer of the chunk has attended
 // (kv-commit below), so a long prompt's early queries still see keys that the ring will drop.
 
-import { attentionFields, fusedAttentionWgsl, GLOBAL } from './attention.ts';
+import { attentionFields, attentionValues, fusedAttentionWgsl } from './attention.ts';
 import { flatWorkgroup } from './common.ts';
 import { uniforms } from './uniforms.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
@@ -79,16 +79,7 @@ export function encodeCacheAttention(
   out: GpuTensor,
 ): void {
   if (s.T === 0) return;
-  const params = P.pack({
-    T: s.T,
-    heads: s.heads,
-    kvHeads: s.kvHeads,
-    qPos0: s.pos0,
-    window: s.window ?? GLOBAL,
-    numMeta: s.numMeta,
-    scale: 1 / Math.sqrt(s.dqk),
-    ring: s.ring,
-  });
+  const params = P.pack({ ...attentionValues({ ...s, qPos0: s.pos0 }), ring: s.ring });
   pass.dispatch(cacheAttentionKernel(s.dqk, s.dv), params, [q.buffer, k.buffer, v.buffer, cacheK, cacheV, out.buffer], [s.T, s.heads]);
 }
 
