@@ -58,7 +58,7 @@ type Measure = (record: (e: GPUCommandEncoder) => void) => Promise<number | null
  * GPU milliseconds of one greedy decode step (its compute pass between two timestamps): `measure` records the step
  * into an encoder, resolves the timestamps and returns nanoseconds (or null). Advances the session by one token.
  */
-export async function timedStep(s: WebGpuSession, writes: GPUComputePassTimestampWrites, measure: Measure): Promise<number | null> {
+async function timedStep(s: WebGpuSession, writes: GPUComputePassTimestampWrites, measure: Measure): Promise<number | null> {
   const probe = s.probe();
   probe.advance();
   const ns = await measure((e) => probe.program.record(e, probe.position, writes));

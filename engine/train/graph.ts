@@ -1,14 +1,18 @@
 // The training graph on WebGPU: every buffer and every dispatch of one training step (forward that saves
-// activations, backward of every op in reverse, gradient norm, AdamW) is built ONCE; a step then only uploads the
-// batch and a 32-byte uniform and records the same dispatch list into one compute pass. The list is data, so a
-// step is cheap in JavaScript and the dispatch count is known (`dispatchesPerStep`).
+// activations, backward of every op in reverse, gradient norm, AdamW) is built ONCE, on the engine's runtime
+// (webgpu/runtime.ts: buffers, pipeline cache, binding convention) as three recorded programs
+// (webgpu/decode-program.ts: forward, backward, optimizer); a step then only uploads the batch and a 32-byte uniform
+// and records the programs into one command encoder. The lists are data, so a step is cheap in JavaScript and the
+// dispatch count is known (`dispatchesPerStep`).
 //
 // Row layout: R = B · N rows, N = M + L (the M meta tokens of hymba-spec.md §2.2 lead every sequence).
 // Reading order = model order: forwardLayer() is the layer of hymba-spec.md §2.3–2.8, backwardLayer() its mirror.
 
 import type { HymbaConfig, LayerSpec } from '../config.ts';
-import { checked } from '../webgpu/device.ts';
-import type { KernelProfile } from '../webgpu/runtime.ts';
+import { checked, deviceContext } from '../webgpu/device.ts';
+import { DecodeProgram } from '../webgpu/decode-program.ts';
+import { grid, GpuRuntime, type KernelProfile } from '../webgpu/runtime.ts';
+import type { UniformType, UniformValues } from '../webgpu/kernels/uniforms.ts';
 import { ropeTable } from './reference.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 import * as K from './kernels.ts';
@@ -38,7 +42,7 @@ export interface GraphBatch {
   labels: Uint32Array;
 }
 
-type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+type Binding = GPUBuffer | GPUBufferBinding;
 interface Strides {
   sam: number;
   sak: number;
@@ -49,39 +53,15 @@ interface Strides {
   ob?: number;
   oc?: number;
 }
-interface Dispatch {
-  name: string;
-  pipeline: GPUComputePipeline;
-  group: GPUBindGroup;
-  wg: [number, number, number];
-}
 
-// WebGPU's flag values (the GPUBufferUsage / GPUMapMode globals exist only once a GPU is set up in Node).
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
-const STORAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
-const isBuffer = (b: Binding): b is GPUBuffer => !('buffer' in b);
-
-/** Pack uniform fields: integers as u32, `f(x)` as f32 bits. */
-const f = (x: number) => ({ f32: x });
-type UField = number | { f32: number };
-function packUniform(fields: UField[]): ArrayBuffer {
-  const n = Math.ceil(fields.length / 4) * 4;
-  const buf = new ArrayBuffer(n * 4);
-  const dv = new DataView(buf);
-  fields.forEach((v, i) => (typeof v === 'number' ? dv.setUint32(4 * i, v >>> 0, true) : dv.setFloat32(4 * i, v.f32, true)));
-  return buf;
-}
-
-function grid1d(threads: number): [number, number, number] {
-  const wg = Math.max(1, Math.ceil(threads / 64));
-  const x = Math.min(wg, 65535);
-  return [x, Math.ceil(wg / x), 1];
-}
+/** Workgroups for one thread per element of the 1-D kernels (64 threads a workgroup). */
+const grid1d = (threads: number): [number, number] => grid(Math.ceil(threads / 64));
 
 export class TrainGraph {
   readonly config: HymbaConfig;
   readonly layout: ParamLayout;
   readonly device: GPUDevice;
+  private readonly rt: GpuRuntime;
   readonly B: number;
   readonly L: number;
   readonly M: number;
@@ -107,16 +87,15 @@ export class TrainGraph {
   private readonly gFinal: GPUBuffer;
   private readonly dummyR: GPUBuffer;
   private readonly dummyW: GPUBuffer;
-  private scratch: GPUBuffer | null = null;
+  /** Split-K partial products; its size is known once every op is recorded, and bind groups are made after that. */
+  private readonly scratch: GPUBufferBinding;
   private scratchFloats = 0;
-  private pendingSplits: Array<() => void> = [];
 
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly created: GPUBuffer[] = [];
-  readonly forwardList: Dispatch[] = [];
-  readonly backwardList: Dispatch[] = [];
-  readonly optimizerList: Dispatch[] = [];
-  private list: Dispatch[] = this.forwardList;
+  private readonly forwardProgram: DecodeProgram;
+  private readonly backwardProgram: DecodeProgram;
+  private readonly optimizerProgram: DecodeProgram;
+  /** The program build() is recording into. */
+  private program: DecodeProgram;
   /** Activation buffers by name (for tests and diagnostics), e.g. "logits", "layers.0.probs". */
   readonly buffers = new Map<string, GPUBuffer>();
 
@@ -125,6 +104,11 @@ export class TrainGraph {
     this.config = config;
     this.layout = paramLayout(config);
     this.opts = { kChunk: 512, kernels: 'gpu', weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, clip: 1, ...options };
+    this.rt = new GpuRuntime(deviceContext(device), this.opts.kernels === 'gpu' ? 'gpu' : 'cpu-like');
+    this.forwardProgram = new DecodeProgram(this.rt);
+    this.backwardProgram = new DecodeProgram(this.rt);
+    this.optimizerProgram = new DecodeProgram(this.rt);
+    this.program = this.forwardProgram;
     this.B = options.batch;
     this.L = options.seqLen;
     this.M = config.numMetaTokens;
@@ -137,8 +121,7 @@ export class TrainGraph {
     this.grads = this.buf(P, 'grads');
     this.adamM = this.buf(P, 'adam.m');
     this.adamV = this.buf(P, 'adam.v');
-    this.stepUniform = device.createBuffer({ size: 32, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    this.created.push(this.stepUniform);
+    this.stepUniform = this.rt.create(32, 'step', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.ids = this.buf(this.B * this.L, 'ids');
     this.rows = this.buf(this.maxT, 'rows');
     this.labels = this.buf(this.maxT, 'labels');
@@ -150,6 +133,7 @@ export class TrainGraph {
     this.gFinal = this.buf(this.R * config.hiddenSize, 'g.final');
     this.dummyR = this.buf(64, 'dummy.r');
     this.dummyW = this.buf(64, 'dummy.w');
+    this.scratch = { buffer: this.dummyW };
     const decay = new Float32Array(P);
     for (const e of this.layout.entries) if (e.decay) decay.fill(1, e.offset, e.offset + e.size);
     this.decay = this.buf(P, 'decay');
@@ -163,11 +147,10 @@ export class TrainGraph {
   private readonly cos: GPUBuffer;
   private readonly sin: GPUBuffer;
 
-  // ---------------------------------------------------------------- buffers, pipelines, dispatches
+  // ---------------------------------------------------------------- buffers and dispatches
 
   private buf(floats: number, name: string): GPUBuffer {
-    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil((floats * 4) / 16) * 16), usage: STORAGE, label: name });
-    this.created.push(b);
+    const b = this.rt.create(Math.ceil((floats * 4) / 16) * 16, name);
     this.buffers.set(name, b);
     return b;
   }
@@ -191,34 +174,14 @@ export class TrainGraph {
     return this.layout.byName.get(name)!.offset;
   }
 
-  private pipeline(code: string, entry = 'main'): GPUComputePipeline {
-    const key = entry + '\n' + code;
-    let p = this.pipelines.get(key);
-    if (!p) {
-      p = this.device.createComputePipeline({
-        layout: 'auto',
-        compute: { module: this.device.createShaderModule({ code }), entryPoint: entry },
-      });
-      this.pipelines.set(key, p);
-    }
-    return p;
-  }
-
-  /** Record a dispatch: bindings in order (uniform field lists become uniform buffers). */
-  private dispatch(name: string, code: string, bindings: Array<Binding | UField[]>, wg: [number, number, number], entry = 'main'): void {
-    const pipeline = this.pipeline(code, entry);
-    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
-      if (Array.isArray(b)) {
-        const data = packUniform(b);
-        const ub = this.device.createBuffer({ size: data.byteLength, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-        this.device.queue.writeBuffer(ub, 0, data);
-        this.created.push(ub);
-        return { binding: i, resource: { buffer: ub } };
-      }
-      return { binding: i, resource: isBuffer(b) ? { buffer: b } : b };
-    });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    this.list.push({ name, pipeline, group, wg });
+  /** Record a dispatch of `kernel` under `name`: its uniform's values first, then the buffers of bindings 1…. */
+  private dispatch<F extends Record<string, UniformType>>(
+    name: string,
+    kernel: K.TrainKernel<F>,
+    [values, ...buffers]: [UniformValues<F>, ...Binding[]],
+    wg: [number, number, number?],
+  ): void {
+    this.program.add({ ...kernel, name }, buffers, kernel.uniform.pack(values), wg);
   }
 
   // ---------------------------------------------------------------- op helpers (one per kernel)
@@ -230,32 +193,25 @@ export class TrainGraph {
     const chunk = this.opts.kChunk;
     const tiles: [number, number] = [Math.ceil(N / 16), Math.ceil(M / 16)];
     if (Kd <= 2 * chunk || ldc !== N || oc !== 0) {
-      this.mm(name, [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, ldc, Kd, acc ? 1 : 0, 0, oa, ob, oc, 0, 0], A, B, C, [...tiles, 1]);
+      const { sam, sak, sbk, sbn } = s;
+      this.mm(name, { M, N, K: Kd, sam, sak, sbk, sbn, ldc, kChunk: Kd, acc: acc ? 1 : 0, splitStride: 0, oa, ob, oc }, A, B, C, [
+        ...tiles,
+        1,
+      ]);
       return;
     }
     const splits = Math.ceil(Kd / chunk);
     this.scratchFloats = Math.max(this.scratchFloats, splits * M * N);
-    // The scratch buffer's size is known only once every op is recorded: reserve the two slots now, bind later.
-    const list = this.list;
-    const at = list.length;
-    list.push(null as unknown as Dispatch, null as unknown as Dispatch);
-    this.pendingSplits.push(() => {
-      const saved = this.list;
-      this.list = [];
-      this.mm(name + '.splitk', [M, N, Kd, s.sam, s.sak, s.sbk, s.sbn, N, chunk, 0, M * N, oa, ob, 0, 0, 0], A, B, this.scratch!, [
-        ...tiles,
-        splits,
-      ]);
-      this.colsum(name + '.reduce', this.scratch!, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
-      list[at] = this.list[0];
-      list[at + 1] = this.list[1];
-      this.list = saved;
-    });
+    // `scratch` gets its buffer once every op is recorded (its size is the largest split's); the programs bind it later.
+    const { sam, sak, sbk, sbn } = s;
+    const u = { M, N, K: Kd, sam, sak, sbk, sbn, ldc: N, kChunk: chunk, acc: 0, splitStride: M * N, oa, ob, oc: 0 };
+    this.mm(name + '.splitk', u, A, B, this.scratch, [...tiles, splits]);
+    this.colsum(name + '.reduce', this.scratch, null, null, C, splits, M * N, { aS: M * N, ao: 0 }, 1, acc);
   }
 
-  private mm(name: string, u: UField[], A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
-    if (this.opts.kernels === 'gpu') this.dispatch(name, K.matmulWgsl, [u, A, B, C], tiled);
-    else this.dispatch(name, K.matmulSimpleWgsl, [u, A, B, C], grid1d((u[0] as number) * (u[1] as number) * tiled[2]));
+  private mm(name: string, u: UniformValues<typeof K.MATMUL>, A: Binding, B: Binding, C: Binding, tiled: [number, number, number]): void {
+    if (this.opts.kernels === 'gpu') this.dispatch(name, K.matmul, [u, A, B, C], tiled);
+    else this.dispatch(name, K.matmulSimple, [u, A, B, C], grid1d(u.M * u.N * tiled[2]));
   }
 
   /** out[c] (+)= scale · Σ_r A[r·as + ao + c] · B[…] · S[r]. */
@@ -272,9 +228,9 @@ export class TrainGraph {
     acc = false,
   ): void {
     const tall = rows > 64;
-    const u: UField[] = [rows, cols, s.aS, s.ao, s.bs ?? 0, s.bo ?? 0, Bm ? 1 : 0, S ? 1 : 0, f(scale), acc ? 1 : 0, 0, 0];
-    const wg: [number, number, number] = tall ? [Math.min(cols, 65535), Math.ceil(cols / 65535), 1] : grid1d(cols);
-    this.dispatch(name, K.colsumWgsl, [u, A, Bm ?? this.dummyR, S ?? this.dummyR, out], wg, tall ? 'tall' : 'wide');
+    const u = { rows, cols, aS: s.aS, ao: s.ao, bs: s.bs ?? 0, bo: s.bo ?? 0, hasB: Bm ? 1 : 0, hasS: S ? 1 : 0, scale, acc: acc ? 1 : 0 };
+    const wg: [number, number, number?] = tall ? [Math.min(cols, 65535), Math.ceil(cols / 65535), 1] : grid1d(cols);
+    this.dispatch(name, tall ? K.colsumTall : K.colsumWide, [u, A, Bm ?? this.dummyR, S ?? this.dummyR, out], wg);
   }
 
   private rmsnorm(
@@ -288,8 +244,8 @@ export class TrainGraph {
     scale = 1,
     acc = false,
   ): void {
-    const u: UField[] = [this.R, width, s.xs, s.xo, s.ys, s.yo, f(this.config.rmsNormEps), f(scale), acc ? 1 : 0, 0, 0, 0];
-    this.dispatch(name, K.rmsnormFwdWgsl, [u, x, w, y, rinv], grid1d(this.R));
+    const u = { rows: this.R, width, ...s, eps: this.config.rmsNormEps, scale, acc: acc ? 1 : 0 };
+    this.dispatch(name, K.rmsnormFwd, [u, x, w, y, rinv], grid1d(this.R));
   }
 
   /** gx (+)= RMSNorm backward; gain gradient (scaled) into gw. */
@@ -306,8 +262,8 @@ export class TrainGraph {
     scale = 1,
     acc = false,
   ): void {
-    const u: UField[] = [this.R, width, s.gs, s.go, s.xs, s.xo, s.dxs, s.dxo, f(scale), acc ? 1 : 0, 0, 0];
-    this.dispatch(name, K.rmsnormBwdWgsl, [u, gy, x, w, rinv, gx], grid1d(this.R));
+    const u = { rows: this.R, width, ...s, scale, acc: acc ? 1 : 0 };
+    this.dispatch(name, K.rmsnormBwd, [u, gy, x, w, rinv, gx], grid1d(this.R));
     this.colsum(name + '.gain', gy, x, rinv, gw, this.R, width, { aS: s.gs, ao: s.go, bs: s.xs, bo: s.xo }, scale);
   }
 
@@ -348,13 +304,13 @@ export class TrainGraph {
     const D = c.hiddenSize;
     const V = c.vocabSize;
     // ---- forward ----
-    this.list = this.forwardList;
+    this.program = this.forwardProgram;
     const x0 = this.act('hidden_states.0', D);
     this.dispatch(
       'embed',
-      K.embedFwdWgsl,
+      K.embedFwd,
       [
-        [this.R, this.N, this.M, D, this.L],
+        { R: this.R, N: this.N, M: this.M, D, L: this.L },
         this.ids,
         this.p('model.embed_tokens.weight'),
         this.M > 0 ? this.p('model.memory_tokens') : this.dummyR,
@@ -373,20 +329,20 @@ export class TrainGraph {
     const hF = this.act('hidden_states.final', D);
     this.rmsnorm('final_norm', x, this.p('model.final_layernorm.weight'), hF, rinvF, D, { xs: D, xo: 0, ys: D, yo: 0 });
     const hsel = this.buf(this.maxT * D, 'hsel');
-    this.dispatch('gather', K.rowsWgsl, [[this.maxT, D, 0], this.stepUniform, this.rows, hF, hsel], grid1d(this.maxT * D));
+    this.dispatch('gather', K.rows, [{ maxRows: this.maxT, D, mode: 0 }, this.stepUniform, this.rows, hF, hsel], grid1d(this.maxT * D));
     const logits = this.buf(this.maxT * V, 'logits');
     this.linear('lm_head', hsel, this.p('model.embed_tokens.weight'), logits, this.maxT, D, V);
     const glogits = this.buf(this.maxT * V, 'glogits');
     this.dispatch(
       'cross_entropy',
-      K.crossEntropyWgsl,
-      [[V], this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred],
+      K.crossEntropy,
+      [{ V }, this.stepUniform, this.labels, logits, glogits, this.lossRows, this.pred],
       [this.maxT, 1, 1],
     );
-    this.dispatch('loss', K.lossSumWgsl, [this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
+    this.dispatch('loss', K.lossSum, [{}, this.stepUniform, this.lossRows, this.history], [1, 1, 1]);
 
     // ---- backward ----
-    this.list = this.backwardList;
+    this.program = this.backwardProgram;
     const gsel = this.buf(this.maxT * D, 'g.hsel');
     this.linearBack(
       'lm_head',
@@ -399,7 +355,12 @@ export class TrainGraph {
       D,
       V,
     );
-    this.dispatch('scatter', K.rowsWgsl, [[this.maxT, D, 1], this.stepUniform, this.rows, gsel, this.gFinal], grid1d(this.maxT * D));
+    this.dispatch(
+      'scatter',
+      K.rows,
+      [{ maxRows: this.maxT, D, mode: 1 }, this.stepUniform, this.rows, gsel, this.gFinal],
+      grid1d(this.maxT * D),
+    );
     const G = this.act('g.residual', D);
     this.rmsnormBack(
       'final_norm',
@@ -414,29 +375,24 @@ export class TrainGraph {
     );
     const firstKvWrite = new Set<number>();
     for (let i = c.numLayers - 1; i >= 0; i--) this.backwardLayer(c.layers[i], saved[i], saved, G, firstKvWrite);
-    this.dispatch(
-      'embed.back',
-      K.embedBwdWgsl,
-      [[V, D], this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')],
-      grid1d(V * D),
-    );
+    this.dispatch('embed.back', K.embedBwd, [{ V, D }, this.csrStart, this.csrRows, G, this.g('model.embed_tokens.weight')], grid1d(V * D));
     if (this.M > 0) this.colsum('meta.back', G, null, null, this.g('model.memory_tokens'), this.B, this.M * D, { aS: this.N * D, ao: 0 });
 
     // ---- optimizer ----
-    this.list = this.optimizerList;
+    this.program = this.optimizerProgram;
     const P = this.layout.total;
     const parts = Math.ceil(P / 4096);
     const partial = this.buf(parts, 'gradnorm.partial');
     const norm = this.buf(4, 'gradnorm');
-    this.dispatch('gradnorm.partial', K.sumsqWgsl, [[P, 0], this.grads, partial], [parts, 1, 1]);
-    this.dispatch('gradnorm', K.sumsqWgsl, [[parts, 1], partial, norm], [1, 1, 1]);
+    this.dispatch('gradnorm.partial', K.sumsq, [{ n: P, stage: 0 }, this.grads, partial], [parts, 1, 1]);
+    this.dispatch('gradnorm', K.sumsq, [{ n: parts, stage: 1 }, partial, norm], [1, 1, 1]);
     const [b1, b2] = this.opts.betas;
     this.dispatch(
       'adamw',
-      K.adamwWgsl,
+      K.adamw,
       [
+        { n: P, b1, b2, eps: this.opts.eps, wd: this.opts.weightDecay, clip: this.opts.clip },
         this.stepUniform,
-        [P, f(b1), f(b2), f(this.opts.eps), f(this.opts.weightDecay), f(this.opts.clip)],
         this.params,
         this.grads,
         this.adamM,
@@ -447,19 +403,12 @@ export class TrainGraph {
       grid1d(P),
     );
 
-    if (this.scratchFloats > 0) this.scratch = this.buf(this.scratchFloats, 'splitk.scratch');
-    for (const bind of this.pendingSplits) bind();
+    if (this.scratchFloats > 0) this.scratch.buffer = this.buf(this.scratchFloats, 'splitk.scratch');
   }
 
   private forwardLayer(l: LayerSpec, xin: GPUBuffer, saved: LayerBuffers[]): LayerBuffers {
     const c = this.config;
-    const D = c.hiddenSize;
-    const E = c.dInner;
-    const S = c.dState;
-    const Rk = c.dtRank;
-    const F = c.intermediateSize;
-    const W3 = Rk + 2 * S;
-    const T = l.rows.total;
+    const { D, E, S, Rk, F, W3, T } = layerSizes(c, l);
     const i = l.index;
     const pre = `layers.${i}.`;
     const w = (n: string) => this.p(`model.layers.${i}.${n}`);
@@ -473,12 +422,12 @@ export class TrainGraph {
     if (l.qkvConv > 0) {
       // lab_qkv_conv: Q/K/V columns through their short linear conv into a dense buffer; attention reads that.
       const C = l.qkvColumns;
-      s.qkvU = [this.R, this.N, C, l.qkvConv, T, 0, 0, 1];
+      s.qkvU = { R: this.R, N: this.N, E: C, K: l.qkvConv, xs: T, xo: 0, hasBias: 0, linear: 1 };
       s.QKV = this.act(pre + 'attn.qkv_conv', C);
       const scratch = this.act(pre + 'attn.qkv_conv_pre', C);
       this.dispatch(
         pre + 'qkv_conv',
-        K.convFwdWgsl,
+        K.convFwd,
         [s.qkvU, s.P, w('mamba.qkv_conv.weight'), this.dummyR, scratch, s.QKV],
         grid1d(this.R * C),
       );
@@ -488,20 +437,21 @@ export class TrainGraph {
       const H = l.numHeads;
       const dqk = c.qkHeadDim;
       const half = dqk / 2;
+      const rope = { rows: this.R, N: this.N, half, oo: 0, sign: 1, acc: 0 };
       s.q = this.act(pre + 'attn.q', H * dqk);
       this.dispatch(
         pre + 'rope.q',
-        K.ropeWgsl,
-        [[this.R, this.N, H, half, qkvStride(l), l.rows.q![0], H * dqk, 0, f(1), 0], s.QKV ?? s.P, this.cos, this.sin, s.q],
+        K.rope,
+        [{ ...rope, heads: H, iS: qkvStride(l), io: l.rows.q![0], os: H * dqk }, s.QKV ?? s.P, this.cos, this.sin, s.q],
         grid1d(this.R * H * half),
       );
       if (l.ownsKv) {
         s.k = this.act(pre + 'attn.k', c.numKvHeads * dqk);
         this.dispatch(
           pre + 'rope.k',
-          K.ropeWgsl,
+          K.rope,
           [
-            [this.R, this.N, c.numKvHeads, half, qkvStride(l), l.rows.k![0], c.numKvHeads * dqk, 0, f(1), 0],
+            { ...rope, heads: c.numKvHeads, iS: qkvStride(l), io: l.rows.k![0], os: c.numKvHeads * dqk },
             s.QKV ?? s.P,
             this.cos,
             this.sin,
@@ -514,9 +464,10 @@ export class TrainGraph {
       const srcLayer = c.layers[l.kvSource];
       s.attnU = this.attnUniform(l, srcLayer);
       s.probs = this.buf(this.B * H * this.N * this.N, pre + 'attn.probs');
-      this.dispatch(pre + 'attn.probs', K.attnProbsWgsl, [s.attnU, s.q, src.k!, s.probs], grid1d(this.B * H * this.N));
+      this.dispatch(pre + 'attn.probs', K.attnProbs, [s.attnU, s.q, src.k!, s.probs], grid1d(this.B * H * this.N));
       s.attn = this.act(pre + 'attn_out', E);
-      this.dispatch(pre + 'attn.out', K.attnOutWgsl, [s.attnU, s.probs, src.QKV ?? src.P, s.attn], grid1d(this.R * E));
+      const mixV = { ...s.attnU, width: l.vHeadDim, xs: s.attnU.vs, xo: s.attnU.vo };
+      this.dispatch(pre + 'attn.out', K.attnMix, [mixV, s.probs, src.QKV ?? src.P, s.attn], grid1d(this.R * E));
       s.rinvA = this.buf(this.R, pre + 'rinvA');
       this.rmsnorm(
         pre + 'fuse.attn',
@@ -530,13 +481,13 @@ export class TrainGraph {
       );
     }
     if (l.hasSsm) {
-      const convU: UField[] = [this.R, this.N, E, c.dConv, T, l.rows.x![0], c.convBias ? 1 : 0, 0];
+      const convU = { R: this.R, N: this.N, E, K: c.dConv, xs: T, xo: l.rows.x![0], hasBias: c.convBias ? 1 : 0, linear: 0 };
       s.convU = convU;
       s.pre = this.act(pre + 'ssm.conv_pre', E);
       s.conv = this.act(pre + 'ssm.conv', E);
       this.dispatch(
         pre + 'conv',
-        K.convFwdWgsl,
+        K.convFwd,
         [convU, s.P, w('mamba.conv1d.weight'), c.convBias ? w('mamba.conv1d.bias') : this.dummyR, s.pre, s.conv],
         grid1d(this.R * E),
       );
@@ -553,25 +504,29 @@ export class TrainGraph {
       s.u = this.act(pre + 'ssm.dt_pre', E);
       this.linear(pre + 'dt_proj', s.dtn, w('mamba.dt_proj.0.weight'), s.u, this.R, Rk, E);
       s.dt = this.act(pre + 'ssm.dt', E);
-      this.dispatch(pre + 'softplus', K.softplusWgsl, [[this.R * E, E, 0], s.u, w('mamba.dt_proj.0.bias'), s.dt], grid1d(this.R * E));
-      s.scanU = [
-        this.B,
-        this.N,
+      this.dispatch(
+        pre + 'softplus',
+        K.softplus,
+        [{ n: this.R * E, E, mode: 0 }, s.u, w('mamba.dt_proj.0.bias'), s.dt],
+        grid1d(this.R * E),
+      );
+      s.scanU = {
+        B: this.B,
+        N: this.N,
         E,
-        this.offsetOf(`model.layers.${i}.mamba.A_log.0`),
-        this.offsetOf(`model.layers.${i}.mamba.D.0`),
-        this.R * E,
-        this.R * E + this.B * E * S,
-        0,
-      ];
+        alog: this.offsetOf(`model.layers.${i}.mamba.A_log.0`),
+        d: this.offsetOf(`model.layers.${i}.mamba.D.0`),
+        pA: this.R * E,
+        pD: this.R * E + this.B * E * S,
+      };
       s.scanY = this.act(pre + 'ssm.scan', E);
       s.states = this.buf(this.R * E * S, pre + 'ssm.states');
-      this.dispatch(pre + 'scan', K.scanFwdWgsl(S), [s.scanU, s.conv, s.dt, s.BC, this.params, s.scanY, s.states], grid1d(this.B * E));
+      this.dispatch(pre + 'scan', K.scanFwd(S), [s.scanU, s.conv, s.dt, s.BC, this.params, s.scanY, s.states], grid1d(this.B * E));
       s.ssmY = this.act(pre + 'ssm_out', E);
       this.dispatch(
         pre + 'gate',
-        K.gateWgsl,
-        [[this.R, E, T, l.rows.z![0], 0], s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW],
+        K.gate,
+        [{ R: this.R, E, zs: T, zo: l.rows.z![0], mode: 0 }, s.scanY, s.P, this.dummyR, s.ssmY, this.dummyW],
         grid1d(this.R * E),
       );
       s.rinvS = this.buf(this.R, pre + 'rinvS');
@@ -611,7 +566,7 @@ export class TrainGraph {
       oc: F,
     });
     s.act = this.act(pre + 'mlp.act', F);
-    this.dispatch(pre + 'swiglu', K.swigluWgsl, [[this.R, F, 0], s.gu, this.dummyR, s.act], grid1d(this.R * F));
+    this.dispatch(pre + 'swiglu', K.swiglu, [{ R: this.R, F, mode: 0 }, s.gu, this.dummyR, s.act], grid1d(this.R * F));
     s.mlp = this.act(pre + 'mlp_out', D);
     this.linear(pre + 'down_proj', s.act, w('moe.experts.0.down_proj.weight'), s.mlp, this.R, F, D);
     s.xout = this.act(`hidden_states.${i + 1}`, D);
@@ -621,13 +576,7 @@ export class TrainGraph {
 
   private backwardLayer(l: LayerSpec, s: LayerBuffers, saved: LayerBuffers[], G: GPUBuffer, firstKvWrite: Set<number>): void {
     const c = this.config;
-    const D = c.hiddenSize;
-    const E = c.dInner;
-    const S = c.dState;
-    const Rk = c.dtRank;
-    const F = c.intermediateSize;
-    const W3 = Rk + 2 * S;
-    const T = l.rows.total;
+    const { D, E, S, Rk, F, W3, T } = layerSizes(c, l);
     const i = l.index;
     const pre = `layers.${i}.back.`;
     const w = (n: string) => this.p(`model.layers.${i}.${n}`);
@@ -638,7 +587,7 @@ export class TrainGraph {
     const gAct = this.act(pre + 'act', F);
     this.linearBack(pre + 'down_proj', G, s.act, w('moe.experts.0.down_proj.weight'), gAct, gw('moe.experts.0.down_proj.weight'), R, F, D);
     const ggu = this.act(pre + 'gate_up', 2 * F);
-    this.dispatch(pre + 'swiglu', K.swigluWgsl, [[R, F, 1], s.gu, gAct, ggu], grid1d(R * F));
+    this.dispatch(pre + 'swiglu', K.swiglu, [{ R, F, mode: 1 }, s.gu, gAct, ggu], grid1d(R * F));
     const gN2 = this.act(pre + 'mlp_norm', D);
     this.matmul(pre + 'gate_proj.dx', ggu, w('moe.experts.0.gate_proj.weight'), gN2, R, D, F, { sam: 2 * F, sak: 1, sbk: D, sbn: 1 });
     this.matmul(
@@ -686,21 +635,21 @@ export class TrainGraph {
         1 / nb,
       );
       const gScan = this.act(pre + 'ssm.scan', E);
-      this.dispatch(pre + 'gate', K.gateWgsl, [[R, E, T, l.rows.z![0], 1], s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
+      this.dispatch(pre + 'gate', K.gate, [{ R, E, zs: T, zo: l.rows.z![0], mode: 1 }, s.scanY, s.P, gSsm, gScan, gP], grid1d(R * E));
       const gBC = this.act(pre + 'ssm.BC', 2 * S);
-      this.dispatch(pre + 'scan.gC', K.scanGradBCWgsl(S), [[R, E, 1], s.states, gScan, gScan, gBC], grid1d(R * S));
+      this.dispatch(pre + 'scan.gC', K.scanGradBC(S), [{ R, E, mode: 1 }, s.states, gScan, gScan, gBC], grid1d(R * S));
       const gConv = this.act(pre + 'ssm.conv', E);
       const gdtp = this.buf(R * E + this.B * E * S + this.B * E, pre + 'ssm.dt_and_partials');
       this.dispatch(
         pre + 'scan',
-        K.scanBwdWgsl(S),
+        K.scanBwd(S),
         [s.scanU, gScan, s.conv, s.dt, s.BC, this.params, s.states, gConv, gdtp],
         grid1d(this.B * E),
       );
-      this.dispatch(pre + 'scan.gB', K.scanGradBCWgsl(S), [[R, E, 0], s.states, s.dt, s.conv, gBC], grid1d(R * S));
+      this.dispatch(pre + 'scan.gB', K.scanGradBC(S), [{ R, E, mode: 0 }, s.states, s.dt, s.conv, gBC], grid1d(R * S));
       this.colsum(pre + 'A_log', gdtp, null, null, gw('mamba.A_log.0'), this.B, E * S, { aS: E * S, ao: R * E });
       this.colsum(pre + 'D', gdtp, null, null, gw('mamba.D.0'), this.B, E, { aS: E, ao: R * E + this.B * E * S });
-      this.dispatch(pre + 'softplus', K.softplusWgsl, [[R * E, E, 1], s.u, w('mamba.dt_proj.0.bias'), gdtp], grid1d(R * E));
+      this.dispatch(pre + 'softplus', K.softplus, [{ n: R * E, E, mode: 1 }, s.u, w('mamba.dt_proj.0.bias'), gdtp], grid1d(R * E));
       this.colsum(pre + 'dt_bias', gdtp, null, null, gw('mamba.dt_proj.0.bias'), R, E, { aS: E, ao: 0 });
       const gDtn = this.act(pre + 'ssm.dt_norm', Rk);
       this.linearBack(pre + 'dt_proj', gdtp, s.dtn, w('mamba.dt_proj.0.weight'), gDtn, gw('mamba.dt_proj.0.weight'), R, Rk, E);
@@ -730,9 +679,9 @@ export class TrainGraph {
         dxo: Rk + S,
       });
       this.linearBack(pre + 'x_proj', gsp, s.conv, w('mamba.x_proj.0.weight'), gConv, gw('mamba.x_proj.0.weight'), R, E, W3, W3, 0, true);
-      this.dispatch(pre + 'conv.silu', K.siluBwdWgsl, [[R * E], s.pre, gConv], grid1d(R * E));
-      this.dispatch(pre + 'conv.dx', K.convBwdXWgsl, [s.convU, gConv, w('mamba.conv1d.weight'), gP], grid1d(R * E));
-      this.dispatch(pre + 'conv.dw', K.convBwdWWgsl, [s.convU, gConv, s.P, gw('mamba.conv1d.weight')], [E * c.dConv, 1, 1]);
+      this.dispatch(pre + 'conv.silu', K.siluBwd, [{ n: R * E }, s.pre, gConv], grid1d(R * E));
+      this.dispatch(pre + 'conv.dx', K.convBwdX, [s.convU, gConv, w('mamba.conv1d.weight'), gP], grid1d(R * E));
+      this.dispatch(pre + 'conv.dw', K.convBwdW, [s.convU, gConv, s.P, gw('mamba.conv1d.weight')], [E * c.dConv, 1, 1]);
       if (c.convBias) this.colsum(pre + 'conv.bias', gConv, null, null, gw('mamba.conv1d.bias'), R, E, { aS: E, ao: 0 });
     }
     if (l.hasAttention) {
@@ -755,18 +704,16 @@ export class TrainGraph {
         1 / nb,
       );
       const gS = this.buf(this.B * H * this.N * this.N, pre + 'attn.scores');
-      this.dispatch(
-        pre + 'attn.scores',
-        K.attnGradScoresWgsl,
-        [s.attnU, s.probs, src.QKV ?? src.P, gAttn, gS],
-        grid1d(this.B * H * this.N),
-      );
+      this.dispatch(pre + 'attn.scores', K.attnGradScores, [s.attnU, s.probs, src.QKV ?? src.P, gAttn, gS], grid1d(this.B * H * this.N));
+      // RoPE backward = the rotation by −θ, written into the in_proj gradient's Q / K columns.
+      const ropeBack = { rows: R, N: this.N, half: dqk / 2, sign: -1, acc: 0 };
       const gq = this.act(pre + 'attn.q', H * dqk);
-      this.dispatch(pre + 'attn.q', K.attnGradQWgsl, [s.attnU, gS, src.k!, gq], grid1d(R * H * dqk));
+      const mixK = { ...s.attnU, width: dqk, xs: s.attnU.ks, xo: s.attnU.ko };
+      this.dispatch(pre + 'attn.q', K.attnMix, [mixK, gS, src.k!, gq], grid1d(R * H * dqk));
       this.dispatch(
         pre + 'rope.q',
-        K.ropeWgsl,
-        [[R, this.N, H, dqk / 2, H * dqk, 0, T, l.rows.q![0], f(-1), 0], gq, this.cos, this.sin, gP],
+        K.rope,
+        [{ ...ropeBack, heads: H, iS: H * dqk, io: 0, os: T, oo: l.rows.q![0] }, gq, this.cos, this.sin, gP],
         grid1d((R * H * dqk) / 2),
       );
       // K/V gradients go to the producer (a consumer's backward runs before its producer's): the first writer
@@ -776,18 +723,23 @@ export class TrainGraph {
       const accKV = firstKvWrite.has(l.kvSource);
       firstKvWrite.add(l.kvSource);
       const uKV = this.attnUniform(l, srcLayer, accKV);
-      this.dispatch(pre + 'attn.k', K.attnGradKVWgsl, [uKV, [dqk, H * dqk, Hkv * dqk, 0], gS, s.q!, src.gK], grid1d(R * Hkv * dqk));
+      this.dispatch(
+        pre + 'attn.k',
+        K.attnGradKV,
+        [{ ...uKV, width: dqk, xs: H * dqk, os: Hkv * dqk, oo: 0 }, gS, s.q!, src.gK],
+        grid1d(R * Hkv * dqk),
+      );
       this.dispatch(
         pre + 'attn.v',
-        K.attnGradKVWgsl,
-        [uKV, [l.vHeadDim, H * l.vHeadDim, srcLayer.rows.total, srcLayer.rows.v![0]], s.probs, gAttn, srcGP],
+        K.attnGradKV,
+        [{ ...uKV, width: l.vHeadDim, xs: H * l.vHeadDim, os: srcLayer.rows.total, oo: srcLayer.rows.v![0] }, s.probs, gAttn, srcGP],
         grid1d(R * Hkv * l.vHeadDim),
       );
       if (l.ownsKv) {
         this.dispatch(
           pre + 'rope.k',
-          K.ropeWgsl,
-          [[R, this.N, Hkv, dqk / 2, Hkv * dqk, 0, T, l.rows.k![0], f(-1), 0], s.gK!, this.cos, this.sin, gP],
+          K.rope,
+          [{ ...ropeBack, heads: Hkv, iS: Hkv * dqk, io: 0, os: T, oo: l.rows.k![0] }, s.gK!, this.cos, this.sin, gP],
           grid1d((R * Hkv * dqk) / 2),
         );
       }
@@ -796,9 +748,9 @@ export class TrainGraph {
       // gP's Q/K/V columns hold ∂L/∂(conv output): take them out, then write back ∂L/∂(in_proj output).
       const C = l.qkvColumns;
       const gQKV = this.act(pre + 'qkv_conv', C);
-      this.dispatch(pre + 'qkv_conv.take', K.colsCopyWgsl, [[R, C, T, 0], gP, gQKV], grid1d(R * C));
-      this.dispatch(pre + 'qkv_conv.dx', K.convBwdXWgsl, [s.qkvU!, gQKV, w('mamba.qkv_conv.weight'), gP], grid1d(R * C));
-      this.dispatch(pre + 'qkv_conv.dw', K.convBwdWWgsl, [s.qkvU!, gQKV, s.P, gw('mamba.qkv_conv.weight')], [C * l.qkvConv, 1, 1]);
+      this.dispatch(pre + 'qkv_conv.take', K.colsCopy, [{ R, C, xs: T, xo: 0 }, gP, gQKV], grid1d(R * C));
+      this.dispatch(pre + 'qkv_conv.dx', K.convBwdX, [s.qkvU!, gQKV, w('mamba.qkv_conv.weight'), gP], grid1d(R * C));
+      this.dispatch(pre + 'qkv_conv.dw', K.convBwdW, [s.qkvU!, gQKV, s.P, gw('mamba.qkv_conv.weight')], [C * l.qkvConv, 1, 1]);
     }
     const gN1 = this.act(pre + 'input_norm', D);
     this.linearBack(pre + 'in_proj', gP, s.n1, w('mamba.in_proj.weight'), gN1, gw('mamba.in_proj.weight'), R, D, T);
@@ -824,38 +776,37 @@ export class TrainGraph {
     return s.gP;
   }
 
-  private attnUniform(l: LayerSpec, src: LayerSpec, acc = false): UField[] {
+  private attnUniform(l: LayerSpec, src: LayerSpec, acc = false): UniformValues<typeof K.ATTN> {
     const c = this.config;
     const H = l.numHeads;
-    const window = l.global ? 0xffffffff : c.slidingWindow;
-    return [
-      this.B,
-      this.N,
+    return {
+      B: this.B,
+      N: this.N,
       H,
-      c.numKvHeads,
-      c.qkHeadDim,
-      l.vHeadDim,
-      H * c.qkHeadDim,
-      0,
-      c.numKvHeads * c.qkHeadDim,
-      0,
-      qkvStride(src),
-      src.rows.v![0],
-      window,
-      this.M,
-      f(1 / Math.sqrt(c.qkHeadDim)),
-      acc ? 1 : 0,
-    ];
+      Hkv: c.numKvHeads,
+      dqk: c.qkHeadDim,
+      dv: l.vHeadDim,
+      qs: H * c.qkHeadDim,
+      qo: 0,
+      ks: c.numKvHeads * c.qkHeadDim,
+      ko: 0,
+      vs: qkvStride(src),
+      vo: src.rows.v![0],
+      window: l.global ? 0xffffffff : c.slidingWindow,
+      numMeta: this.M,
+      scale: 1 / Math.sqrt(c.qkHeadDim),
+      acc: acc ? 1 : 0,
+    };
   }
 
   private add(name: string, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): void {
-    this.dispatch(name, ADD_WGSL, [[n], a, b, out], grid1d(n));
+    this.dispatch(name, K.add, [{ n }, a, b, out], grid1d(n));
   }
 
   // ---------------------------------------------------------------- running
 
   get dispatchesPerStep(): number {
-    return this.forwardList.length + this.backwardList.length + this.optimizerList.length;
+    return this.forwardProgram.dispatches + this.backwardProgram.dispatches + this.optimizerProgram.dispatches;
   }
 
   async setParams(flat: Float32Array): Promise<void> {
@@ -911,52 +862,40 @@ export class TrainGraph {
   private writeStep(step: number, lr: number): void {
     const [b1, b2] = this.opts.betas;
     const t = step + 1;
-    const u = packUniform([step % this.maxSteps, this.count, f(lr), f(1 - b1 ** t), f(1 - b2 ** t), 0, 0, 0]);
-    this.device.queue.writeBuffer(this.stepUniform, 0, u);
+    const u = K.STEP.pack({ step: step % this.maxSteps, count: this.count, lr, bc1: 1 - b1 ** t, bc2: 1 - b2 ** t });
+    this.device.queue.writeBuffer(this.stepUniform, 0, Uint32Array.from(u));
   }
 
-  private encode(lists: Dispatch[][], clear: boolean): void {
-    const enc = this.device.createCommandEncoder();
-    if (clear) enc.clearBuffer(this.gFinal);
-    const pass = enc.beginComputePass();
-    for (const list of lists)
-      for (const d of list) {
-        pass.setPipeline(d.pipeline);
-        pass.setBindGroup(0, d.group);
-        pass.dispatchWorkgroups(...d.wg);
-      }
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
+  /** Record `programs` (static uniforms: a step's own values are in the step uniform) into one submission. */
+  private encode(programs: DecodeProgram[], clear: boolean): void {
+    const encoder = this.device.createCommandEncoder({ label: 'train step' });
+    if (clear) encoder.clearBuffer(this.gFinal);
+    for (const program of programs) program.record(encoder, 0);
+    this.device.queue.submit([encoder.finish()]);
   }
 
   /** One optimizer step on the uploaded batch; its loss lands in history[step]. */
   step(step: number, lr: number): void {
     this.writeStep(step, lr);
-    this.encode([this.forwardList, this.backwardList, this.optimizerList], true);
+    this.encode([this.forwardProgram, this.backwardProgram, this.optimizerProgram], true);
   }
 
   /** Forward and backward only (gradients land in `grads`; parameters unchanged). */
   gradients(): void {
     this.writeStep(0, 0);
-    this.encode([this.forwardList, this.backwardList], true);
+    this.encode([this.forwardProgram, this.backwardProgram], true);
   }
 
   /** Forward only: loss into history[slot], predictions readable with readPredictions(). */
   forward(slot = 0): void {
     this.writeStep(slot, 0);
-    this.encode([this.forwardList], false);
+    this.encode([this.forwardProgram], false);
   }
 
   async read(buffer: GPUBuffer, floats?: number, offsetFloats = 0): Promise<Float32Array> {
-    const n = floats ?? buffer.size / 4 - offsetFloats;
-    const staging = this.device.createBuffer({ size: Math.ceil((n * 4) / 4) * 4, usage: USAGE.COPY_DST | USAGE.MAP_READ });
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, offsetFloats * 4, staging, 0, n * 4);
-    this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(1); // GPUMapMode.READ
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
+    const pass = this.rt.begin('train readback');
+    pass.read(buffer, floats ?? buffer.size / 4 - offsetFloats, offsetFloats);
+    const [out] = await pass.submit();
     return out;
   }
 
@@ -983,21 +922,14 @@ export class TrainGraph {
   }
 
   dispose(): void {
-    for (const b of this.created) b.destroy();
+    this.rt.dispose();
   }
 }
 
-const ADD_WGSL = /* wgsl */ `
-struct U { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i < u.n) { out[i] = a[i] + b[i]; }
-}`;
+/** A layer's sizes (hymba-spec.md names): the forward and the backward of a layer start from them. */
+function layerSizes(c: HymbaConfig, l: LayerSpec) {
+  return { D: c.hiddenSize, E: c.dInner, S: c.dState, Rk: c.dtRank, F: c.intermediateSize, W3: c.dtRank + 2 * c.dState, T: l.rows.total };
+}
 
 /** Row stride of the buffer attention reads Q/K/V from: the dense conv output, or in_proj's output. */
 function qkvStride(l: LayerSpec): number {
@@ -1011,15 +943,15 @@ interface LayerBuffers {
   P: GPUBuffer;
   /** lab_qkv_conv: the convolved Q/K/V columns, dense, and the conv's uniform. */
   QKV?: GPUBuffer;
-  qkvU?: UField[];
+  qkvU?: UniformValues<typeof K.CONV>;
   m: GPUBuffer;
   q?: GPUBuffer;
   k?: GPUBuffer;
-  attnU: UField[];
+  attnU: UniformValues<typeof K.ATTN>;
   probs: GPUBuffer;
   attn: GPUBuffer;
   rinvA: GPUBuffer;
-  convU: UField[];
+  convU: UniformValues<typeof K.CONV>;
   pre: GPUBuffer;
   conv: GPUBuffer;
   sp: GPUBuffer;
@@ -1030,7 +962,7 @@ interface LayerBuffers {
   rinvC: GPUBuffer;
   u: GPUBuffer;
   dt: GPUBuffer;
-  scanU: UField[];
+  scanU: UniformValues<typeof K.SCAN>;
   scanY: GPUBuffer;
   states: GPUBuffer;
   ssmY: GPUBuffer;

@@ -47,14 +47,6 @@ export function headlineValue(h: Headline, score: RecallScore): number {
   return total === 0 ? NaN : correct / total;
 }
 
-/** Number of answers behind a headline's value (for its sampling error). */
-export function headlineCount(h: Headline, score: RecallScore): number {
-  if (h.minDistance === undefined) return score.overall.total;
-  let total = 0;
-  for (const [name, t] of score.byDistance) if (parseInt(name, 10) >= h.minDistance) total += t.total;
-  return total;
-}
-
 /** Mean, min and max of each metric over seeds. */
 export function spread(seeds: Array<{ metrics: Record<string, number> }>): Record<string, { mean: number; min: number; max: number }> {
   const out: Record<string, { mean: number; min: number; max: number }> = {};

@@ -1,4 +1,5 @@
-// A recorded list of dispatches replayed once per decoded token: pipelines and bind groups are created once, each
+// A recorded list of dispatches replayed once per decoded token (session.ts) or once per training step
+// (train/graph.ts, whose uniforms are all static): pipelines and bind groups are created once, each
 // dispatch owns a fixed 256-byte slot of one uniform buffer, and a step only rewrites the uniforms (one
 // queue.writeBuffer) and records the dispatches into ONE command encoder / ONE compute pass. WebGPU cannot replay a
 // command buffer, so re-recording is unavoidable; what this saves is the per-dispatch JavaScript and bind-group
@@ -40,6 +41,8 @@ export class DecodeProgram {
   private data = new Uint32Array(0);
   /** Static uniforms are written into `data` once; dynamic ones on every step. */
   private readonly dynamic: number[] = [];
+  /** Whether the arena holds `data` (only dynamic uniforms change after the first upload). */
+  private uploaded = false;
 
   constructor(rt: GpuRuntime) {
     this.rt = rt;
@@ -81,6 +84,7 @@ export class DecodeProgram {
   /** Create the uniform arena and every bind group. */
   finish(pos: number): void {
     const n = this.list.length;
+    this.uploaded = false;
     this.arena = this.rt.create(n * SLOT, 'decode-uniforms', GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.data = new Uint32Array((n * SLOT) / 4);
     this.list.forEach((r, i) => {
@@ -105,8 +109,10 @@ export class DecodeProgram {
   /** Write the uniforms of a step at `pos` (queue order: after earlier commands, before the next submit's). */
   private upload(pos: number): void {
     if (!this.arena) this.finish(pos);
+    if (this.uploaded && this.dynamic.length === 0) return;
     for (const i of this.dynamic) this.setParams(i, this.list[i].params(pos));
     this.rt.device.queue.writeBuffer(this.arena!, 0, this.data);
+    this.uploaded = true;
   }
 
   /** Record dispatch `r` into `pass` (`times` times over, for the per-kernel profile). */

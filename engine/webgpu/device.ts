@@ -76,19 +76,23 @@ export async function acquireDevice(
   // Subgroups make the decode GEMVs' reductions cheaper where offered (kernels/subgroups.ts); optional.
   const requiredFeatures = [...optionalFeatures, 'subgroups' as GPUFeatureName].filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
+  return deviceContext(device, adapter.info);
+}
+
+/** The context of a device: its adapter's description and its loss as a typed error (for callers given a bare device). */
+export function deviceContext(device: GPUDevice, info: GPUAdapterInfo | undefined = device.adapterInfo): GpuContext {
   let lostFlag = false;
-  const lost = device.lost.then((info) => {
+  const lost = device.lost.then((reason) => {
     lostFlag = true;
-    return new DeviceLostError(info.reason ?? 'unknown', info.message || 'no message');
+    return new DeviceLostError(reason.reason ?? 'unknown', reason.message || 'no message');
   });
-  const info = adapter.info ?? ({} as GPUAdapterInfo);
   return {
     device,
     adapterInfo: {
-      vendor: info.vendor ?? '',
-      architecture: info.architecture ?? '',
-      device: info.device ?? '',
-      description: info.description ?? '',
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
     },
     lost,
     isLost: () => lostFlag,

@@ -3,13 +3,16 @@
 //
 // Conventions every kernel follows (so a kernel is just WGSL + a list of bindings):
 //   @group(0) @binding(0)  var<uniform> p: Params;     — all fields u32 (floats travel as bits: f32bits(x))
-//   @group(0) @binding(1…) storage buffers, 'read' or 'rw', in the order the kernel declares them.
+//   @group(0) @binding(1…) storage buffers, 'read' or 'rw', in the order the kernel declares them (or a 'uniform'
+//                          the caller binds, like the training step's).
+// The inference engine's passes (Pass, below) and recorded programs (decode-program.ts: decode, training) share
+// this convention and the pipeline cache.
 // Each dispatch gets its own 256-byte uniform slot in a per-pass arena (queue.writeBuffer is immediate, dispatches
 // are deferred, so one shared uniform would be overwritten before the GPU reads it).
 
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, type GpuContext } from './device.ts';
 
-export type Access = 'read' | 'rw';
+export type Access = 'read' | 'rw' | 'uniform';
 
 /**
  * Which variants of the hot kernels to run. 'gpu': workgroups cooperate through workgroup memory and barriers
@@ -35,6 +38,8 @@ export interface Kernel {
   name: string;
   wgsl: string;
   bindings: Access[];
+  /** The entry point (default 'main'): one WGSL text may hold several. */
+  entry?: string;
 }
 
 /** A contiguous row-major float32 tensor on the GPU (the buffer may be larger than the tensor). */
@@ -64,7 +69,12 @@ interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
 }
-// Pipelines are per device, keyed by the WGSL text (constants are baked into the text).
+const BUFFER_TYPE = { read: 'read-only-storage', rw: 'storage', uniform: 'uniform' } as const satisfies Record<
+  Access,
+  GPUBufferBindingType
+>;
+
+// Pipelines are per device, keyed by the entry point and the WGSL text (constants are baked into the text).
 const pipelineCache = new WeakMap<GPUDevice, Map<string, CachedPipeline>>();
 
 export class GpuRuntime {
@@ -148,7 +158,9 @@ export class GpuRuntime {
   pipeline(kernel: Kernel): CachedPipeline {
     let cache = pipelineCache.get(this.device);
     if (!cache) pipelineCache.set(this.device, (cache = new Map()));
-    let hit = cache.get(kernel.wgsl);
+    const entryPoint = kernel.entry ?? 'main';
+    const key = `${entryPoint}\n${kernel.wgsl}`;
+    let hit = cache.get(key);
     if (!hit) {
       const layout = this.device.createBindGroupLayout({
         label: kernel.name,
@@ -157,7 +169,7 @@ export class GpuRuntime {
           ...kernel.bindings.map((a, i) => ({
             binding: i + 1,
             visibility: GPUShaderStage.COMPUTE,
-            buffer: { type: a === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+            buffer: { type: BUFFER_TYPE[a] },
           })),
         ],
       });
@@ -165,10 +177,10 @@ export class GpuRuntime {
       const pipeline = this.device.createComputePipeline({
         label: kernel.name,
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
+        compute: { module, entryPoint },
       });
       hit = { pipeline, layout };
-      cache.set(kernel.wgsl, hit);
+      cache.set(key, hit);
     }
     return hit;
   }
@@ -254,11 +266,11 @@ export class Pass {
     this.dispatches++;
   }
 
-  /** Schedule a readback of the first `floats` values of a buffer; the returned index is for `submit()`'s result. */
-  read(buffer: GPUBuffer, floats: number): number {
+  /** Schedule a readback of `floats` values of a buffer from float `offset`; the returned index is for `submit()`'s result. */
+  read(buffer: GPUBuffer, floats: number, offset = 0): number {
     this.endCompute();
     const staging = this.rt.create(floats * 4, 'readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    if (floats > 0) this.encoder.copyBufferToBuffer(buffer, 0, staging, 0, floats * 4);
+    if (floats > 0) this.encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, floats * 4);
     this.readbacks.push({ staging, floats });
     return this.readbacks.length - 1;
   }

@@ -29,12 +29,13 @@ import { gemvBindings, gemvGroups, gemvKernel, gemvParams, gemvStages, gemvLayou
 import {
   attentionCombineKernel,
   attentionPartialKernel,
+  attentionCombineParams,
   attentionPartialParams,
   MAX_SPLITS,
   NONE,
   splits,
 } from './kernels/decode-attention.ts';
-import { argmaxKernel, ssmStepGroups, ssmStepKernel, ssmStepParams } from './kernels/decode-ssm.ts';
+import { argmaxKernel, argmaxParams, ssmStepGroups, ssmStepKernel, ssmStepParams } from './kernels/decode-ssm.ts';
 import { gatherKernel, gatherUniforms } from './kernels/gather.ts';
 import { convGroups, convKernel, convParams, convStateKernel } from './kernels/conv.ts';
 import { copyColsKernel, copyColsUniforms } from './kernels/copy-cols.ts';
@@ -539,7 +540,7 @@ export class WebGpuSession implements DecodeSession {
           ],
         );
         if (merge) ssmStep(true);
-        else p.add(attentionCombineKernel(l.vHeadDim), [scratch, branches], (pos) => [splits(entries(pos))], [l.numHeads]);
+        else p.add(attentionCombineKernel(l.vHeadDim), [scratch, branches], (pos) => attentionCombineParams(entries(pos)), [l.numHeads]);
       }
       if (l.hasSsm && !merge) {
         gemv(w.xProj!, 'plain', 'store', { x: xc, out: scratch }, { outOffset: sOff });
@@ -555,7 +556,7 @@ export class WebGpuSession implements DecodeSession {
       gemv(w.down, 'plain', 'residual', { x: h, resid: xmid, out: x });
     }
     gemv(e.weights.head, 'norm', 'store', { x, gain: e.weights.finalNorm, out: logits }, { eps });
-    p.add(argmaxKernel, [logits, token, results], () => [c.vocabSize, this.slot], [1]);
+    p.add(argmaxKernel, [logits, token, results], () => argmaxParams(c.vocabSize, this.slot), [1]);
     this.program = p;
     return p;
   }

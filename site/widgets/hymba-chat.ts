@@ -21,7 +21,7 @@ import { define, describeError } from '../lib/base/widget-base.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
-import { inspectModel, loadChatModel, openSession, type ChatModel } from '../lib/features/full-size-engine.ts';
+import { inspectModel, loadChatModel, type ChatModel } from '../lib/features/full-size-engine.ts';
 
 const SYSTEM = 'You are a helpful assistant.';
 /** The template's turn marker: if the model starts a new turn itself, its reply has ended. */
@@ -232,7 +232,7 @@ export class HymbaChat extends LabWidget {
     try {
       if (room < 2)
         throw new Error(`The conversation is ${ids.length} tokens, more than this chat's ${this.context}: press Clear to start over.`);
-      session = await openSession(m.engine, m.cpu, { maxContext: Math.min(this.context, m.config.maxPositionEmbeddings) });
+      session = await m.engine.session({ maxContext: Math.min(this.context, m.config.maxPositionEmbeddings) });
       const sampler = new Sampler({
         temperature: this.temperature,
         topP: this.temperature > 0 ? 0.9 : undefined,

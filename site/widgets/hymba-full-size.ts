@@ -22,7 +22,7 @@ import {
   type CacheRow,
   type LayerCell,
 } from '../lib/features/full-size-model.ts';
-import { measureDecode, openSession, randomGpuEngine, type RandomEngine, type SpeedResult } from '../lib/features/full-size-engine.ts';
+import { measureDecode, randomGpuEngine, type RandomEngine, type SpeedResult } from '../lib/features/full-size-engine.ts';
 
 const BASELINE = 'llama-3.2-3b';
 /** 1k, 8k, 32k as the paper counts them (8k = 8,000 tokens). */
@@ -125,11 +125,11 @@ export class HymbaFullSize extends LabWidget {
         const config = reducedConfig(hymba15bRaw(), layers);
         this.randomEngine = { config, ...(await randomGpuEngine(gpu, config, (m) => (this.speedMessage = m))) };
       }
-      const { engine, cpu, config } = this.randomEngine;
+      const { engine, config } = this.randomEngine;
       this.speedMessage = `Decoding ${this.steps} tokens…`;
-      const session = await openSession(engine, cpu, { maxContext: this.steps + 8 });
+      const session = await engine.session({ maxContext: this.steps + 8 });
       try {
-        this.speed = await measureDecode(session, this.steps, config, cpu ? 'cpu' : 'webgpu');
+        this.speed = await measureDecode(session, this.steps, config);
       } finally {
         session.dispose();
       }
@@ -226,8 +226,7 @@ export class HymbaFullSize extends LabWidget {
     const bandwidth = (s.bytesPerToken * s.tokensPerSecond) / 1e9;
     return html`<p class="speed-result" aria-live="polite">
         <strong class="ms">${s.msPerToken.toFixed(1)} ms</strong> per token,
-        <strong class="tps">${s.tokensPerSecond.toFixed(1)}</strong> tokens/s over ${s.steps} steps (${s.layers}
-        layers${s.backend === 'cpu' ? ', CPU' : ''}).
+        <strong class="tps">${s.tokensPerSecond.toFixed(1)}</strong> tokens/s over ${s.steps} steps (${s.layers} layers).
       </p>
       <p class="note">At least ${formatBytes(s.bytesPerToken)} read per token: an effective ${bandwidth.toFixed(1)} GB/s. ${s.note}</p>`;
   }

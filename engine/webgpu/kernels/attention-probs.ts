@@ -5,11 +5,13 @@
 // Same mask, GQA mapping and scale as attention.ts.
 
 import { flatWorkgroup } from './common.ts';
-import { attentionParams, keyRunsWgsl, type AttentionShape } from './attention.ts';
+import { attentionFields, attentionValues, keyRunsWgsl, type AttentionShape } from './attention.ts';
+import { uniforms } from './uniforms.ts';
 import { grid, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
 
 const WG = 64;
-const params = `struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, Tk: u32 }
+const P = uniforms({ ...attentionFields, Tk: 'u32' });
+const params = `${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;`;
 
 function probsKernel(dqk: number): Kernel {
@@ -31,7 +33,7 @@ fn visible(key: u32, qp: u32) -> bool {
 fn score(t: u32, h: u32, g: u32, key: u32) -> f32 {
   var dot = 0.0;
   for (var i = 0u; i < DQK; i++) { dot += q[(t * p.heads + h) * DQK + i] * k[(key * p.kvHeads + g) * DQK + i]; }
-  return dot * bitcast<f32>(p.scale);
+  return dot * p.scale;
 }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -104,7 +106,7 @@ export function encodeAttentionProbs(
   out: GpuTensor,
 ): void {
   if (s.T === 0) return;
-  const params = [...attentionParams(s), Tk];
+  const params = P.pack({ ...attentionValues(s), Tk });
   pass.dispatch(probsKernel(s.dqk), params, [q.buffer, k.buffer, probs.buffer], [s.T, s.heads]);
   pass.dispatch(applyKernel(s.dv), params, [probs.buffer, v.buffer, out.buffer], grid(Math.ceil((s.T * s.heads * s.dv) / WG)));
 }

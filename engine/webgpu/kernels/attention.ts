@@ -13,7 +13,8 @@
 // A batch (engine.ts forwardBatch) stacks sequences of `seqRows` rows in q, k and v alike: query row t is row
 // t mod seqRows of its sequence and sees only that sequence's keys (rows t − t mod seqRows …).
 
-import { f32bits, type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { type GpuTensor, type Kernel, type Pass } from '../runtime.ts';
+import { uniforms } from './uniforms.ts';
 
 const WG = 64;
 export const GLOBAL = 0xffffffff;
@@ -42,20 +43,26 @@ fn key_runs(qp: u32, window: u32, numMeta: u32) -> vec2u {
   return vec2u(min(numMeta, lo), lo);
 }`;
 
-function fusedKernel(dqk: number, dv: number): Kernel {
-  const per = Math.ceil(dv / WG);
-  return {
-    name: `attention-fused-${dqk}-${dv}`,
-    bindings: ['read', 'read', 'read', 'rw'],
-    wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
+/** The bindings of both paths: q [T, heads·dqk], k [Tk, kvHeads·dqk], v [Tk, kvHeads·dv], out [T, heads·dv]. */
+const bindingsWgsl = (dqk: number, dv: number) => /* wgsl */ `
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 const DQK = ${dqk}u;
-const DV = ${dv}u;
+const DV = ${dv}u;`;
+
+/**
+ * The fused path's body, shared with cache-attention.ts (only where a key comes from differs):
+ * `fn attend(t, h, lid, qp, k0)` computes query row t, head h at position qp with one workgroup of 64 threads. The
+ * kernel declares q, out, p (the attention fields), DQK, DV, and `kval(k0, key, g, i)` / `vval(k0, key, g, c)`:
+ * element i of K (c of V) at key position `key` for KV head g, k0 being the first key row of the query's sequence.
+ */
+export function fusedAttentionWgsl(dv: number): string {
+  const per = Math.ceil(dv / WG);
+  return /* wgsl */ `
 const NEG = -3.0e38;
 var<workgroup> qs: array<f32, DQK>;
 var<workgroup> pw: array<f32, ${WG}>;
@@ -83,15 +90,9 @@ fn reduce_sum(lid: u32, x: f32) -> f32 {
   workgroupBarrier();
   return r;
 }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = wg.x;
-  let h = wg.y;
+fn attend(t: u32, h: u32, lid: u32, qp: u32, k0: u32) {
   let g = h / (p.heads / p.kvHeads);
-  let tl = t % p.seqRows;
-  let k0 = t - tl;   // first key row of this query's sequence
-  let qp = p.qPos0 + tl;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   for (var i = lid; i < DQK; i += ${WG}u) { qs[i] = q[(t * p.heads + h) * DQK + i]; }
   workgroupBarrier();
   let runs = key_runs(qp, p.window, p.numMeta);
@@ -106,7 +107,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     if (j < total) {
       let key = select(runs.y + (j - runs.x), j, j < runs.x);
       var dot = 0.0;
-      for (var i = 0u; i < DQK; i++) { dot += qs[i] * k[((k0 + key) * p.kvHeads + g) * DQK + i]; }
+      for (var i = 0u; i < DQK; i++) { dot += qs[i] * kval(k0, key, g, i); }
       s = dot * scale;
     }
     let mNew = max(m, reduce_max(lid, s));
@@ -125,7 +126,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
         for (var jj = 0u; jj < n; jj++) {
           let jk = j0 + jj;
           let key = select(runs.y + (jk - runs.x), jk, jk < runs.x);
-          a += pw[jj] * v[((k0 + key) * p.kvHeads + g) * DV + col];
+          a += pw[jj] * vval(k0, key, g, col);
         }
         acc[c] = a;
       }
@@ -136,6 +137,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     let col = lid + c * ${WG}u;
     if (col < DV) { out[(t * p.heads + h) * DV + col] = acc[c] / l; }
   }
+}`;
+}
+
+function fusedKernel(dqk: number, dv: number): Kernel {
+  return {
+    name: `attention-fused-${dqk}-${dv}`,
+    bindings: ['read', 'read', 'read', 'rw'],
+    wgsl: /* wgsl */ `
+${bindingsWgsl(dqk, dv)}
+fn kval(k0: u32, key: u32, g: u32, i: u32) -> f32 { return k[((k0 + key) * p.kvHeads + g) * DQK + i]; }
+fn vval(k0: u32, key: u32, g: u32, c: u32) -> f32 { return v[((k0 + key) * p.kvHeads + g) * DV + c]; }
+${fusedAttentionWgsl(dv)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tl = wg.x % p.seqRows;
+  attend(wg.x, wg.y, lid, p.qPos0 + tl, wg.x - tl);   // keys from the first row of this query's sequence
 }`,
   };
 }
@@ -145,14 +162,7 @@ function rowKernel(dqk: number, dv: number): Kernel {
     name: `attention-row-${dqk}-${dv}`,
     bindings: ['read', 'read', 'read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { T: u32, heads: u32, kvHeads: u32, qPos0: u32, window: u32, numMeta: u32, scale: u32, seqRows: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-const DQK = ${dqk}u;
-const DV = ${dv}u;
+${bindingsWgsl(dqk, dv)}
 ${keyRunsWgsl}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -164,7 +174,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let tl = t % p.seqRows;
   let k0 = t - tl;
   let qp = p.qPos0 + tl;
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   let runs = key_runs(qp, p.window, p.numMeta);
   let total = runs.x + (qp + 1u - runs.y);
   var m = -3.0e38;
@@ -187,15 +197,37 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   };
 }
 
-export function attentionParams(s: AttentionShape): number[] {
-  return [s.T, s.heads, s.kvHeads, s.qPos0, s.window ?? GLOBAL, s.numMeta, f32bits(1 / Math.sqrt(s.dqk))];
+/** The uniform fields the prefill attention kernels share (here, attention-probs.ts, cache-attention.ts); each adds one. */
+export const attentionFields = {
+  T: 'u32',
+  heads: 'u32',
+  kvHeads: 'u32',
+  qPos0: 'u32',
+  window: 'u32',
+  numMeta: 'u32',
+  scale: 'f32',
+} as const;
+
+export function attentionValues(s: AttentionShape) {
+  return {
+    T: s.T,
+    heads: s.heads,
+    kvHeads: s.kvHeads,
+    qPos0: s.qPos0,
+    window: s.window ?? GLOBAL,
+    numMeta: s.numMeta,
+    scale: 1 / Math.sqrt(s.dqk),
+  };
 }
+
+/** seqRows: rows per sequence of a batched pass (a query sees keys of its own sequence only). */
+const P = uniforms({ ...attentionFields, seqRows: 'u32' });
 
 /** out [T, heads·dv] = softmax(q kᵀ / sqrt(dqk), masked) v. q [T, heads·dqk], k [Tk, kvHeads·dqk], v [Tk, kvHeads·dv]. */
 export function encodeAttention(pass: Pass, s: AttentionShape, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor): void {
   if (s.T === 0) return;
   const buffers = [q.buffer, k.buffer, v.buffer, out.buffer];
-  const params = [...attentionParams(s), s.seqRows ?? s.T];
+  const params = P.pack({ ...attentionValues(s), seqRows: s.seqRows ?? s.T });
   if (pass.profile === 'cpu-like') pass.dispatch(rowKernel(s.dqk, s.dv), params, buffers, [Math.ceil((s.T * s.heads) / 64)]);
   else pass.dispatch(fusedKernel(s.dqk, s.dv), params, buffers, [s.T, s.heads]);
 }

@@ -15,13 +15,31 @@
 // Combine kernel: one workgroup per query head merges the splits: out = Σ_s e^{m_s−M}·o_s / Σ_s e^{m_s−M}·l_s.
 // Splits keep long contexts parallel: 8 k tokens are 260 workgroups per KV head instead of one.
 
-import { f32bits, type Kernel } from '../runtime.ts';
+import { type Kernel } from '../runtime.ts';
 import type { WeightDType } from '../weights.ts';
 import { weightDecl } from './common.ts';
 import { dot8Wgsl, vectorised } from './gemv.ts';
+import { uniforms } from './uniforms.ts';
+
+/** sOff, xRows: the merged x_proj's output offset in the partials buffer and its rows (0 without it). */
+const P = uniforms({
+  heads: 'u32',
+  kvHeads: 'u32',
+  entries: 'u32',
+  cur: 'u32',
+  pos: 'u32',
+  nsplit: 'u32',
+  qOff: 'u32',
+  kOff: 'u32',
+  vOff: 'u32',
+  scale: 'f32',
+  sOff: 'u32',
+  xRows: 'u32',
+});
+const COMBINE = uniforms({ nsplit: 'u32' });
 
 /** Cache slots per workgroup: 16 halves each workgroup's serial chain (scores, softmax, values) against 32. */
-export const SPLIT = 16;
+const SPLIT = 16;
 export const NONE = 0xffffffff;
 
 export interface DecodeAttentionShape {
@@ -145,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     name: `decode-attention-${DQK}-${DV}-${G}${kVec ? '-kvec' : ''}${vVec ? '-vvec' : ''}${xProj ? `+xproj-${xProj.dtype}-${xProj.K}` : ''}`,
     bindings: ['read', 'read', 'rw', 'rw', 'rw', ...(xProj ? (['read', 'read'] as const) : [])],
     wgsl: /* wgsl */ `
-struct Params { heads: u32, kvHeads: u32, entries: u32, cur: u32, pos: u32, nsplit: u32, qOff: u32, kOff: u32, vOff: u32, scale: u32, sOff: u32, xRows: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> P: array<f32>;         // in_proj output of this layer (raw Q | K | V …)
 @group(0) @binding(2) var<storage, read> cosSin: array<f32>;    // RoPE table [position, dqk/2, 2]
@@ -213,7 +231,7 @@ fn attend(split: u32, g: u32, lid: u32) {
   }
   for (var hh = 0u; hh < G; hh++) { sc2[hh * ${THREADS}u + lid] = d[hh]; }
   workgroupBarrier();
-  let scale = bitcast<f32>(p.scale);
+  let scale = p.scale;
   for (var i = lid; i < G * ${SPLIT}u; i += ${THREADS}u) {
     let hh = i / ${SPLIT}u;
     let jj = i % ${SPLIT}u;
@@ -314,21 +332,23 @@ export function attentionPartialParams(a: {
   sOff?: number;
   xRows?: number;
 }): number[] {
-  return [
-    a.heads,
-    a.kvHeads,
-    a.entries,
-    a.cur,
-    a.pos,
-    splits(a.entries),
-    a.qOff,
-    a.kOff,
-    a.vOff,
-    f32bits(1 / Math.sqrt(a.dqk)),
-    a.sOff ?? 0,
-    a.xRows ?? 0,
-  ];
+  return P.pack({
+    heads: a.heads,
+    kvHeads: a.kvHeads,
+    entries: a.entries,
+    cur: a.cur,
+    pos: a.pos,
+    nsplit: splits(a.entries),
+    qOff: a.qOff,
+    kOff: a.kOff,
+    vOff: a.vOff,
+    scale: 1 / Math.sqrt(a.dqk),
+    sOff: a.sOff ?? 0,
+    xRows: a.xRows ?? 0,
+  });
 }
+
+export const attentionCombineParams = (entries: number): number[] => COMBINE.pack({ nsplit: splits(entries) });
 
 export const splits = (entries: number): number => Math.ceil(entries / SPLIT);
 
@@ -340,7 +360,7 @@ export function attentionCombineKernel(dv: number): Kernel {
     name: `decode-attention-combine-${dv}`,
     bindings: ['read', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { nsplit: u32 }
+${COMBINE.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;   // [heads · dv], head-major

@@ -14,9 +14,13 @@
 // `pack` holds the layer's small vectors: [dt bias (E) | dt_layernorm (R) | B_layernorm (S) | C_layernorm (S)].
 
 import { weightDecl, siluWgsl } from './common.ts';
-import { f32bits, type Kernel } from '../runtime.ts';
+import { type Kernel } from '../runtime.ts';
 import { combineWgsl } from './decode-attention.ts';
+import { uniforms } from './uniforms.ts';
 import type { WeightDType } from '../weights.ts';
+
+const P = uniforms({ E: 'u32', zOff: 'u32', eps: 'f32', sOff: 'u32', yOff: 'u32', groups: 'u32', heads: 'u32', nsplit: 'u32' });
+const ARGMAX = uniforms({ V: 'u32', slot: 'u32' });
 
 /** Threads per workgroup of the SSM step (and of the attention combine merged into it). */
 const STEP_THREADS = 256;
@@ -28,7 +32,7 @@ export function ssmStepKernel(S: number, R: number, dtDtype: WeightDType, combin
     name: `decode-ssm-${S}-${R}-${dtDtype}${combineDv ? `+combine-${combineDv}` : ''}`,
     bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
     wgsl: /* wgsl */ `
-struct Params { E: u32, zOff: u32, eps: u32, sOff: u32, yOff: u32, groups: u32, heads: u32, nsplit: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> s: array<f32>;      // x_proj output [R + 2S] at sOff (attention partials at 0)
 @group(0) @binding(2) var<storage, read> xc: array<f32>;     // conv output [E]
@@ -90,7 +94,7 @@ fn step(grp: u32, lid: u32) {
     q.y += sv[R + i] * sv[R + i];
     q.z += sv[R + S + i] * sv[R + S + i];
   }
-  let scale = 1.0 / sqrt(q / vec3f(f32(R), f32(S), f32(S)) + bitcast<f32>(p.eps));
+  let scale = 1.0 / sqrt(q / vec3f(f32(R), f32(S), f32(S)) + p.eps);
   var d = 0.0;
   for (var k = 0u; k < RPT; k++) {
     let r = n + k * S;
@@ -122,7 +126,8 @@ export function ssmStepParams(
   a: { E: number; S: number; zOff: number; eps: number; sOff: number; yOff: number },
   combine = { heads: 0, nsplit: 0 },
 ): number[] {
-  return [a.E, a.zOff, f32bits(a.eps), a.sOff, a.yOff, ssmStepGroups(a.E, a.S), combine.heads, combine.nsplit];
+  const { E, zOff, eps, sOff, yOff } = a;
+  return P.pack({ E, zOff, eps, sOff, yOff, groups: ssmStepGroups(E, a.S), heads: combine.heads, nsplit: combine.nsplit });
 }
 
 /** Loads in flight per argmax thread: a single workgroup reads the whole vocabulary, so it is latency-bound (4 loads
@@ -137,11 +142,13 @@ const argmaxTakes = Array.from(
 
 /** Greedy sampling on the GPU: token[0] = argmax(logits) (ties to the lowest id, like torch.argmax), also kept in
  * results[slot] so a run of greedy steps reads all its ids back at once. One workgroup. */
+export const argmaxParams = (V: number, slot: number): number[] => ARGMAX.pack({ V, slot });
+
 export const argmaxKernel: Kernel = {
   name: 'argmax',
   bindings: ['read', 'rw', 'rw'],
   wgsl: /* wgsl */ `
-struct Params { V: u32, slot: u32 }
+${ARGMAX.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> token: array<u32>;

@@ -12,17 +12,21 @@ const P = uniforms({ cols: 'u32', hasAttn: 'u32', hasSsm: 'u32', eps: 'f32', row
 
 const WG = 64;
 
-const fuseKernel: Kernel = {
-  name: 'fuse',
-  bindings: ['read', 'read', 'read', 'read', 'rw'],
-  wgsl: /* wgsl */ `
+/** The bindings of both variants: the two branch outputs, their gains, the fused output. */
+const BINDINGS = /* wgsl */ `
 ${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> s: array<f32>;
 @group(0) @binding(3) var<storage, read> ga: array<f32>;
 @group(0) @binding(4) var<storage, read> gs: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;`;
+
+const fuseKernel: Kernel = {
+  name: 'fuse',
+  bindings: ['read', 'read', 'read', 'read', 'rw'],
+  wgsl: /* wgsl */ `
+${BINDINGS}
 var<workgroup> pa: array<f32, ${WG}>;
 var<workgroup> ps: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
@@ -60,13 +64,7 @@ const fuseRowKernel: Kernel = {
   name: 'fuse-row',
   bindings: ['read', 'read', 'read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-${P.wgsl}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> s: array<f32>;
-@group(0) @binding(3) var<storage, read> ga: array<f32>;
-@group(0) @binding(4) var<storage, read> gs: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+${BINDINGS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= p.rows) { return; }

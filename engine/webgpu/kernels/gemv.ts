@@ -25,6 +25,22 @@
 import { flatWorkgroup, siluWgsl } from './common.ts';
 import { grid, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
+import { uniforms } from './uniforms.ts';
+
+/** A chunk dispatch's uniform (gemvParams); rows xRow0 .. xRow0 + E − 1 get the conv epilogue (0xffffffff: none). */
+const P = uniforms({
+  K: 'u32',
+  rows: 'u32',
+  row0: 'u32',
+  eps: 'f32',
+  hasA: 'u32',
+  hasY: 'u32',
+  xRow0: 'u32',
+  E: 'u32',
+  xOff: 'u32',
+  wRow0: 'u32',
+  outOff: 'u32',
+});
 
 /** Threads per workgroup on real GPUs; a CPU emulation (SwiftShader) runs small workgroups much faster. */
 const GEMV_THREADS = 256;
@@ -193,7 +209,7 @@ fn xin(j: u32) -> ${unit} { return xs[j]; }`
     if (p.hasY != 0u) { let e = y[j]; sy += ${sq('e')}; }
   }
   let tot = ${total('vec2f(sa, sy)')};
-  let eps = bitcast<f32>(p.eps);
+  let eps = p.eps;
   sc = vec3f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps), 1.0 / f32(p.hasA + p.hasY));`;
   // One step of the dot product: weight unit i (8 packed or 4 f32 values on the vec path) times the input.
   const dotUnit = (w: string, x = 'xin') => {
@@ -260,7 +276,7 @@ fn wval(which: u32, k: u32) -> f32 {
     name: `gemv-${v.dtype}-${v.prologue}-${v.epilogue}-${ROWS}x${TPR}${vec ? `-vec${U}` : ''}${sg ? '-sg' : ''}${stage ? `-staged${v.K}` : ''}${split ? '-split' : ''}${solo ? '-solo' : ''}`,
     bindings: names.map((n) => (READ_ONLY.has(n) ? 'read' : 'rw')),
     wgsl: /* wgsl */ `${sg ? 'enable subgroups;' : ''}
-struct Params { K: u32, rows: u32, row0: u32, eps: u32, hasA: u32, hasY: u32, xRow0: u32, E: u32, xOff: u32, wRow0: u32, outOff: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 ${decl}
 ${solo ? '' : `var<workgroup> red: array<vec2f, ${THREADS}>;`}
@@ -289,10 +305,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     // norm: x²'s workgroup sum after the weight loads were issued (each thread has read its own red[lid] above).
     norm
       ? `let tot = ${total('vec2f(ss, 0.0)')};
-  let ns = 1.0 / sqrt(tot.x / f32(p.K) + bitcast<f32>(p.eps));`
+  let ns = 1.0 / sqrt(tot.x / f32(p.K) + p.eps);`
       : split
         ? `let tot = ${total('vec2f(sa, sy)')};
-  let eps = bitcast<f32>(p.eps);
+  let eps = p.eps;
   let sxy = vec2f(1.0 / sqrt(tot.x / f32(p.K) + eps), 1.0 / sqrt(tot.y / f32(p.K) + eps)) / f32(p.hasA + p.hasY);
   let ns = 1.0;`
         : 'let ns = 1.0;'
@@ -446,20 +462,21 @@ export function gemvParams(
     outOffset?: number;
   } = {},
 ): number[] {
-  const f = new Float32Array([extra.eps ?? 0]);
   // x's offset is in the kernel's units: vec4s on the vectorised path (the offset must then be a multiple of 4).
   const xOff = extra.vec ? (extra.xOffset ?? 0) / 4 : (extra.xOffset ?? 0);
-  const head = [
+  return P.pack({
     K,
     rows,
     row0,
-    new Uint32Array(f.buffer)[0],
-    extra.hasA ? 1 : 0,
-    extra.hasY ? 1 : 0,
-    extra.xRow0 ?? 0xffffffff,
-    extra.E ?? 0,
-  ];
-  return [...head, xOff, extra.wRow0 ?? 0, extra.outOffset ?? 0];
+    eps: extra.eps ?? 0,
+    hasA: extra.hasA ? 1 : 0,
+    hasY: extra.hasY ? 1 : 0,
+    xRow0: extra.xRow0 ?? 0xffffffff,
+    E: extra.E ?? 0,
+    xOff,
+    wRow0: extra.wRow0 ?? 0,
+    outOff: extra.outOffset ?? 0,
+  });
 }
 
 /**

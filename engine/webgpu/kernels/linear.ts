@@ -15,12 +15,14 @@ import { flatWorkgroup, weightDecl } from './common.ts';
 import { grid, type Kernel, type Pass } from '../runtime.ts';
 import type { GpuMatrix, WeightDType } from '../weights.ts';
 import type { View } from './rmsnorm.ts';
+import { uniforms } from './uniforms.ts';
 
 const TILE = 32;
 const TK = 16;
 const GEMV_WG = 64;
 
-const params = `struct Params { T: u32, K: u32, n: u32, xOffset: u32, xStride: u32, wRow0: u32, outOffset: u32, outStride: u32 }
+const P = uniforms({ T: 'u32', K: 'u32', n: 'u32', xOffset: 'u32', xStride: 'u32', wRow0: 'u32', outOffset: 'u32', outStride: 'u32' });
+const params = `${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;`;
 
@@ -153,7 +155,16 @@ export function encodeLinear(pass: Pass, x: View, T: number, W: GpuMatrix, out: 
     const b = Math.min(r1, ch.row0 + ch.rows);
     if (a >= b) continue;
     const n = b - a;
-    const params = [T, K, n, x.offset, x.stride, a - ch.row0, out.offset + (a - r0), out.stride];
+    const params = P.pack({
+      T,
+      K,
+      n,
+      xOffset: x.offset,
+      xStride: x.stride,
+      wRow0: a - ch.row0,
+      outOffset: out.offset + (a - r0),
+      outStride: out.stride,
+    });
     const groups: [number, number] = cpu
       ? grid(Math.ceil((Math.ceil(T / 4) * Math.ceil(n / 4)) / 64))
       : T === 1

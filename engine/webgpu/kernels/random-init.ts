@@ -4,8 +4,11 @@
 // The hash is the PCG output permutation applied twice (Jarzynski & Olano, "Hash Functions for GPU Rendering",
 // JCGT 2020): statistically good enough for weights and the same on every GPU.
 
-import { f32bits, grid, type Kernel } from '../runtime.ts';
+import { grid, type Kernel } from '../runtime.ts';
 import type { WeightDType } from '../weights.ts';
+import { uniforms } from './uniforms.ts';
+
+const P = uniforms({ words: 'u32', first: 'u32', seed: 'u32', mean: 'f32', scale: 'f32', count: 'u32' });
 
 const WG = 256;
 
@@ -20,7 +23,7 @@ export function randomInitKernel(dtype: WeightDType): Kernel {
     name: `random-init-${dtype}`,
     bindings: ['rw'],
     wgsl: /* wgsl */ `
-struct Params { words: u32, first: u32, seed: u32, mean: u32, scale: u32, count: u32 }
+${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> w: array<${dtype === 'F32' ? 'f32' : 'u32'}>;
 fn pcg(v: u32) -> u32 {
@@ -32,7 +35,7 @@ fn pcg(v: u32) -> u32 {
 fn value(e: u32) -> f32 {
   if (e >= p.count) { return 0.0; }
   let u = f32(pcg(pcg(e) ^ p.seed) >> 8u) / 16777216.0;   // [0, 1), 24 bits
-  return bitcast<f32>(p.mean) + bitcast<f32>(p.scale) * 1.7320508 * (2.0 * u - 1.0);
+  return p.mean + p.scale * 1.7320508 * (2.0 * u - 1.0);
 }
 // Round to nearest even bf16 (no NaNs are produced here).
 fn bf16(x: f32) -> u32 {
@@ -64,5 +67,5 @@ export function randomInitDispatch(
 ): { params: number[]; groups: [number, number] } {
   const words = dtype === 'F32' ? elements : Math.ceil(elements / 2);
   const mixed = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream + 1, 0xc2b2ae35);
-  return { params: [words, first, mixed >>> 0, f32bits(mean), f32bits(scale), count], groups: grid(Math.ceil(words / WG)) };
+  return { params: P.pack({ words, first, seed: mixed >>> 0, mean, scale, count }), groups: grid(Math.ceil(words / WG)) };
 }

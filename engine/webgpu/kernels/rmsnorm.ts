@@ -19,15 +19,19 @@ const P = uniforms({
 
 const WG = 64;
 
-const rmsnormKernel: Kernel = {
-  name: 'rmsnorm',
-  bindings: ['read', 'read', 'rw'],
-  wgsl: /* wgsl */ `
+/** The bindings of both variants. */
+const BINDINGS = /* wgsl */ `
 ${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gain: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;`;
+
+const rmsnormKernel: Kernel = {
+  name: 'rmsnorm',
+  bindings: ['read', 'read', 'rw'],
+  wgsl: /* wgsl */ `
+${BINDINGS}
 var<workgroup> partial: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -55,11 +59,7 @@ const rmsnormRowKernel: Kernel = {
   name: 'rmsnorm-row',
   bindings: ['read', 'read', 'rw'],
   wgsl: /* wgsl */ `
-${P.wgsl}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gain: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${BINDINGS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let row = gid.x;

@@ -17,12 +17,8 @@ import { uniforms } from './uniforms.ts';
 
 const P = uniforms({ T: 'u32', E: 'u32', zeroInit: 'u32', keepStates: 'u32', seqRows: 'u32' });
 
-function scanKernel(S: number): Kernel {
-  const channels = Math.max(1, Math.floor(64 / S));
-  return {
-    name: `scan-${S}`,
-    bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
-    wgsl: /* wgsl */ `
+/** The bindings of both variants. */
+const BINDINGS = /* wgsl */ `
 ${P.wgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -32,7 +28,15 @@ ${P.wgsl}
 @group(0) @binding(5) var<storage, read> C: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
-@group(0) @binding(8) var<storage, read_write> states: array<f32>;
+@group(0) @binding(8) var<storage, read_write> states: array<f32>;`;
+
+function scanKernel(S: number): Kernel {
+  const channels = Math.max(1, Math.floor(64 / S));
+  return {
+    name: `scan-${S}`,
+    bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
+    wgsl: /* wgsl */ `
+${BINDINGS}
 const S = ${S}u;
 const CH = ${channels}u;
 var<workgroup> part: array<f32, ${channels * S}>;
@@ -67,18 +71,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 }`,
   };
 }
-
-const BINDINGS = /* wgsl */ `
-${P.wgsl}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dt: array<f32>;
-@group(0) @binding(3) var<storage, read> AD: array<f32>;
-@group(0) @binding(4) var<storage, read> B: array<f32>;
-@group(0) @binding(5) var<storage, read> C: array<f32>;
-@group(0) @binding(6) var<storage, read_write> state: array<f32>;
-@group(0) @binding(7) var<storage, read_write> y: array<f32>;
-@group(0) @binding(8) var<storage, read_write> states: array<f32>;`;
 
 function channelScanKernel(S: number): Kernel {
   return {

@@ -1,9 +1,11 @@
-// The site's vertical-slice kernel: RMSNorm over the rows of a small matrix, one workgroup per row.
-// It exists to prove the whole path (WGSL → engine GPU layer → widget → chart, in Node and in the browser);
-// the engine's real kernels live next to it and do not depend on it.
+// The site's vertical slice (<hymba-rmsnorm-demo>, lesson 0): RMSNorm over the rows of a small matrix, run by the
+// engine's own RMSNorm kernel (rmsnorm.ts) on the runtime (runtime.ts), to prove the whole path (WGSL → engine GPU
+// layer → widget → chart, in Node and in the browser) with the code the model runs.
 //
 //   y[r, c] = weight[c] · x[r, c] / sqrt(mean_c(x[r, c]²) + eps)        (hymba-spec §2.1)
-import { checked } from '../device.ts';
+import { deviceContext } from '../device.ts';
+import { GpuRuntime } from '../runtime.ts';
+import { encodeRmsnorm } from './rmsnorm.ts';
 
 export class SliceShapeError extends Error {
   constructor(message: string) {
@@ -11,47 +13,6 @@ export class SliceShapeError extends Error {
     this.name = 'SliceShapeError';
   }
 }
-
-const WORKGROUP_SIZE = 64;
-
-const sliceRmsnormWgsl = /* wgsl */ `
-struct Params { rows: u32, cols: u32, eps: f32, _pad: u32 }
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-const WG: u32 = ${WORKGROUP_SIZE}u;
-var<workgroup> partial: array<f32, WG>;
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let base = wg.x * params.cols;
-
-  // Each invocation sums the squares of a strided slice of the row…
-  var sum = 0.0;
-  for (var c = lid; c < params.cols; c += WG) {
-    let v = x[base + c];
-    sum += v * v;
-  }
-  partial[lid] = sum;
-  workgroupBarrier();
-
-  // …then a tree reduction in workgroup memory gives the row's total in partial[0].
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-
-  let inv_rms = inverseSqrt(partial[0] / f32(params.cols) + params.eps);
-  for (var c = lid; c < params.cols; c += WG) {
-    y[base + c] = weight[c] * (x[base + c] * inv_rms);
-  }
-}
-`;
 
 export interface SliceRmsnormInput {
   /** Row-major [rows, cols]. */
@@ -84,64 +45,24 @@ export function rmsnormCpu({ x, weight, rows, cols, eps }: SliceRmsnormInput): F
   return y;
 }
 
-const pipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
-
-async function pipelineFor(device: GPUDevice): Promise<GPUComputePipeline> {
-  let pipeline = pipelines.get(device);
-  if (!pipeline) {
-    const module = device.createShaderModule({ label: 'slice-rmsnorm', code: sliceRmsnormWgsl });
-    pipeline = await checked(device, () =>
-      device.createComputePipelineAsync({ label: 'slice-rmsnorm', layout: 'auto', compute: { module } }),
-    );
-    pipelines.set(device, pipeline);
-  }
-  return pipeline;
-}
-
 /** Run RMSNorm on the GPU and read the result back. Throws SliceShapeError on bad input, GpuValidationError if the GPU rejects the work. */
 export async function runSliceRmsnorm(device: GPUDevice, input: SliceRmsnormInput): Promise<Float32Array> {
   validate(input);
   const { x, weight, rows, cols, eps } = input;
-  const pipeline = await pipelineFor(device);
-
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 2).set([rows, cols]);
-  new Float32Array(params, 8, 1)[0] = eps;
-
-  const upload = (data: ArrayBuffer | Float32Array, usage: number, label: string): GPUBuffer => {
-    const buffer = device.createBuffer({ label, size: data.byteLength, usage: usage | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(buffer, 0, data);
-    return buffer;
-  };
-  const bytes = rows * cols * 4;
-  const buffers = {
-    params: upload(params, GPUBufferUsage.UNIFORM, 'slice-params'),
-    x: upload(x, GPUBufferUsage.STORAGE, 'slice-x'),
-    weight: upload(weight, GPUBufferUsage.STORAGE, 'slice-weight'),
-    y: device.createBuffer({ label: 'slice-y', size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }),
-    readback: device.createBuffer({ label: 'slice-readback', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-  };
+  const rt = new GpuRuntime(deviceContext(device));
   try {
-    await checked(device, () => {
-      const bindGroup = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [buffers.params, buffers.x, buffers.weight, buffers.y].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
-      const encoder = device.createCommandEncoder({ label: 'slice-rmsnorm' });
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(rows);
-      pass.end();
-      encoder.copyBufferToBuffer(buffers.y, 0, buffers.readback, 0, bytes);
-      device.queue.submit([encoder.finish()]);
+    const pass = rt.begin('slice-rmsnorm');
+    const y = rt.create(rows * cols * 4, 'slice-y');
+    encodeRmsnorm(pass, { buffer: rt.upload(x, 'slice-x'), offset: 0, stride: cols }, rows, cols, rt.upload(weight, 'slice-weight'), eps, {
+      buffer: y,
+      offset: 0,
+      stride: cols,
     });
-    await buffers.readback.mapAsync(GPUMapMode.READ);
-    const y = new Float32Array(buffers.readback.getMappedRange().slice(0));
-    buffers.readback.unmap();
-    return y;
+    pass.read(y, rows * cols);
+    const [out] = await pass.submit();
+    return out;
   } finally {
-    for (const buffer of Object.values(buffers)) buffer.destroy();
+    rt.dispose();
   }
 }
 

@@ -8,17 +8,20 @@ import { f32bits } from '../runtime.ts';
 
 export type UniformType = 'u32' | 'f32';
 
+/** The values of a field list, one number per field. */
+export type UniformValues<F extends Record<string, UniformType>> = { [K in keyof F]: number };
+
 export interface Uniforms<F extends Record<string, UniformType>> {
-  /** The WGSL struct declaration (named Params). */
+  /** The WGSL struct declaration (named Params unless told). */
   readonly wgsl: string;
   /** The field values as the u32 words of the struct, in declaration order. */
-  pack(values: { [K in keyof F]: number }): number[];
+  pack(values: UniformValues<F>): number[];
 }
 
-export function uniforms<const F extends Record<string, UniformType>>(fields: F): Uniforms<F> {
+export function uniforms<const F extends Record<string, UniformType>>(fields: F, struct = 'Params'): Uniforms<F> {
   const names = Object.keys(fields) as Array<keyof F & string>;
   return {
-    wgsl: `struct Params { ${names.map((n) => `${n}: ${fields[n]}`).join(', ')} }`,
+    wgsl: `struct ${struct} { ${names.map((n) => `${n}: ${fields[n]}`).join(', ')} }`,
     pack: (values) =>
       names.map((n) => {
         const v = values[n];

@@ -1,95 +1,39 @@
 // Engines for lesson 8: random full-size weights for the speed run, and the reader's own checkpoint for the chat,
 // streamed tensor by tensor (engine/checkpoint/stream.ts). No DOM here; the widgets own the UI.
 import type { HymbaConfig } from '../../../engine/config.ts';
-import { expectedTensors } from '../../../engine/config.ts';
 import type { Checkpoint, ModelFiles, Weight } from '../../../engine/checkpoint/load.ts';
 import { readCheckpointLayout } from '../../../engine/checkpoint/load.ts';
 import { readTensors, type StreamProgress } from '../../../engine/checkpoint/stream.ts';
 import type { DecodeSession, SessionOptions } from '../../../engine/session/types.ts';
 import type { GpuContext } from '../../../engine/webgpu/device.ts';
 import { Tokenizer } from '../../../engine/tokenizer/index.ts';
-import { argmax, mulberry32 } from '../../../engine/sampling.ts';
+import { argmax } from '../../../engine/sampling.ts';
 import { CpuEngine } from '../../../engine/cpu/forward.ts';
 import { estimateGpuMemory, parameterCount, type MemoryEstimate } from './full-size-model.ts';
 
-/** What the widgets need of an engine: decode sessions (the WebGPU engine's, or the CPU reference's for small models). */
+/** What the widgets need of an engine: decode sessions (the WebGPU engine's, or the CPU reference's without WebGPU). */
 export interface DisposableEngine {
   dispose(): void;
-  session?: (opts: SessionOptions) => DecodeSession | Promise<DecodeSession>;
+  session(opts: SessionOptions): DecodeSession | Promise<DecodeSession>;
 }
 
-interface WebGpuEngineStatics {
-  create(ctx: GpuContext, ck: Checkpoint): Promise<DisposableEngine>;
-  /** Deterministic random weights generated on the GPU (added by the GPU decode work; used when present). */
-  createRandom?: (
-    ctx: GpuContext,
-    config: HymbaConfig,
-    opts: { seed: number; dtype: 'BF16' | 'F32' },
-  ) => Promise<DisposableEngine | { engine: DisposableEngine }>;
+/** The WebGPU engine's module, loaded when first needed (the page's other widgets do not pay for it). */
+async function webGpuEngineClass() {
+  return (await import('../../../engine/webgpu/engine.ts')).WebGpuEngine;
 }
 
-async function webGpuEngineClass(): Promise<WebGpuEngineStatics> {
-  const { WebGpuEngine } = await import('../../../engine/webgpu/engine.ts');
-  return WebGpuEngine as unknown as WebGpuEngineStatics;
-}
-
-/** Models this small may decode on the CPU reference engine when the GPU engine has no sessions (lesson models, tests). */
+/** Models this small may run on the CPU reference engine when the browser has no WebGPU (lesson models, tests). */
 const CPU_SESSION_LIMIT = 50e6;
-/** Without GPU random init, random weights are made on the host: only for a few layers (a full 1.5B would be 3 GB of JS). */
-const HOST_RANDOM_LAYER_LIMIT = 4;
 
 export interface RandomEngine {
   engine: DisposableEngine;
-  /** A CPU reference engine on the same weights, when the GPU engine has no decode sessions. */
-  cpu: CpuEngine | null;
 }
 
-/** Random bf16 weights of `config` on the GPU: WebGpuEngine.createRandom when the build has it. */
+/** Seeded random bf16 weights of `config`, generated on the GPU (WebGpuEngine.createRandom). */
 export async function randomGpuEngine(gpu: GpuContext, config: HymbaConfig, say: (m: string) => void): Promise<RandomEngine> {
-  const W = await webGpuEngineClass();
-  if (W.createRandom) {
-    say('Generating random bf16 weights on the GPU…');
-    const made = await W.createRandom(gpu, config, { seed: 1, dtype: 'BF16' });
-    return { engine: 'engine' in made ? made.engine : made, cpu: null };
-  }
-  if (config.numLayers > HOST_RANDOM_LAYER_LIMIT) {
-    throw new Error(
-      `This build's WebGPU engine cannot generate random weights on the GPU yet (WebGpuEngine.createRandom), and making ${config.numLayers} layers of them in JavaScript would take gigabytes. Set layers="${HOST_RANDOM_LAYER_LIMIT}" or fewer.`,
-    );
-  }
-  say('Generating random bf16 weights (on the CPU: this build has no GPU random init)…');
-  const ck = randomBf16Checkpoint(config, 1);
-  const engine = await W.create(gpu, ck);
-  return { engine, cpu: engine.session ? null : new CpuEngine(ck) };
-}
-
-/** Cheap random bf16 weights: uniform values at each tensor's fan-in scale, norm gains near 1 (speed runs only). */
-function randomBf16Checkpoint(c: HymbaConfig, seed: number): Checkpoint {
-  const rand = mulberry32(seed);
-  const weights = new Map<string, Weight>();
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (const [name, shape] of expectedTensors(c)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const bits = new Uint16Array(n);
-    const gain = /norm|layernorm/.test(name) || name.endsWith('D.0');
-    const scale = gain ? 0.1 : 1 / Math.sqrt(shape[shape.length - 1]);
-    for (let i = 0; i < n; i++) {
-      f[0] = (gain ? 1 : 0) + (2 * rand() - 1) * scale;
-      bits[i] = u[0] >>> 16;
-    }
-    weights.set(name, { name, dtype: 'BF16', shape, bytes: new Uint8Array(bits.buffer) });
-  }
-  return { config: c, weights, label: `random bf16 (seed ${seed})` };
-}
-
-/** Open a decode session on the engine, or on its CPU twin; throws a reader-facing message when neither can. */
-export async function openSession(engine: DisposableEngine, cpu: CpuEngine | null, opts: SessionOptions): Promise<DecodeSession> {
-  if (engine.session) return engine.session(opts);
-  if (cpu) return cpu.session(opts);
-  throw new Error(
-    'This build of the WebGPU engine has no decode sessions yet (WebGpuEngine.session), so it cannot generate token by token.',
-  );
+  say('Generating random bf16 weights on the GPU…');
+  const { engine } = await (await webGpuEngineClass()).createRandom(gpu, config, { seed: 1, dtype: 'BF16' });
+  return { engine };
 }
 
 export interface SpeedResult {
@@ -99,17 +43,11 @@ export interface SpeedResult {
   tokensPerSecond: number;
   /** Weight bytes + cache bytes read per decoded token (a lower bound on the memory traffic). */
   bytesPerToken: number;
-  backend: 'webgpu' | 'cpu';
   note: string;
 }
 
 /** Prefill BOS, one untimed warm-up step, then `steps` timed decode steps (greedy, logits read back each step). */
-export async function measureDecode(
-  session: DecodeSession,
-  steps: number,
-  config: HymbaConfig,
-  backend: 'webgpu' | 'cpu',
-): Promise<SpeedResult> {
+export async function measureDecode(session: DecodeSession, steps: number, config: HymbaConfig): Promise<SpeedResult> {
   let logits = (await session.prefill([config.bosTokenId])).logits;
   logits = (await session.step(argmax(logits))).logits;
   const t0 = performance.now();
@@ -121,11 +59,7 @@ export async function measureDecode(
     msPerToken: ms,
     tokensPerSecond: 1000 / ms,
     bytesPerToken: parameterCount(config) * 2 + session.cacheUsage().total_bytes,
-    backend,
-    note:
-      backend === 'cpu'
-        ? 'Timed on the CPU reference engine: this build of the WebGPU engine has no decode sessions yet.'
-        : 'Timed on this GPU through WebGPU, logits read back after every token as a chat would.',
+    note: 'Timed on this GPU through WebGPU, logits read back after every token as a chat would.',
   };
 }
 
@@ -144,7 +78,6 @@ export interface ChatModel {
   label: string;
   tokenizer: Tokenizer;
   engine: DisposableEngine;
-  cpu: CpuEngine | null;
   backend: 'webgpu' | 'cpu';
   estimate: MemoryEstimate;
   note: string;
@@ -203,26 +136,13 @@ export async function loadChatModel(
       label: layout.label,
       tokenizer,
       engine: new CpuEngine(ck),
-      cpu: null,
       backend: 'cpu',
       estimate,
       note: 'Running on the CPU reference engine: this browser has no WebGPU.',
     };
   }
   opts.say?.('Uploading to the GPU…');
-  const W = await webGpuEngineClass();
-  const engine = await W.create(gpu, ck);
-  let cpu: CpuEngine | null = null;
-  let note = '';
-  if (!engine.session) {
-    if (!small) {
-      engine.dispose();
-      throw new ModelLoadError(
-        'This build of the WebGPU engine has no decode sessions yet (WebGpuEngine.session), so it cannot chat with a model this size.',
-      );
-    }
-    cpu = new CpuEngine(ck);
-    note = 'Generating on the CPU reference engine: this build of the WebGPU engine has no decode sessions yet.';
-  } else weights.clear(); // the GPU has them now; drop the host copy
-  return { config: c, label: layout.label, tokenizer, engine, cpu, backend: cpu ? 'cpu' : 'webgpu', estimate, note };
+  const engine = await (await webGpuEngineClass()).create(gpu, ck);
+  weights.clear(); // the GPU has them now; drop the host copy
+  return { config: c, label: layout.label, tokenizer, engine, backend: 'webgpu', estimate, note: '' };
 }
