@@ -93,6 +93,16 @@ export abstract class LabWidget extends HymbaWidget {
     this.settingNotes = note ? { ...rest, [name]: note } : rest;
   }
 
+  /**
+   * Show (or, with '', clear) why a setting was repaired: a value valid alone but not with the others (a layer mode
+   * the chosen model cannot take) becomes the nearest valid one, and the reader is told, never left with an error.
+   */
+  protected repairNote(name: string, note: string): void {
+    const key = `${name}:repaired`;
+    const { [key]: _old, ...rest } = this.settingNotes;
+    this.settingNotes = note ? { ...rest, [key]: note } : rest;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.visibility ??= watchVisibility(this);
