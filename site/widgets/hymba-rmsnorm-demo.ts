@@ -44,6 +44,8 @@ export class HymbaRmsnormDemo extends LabWidget {
     `,
   ];
 
+  static override computesOffscreen = true;
+
   // The chart draws rows × cols points twice: the limits keep that (and the GPU buffers) small.
   static override settings: Schema = {
     rows: { kind: 'number', default: 4, min: 1, max: 64, int: true },

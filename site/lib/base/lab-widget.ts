@@ -46,6 +46,9 @@ export abstract class LabWidget extends HymbaWidget {
    */
   static settings: Schema = {};
 
+  /** A widget whose work costs no more than painting it (the RMSNorm demo: one tiny kernel) need not wait to be seen. */
+  static computesOffscreen = false;
+
   protected static override finalize(): void {
     if (Object.hasOwn(this, 'finalized')) return;
     if (Object.hasOwn(this, 'settings')) {
@@ -128,7 +131,7 @@ export abstract class LabWidget extends HymbaWidget {
   }
 
   protected override async runCompute(): Promise<void> {
-    await (this.visibility ?? watchVisibility(this)).firstVisible;
+    if (!(this.constructor as typeof LabWidget).computesOffscreen) await (this.visibility ?? watchVisibility(this)).firstVisible;
     this.waitingForVisible = false;
     return super.runCompute();
   }

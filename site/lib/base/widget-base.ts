@@ -165,8 +165,10 @@ export abstract class HymbaWidget extends LitElement {
     if (!this.footer) {
       this.footer = document.createElement('div');
       this.footer.className = 'footer';
-      this.renderRoot.appendChild(this.footer);
     }
+    // Lit's root part runs to the end of the shadow root: when render() switches templates (to the error box) it
+    // clears the footer too, so put it back.
+    if (this.footer.parentNode !== this.renderRoot) this.renderRoot.appendChild(this.footer);
     render(this.renderFooter(), this.footer, { host: this });
   }
 
