@@ -73,7 +73,7 @@ async function settle(
   tag: string,
   attrs: Record<string, string>,
   timeout = SETTLE_MS,
-): Promise<{ status: string; text: string; peakHeap: number }> {
+): Promise<{ status: string; text: string; shown: string; peakHeap: number }> {
   const cdp = await page.context().newCDPSession(page);
   let peakHeap = await heapUsed(cdp);
   let sampling = true;
@@ -92,7 +92,13 @@ async function settle(
   }
 }
 
-async function settleStatus(page: Page, tag: string, attrs: Record<string, string>, timeout: number): Promise<{ status: string; text: string }> {
+/** Its status, all its text, and the text it `shown` as its result or error (not the notes, not the code). */
+async function settleStatus(
+  page: Page,
+  tag: string,
+  attrs: Record<string, string>,
+  timeout: number,
+): Promise<{ status: string; text: string; shown: string }> {
   await page.evaluate(
     ({ tag, attrs }) => {
       document.querySelectorAll('.fuzz').forEach((el) => el.remove());
@@ -111,7 +117,7 @@ async function settleStatus(page: Page, tag: string, attrs: Record<string, strin
       if (status !== 'ready' && status !== 'error') return false;
       // What the widget shows as its result or error: the setting notes quote the hostile text back and the code
       // panels hold source code, so not those.
-      const text = [...el!.shadowRoot!.childNodes]
+      const shown = [...el!.shadowRoot!.childNodes]
         .map((n) => {
           const copy = n.cloneNode(true);
           if (!(copy instanceof Element)) return copy.textContent ?? '';
@@ -120,12 +126,12 @@ async function settleStatus(page: Page, tag: string, attrs: Record<string, strin
           return copy.textContent ?? '';
         })
         .join('');
-      return { status, text };
+      return { status, text: el!.shadowRoot!.textContent ?? '', shown };
     },
     undefined,
     { timeout },
   );
-  return (await handle.jsonValue()) as { status: string; text: string };
+  return (await handle.jsonValue()) as { status: string; text: string; shown: string };
 }
 
 describe('settings are bounded by the schema', () => {
@@ -196,10 +202,10 @@ describe('any attribute value ends in ready or error', () => {
         const names = fc.constantFrom(...attributes, 'no-such-setting');
         await fc.assert(
           fc.asyncProperty(fc.dictionary(names, hostile, { minKeys: 1, maxKeys: 3 }), async (attrs) => {
-            const { status, text, peakHeap } = await settle(page, tag, { ...START[tag], ...attrs }, budget);
+            const { status, text, shown, peakHeap } = await settle(page, tag, { ...START[tag], ...attrs }, budget);
             expect(['ready', 'error']).toContain(status);
             if (status === 'error') expect(text).not.toMatch(/TypeError|undefined is not|Cannot read properties/);
-            expect(text, 'no NaN or Infinity shown as a result').not.toMatch(/\bNaN\b|Infinity/);
+            expect(shown, 'no NaN or Infinity shown as a result').not.toMatch(/\bNaN\b|Infinity/);
             expect(errors).toEqual([]);
             expect(peakHeap, `peak JS heap with ${JSON.stringify(attrs)}`).toBeLessThan(HEAP_LIMIT);
           }),
