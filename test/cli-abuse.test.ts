@@ -142,7 +142,12 @@ const usageCases: Array<[string, () => string[], number, RegExp]> = [
     2,
     /--model .*no-such-model: no such folder/,
   ],
-  ['eval: an unknown --task', () => ['eval', '--model', model, '--task', 'parity', '--backend', 'cpu'], 2, /unknown task "parity" \(tasks: mqar/],
+  [
+    'eval: an unknown --task',
+    () => ['eval', '--model', model, '--task', 'parity', '--backend', 'cpu'],
+    2,
+    /unknown task "parity" \(tasks: mqar/,
+  ],
   [
     'eval: a --levels the task cannot do',
     () => ['eval', '--model', 'models/ssm', '--task', 'copy', '--levels', '80', '--n', '1', '--backend', 'cpu'],

@@ -2,7 +2,16 @@
 // never throw and decode only to values the schema allows.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeField, encodeField, isValid, readState, settingNote, writeState, type Field, type Schema } from '../site/lib/base/url-state.ts';
+import {
+  decodeField,
+  encodeField,
+  isValid,
+  readState,
+  settingNote,
+  writeState,
+  type Field,
+  type Schema,
+} from '../site/lib/base/url-state.ts';
 
 const schema = {
   window: { kind: 'number', default: 8, min: 1, max: 64, int: true },

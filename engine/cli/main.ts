@@ -36,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === 'help') {
     const usage = `usage: npm run hymba -- <command> [flags]\ncommands: ${Object.keys(commands).sort().join(', ')}`;
-    if (!name) console.error(usage); // bad usage: on stderr, exit 2
+    if (!name)
+      console.error(usage); // bad usage: on stderr, exit 2
     else console.log(usage);
     return name ? 0 : 2;
   }

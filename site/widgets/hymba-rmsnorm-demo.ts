@@ -94,7 +94,7 @@ export class HymbaRmsnormDemo extends LabWidget {
     if (bad >= 0) {
       const r = Math.floor(bad / input.cols);
       throw new NonFiniteResultError(
-        `RMSNorm gave ${values[bad]} at token ${r + 1}, channel ${bad % input.cols + 1} (rows=${input.rows}, cols=${input.cols}, eps=${input.eps}): the result is not shown.`,
+        `RMSNorm gave ${values[bad]} at token ${r + 1}, channel ${(bad % input.cols) + 1} (rows=${input.rows}, cols=${input.cols}, eps=${input.eps}): the result is not shown.`,
       );
     }
     this.inputs = input;

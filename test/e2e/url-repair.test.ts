@@ -161,7 +161,9 @@ describe('the recall lab never traps a reader', () => {
       const s = await settled(page);
       expect(s.status).toBe('ready');
       expect(s.settings.modes).toBe('ssm,ssm,ssm,off');
-      expect(s.notes.join(' ')).toContain('Layer modes changed for “ssm”: layer 0 has no attention and an SSM, so it cannot be “attention”');
+      expect(s.notes.join(' ')).toContain(
+        'Layer modes changed for “ssm”: layer 0 has no attention and an SSM, so it cannot be “attention”',
+      );
       expect(new URL(page.url()).searchParams.get('recall-lab.modes')).toBe('ssm,ssm,ssm,off');
     } finally {
       await page.close();

@@ -76,7 +76,7 @@ export function decodeField(field: Field, text: string | null | undefined): unkn
   switch (field.kind) {
     case 'number': {
       if (!NUMBER.test(text)) return field.default;
-      let x = Number(text);
+      const x = Number(text);
       if (!Number.isFinite(x)) return field.default;
       return roundNumber(field, clamp(x, field.min, field.max)) + 0; // + 0 turns −0 into 0
     }
