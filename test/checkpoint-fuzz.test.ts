@@ -415,6 +415,7 @@ describe('loadCheckpoint under random mutation', () => {
       }),
       { numRuns: NUM_RUNS, timeout: 2000 },
     );
+    console.log(`checkpoint fuzz: ${JSON.stringify(counts)}, ${messages.size} kinds of message`); // docs/hostile-input.md
     // The fuzzer reached deep: some mutations load, many different checks fire, of both error classes.
     expect(counts.loaded).toBeGreaterThan(NUM_RUNS * 0.02);
     expect(counts.CheckpointError).toBeGreaterThan(NUM_RUNS * 0.3);

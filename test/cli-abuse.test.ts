@@ -1,6 +1,8 @@
 // Every CLI command with abusive arguments and inputs, through the real entry point in a child process: each gets one
-// clear line naming the input and the limit (exit 2 for bad usage, 1 for a model that cannot be used), writes
-// nothing, never a stack trace, and never overwrites an input.
+// clear line naming the input and the limit, writes nothing, never a stack trace, and never overwrites an input.
+// Exit codes: 2 for bad usage (an unknown command, flag, preset or task, a bad number, ids outside the vocabulary, a
+// path that does not exist, an input file that cannot be read as such), 1 for a run that failed (a model that cannot
+// be used, non-finite outputs, a diverged training run).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,8 +104,10 @@ const firstLine = (s: string) => s.split('\n').find((l) => l.startsWith('hymba')
 const usageCases: Array<[string, () => string[], number, RegExp]> = [
   ['a command named __proto__', () => ['__proto__'], 2, /^hymba: unknown command "__proto__" \(commands: /],
   ['a command named toString', () => ['toString'], 2, /^hymba: unknown command "toString"/],
-  ['--preset __proto__', () => ['info', '--preset', '__proto__'], 1, /unknown preset "__proto__" \(presets: hymba-1\.5b/],
-  ['--preset toString', () => ['cache', '--preset', 'toString', '--seq', '8'], 1, /unknown preset "toString"/],
+  ['--preset __proto__', () => ['info', '--preset', '__proto__'], 2, /unknown preset "__proto__" \(presets: hymba-1\.5b/],
+  ['--preset toString', () => ['cache', '--preset', 'toString', '--seq', '8'], 2, /unknown preset "toString"/],
+  ['an unknown --preset', () => ['cache', '--preset', 'gpt-5', '--seq', '8'], 2, /unknown preset "gpt-5" \(presets: hymba-1\.5b/],
+  ['no command at all', () => [], 2, /^usage: npm run hymba -- <command>/],
   ['a flag named --toString', () => ['info', '--toString', 'x'], 2, /^hymba info: unknown flag --toString$/],
   ['a flag named --__proto__', () => ['cache', '--__proto__', 'x'], 2, /unknown flag --__proto__$/],
   [
@@ -123,9 +127,34 @@ const usageCases: Array<[string, () => string[], number, RegExp]> = [
   [
     '--ids outside the vocabulary',
     () => ['forward', '--model', model, '--ids', '1,64', '--out', at('o')],
-    1,
+    2,
     /token id 64 at position 1 is outside the vocabulary 0\.\.63/,
   ],
+  [
+    'generate: --ids outside the vocabulary',
+    () => ['generate', '--model', model, '--ids', '70', '--max-new-tokens', '1', '--out', at('o'), '--backend', 'cpu'],
+    2,
+    /token id 70 at position 0 is outside the vocabulary 0\.\.63/,
+  ],
+  [
+    'a --model folder that does not exist',
+    () => ['forward', '--model', at('no-such-model'), '--ids', '1', '--out', at('o')],
+    2,
+    /--model .*no-such-model: no such folder/,
+  ],
+  [
+    'eval: an unknown --task',
+    () => ['eval', '--model', model, '--task', 'parity', '--backend', 'cpu'],
+    2,
+    /unknown task "parity" \(tasks: mqar/,
+  ],
+  [
+    'eval: a --levels the task cannot do',
+    () => ['eval', '--model', 'models/ssm', '--task', 'copy', '--levels', '80', '--n', '1', '--backend', 'cpu'],
+    2,
+    /copies 1\.\.64 tokens, got 80/,
+  ],
+  ['bench --steps 1.5', () => ['bench', '--steps', '1.5'], 2, /--steps expects a decimal integer, got "1\.5"/],
   [
     '--max-new-tokens 0x2',
     () => ['generate', '--model', model, '--ids', '1', '--max-new-tokens', '0x2', '--out', at('o')],

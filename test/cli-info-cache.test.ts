@@ -138,7 +138,7 @@ describe('cache', () => {
 
   test('bad input: clear errors and non-zero exit codes', () => {
     const unknown = hymba('cache', '--preset', 'gpt-5', '--seq', '10');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2); // bad usage (exit 1 is for runs that fail)
     expect(unknown.stderr).toMatch(/unknown preset "gpt-5" \(presets: hymba-1\.5b, llama-3\.2-3b/);
     const zero = hymba('cache', '--preset', 'hymba-1.5b', '--seq', '0');
     expect(zero.code).toBe(2);
@@ -152,7 +152,7 @@ describe('cache', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('give exactly one of --model DIR or --preset NAME');
     const missing = hymba('info', '--model', '/nonexistent-hymba-dir');
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('/nonexistent-hymba-dir/config.json: no such file');
   });
 

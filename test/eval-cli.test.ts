@@ -27,12 +27,12 @@ describe('eval --task', () => {
     expect(long.code).toBe(2);
     expect(long.stderr).toContain('task majority-512 needs 512 positions; the model takes 256');
     const unknown = hymba('--model', 'models/ssm', '--task', 'parity', '--backend', 'cpu');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2); // bad usage, as an unknown flag
     expect(unknown.stderr).toMatch(
       /TaskError: unknown task "parity" \(tasks: mqar, copy, mqar-512, copy-512, majority-512, mix-512, mqar-256, copy-256, majority-256, mix-256\)/,
     );
     const level = hymba('--model', 'models/ssm', '--task', 'copy', '--levels', '80', '--n', '1', '--backend', 'cpu');
-    expect(level.code).toBe(1);
+    expect(level.code).toBe(2);
     expect(level.stderr).toContain('copies 1..64 tokens, got 80');
   });
 });

@@ -30,6 +30,17 @@ describe('slice RMSNorm kernel (Dawn)', () => {
     }
   });
 
+  it('the demo input never overflows f32: the widget’s largest size (64 rows × 1024) gives finite RMS ≈ 1 rows', async () => {
+    const { device } = await nodeGpu();
+    const input = { ...sliceDemoInput(64, 1024, 3), weight: new Float32Array(1024).fill(1) };
+    const y = await runSliceRmsnorm(device, input);
+    expect(y.every(Number.isFinite)).toBe(true);
+    for (const r of [0, 40, 63]) {
+      const row = y.subarray(r * 1024, (r + 1) * 1024);
+      expect(Math.sqrt(row.reduce((s, v) => s + v * v, 0) / 1024)).toBeCloseTo(1, 3);
+    }
+  });
+
   it('rejects mismatched shapes with a SliceShapeError naming the problem', async () => {
     const { device } = await nodeGpu();
     const input = sliceDemoInput(2, 8, 1);

@@ -81,11 +81,11 @@ describe('hymba generate', () => {
     [
       'an id outside the vocabulary',
       ['--ids', '1,99', '--max-new-tokens', '3'],
-      1,
+      2,
       /token id 99 at position 1 is outside the vocabulary 0\.\.63/,
     ],
     ['ids that are not integers', ['--ids', '1,x', '--max-new-tokens', '3'], 2, /--ids expects comma-separated integers/],
-    ['a prompt longer than the positions', ['--ids', Array(8193).fill(1).join(','), '--max-new-tokens', '1'], 1, /takes at most 8192/],
+    ['a prompt longer than the positions', ['--ids', Array(8193).fill(1).join(','), '--max-new-tokens', '1'], 2, /takes at most 8192/],
     [
       'prompt + new tokens beyond the positions',
       ['--ids', '1,2', '--max-new-tokens', '8192'],
@@ -117,7 +117,7 @@ describe('hymba generate', () => {
       '--out',
       path.join(tmp, 'y.safetensors'),
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // bad usage: the folder named on the command line does not exist
     expect(r.stderr).toMatch(/ModelFolderError: --model .*no-such-model: no such folder/);
   });
 });

@@ -20,6 +20,7 @@ import {
   mqar128,
   parseModes,
   RecallAnalysisError,
+  repairModes,
   selectiveCopy,
   standardError,
 } from '../engine/analysis/recall.ts';
@@ -45,6 +46,24 @@ describe('per-layer switches', () => {
     expect(() => parseModes(sequential, 'both')).toThrow(/layer 0 cannot be set to "both"/);
     expect(() => parseModes(hymba, 'both,both,both,both,both')).toThrow(/5 layer modes given, the model has 4/);
     expect(() => parseModes(hymba, 'attn')).toThrow(/"attn" is not one of/);
+  });
+});
+
+describe('repairModes (a widget whose modes were set for another model)', () => {
+  it('keeps valid modes and puts impossible, unknown or extra ones back to the trained mode, saying which', () => {
+    expect(repairModes(hymba, 'both,ssm')).toEqual({ modes: ['both', 'ssm', 'both', 'both'], problems: [] });
+    const ssm = zooConfig('ssm');
+    // "attention only" everywhere, then the ssm model: the recall lab's trap (issue 19).
+    const r = repairModes(ssm, 'attention,attention,attention,attention');
+    expect(r.modes).toEqual(['ssm', 'ssm', 'ssm', 'ssm']);
+    expect(r.problems[0]).toMatch(/layer 0 has no attention and an SSM, so it cannot be “attention”; it is back to “ssm”/);
+    const odd = repairModes(hymba, 'attn,both,both,both,off');
+    expect(odd.modes).toEqual(['both', 'both', 'both', 'both']);
+    expect(odd.problems).toEqual([
+      '5 layer modes given, the model has 4 layers',
+      'layer 0: “attn” is not one of both, attention, ssm, off; it is back to “both”',
+    ]);
+    for (const { modes } of [r, odd]) expect(() => ablationSpec(hymba, modes)).not.toThrow();
   });
 });
 

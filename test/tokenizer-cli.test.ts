@@ -63,7 +63,7 @@ describe('hymba tokenize', () => {
     const input = path.join(work, 'bad.jsonl');
     writeFileSync(input, '"fine"\n"also fine"\n["not", "a string"]\n');
     const r = hymba('tokenize', '--tokenizer', modelDir, '--in', input, '--out', path.join(work, 'bad.out'));
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2); // bad input, as for predict
     expect(r.stderr).toContain(`${input}:3: expected a JSON string, got an array`);
 
     writeFileSync(input, '"fine"\nHello\n');
@@ -72,11 +72,11 @@ describe('hymba tokenize', () => {
 
   it('reports missing files and wrong flags clearly', () => {
     const noInput = hymba('tokenize', '--tokenizer', modelDir, '--in', path.join(work, 'missing.jsonl'));
-    expect(noInput.status).toBe(1);
+    expect(noInput.status).toBe(2);
     expect(noInput.stderr).toContain('missing.jsonl: no such input file');
 
     const noTokenizer = hymba('tokenize', '--tokenizer', path.join(work, 'no-model'), '--text', 'x');
-    expect(noTokenizer.status).toBe(1);
+    expect(noTokenizer.status).toBe(2);
     expect(noTokenizer.stderr).toContain('no-model: no such file or folder');
 
     const both = hymba('tokenize', '--tokenizer', modelDir, '--text', 'x', '--in', 'y.jsonl');

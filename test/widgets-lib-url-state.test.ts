@@ -2,7 +2,16 @@
 // never throw and decode only to values the schema allows.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeField, encodeField, isValid, readState, writeState, type Field, type Schema } from '../site/lib/base/url-state.ts';
+import {
+  decodeField,
+  encodeField,
+  isValid,
+  readState,
+  settingNote,
+  writeState,
+  type Field,
+  type Schema,
+} from '../site/lib/base/url-state.ts';
 
 const schema = {
   window: { kind: 'number', default: 8, min: 1, max: 64, int: true },
@@ -106,5 +115,14 @@ describe('url-state', () => {
     expect(decodeField(schema.layers, '1,,2')).toEqual([0, 15]);
     expect(decodeField(schema.meta, 'yes')).toBe(true);
     expect(encodeField(schema.meta, false)).toBe('0');
+  });
+
+  it('rounds a stepped number to the nearest multiple inside its limits, and says so', () => {
+    const even: Field = { kind: 'number', default: 128, min: 16, max: 255, step: 2 };
+    expect(decodeField(even, '101')).toBe(102);
+    expect(decodeField(even, '100000')).toBe(254); // the largest multiple within max, not max itself
+    expect(decodeField(even, '3')).toBe(16);
+    expect([isValid(even, 102), isValid(even, 101), isValid(even, 256)]).toEqual([true, false, false]);
+    expect(settingNote('seqLen', even, '101', decodeField(even, '101'))).toBe('seqLen rounded to 102 (asked 101)');
   });
 });

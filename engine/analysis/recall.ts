@@ -317,6 +317,33 @@ export function parseModes(config: HymbaConfig, text: string): LayerMode[] {
 }
 
 /**
+ * The valid modes nearest to `text` for this model, and what had to change: entries past the last layer are dropped,
+ * and an unknown mode or one the layer cannot take (e.g. "attention" on an SSM-only layer) goes back to the layer's
+ * trained mode. For a widget, whose modes may have been set for another model: it never throws (parseModes does).
+ */
+export function repairModes(config: HymbaConfig, text: string): { modes: LayerMode[]; problems: string[] } {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  const problems: string[] = [];
+  if (parts.length > config.numLayers) problems.push(`${parts.length} layer modes given, the model has ${config.numLayers} layers`);
+  const modes = config.layers.map((l, i) => {
+    const p = parts[i];
+    const trained = trainedMode(config, i);
+    if (p === undefined || (modesOf(config, i) as readonly string[]).includes(p)) return (p ?? trained) as LayerMode;
+    const why = (LAYER_MODES as readonly string[]).includes(p)
+      ? `layer ${i} has ${l.hasAttention ? 'attention' : 'no attention'} and ${l.hasSsm ? 'an SSM' : 'no SSM'}, so it cannot be “${p}”`
+      : `layer ${i}: “${p.slice(0, 20)}” is not one of ${LAYER_MODES.join(', ')}`;
+    problems.push(`${why}; it is back to “${trained}”`);
+    return trained;
+  });
+  return { modes, problems };
+}
+
+/** The compact text of per-layer modes: empty when every layer is as trained (the attribute's default). */
+export function modesText(config: HymbaConfig, modes: readonly LayerMode[]): string {
+  return config.layers.every((_, i) => modes[i] === trainedMode(config, i)) ? '' : modes.join(',');
+}
+
+/**
  * The cache the switched configuration really needs: a layer whose attention is off computes no K/V — unless a
  * layer that still attends reads its K/V (cross-layer sharing), then its K/V are still computed and cached. A layer
  * whose SSM is off keeps no conv or SSM state. (The trained model, unchanged, would still allocate all of it.)

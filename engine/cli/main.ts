@@ -16,10 +16,29 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   claims: () => import('./commands/claims.ts'),
 };
 
+/**
+ * Errors about what the user typed or pointed at: a name that does not exist (preset, task, file, folder), a value
+ * out of range (token ids outside the vocabulary, a level the task cannot do), an input file that cannot be read as
+ * such. Like a UsageError they exit 2, "fix the command line"; any other failure (a model that cannot be used, a
+ * diverged run, a GPU error) exits 1. By name, so this file loads no command's code before it runs.
+ */
+const BAD_INPUT = new Set([
+  'PresetError',
+  'InputError',
+  'TaskError',
+  'ModelFolderError',
+  'ModelSourceError',
+  'TokenizerInputError',
+  'TokenizerFileError',
+]);
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === 'help') {
-    console.log(`usage: npm run hymba -- <command> [flags]\ncommands: ${Object.keys(commands).sort().join(', ')}`);
+    const usage = `usage: npm run hymba -- <command> [flags]\ncommands: ${Object.keys(commands).sort().join(', ')}`;
+    if (!name)
+      console.error(usage); // bad usage: on stderr, exit 2
+    else console.log(usage);
     return name ? 0 : 2;
   }
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined; // "__proto__" is no command
@@ -39,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     console.error(`hymba ${name}: ${err.name && err.name !== 'Error' ? err.name + ': ' : ''}${err.message}`);
     if (process.env.HYMBA_DEBUG) console.error(err.stack);
-    return 1;
+    return BAD_INPUT.has(err.name) ? 2 : 1;
   }
 }
 

@@ -3,8 +3,8 @@
 //
 // The query string is untrusted (anyone can write a link). Only a setting the widget declares in its schema
 // (`static settings`) and `hide` pass, as attribute text the widget decodes through that schema (validated, clamped
-// with a visible note, or its default), exactly as on a lesson page. Anything else (unknown keys, properties with no
-// limits such as the RMSNorm demo's `rows`) is dropped. Nothing from the query is ever parsed as HTML.
+// with a visible note, or its default), exactly as on a lesson page. Anything else (unknown keys, event handlers) is
+// dropped. Nothing from the query is ever parsed as HTML.
 import type { ReactiveElement } from 'lit';
 import { attributeOf, type Schema } from '../lib/base/url-state.ts';
 import { loadWidget } from './widget-tags.ts';

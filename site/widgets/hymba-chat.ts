@@ -9,7 +9,7 @@
 // switch. Each turn re-prefills the whole conversation (spec §2.10 (c): continuing a cache with several new tokens is
 // not a reliable reference), then decodes token by token, streaming text and the session's cache usage.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import { fileListFiles, type ModelFiles } from '../../engine/checkpoint/load.ts';
 import { httpFiles, type StreamProgress } from '../../engine/checkpoint/stream.ts';
 import { modelId, openModelStore, type ModelStore, type StoredModel } from '../../engine/checkpoint/browser-store.ts';
@@ -22,6 +22,7 @@ import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
 import { inspectModel, loadChatModel, type ChatModel } from '../lib/features/full-size-engine.ts';
+import type { Schema } from '../lib/base/url-state.ts';
 
 const SYSTEM = 'You are a helpful assistant.';
 /** The template's turn marker: if the model starts a new turn itself, its reply has ended. */
@@ -84,8 +85,13 @@ export class HymbaChat extends LabWidget {
   ];
 
   /** Text tokens a chat may reach (prompt + reply); sizes the global layers' caches. */
-  @property({ type: Number }) context = 2048;
-  @property({ type: Number, attribute: 'max-tokens' }) maxTokens = 128;
+  static override settings: Schema = {
+    context: { kind: 'number', default: 2048, min: 64, max: 8192, int: true },
+    maxTokens: { kind: 'number', default: 128, min: 1, max: 2048, int: true },
+  };
+  declare context: number;
+  /** The longest reply, in tokens. */
+  declare maxTokens: number;
 
   @state() model: ChatModel | null = null;
   @state() stored: StoredModel[] = [];

@@ -5,7 +5,7 @@
 // weights of the full size on this GPU. `layers` cuts the speed run to the first N layers (same widths) for slow
 // GPUs and tests; the map and the table always show the full model.
 import { css, html, svg, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import type { HymbaConfig } from '../../engine/config.ts';
 import { getPreset, type TransformerPreset } from '../../engine/presets.ts';
 import { define, describeError } from '../lib/base/widget-base.ts';
@@ -23,6 +23,7 @@ import {
   type LayerCell,
 } from '../lib/features/full-size-model.ts';
 import { measureDecode, randomGpuEngine, type RandomEngine, type SpeedResult } from '../lib/features/full-size-engine.ts';
+import type { Schema } from '../lib/base/url-state.ts';
 
 const BASELINE = 'llama-3.2-3b';
 /** 1k, 8k, 32k as the paper counts them (8k = 8,000 tokens). */
@@ -80,9 +81,14 @@ export class HymbaFullSize extends LabWidget {
   ];
 
   /** Layers used by the speed run (the first N of the 32, same widths); the map and table always show 32. */
-  @property({ type: Number }) layers = 32;
+  declare layers: number;
   /** Decode steps timed by the speed run. */
-  @property({ type: Number }) steps = 32;
+  declare steps: number;
+
+  static override settings: Schema = {
+    layers: { kind: 'number', default: 32, min: 1, max: 32, int: true },
+    steps: { kind: 'number', default: 32, min: 1, max: 512, int: true },
+  };
 
   config: HymbaConfig | null = null;
   /** The 32 layers as drawn (tests read it). */
@@ -117,7 +123,7 @@ export class HymbaFullSize extends LabWidget {
     this.speedMessage = 'Preparing random weights on the GPU…';
     this.speed = null;
     try {
-      const layers = Math.max(1, Math.min(32, Math.floor(this.layers)));
+      const layers = this.layers;
       if (!this.randomEngine || this.randomEngine.config.numLayers !== layers) {
         this.randomEngine?.engine.dispose();
         this.randomEngine = null;

@@ -4,7 +4,7 @@
 // and on selective copying, and draw the drops as a layers × branch heat-map. Beside it, the learned fusion gains:
 // mean |β1| (attention) and mean |β2| (SSM) per layer, read from the weights pre_avg_layernorm1/2.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { weightF32 } from '../../engine/checkpoint/load.ts';
 import type { Task } from '../../engine/tasks/types.ts';
@@ -53,18 +53,22 @@ export class HymbaHeadImportance extends LabWidget {
   static override settings: Schema = {
     model: { kind: 'string', default: 'hymba', maxLength: 40, pattern: /^[A-Za-z0-9_-]+$/ },
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
+    sequences: { kind: 'number', default: 16, min: 1, max: 64, int: true },
+    seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
+    engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
+    tasks: { kind: 'enum', default: 'mqar,copy', values: ['mqar,copy', 'copy,mqar', 'mqar', 'copy'] },
   };
 
   declare model: string;
   /** MQAR pairs per sequence. */
   declare pairs: number;
   /** Sequences per measurement (each cell is one ablated run over them). */
-  @property({ type: Number }) sequences = 16;
-  @property({ type: Number }) seed = FRESH_SEED;
+  declare sequences: number;
+  declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
-  @property() engine: EngineChoice = 'auto';
+  declare engine: EngineChoice;
   /** Tasks, comma separated: mqar, copy. */
-  @property() tasks = 'mqar,copy';
+  declare tasks: string;
 
   /** One cell per (task, layer, branch), filled in as they are measured. Tests read it. */
   @state() cells: ImportanceCell[] = [];

@@ -4,7 +4,7 @@
 // the number of key–value pairs, and sees fresh sequences answered right (✓) or wrong (✗) query by query, the
 // running accuracy, accuracy against the number of pairs, and the cache the switched configuration needs.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import type { HymbaConfig } from '../../engine/config.ts';
 import {
@@ -14,7 +14,8 @@ import {
   FRESH_SEED,
   modesOf,
   mqar128,
-  parseModes,
+  modesText,
+  repairModes,
   trainedMode,
   type AnsweredExample,
   type LayerMode,
@@ -119,6 +120,9 @@ export class HymbaRecallLab extends LabWidget {
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
     modes: { kind: 'string', default: '', maxLength: 200, pattern: /^[a-z,]*$/ },
     seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
+    engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
+    sequences: { kind: 'number', default: 24, min: 1, max: 64, int: true },
+    curveSequences: { kind: 'number', default: 8, min: 0, max: 32, int: true },
   };
 
   /** The zoo model (models/<name>/). */
@@ -130,11 +134,11 @@ export class HymbaRecallLab extends LabWidget {
   /** Seed of the fresh sequences ("New sequences" picks another). */
   declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
-  @property() engine: EngineChoice = 'auto';
+  declare engine: EngineChoice;
   /** Sequences answered at `pairs`. */
-  @property({ type: Number }) sequences = 24;
+  declare sequences: number;
   /** Sequences per point of the accuracy-vs-pairs curve (0: no curve). */
-  @property({ type: Number, attribute: 'curve-sequences' }) curveSequences = 8;
+  declare curveSequences: number;
 
   /** Running accuracy at `pairs` (NaN until the first sequence is answered). Tests read it. */
   @state() accuracy = NaN;
@@ -146,7 +150,7 @@ export class HymbaRecallLab extends LabWidget {
   private readonly guard = new RunGuard();
 
   private currentModes(): LayerMode[] {
-    return this.config ? parseModes(this.config, this.modes) : [];
+    return this.config ? repairModes(this.config, this.modes).modes : [];
   }
 
   protected override async compute(): Promise<void> {
@@ -156,7 +160,18 @@ export class HymbaRecallLab extends LabWidget {
     const config = m.engine.config;
     this.config = config;
     this.card = await loadCard(this.model);
-    const modes = parseModes(config, this.modes);
+    const { modes, problems } = repairModes(config, this.modes);
+    // Modes set for another model (a click on Model, an old link): repaired to the nearest valid ones, with a note,
+    // never an error that hides the controls. The repaired value reruns compute() and goes into the URL.
+    if (problems.length) {
+      const repaired = modesText(config, modes);
+      this.repairNote('modes', `Layer modes changed for “${this.model}”: ${problems.join('; ')}.`);
+      if (repaired !== this.modes) {
+        this.modes = repaired;
+        await this.updateComplete;
+        return;
+      }
+    }
     const ablation = ablationSpec(config, modes);
     const engine = queuedEngine(m, this.engine);
     const cacheOpts = { seqLen: mqar128().seqLen };
@@ -221,9 +236,8 @@ export class HymbaRecallLab extends LabWidget {
   }
 
   private setModes(modes: LayerMode[]): void {
-    const c = this.config!;
-    const trained = c.layers.every((_, i) => modes[i] === trainedMode(c, i));
-    this.modes = trained ? '' : modes.join(',');
+    this.repairNote('modes', '');
+    this.modes = modesText(this.config!, modes);
   }
 
   private setLayer(layer: number, mode: LayerMode): void {

@@ -1,18 +1,28 @@
 // <hymba-rmsnorm-demo rows="4" cols="64" seed="1" eps="1e-6">: RMSNorm computed by a WGSL kernel on the page's GPU,
 // drawn with Observable Plot. The site's vertical slice: attributes → engine GPU layer → readback → chart.
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { rmsnormCpu, runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
 import { WebGpuUnavailableError } from '../../engine/webgpu/device.ts';
-import { HymbaWidget, define } from '../lib/base/widget-base.ts';
+import { define } from '../lib/base/widget-base.ts';
+import { LabWidget } from '../lib/base/lab-widget.ts';
+import type { Schema } from '../lib/base/url-state.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 
 const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
 
-export class HymbaRmsnormDemo extends HymbaWidget {
+/** A result that is not a finite number: shown as the widget's error, never drawn as if it were a result. */
+export class NonFiniteResultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteResultError';
+  }
+}
+
+export class HymbaRmsnormDemo extends LabWidget {
   static override styles = [
-    HymbaWidget.styles,
+    LabWidget.styles,
     css`
       table {
         border-collapse: collapse;
@@ -34,13 +44,23 @@ export class HymbaRmsnormDemo extends HymbaWidget {
     `,
   ];
 
+  static override computesOffscreen = true;
+
+  // The chart draws rows × cols points twice: the limits keep that (and the GPU buffers) small.
+  static override settings: Schema = {
+    rows: { kind: 'number', default: 4, min: 1, max: 64, int: true },
+    cols: { kind: 'number', default: 64, min: 1, max: 1024, int: true },
+    seed: { kind: 'number', default: 1, min: 0, max: 2 ** 32 - 1, int: true },
+    eps: { kind: 'number', default: 1e-6, min: 0, max: 1 },
+  };
+
   /** Tokens (rows) to normalise. */
-  @property({ type: Number }) rows = 4;
+  declare rows: number;
   /** Channels per token. */
-  @property({ type: Number }) cols = 64;
+  declare cols: number;
   /** Seed of the demo input. */
-  @property({ type: Number }) seed = 1;
-  @property({ type: Number }) eps = 1e-6;
+  declare seed: number;
+  declare eps: number;
 
   /** The input the kernel ran on (for tests and readers' curiosity). */
   inputs: SliceRmsnormInput | null = null;
@@ -69,6 +89,13 @@ export class HymbaRmsnormDemo extends HymbaWidget {
       values = rmsnormCpu(input);
       this.adapter = 'the CPU (JavaScript reference)';
       this.cpuNote = `Running on the CPU: ${e.message}`;
+    }
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const r = Math.floor(bad / input.cols);
+      throw new NonFiniteResultError(
+        `RMSNorm gave ${values[bad]} at token ${r + 1}, channel ${(bad % input.cols) + 1} (rows=${input.rows}, cols=${input.cols}, eps=${input.eps}): the result is not shown.`,
+      );
     }
     this.inputs = input;
     this.values = values;

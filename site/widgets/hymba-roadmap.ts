@@ -4,7 +4,7 @@
 // and its speed (tokens per second, measured in this browser) — beside the paper's Table 1 numbers for the 300M
 // models (recall averaged over SWDE and SQuAD-C; cache at 8k tokens, FP16; throughput on an A100 at 8k, batch 128).
 import { css, html, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { cacheBytes } from '../../engine/cache/calculator.ts';
 import { evaluateRecall, FRESH_SEED, freshExamples, mqar128, tokensPerSecond } from '../../engine/analysis/recall.ts';
@@ -109,18 +109,22 @@ export class HymbaRoadmap extends LabWidget {
 
   static override settings: Schema = {
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
+    sequences: { kind: 'number', default: 32, min: 1, max: 64, int: true },
+    seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
+    engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
+    speedMs: { kind: 'number', default: 400, min: 0, max: 2000, int: true },
   };
 
   declare pairs: number;
   /** Fresh sequences per model. */
-  @property({ type: Number }) sequences = 32;
+  declare sequences: number;
   /** Sequences actually measured: fewer on the CPU tier (see cpuTierSequences). */
   @state() measuredSequences = 32;
-  @property({ type: Number }) seed = FRESH_SEED;
+  declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
-  @property() engine: EngineChoice = 'auto';
+  declare engine: EngineChoice;
   /** Skip the speed measurement (0) or measure for at least this many ms per model. */
-  @property({ type: Number, attribute: 'speed-ms' }) speedMs = 400;
+  declare speedMs: number;
 
   /** One row per roadmap step, filled in as each model is measured. Tests read it. */
   @state() rows: RoadmapRow[] = [];

@@ -5,7 +5,7 @@
 // load it again later from the files; the loaded model answers exactly as the trained one did.
 // Seeded: the same settings give the same run. Training pauses while the tab is hidden and resumes when it returns.
 import { css, html, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { parseConfig, type HymbaConfig } from '../../engine/config.ts';
 import { fileListFiles, loadCheckpoint } from '../../engine/checkpoint/load.ts';
@@ -81,6 +81,14 @@ export class HymbaTrainLab extends LabWidget {
     steps: { kind: 'number', default: 1000, min: 1, max: 20000, int: true },
     batch: { kind: 'number', default: 32, min: 1, max: 256, int: true },
     seed: { kind: 'number', default: 1, min: 0, max: 2 ** 31 - 1, int: true },
+    lr: { kind: 'number', default: 0, min: 0, max: 1 },
+    logEvery: { kind: 'number', default: 10, min: 1, max: 1000, int: true },
+    evalEvery: { kind: 'number', default: 50, min: 0, max: 20000, int: true },
+    evalSequences: { kind: 'number', default: 64, min: 0, max: 256, int: true },
+    // Two attention heads with an even (RoPE) head dim: the hidden size is a multiple of 4; 0 = the zoo's.
+    width: { kind: 'number', default: 0, min: 0, max: 256, step: 16 },
+    // MQAR needs an even length with room for 4 pairs, within the zoo's 256 positions.
+    seqLen: { kind: 'number', default: 128, min: 16, max: 256, step: 2 },
   };
 
   /** The roadmap step to train (its config and learning rate: the shipped models/NAME, see shippedRecipe). */
@@ -89,16 +97,16 @@ export class HymbaTrainLab extends LabWidget {
   declare batch: number;
   declare seed: number;
   /** Learning rate; 0 = the zoo's for this step. */
-  @property({ type: Number }) lr = 0;
+  declare lr: number;
   /** Read the loss back every this many steps (each read waits for the GPU). */
-  @property({ type: Number, attribute: 'log-every' }) logEvery = 10;
+  declare logEvery: number;
   /** Measure recall every this many steps (0: only at the end). */
-  @property({ type: Number, attribute: 'eval-every' }) evalEvery = 50;
-  @property({ type: Number, attribute: 'eval-sequences' }) evalSequences = 64;
+  declare evalEvery: number;
+  declare evalSequences: number;
   /** Hidden size; 0 = the zoo's (64). Smaller trains faster (the MLP shrinks in proportion). */
-  @property({ type: Number }) width = 0;
+  declare width: number;
   /** Tokens per training sequence (MQAR with up to seq-len/4 pairs); the check and the saved model use MQAR-128. */
-  @property({ type: Number, attribute: 'seq-len' }) seqLen = 128;
+  declare seqLen: number;
 
   /** The last two runs (the earlier one stays for comparison). Tests read them. */
   @state() runs: LabRun[] = [];

@@ -1,6 +1,7 @@
 // A lost GPU device (a driver reset, a laptop switching GPUs) and GPU memory over many interactions:
 //  - the slice widget, after window.__hymbaLab.loseDevice() destroys the page's device, says so in its own box and
-//    computes again on a new device at the reader's next action ("Recompute now");
+//    computes again on a new device at the reader's next action ("Recompute now"); a loss in the middle of its
+//    computation (before the readback) shows the same note and button, not the failed mapAsync's message;
 //  - a model on the WebGPU engine (a tiny random checkpoint served to the page) through the page's engine
 //    controller: 1,000 meta on/off toggles as a widget makes them (through the controller), then 100 uncached
 //    passes, leave the engine's GPU bytes where they started; after a device loss the controller reloads the
@@ -55,6 +56,34 @@ describe('device loss and GPU memory', () => {
     const after = await page.$eval(widget, (el) => ({ values: Array.from(el.values!), adapter: el.adapter }));
     expect(after.adapter.toLowerCase()).toContain('swiftshader'); // on the GPU again, not a CPU fallback
     after.values.forEach((v, i) => expect(v).toBeCloseTo(before[i], 6));
+  });
+
+  it('a loss during a computation shows the lost-device note and Recompute, not the failed GPU call', async () => {
+    const widget = 'hymba-rmsnorm-demo';
+    await waitForStatus(page, widget, 'ready');
+    // The driver resets while the widget waits for its result: the device is destroyed just before the readback.
+    await page.evaluate(() => {
+      const original = GPUBuffer.prototype.mapAsync;
+      GPUBuffer.prototype.mapAsync = async function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+        GPUBuffer.prototype.mapAsync = original;
+        await window.__hymbaLab!.loseDevice();
+        return original.apply(this, args);
+      };
+      document.querySelector('hymba-rmsnorm-demo')!.seed = 2; // a change of setting: a new computation
+    });
+    await page.waitForFunction(() => document.querySelector('hymba-rmsnorm-demo')?.getAttribute('status') === 'error');
+    const text = await page.$eval(widget, (el) => el.shadowRoot!.textContent ?? '');
+    expect(text).toContain('The GPU device was lost while this figure was computing, so it has no result (destroyed).');
+    expect(text).not.toMatch(/mapAsync|OperationError|AbortError/);
+    const note = page.locator(`${widget} .device-lost`);
+    expect(await note.textContent()).toContain('the GPU device was lost (destroyed)');
+    await page.locator(`${widget} button[name=recompute]`).click();
+    await waitForStatus(page, widget, 'ready');
+    expect(await note.count()).toBe(0);
+    const after = await page.$eval(widget, (el) => ({ values: Array.from(el.values!), adapter: el.adapter, seed: el.seed }));
+    expect(after.adapter.toLowerCase()).toContain('swiftshader');
+    expect(after.seed).toBe(2);
+    expect(after.values.every(Number.isFinite)).toBe(true);
   });
 
   it(`${TOGGLES} meta toggles leave the engine's GPU memory where it started`, async () => {

@@ -79,7 +79,9 @@ export function sliceDemoInput(rows: number, cols: number, seed: number, eps = 1
   };
   const x = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    const scale = 0.25 * 3 ** r; // each token row ~3× louder than the previous one
+    // Each token row ~3× louder than the previous one, the cycle restarting every 8 rows: 3^r for any r would
+    // overflow f32 in the sum of squares beyond ~40 rows (3^40 squared is past 3.4e38).
+    const scale = 0.25 * 3 ** (r % 8);
     for (let c = 0; c < cols; c++) x[r * cols + c] = scale * (2 * random() - 1);
   }
   const weight = Float32Array.from({ length: cols }, (_, c) => 1 + 0.5 * Math.sin((2 * Math.PI * c) / cols));

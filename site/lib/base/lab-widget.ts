@@ -46,6 +46,9 @@ export abstract class LabWidget extends HymbaWidget {
    */
   static settings: Schema = {};
 
+  /** A widget whose work costs no more than painting it (the RMSNorm demo: one tiny kernel) need not wait to be seen. */
+  static computesOffscreen = false;
+
   protected static override finalize(): void {
     if (Object.hasOwn(this, 'finalized')) return;
     if (Object.hasOwn(this, 'settings')) {
@@ -93,6 +96,16 @@ export abstract class LabWidget extends HymbaWidget {
     this.settingNotes = note ? { ...rest, [name]: note } : rest;
   }
 
+  /**
+   * Show (or, with '', clear) why a setting was repaired: a value valid alone but not with the others (a layer mode
+   * the chosen model cannot take) becomes the nearest valid one, and the reader is told, never left with an error.
+   */
+  protected repairNote(name: string, note: string): void {
+    const key = `${name}:repaired`;
+    const { [key]: _old, ...rest } = this.settingNotes;
+    this.settingNotes = note ? { ...rest, [key]: note } : rest;
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.visibility ??= watchVisibility(this);
@@ -118,7 +131,7 @@ export abstract class LabWidget extends HymbaWidget {
   }
 
   protected override async runCompute(): Promise<void> {
-    await (this.visibility ?? watchVisibility(this)).firstVisible;
+    if (!(this.constructor as typeof LabWidget).computesOffscreen) await (this.visibility ?? watchVisibility(this)).firstVisible;
     this.waitingForVisible = false;
     return super.runCompute();
   }

@@ -13,6 +13,8 @@ export interface NumberField {
   max: number;
   /** Round to an integer. */
   int?: boolean;
+  /** Round to the nearest multiple of this (e.g. 2 for an even length); implies int when it is an integer. */
+  step?: number;
 }
 export interface EnumField<T extends string = string> {
   kind: 'enum';
@@ -59,16 +61,24 @@ function clamp(x: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, x));
 }
 
+/** A number field's value rounded as the field asks (to an integer, or to a multiple of `step` within the limits). */
+function roundNumber(field: NumberField, x: number): number {
+  if (field.step) {
+    const k = Math.round(x / field.step) * field.step;
+    return k > field.max ? k - field.step : k < field.min ? k + field.step : k;
+  }
+  return field.int ? Math.round(x) : x;
+}
+
 /** A field's value from its URL text. Never throws; unreadable text gives the default. */
 export function decodeField(field: Field, text: string | null | undefined): unknown {
   if (text === null || text === undefined) return field.kind === 'int-list' ? [...field.default] : field.default;
   switch (field.kind) {
     case 'number': {
       if (!NUMBER.test(text)) return field.default;
-      let x = Number(text);
+      const x = Number(text);
       if (!Number.isFinite(x)) return field.default;
-      if (field.int) x = Math.round(x);
-      return clamp(x, field.min, field.max) + 0; // + 0 turns −0 into 0
+      return roundNumber(field, clamp(x, field.min, field.max)) + 0; // + 0 turns −0 into 0
     }
     case 'enum':
       return field.values.includes(text) ? text : field.default;
@@ -114,7 +124,8 @@ export function isValid(field: Field, value: unknown): boolean {
         Number.isFinite(value) &&
         value >= field.min &&
         value <= field.max &&
-        (!field.int || Number.isInteger(value))
+        (!field.int || Number.isInteger(value)) &&
+        (!field.step || roundNumber(field, value) === value)
       );
     case 'enum':
       return typeof value === 'string' && field.values.includes(value);

@@ -12,7 +12,7 @@
 import { LitElement, css, html, render, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { DeviceLostError } from '../../../engine/webgpu/device.ts';
-import { gpuRequestCount, onDeviceLost } from '../page/gpu.ts';
+import { gpuRequestCount, latestDeviceLoss, onDeviceLost } from '../page/gpu.ts';
 import { currentAttributes, embedSnippets } from './embed-snippet.ts';
 import { assetUrl } from '../page/asset-base.ts';
 import { installTestHook } from '../page/test-hook.ts';
@@ -165,8 +165,10 @@ export abstract class HymbaWidget extends LitElement {
     if (!this.footer) {
       this.footer = document.createElement('div');
       this.footer.className = 'footer';
-      this.renderRoot.appendChild(this.footer);
     }
+    // Lit's root part runs to the end of the shadow root: when render() switches templates (to the error box) it
+    // clears the footer too, so put it back.
+    if (this.footer.parentNode !== this.renderRoot) this.renderRoot.appendChild(this.footer);
     render(this.renderFooter(), this.footer, { host: this });
   }
 
@@ -234,8 +236,16 @@ export abstract class HymbaWidget extends LitElement {
       if (run === this.generation) this.status = 'ready';
     } catch (e) {
       if (run !== this.generation) return;
+      // A device lost mid-run fails whatever GPU call was in flight (mapAsync…): say what really happened and offer
+      // the same way back as a loss after `ready` (the note's Recompute button, on a new device).
+      const lost = this.usedGpu || gpuRequestCount() !== requestsBefore ? await latestDeviceLoss() : null;
+      if (run !== this.generation) return;
       console.warn(`<${this.localName}> failed:`, e); // a warning, not an error: the failure is handled and shown
-      this.errorMessage = describeError(e);
+      if (lost) {
+        this.usedGpu = true;
+        this.errorMessage = `The GPU device was lost while this figure was computing, so it has no result (${lost.reason}).`;
+        this.deviceLost = `${lost.message}. Press Recompute now to run it again on a new device.`;
+      } else this.errorMessage = describeError(e);
       this.status = 'error';
     }
   }

@@ -3,6 +3,8 @@
 import { acquireDevice, type DeviceLostError, type GpuContext } from '../../../engine/webgpu/device.ts';
 
 let pageGpu: Promise<GpuContext> | undefined;
+/** The page's most recently acquired device (lost or not): what a failed computation checks. */
+let lastContext: GpuContext | undefined;
 /** Counts getPageGpu() calls, so a widget can tell whether its own compute() asked for the GPU. */
 let gpuRequests = 0;
 const deviceLostListeners = new Set<(lost: DeviceLostError) => void>();
@@ -15,7 +17,7 @@ export function getPageGpu(): Promise<GpuContext> {
     pageGpu = acquiring;
     acquiring.then(
       (ctx) =>
-        ctx.lost.then((lost) => {
+        (lastContext = ctx).lost.then((lost) => {
           if (pageGpu === acquiring) pageGpu = undefined;
           for (const listener of deviceLostListeners) listener(lost);
         }),
@@ -24,6 +26,19 @@ export function getPageGpu(): Promise<GpuContext> {
   }
   return pageGpu;
 }
+
+/**
+ * The loss of the page's latest device, or null if it is fine (or none was acquired). A GPU call that fails because
+ * the device went away (mapAsync rejects) can settle just before device.lost does, so this waits a moment for it:
+ * a computation that failed mid-run then reports the loss, not the GPU call's raw message.
+ */
+export async function latestDeviceLoss(): Promise<DeviceLostError | null> {
+  const ctx = lastContext;
+  if (!ctx) return null;
+  const settle = new Promise<null>((resolve) => setTimeout(() => resolve(null), LOSS_REPORT_MS));
+  return ctx.isLost() ? ctx.lost : Promise.race([ctx.lost, settle]);
+}
+const LOSS_REPORT_MS = 100;
 
 /** How many times getPageGpu() was called so far. */
 export const gpuRequestCount = (): number => gpuRequests;
