@@ -176,8 +176,10 @@ export class HymbaCacheMeter extends LabWidget {
       );
       last = (await session.prefill(prompt)).logits;
     }
-    // Cancel stops between tokens: the meter then shows the cache at the length reached (a later run goes on from it).
-    while (session.length < tokens && !signal.aborted) {
+    // Cancel stops between tokens and throws, so the page's result cache keeps no partial answer: the meter stays on
+    // its previous reading, and the next run goes on from the length the session reached.
+    while (session.length < tokens) {
+      signal.throwIfAborted();
       // Greedy decoding: the next token is the most likely one. Which tokens they are does not change the cache size.
       const next = last ? argmax(last) : c.bosTokenId;
       last = (await session.step(next)).logits;

@@ -63,7 +63,7 @@ export class HymbaHeadImportance extends LabWidget {
   /** Sequences per measurement at most (each cell is one ablated run over them); fewer on a slow device. */
   @property({ type: Number }) sequences = 16;
   /** How long the whole sweep may take on this device (ms): the number of sequences is sized to it. */
-  @property({ type: Number, attribute: 'budget-ms' }) budgetMs = 20_000;
+  @property({ type: Number, attribute: 'budget-ms' }) budgetMs = 30_000;
   @property({ type: Number }) seed = FRESH_SEED;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   @property() engine: EngineChoice = 'auto';
