@@ -398,7 +398,9 @@ async function measureFirst(site: Site, c: FirstCase, capMs: number): Promise<Fi
     if (c.cancelAfterFirst) await page.locator(`${c.widget} .work button[name=cancel]`).click();
     else final_ms = await at(c.finalShown ?? "el.getAttribute('status') === 'ready' && !el.working").catch(() => null);
     const basis = c.basis
-      ? String(await page.$eval(c.widget, (el, b) => (0, eval)(`(el) => ${b}`)(el), c.basis)).replace(/\s+/g, ' ').trim()
+      ? String(await page.$eval(c.widget, (el, b) => (0, eval)(`(el) => ${b}`)(el), c.basis))
+          .replace(/\s+/g, ' ')
+          .trim()
       : '';
     return { widget: c.widget, first: c.first, first_ms, final_ms, basis };
   } finally {
@@ -409,7 +411,13 @@ async function measureFirst(site: Site, c: FirstCase, capMs: number): Promise<Fi
 function formatFirstTable(rows: FirstRow[], capMs: number): string {
   const fmt = (x: number | null) => (x === null ? `> ${capMs / 1000} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
   const head = ['widget', 'first result', 'first', 'final', 'final figure rests on'];
-  const body = rows.map((r) => [r.widget, r.first, fmt(r.first_ms), r.widget === 'hymba-train-lab' ? '(cancelled)' : fmt(r.final_ms), r.basis]);
+  const body = rows.map((r) => [
+    r.widget,
+    r.first,
+    fmt(r.first_ms),
+    r.widget === 'hymba-train-lab' ? '(cancelled)' : fmt(r.final_ms),
+    r.basis,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -456,7 +464,9 @@ async function main(): Promise<void> {
     for (const c of FIRST.filter((c) => !only || c.widget.includes(only))) {
       const r = await measureFirst(site, c, firstCapMs);
       firstRows.push(r);
-      console.log(`  ${r.widget}: ${r.first} ${Math.round(r.first_ms)} ms, final ${r.final_ms === null ? '–' : Math.round(r.final_ms)} ms ${r.basis}`);
+      console.log(
+        `  ${r.widget}: ${r.first} ${Math.round(r.first_ms)} ms, final ${r.final_ms === null ? '–' : Math.round(r.final_ms)} ms ${r.basis}`,
+      );
     }
     console.log(`toggles: N = ${n}, budget ${budgetMs / 1000} s per toggle, cap ${capMs / 1000} s per toggle`);
     for (const t of TOGGLES.filter((t) => !args.includes('--no-toggles') && (!only || t.widget.includes(only)))) {

@@ -58,8 +58,7 @@ export interface AnsweredExample {
  */
 export function freshExamples(task: Task, pairs: number | undefined, n: number, seed = FRESH_SEED, from = 0): Example[] {
   if (!Number.isInteger(n) || n < 1) throw new RecallAnalysisError(`the number of sequences must be a positive integer, got ${n}`);
-  if (!Number.isInteger(from) || from < 0)
-    throw new RecallAnalysisError(`the first sequence must be a non-negative integer, got ${from}`);
+  if (!Number.isInteger(from) || from < 0) throw new RecallAnalysisError(`the first sequence must be a non-negative integer, got ${from}`);
   const rng = Rng.derive(seed, 104_729 * (pairs ?? 0) + 7);
   return Array.from({ length: from + n }, () => task.sample(rng, pairs)).slice(from);
 }

@@ -146,7 +146,12 @@ export class HymbaFullSize extends LabWidget {
         const speed = await measureDecode(session, this.steps, config, cpu ? 'cpu' : 'webgpu', {
           signal,
           onToken: (done, phase) =>
-            this.reportProgress(signal, { what: phase === 'warm-up' ? `${what}: warm-up token` : what, done, total: this.steps, unit: 'tokens' }),
+            this.reportProgress(signal, {
+              what: phase === 'warm-up' ? `${what}: warm-up token` : what,
+              done,
+              total: this.steps,
+              unit: 'tokens',
+            }),
         });
         if (this.speedRun !== signal) return; // a newer run has started since this one was cancelled
         if (speed) this.speed = speed;
@@ -250,7 +255,8 @@ export class HymbaFullSize extends LabWidget {
   }
 
   private renderSpeed(): TemplateResult | string {
-    if (this.speedState === 'running' && !this.progressShown) return html`<p class="status-line" aria-live="polite">${this.speedMessage}</p>`;
+    if (this.speedState === 'running' && !this.progressShown)
+      return html`<p class="status-line" aria-live="polite">${this.speedMessage}</p>`;
     if (this.speedState === 'error') return html`<p class="inline-error speed-error" role="alert">${this.speedMessage}</p>`;
     const s = this.speed;
     if (!s) return '';

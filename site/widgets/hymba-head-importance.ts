@@ -278,7 +278,14 @@ export class HymbaHeadImportance extends LabWidget {
       ${this.renderExports({
         rows: () => this.cells.map((c) => ({ ...c })),
         columns: ['task', 'layer', 'branch', 'baseline', 'ablated', 'drop', 'sequences'],
-        json: () => ({ model: this.model, pairs: this.pairs, sequences: this.measuredSequences, maxSequences: this.sequences, cells: this.cells, gains: this.gains }),
+        json: () => ({
+          model: this.model,
+          pairs: this.pairs,
+          sequences: this.measuredSequences,
+          maxSequences: this.sequences,
+          cells: this.cells,
+          gains: this.gains,
+        }),
         svg: () => this.heatmaps[0] ?? null,
       })}
       ${this.isHidden('code') ? '' : codePanel(importanceSnippet({ model: this.model, pairs: this.pairs, n: this.sequences, seed: this.seed }))}

@@ -203,8 +203,7 @@ export class HymbaRecallLab extends LabWidget {
     // more), answered together: a batching engine answers a round in one or a few GPU passes. In rounds sized to
     // this device (sample-budget.ts): a pilot of PILOT main sequences with its share of the curve, timed, then as
     // many as fit `budget-ms`; the curve's points take curveSequences/sequences of each round's count.
-    const curvePairs =
-      this.curveSequences > 0 ? CURVE_PAIRS.filter((p) => p !== this.pairs || this.curveSequences > this.sequences) : [];
+    const curvePairs = this.curveSequences > 0 ? CURVE_PAIRS.filter((p) => p !== this.pairs || this.curveSequences > this.sequences) : [];
     const share = (k: number) => Math.ceil((k * this.curveSequences) / this.sequences);
     // By curve pairs, and 'main' for the sequences at `pairs`.
     const tallies = new Map<number | 'main', { correct: number; total: number; sequences: number }>(
@@ -427,13 +426,15 @@ export class HymbaRecallLab extends LabWidget {
     if (!r || r.total === 0) return html`<p class="headline">Answering fresh sequences…</p>`;
     const done = r.examples.length;
     return html`<p class="headline" aria-live="polite">
-      Accuracy at ${r.pairs} pairs: <strong class="accuracy">${pct(r.accuracy)}</strong> (${r.correct} of ${r.total} answers right, ${done}
-      ${done === 1 ? 'sequence' : 'sequences'}${this.status === 'ready' ? '' : ' so far'}).
-      ${r.ablation ? html`<span class="note">Ablation: <code>${r.ablation}</code>.</span>` : html`<span class="note">The model as trained.</span>`}
-    </p>
-    <p class="note basis" data-basis>
-      Based on ${done} fresh ${done === 1 ? 'sequence' : 'sequences'}${this.curveBasis ? ` (and ${this.curveBasis} per other point of the curve)` : ''}${this.status === 'ready' && !this.cancelNote ? '' : ' so far'}: at most ${this.sequences}, as many as this device answers in ${Math.round(this.budgetMs / 1000)} s.
-    </p>`;
+        Accuracy at ${r.pairs} pairs: <strong class="accuracy">${pct(r.accuracy)}</strong> (${r.correct} of ${r.total} answers right,
+        ${done} ${done === 1 ? 'sequence' : 'sequences'}${this.status === 'ready' ? '' : ' so far'}).
+        ${r.ablation ? html`<span class="note">Ablation: <code>${r.ablation}</code>.</span>` : html`<span class="note">The model as trained.</span>`}
+      </p>
+      <p class="note basis" data-basis>
+        Based on ${done} fresh
+        ${done === 1 ? 'sequence' : 'sequences'}${this.curveBasis ? ` (and ${this.curveBasis} per other point of the curve)` : ''}${this.status === 'ready' && !this.cancelNote ? '' : ' so far'}:
+        at most ${this.sequences}, as many as this device answers in ${Math.round(this.budgetMs / 1000)} s.
+      </p>`;
   }
 
   private renderCache(r: RecallLabResults | null): TemplateResult {

@@ -301,10 +301,10 @@ export class HymbaRoadmap extends LabWidget {
       <p class="note">
         Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
         throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
-        fresh sequences with ${this.pairs} pairs (as many per model as this device answers in its time budget, at most ${this.sequences}); cache bytes from the engine's calculator (FP16 KV, FP32 SSM
-        state) at 128 tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more
-        than arithmetic. The two columns answer the same question at very different scales: compare the direction of each step, not the
-        values.
+        fresh sequences with ${this.pairs} pairs (as many per model as this device answers in its time budget, at most ${this.sequences});
+        cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at 128 tokens; tokens/s of one 128-token prefill on this device,
+        which for a model this small measures dispatch overhead more than arithmetic. The two columns answer the same question at very
+        different scales: compare the direction of each step, not the values.
       </p>
       <div class="chart">${this.chart}</div>
       ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'sequences', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}

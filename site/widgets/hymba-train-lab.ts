@@ -465,7 +465,8 @@ export class HymbaTrainLab extends LabWidget {
     const lastAcc = run.accuracy[run.accuracy.length - 1]?.accuracy;
     // The bar, the time left and Cancel are the shared progress line's (HymbaWidget); this line adds the numbers.
     return html`<p class="progress" aria-live="polite">
-      Step <strong class="step">${run.step}</strong> of ${steps}${rate ? ` · ${rateText} steps/s` : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
+      Step <strong class="step">${run.step}</strong> of
+      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
         lastAcc !== undefined ? html` · recall <strong>${pct(lastAcc)}</strong>` : ''
       }
       ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}${

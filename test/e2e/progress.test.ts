@@ -99,7 +99,9 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     // Usable: a new model runs again from the start.
     await page.locator(`${tag} select[name=model]`).selectOption('attention');
     await page.waitForFunction((t) => document.querySelector(t)!.getAttribute('status') === 'running', tag);
-    await page.waitForFunction((t) => (document.querySelector(t) as unknown as { cells: unknown[] }).cells.length > 0, tag, { timeout: 60_000 });
+    await page.waitForFunction((t) => (document.querySelector(t) as unknown as { cells: unknown[] }).cells.length > 0, tag, {
+      timeout: 60_000,
+    });
     expect(await page.locator(`${tag} [data-partial]`).count()).toBe(0);
     await page.close();
   }, 180_000);
@@ -133,7 +135,9 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     expect(first).toBeLessThan(FIRST_RESULT_MS);
     const line = await progressLine(page, tag);
     expect(line).toMatch(/pass/);
-    await expect.poll(() => page.locator(`${tag} [data-basis]`).textContent()).toMatch(/Recall based on \d+(–\d+)? fresh sequences? per model/);
+    await expect
+      .poll(() => page.locator(`${tag} [data-basis]`).textContent())
+      .toMatch(/Recall based on \d+(–\d+)? fresh sequences? per model/);
     const shown = await page.$eval(tag, (el) =>
       Array.from(el.shadowRoot!.querySelectorAll('tr[data-measured=true] td.sequences')).map((td) => Number(td.textContent)),
     );
@@ -189,11 +193,15 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     await page.$eval(tag, (el) => Object.assign(el, { layers: 1, steps: 400 }));
     await page.locator(`${tag} button[name=speed]`).click();
     await page.locator(`${tag} .work`).waitFor({ timeout: 10_000 });
-    await expect.poll(() => page.locator(`${tag} .work`).textContent(), { timeout: 120_000 }).toMatch(/Decoding 400 tokens.*: [1-9]\d* of 400 tokens/s);
+    await expect
+      .poll(() => page.locator(`${tag} .work`).textContent(), { timeout: 120_000 })
+      .toMatch(/Decoding 400 tokens.*: [1-9]\d* of 400 tokens/s);
     await page.locator(`${tag} .work button[name=cancel]`).click();
     await page.waitForFunction((t) => (document.querySelector(t) as unknown as { speedState: string }).speedState !== 'running', tag);
     expect(await page.locator(`${tag} button[name=speed]`).isDisabled()).toBe(false);
-    await expect.poll(() => page.locator(`${tag} .speed-result`).textContent(), { timeout: 10_000 }).toMatch(/partial: cancelled after \d+ of 400 tokens/);
+    await expect
+      .poll(() => page.locator(`${tag} .speed-result`).textContent(), { timeout: 10_000 })
+      .toMatch(/partial: cancelled after \d+ of 400 tokens/);
     await page.close();
   }, 180_000);
 

@@ -316,7 +316,8 @@ export abstract class HymbaWidget extends LitElement {
     if (!work) {
       if (!this.cancelNote) return '';
       return html`<p class="work-cancelled note" role="status" data-partial>
-        ${this.cancelNote} ${this.canResume() ? html`<button type="button" name="rerun" @click=${() => void this.runCompute()}>Run again</button>` : ''}
+        ${this.cancelNote}
+        ${this.canResume() ? html`<button type="button" name="rerun" @click=${() => void this.runCompute()}>Run again</button>` : ''}
       </p>`;
     }
     const elapsed = performance.now() - work.started;
@@ -420,7 +421,8 @@ export abstract class HymbaWidget extends LitElement {
     if (this.status === 'error') {
       return html`<div class="error" role="alert"><strong>This widget could not run.</strong>${this.errorMessage}</div>`;
     }
-    const line = this.status === 'ready' || this.progressShown ? '' : html`<p class="status-line" aria-live="polite">Computing on the GPU…</p>`;
+    const line =
+      this.status === 'ready' || this.progressShown ? '' : html`<p class="status-line" aria-live="polite">Computing on the GPU…</p>`;
     return html`${this.renderBody()}${line}`;
   }
 }
