@@ -79,6 +79,9 @@ async function cancel(page: Page, tag: string): Promise<string> {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The figure's sample-size sentence, its whitespace as a reader sees it. */
+const basis = async (page: Page, tag: string) => ((await page.locator(`${tag} [data-basis]`).textContent()) ?? '').replace(/\s+/g, ' ');
+
 describe('heavy experiments stream, size their sample to the device, and cancel', () => {
   it('head importance (lesson 6): a first cell soon, "based on N sequences", Cancel keeps the partial heat-map', async () => {
     const page = await site.open('/lessons/06-fusion-and-importance/');
@@ -89,7 +92,7 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     const line = await progressLine(page, tag);
     expect(line).toMatch(/sequences/);
     expect(line).toMatch(/left|so far/);
-    await expect.poll(() => page.locator(`${tag} [data-basis]`).textContent()).toMatch(/Based on \d+(–\d+)? fresh sequences? per cell/);
+    await expect.poll(() => basis(page, tag)).toMatch(/Based on \d+(–\d+)? fresh sequences? per cell/);
     const note = await cancel(page, tag);
     expect(note).toMatch(/^Cancelled after \d+ of \d+ sequences\. The heat-map is partial/);
     const cells = await page.$eval(tag, (el) => JSON.stringify(el.cells));
@@ -113,7 +116,7 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     console.log(`recall lab: first answer after ${Math.round(first)} ms`);
     expect(first).toBeLessThan(FIRST_RESULT_MS);
     await progressLine(page, tag);
-    await expect.poll(() => page.locator(`${tag} [data-basis]`).textContent()).toMatch(/Based on \d+ fresh sequences?/);
+    await expect.poll(() => basis(page, tag)).toMatch(/Based on \d+ fresh sequences?/);
     await cancel(page, tag);
     const answered = await page.$eval(tag, (el) => el.results!.examples.length);
     expect(answered).toBeGreaterThan(0);
@@ -135,9 +138,7 @@ describe('heavy experiments stream, size their sample to the device, and cancel'
     expect(first).toBeLessThan(FIRST_RESULT_MS);
     const line = await progressLine(page, tag);
     expect(line).toMatch(/pass/);
-    await expect
-      .poll(() => page.locator(`${tag} [data-basis]`).textContent())
-      .toMatch(/Recall based on \d+(–\d+)? fresh sequences? per model/);
+    await expect.poll(() => basis(page, tag)).toMatch(/Recall based on \d+(–\d+)? fresh sequences? per model/);
     const shown = await page.$eval(tag, (el) =>
       Array.from(el.shadowRoot!.querySelectorAll('tr[data-measured=true] td.sequences')).map((td) => Number(td.textContent)),
     );
