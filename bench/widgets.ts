@@ -1,6 +1,12 @@
-// Widget toggle latency in headless Chromium (WebGPU on SwiftShader, the e2e harness's setup): for each widget
-// control a reader flips, the time from the input event to the updated view. `npm run bench:widgets [-- --json]`
-// after `npm run build` (it serves dist/). Prints one table; --json also writes bench/results/widgets-swiftshader.json.
+// Widget latency in headless Chromium (WebGPU on SwiftShader, the e2e harness's setup), two tables:
+//  1. per widget, on its lesson page: the time from its start (status `running`) to its first visible result (a
+//     heat-map cell, an answer, a row, a training step, a decoded token) and to its final result, and what the final
+//     figure rests on (the heavy experiments size their sample to the device: engine/analysis/sample-budget.ts);
+//  2. for each widget control a reader flips, the time from the input event to the updated view.
+// `npm run bench:widgets [-- --json] [--only NAME] [--no-toggles]` after `npm run build` (it serves dist/); --json
+// also writes bench/results/widgets-swiftshader.{json,txt} (with --no-toggles: widgets-first-swiftshader.*).
+// `node --no-warnings bench/widgets.ts --engine-only [--json] [--label L]`: the engine part (bench/widgets-engine.ts),
+// in Node through Dawn, no browser or dist/ (runs on the GPU machine too); --json writes widgets-first-engine-<L>.*.
 //
 // One measurement, inside the page: t0 = performance.now(); set the control and dispatch its input event; then wait
 // until the widget's work is done — status back to `ready` if the change re-ran compute() (the MutationObserver sees
@@ -10,9 +16,17 @@
 // the third on the page's result cache may answer: `first` is the cold figure, median/max are over all N.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { assertWebGpuAdapter, openSite, waitForStatus, type Site } from '../test/e2e/harness.ts';
-import { repoRoot } from '../test/paths.ts';
+import type { Site } from '../test/e2e/harness.ts';
+import { formatEngineTable, runEngineBench } from './widgets-engine.ts';
+
+// The browser harness (playwright) is loaded only for the browser part: --engine-only needs neither it nor dist/.
+// A path in a variable, so that a bundle of this file for the GPU machine (esbuild) leaves playwright out of it.
+const HARNESS = '../test/e2e/harness.ts';
+const harness = (): Promise<typeof import('../test/e2e/harness.ts')> => import(HARNESS);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resultsDir = process.env.OUT ?? path.join(here, 'results');
 
 /** One reader action: set a control in the widget's shadow root and fire its event. */
 interface Input {
@@ -261,6 +275,7 @@ const median = (xs: number[]): number => {
 };
 
 async function openWidget(site: Site, t: Toggle): Promise<Page> {
+  const { waitForStatus } = await harness();
   const page = await site.open(t.lesson + (t.query ?? ''));
   await page.locator(t.widget).scrollIntoViewIfNeeded();
   await waitForStatus(page, t.widget, 'ready', 300_000);
@@ -272,8 +287,182 @@ async function openWidget(site: Site, t: Toggle): Promise<Page> {
   return page;
 }
 
+/** One widget's start-to-first and start-to-final result on its lesson page. */
+interface FirstCase {
+  widget: string;
+  lesson: string;
+  /** What its first visible result is. */
+  first: string;
+  /** In the page, with `el` the widget: whether the first result is on screen. */
+  firstShown: string;
+  /** In the page: the final result is there (default: status `ready` after running). */
+  finalShown?: string;
+  /** In the page: what the final figure rests on (a short text). */
+  basis?: string;
+  /** A button to press to start (the train lab, the speed run) and properties to set before. */
+  start?: string;
+  props?: Record<string, unknown>;
+  /** Cancel after the first result (a run too long to wait for here), reporting the final as not waited for. */
+  cancelAfterFirst?: boolean;
+}
+
+const FULL_SIZE_LAYERS = Number(process.argv[process.argv.indexOf('--full-size-layers') + 1]) || 2;
+
+const FIRST: FirstCase[] = [
+  { widget: 'hymba-stepper', lesson: L.stepper, first: 'ready', firstShown: "el.getAttribute('status') === 'ready'" },
+  { widget: 'hymba-attention-map', lesson: L.map, first: 'ready', firstShown: "el.getAttribute('status') === 'ready'" },
+  { widget: 'hymba-mask-view', lesson: L.mask, first: 'ready', firstShown: "el.getAttribute('status') === 'ready'" },
+  { widget: 'hymba-cache-meter', lesson: L.meter, first: 'ready', firstShown: "el.getAttribute('status') === 'ready'" },
+  {
+    widget: 'hymba-recall-lab',
+    lesson: L.recall,
+    first: 'first answer',
+    firstShown: '(el.results?.total ?? 0) > 0',
+    basis: "el.shadowRoot.querySelector('[data-basis]')?.textContent",
+  },
+  {
+    widget: 'hymba-head-importance',
+    lesson: L.importance,
+    first: 'first cell',
+    firstShown: 'el.cells.length > 0',
+    basis: "el.shadowRoot.querySelector('[data-basis]')?.textContent",
+  },
+  {
+    widget: 'hymba-roadmap',
+    lesson: '/lessons/07-design-roadmap/',
+    first: 'first row',
+    firstShown: 'el.rows.some((r) => r.recall !== null)',
+    basis: "el.shadowRoot.querySelector('[data-basis]')?.textContent",
+  },
+  {
+    widget: 'hymba-train-lab',
+    lesson: '/lessons/07-design-roadmap/',
+    first: 'first step or too-slow note',
+    start: 'button[name=train]',
+    firstShown: '(el.runs[0]?.step ?? 0) > 0 || el.slowDevice !== null',
+    basis: "(el.slowDevice ? 'too slow: ' + el.slowDevice.text.slice(0, 90) + '…' : 'step ' + el.runs[0].step)",
+    cancelAfterFirst: true,
+  },
+  {
+    widget: 'hymba-full-size',
+    lesson: '/lessons/08-full-size/',
+    first: 'first timed token',
+    start: 'button[name=speed]',
+    // The lesson's 32 layers take minutes to a first timed token on SwiftShader (random init, warm-up token): the
+    // bench times 2 of them, as the e2e test does; on a GPU pass --full-size-layers 32.
+    props: { layers: FULL_SIZE_LAYERS },
+    firstShown: "(el.workProgress?.unit === 'tokens' && el.workProgress.done > 0) || el.speedState === 'done'",
+    finalShown: "el.speedState === 'done' || el.speedState === 'error'",
+    basis: "el.speed ? el.speed.steps + ' tokens, ' + el.speed.layers + ' layers' : el.speedMessage",
+  },
+];
+
+interface FirstRow {
+  widget: string;
+  first: string;
+  first_ms: number | null;
+  final_ms: number | null;
+  basis: string;
+}
+
+/** In the page: time from the widget's start to `firstShown`, then to the final result. */
+async function measureFirst(site: Site, c: FirstCase, capMs: number): Promise<FirstRow> {
+  const { waitForStatus } = await harness();
+  const page = await site.open(c.lesson);
+  try {
+    // scrollIntoView without waiting for the element to be "stable": a busy software GPU can hold the page's frames.
+    const scroll = () => page.$eval(c.widget, (el) => el.scrollIntoView());
+    if (c.start) {
+      await scroll();
+      await waitForStatus(page, c.widget, 'ready', 300_000);
+      if (c.props) await page.$eval(c.widget, (el, p) => Object.assign(el, p), c.props);
+    }
+    // The clock starts at `running` (a lab widget starts once visible), or at the click that starts the run.
+    const started = page.evaluate(
+      ({ widget, clickable }) =>
+        new Promise<number>((resolve) => {
+          const el = document.querySelector(widget)!;
+          if (clickable) return resolve(performance.now());
+          const mark = () => el.getAttribute('status') === 'running' && resolve(performance.now());
+          mark();
+          new MutationObserver(mark).observe(el, { attributes: true, attributeFilter: ['status'] });
+        }),
+      { widget: c.widget, clickable: Boolean(c.start) },
+    );
+    if (c.start) await page.locator(c.widget).locator(c.start).click();
+    else await scroll();
+    const t0 = await started;
+    const at = async (predicate: string) => {
+      await page.waitForFunction(
+        ({ widget, predicate }) => (0, eval)(`(el) => ${predicate}`)(document.querySelector(widget)),
+        { widget: c.widget, predicate },
+        { timeout: capMs, polling: 20 },
+      );
+      return page.evaluate((t0) => performance.now() - t0, t0);
+    };
+    // Past the cap: null, printed as "> cap" (the page is closed after it).
+    const first_ms = await at(c.firstShown).catch(() => null);
+    let final_ms: number | null = null;
+    if (first_ms === null && c.start)
+      await page
+        .locator(`${c.widget} .work button[name=cancel]`)
+        .click()
+        .catch(() => {});
+    if (c.cancelAfterFirst && first_ms !== null) {
+      await page.locator(`${c.widget} .work button[name=cancel]`).click();
+      // The step in flight keeps the page's GPU (shared by every page of the browser) busy until it finishes.
+      await at('el.runs[0].stopped || el.runs[0].done').catch(() => null);
+    } else if (first_ms !== null)
+      final_ms = await at(c.finalShown ?? "el.getAttribute('status') === 'ready' && !el.working").catch(() => null);
+    const basis = c.basis
+      ? String(await page.$eval(c.widget, (el, b) => (0, eval)(`(el) => ${b}`)(el), c.basis))
+          .replace(/\s+/g, ' ')
+          .trim()
+      : '';
+    return { widget: c.widget, first: c.first, first_ms, final_ms, basis };
+  } finally {
+    await page.close();
+  }
+}
+
+function formatFirstTable(rows: FirstRow[], capMs: number): string {
+  const fmt = (x: number | null) => (x === null ? `> ${capMs / 1000} s` : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+  const head = ['widget', 'first result', 'first', 'final', 'final figure rests on'];
+  const body = rows.map((r) => [
+    r.widget,
+    r.first,
+    fmt(r.first_ms),
+    r.widget === 'hymba-train-lab' ? '(cancelled)' : fmt(r.final_ms),
+    r.basis,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+async function engineOnly(args: string[]): Promise<void> {
+  const { adapter, rows } = await runEngineBench(args);
+  const table = formatEngineTable(rows);
+  console.log(`
+${table}`);
+  if (args.includes('--json')) {
+    const label = args.includes('--label') ? args[args.indexOf('--label') + 1] : 'swiftshader';
+    mkdirSync(resultsDir, { recursive: true });
+    const out = { date: new Date().toISOString(), runner: 'Node through Dawn (engine only)', adapter, rows };
+    writeFileSync(path.join(resultsDir, `widgets-first-engine-${label}.json`), JSON.stringify(out, null, 2) + '\n');
+    writeFileSync(path.join(resultsDir, `widgets-first-engine-${label}.txt`), `adapter: ${JSON.stringify(adapter)}\n${table}\n`);
+    console.log(`wrote ${resultsDir}/widgets-first-engine-${label}.json and .txt`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--engine-only')) return engineOnly(args);
+  const { assertWebGpuAdapter, openSite } = await harness();
   const n = Number(args[args.indexOf('--n') + 1]) || 5;
   // Stop a toggle's repeats once they have taken this long (a heavy toggle on SwiftShader can take many seconds).
   const budgetMs = 1000 * (Number(args[args.indexOf('--budget-s') + 1]) || 90);
@@ -282,12 +471,22 @@ async function main(): Promise<void> {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
   const site = await openSite();
   const rows: Row[] = [];
+  const firstRows: FirstRow[] = [];
+  const firstCapMs = 1000 * (Number(args[args.indexOf('--first-cap-s') + 1]) || 180);
   try {
     const probe = await site.open('/');
     const adapter = await assertWebGpuAdapter(probe);
     await probe.close();
-    console.log(`adapter: ${JSON.stringify(adapter)}; N = ${n}, budget ${budgetMs / 1000} s per toggle, cap ${capMs / 1000} s per toggle`);
-    for (const t of TOGGLES.filter((t) => !only || t.widget.includes(only))) {
+    console.log(`adapter: ${JSON.stringify(adapter)}`);
+    for (const c of FIRST.filter((c) => !only || c.widget.includes(only))) {
+      const r = await measureFirst(site, c, firstCapMs);
+      firstRows.push(r);
+      console.log(
+        `  ${r.widget}: ${r.first} ${r.first_ms === null ? '–' : Math.round(r.first_ms)} ms, final ${r.final_ms === null ? '–' : Math.round(r.final_ms)} ms ${r.basis}`,
+      );
+    }
+    console.log(`toggles: N = ${n}, budget ${budgetMs / 1000} s per toggle, cap ${capMs / 1000} s per toggle`);
+    for (const t of TOGGLES.filter((t) => !args.includes('--no-toggles') && (!only || t.widget.includes(only)))) {
       const page = await openWidget(site, t);
       const samples: number[] = [];
       let note: string | undefined;
@@ -323,22 +522,25 @@ async function main(): Promise<void> {
     await site.close();
   }
 
-  const table = formatTable(rows);
+  const table = `${formatFirstTable(firstRows, firstCapMs)}\n\n${formatTable(rows)}`;
   console.log(`\n${table}`);
   if (args.includes('--json')) {
-    const dir = path.join(repoRoot, 'bench/results');
+    const dir = resultsDir;
     mkdirSync(dir, { recursive: true });
     const out = {
       date: new Date().toISOString(),
       runner: 'headless Chromium, WebGPU on SwiftShader',
       n,
       cap_s: capMs / 1000,
+      first: firstRows,
       rows,
       not_timed: NOT_TIMED,
     };
-    writeFileSync(path.join(dir, 'widgets-swiftshader.json'), JSON.stringify(out, null, 2) + '\n');
-    writeFileSync(path.join(dir, 'widgets-swiftshader.txt'), table + '\n');
-    console.log('wrote bench/results/widgets-swiftshader.json and .txt');
+    // Without the toggles, a run of its own name: it must not replace the last full run's toggle table.
+    const stem = args.includes('--no-toggles') ? 'widgets-first-swiftshader' : 'widgets-swiftshader';
+    writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify(out, null, 2) + '\n');
+    writeFileSync(path.join(dir, `${stem}.txt`), table + '\n');
+    console.log(`wrote ${dir}/${stem}.json and .txt`);
   }
 }
 

@@ -53,12 +53,14 @@ export interface AnsweredExample {
 
 /**
  * `n` fresh sequences with `pairs` pairs (undefined: the task's own training distribution): the same ones for the
- * same (seed, pairs) in Node and in every browser.
+ * same (seed, pairs) in Node and in every browser. `from` skips the first ones of that stream, so a measurement made
+ * in rounds (sample-budget.ts) answers sequences 0..k-1, then k..n-1: the same sequences as in one go.
  */
-export function freshExamples(task: Task, pairs: number | undefined, n: number, seed = FRESH_SEED): Example[] {
+export function freshExamples(task: Task, pairs: number | undefined, n: number, seed = FRESH_SEED, from = 0): Example[] {
   if (!Number.isInteger(n) || n < 1) throw new RecallAnalysisError(`the number of sequences must be a positive integer, got ${n}`);
+  if (!Number.isInteger(from) || from < 0) throw new RecallAnalysisError(`the first sequence must be a non-negative integer, got ${from}`);
   const rng = Rng.derive(seed, 104_729 * (pairs ?? 0) + 7);
-  return Array.from({ length: n }, () => task.sample(rng, pairs));
+  return Array.from({ length: from + n }, () => task.sample(rng, pairs)).slice(from);
 }
 
 export function checkTask(engine: Engine, task: Task): void {
@@ -114,6 +116,8 @@ export const DEFAULT_BATCH = 64;
 export interface AnswerOptions {
   /** Sequences per forwardBatch call (default: the engine's batchHint, else DEFAULT_BATCH). */
   batch?: number;
+  /** At most this many sequences in the first call, so a slow device shows a first answer soon (default: batch). */
+  firstBatch?: number;
   /** Called for each answered sequence, in job order (batched: a call's worth at a time). */
   onAnswered?: (answered: AnsweredExample, index: number) => void;
   /** Stop early (e.g. the widget's settings changed): checked between calls. */
@@ -141,10 +145,14 @@ export async function answerExamples(engine: Engine, jobs: RecallJob[], o: Answe
   }
   const batch = o.batch ?? engine.batchHint ?? DEFAULT_BATCH;
   if (!Number.isInteger(batch) || batch < 1) throw new RecallAnalysisError(`the batch size must be a positive integer, got ${batch}`);
+  const firstBatch = o.firstBatch ?? batch;
+  if (!Number.isInteger(firstBatch) || firstBatch < 1)
+    throw new RecallAnalysisError(`the first batch size must be a positive integer, got ${firstBatch}`);
   for (let at = 0; at < jobs.length && !o.signal?.aborted;) {
     const length = jobs[at].example.ids.length;
+    const limit = at === 0 ? Math.min(batch, firstBatch) : batch;
     let end = at + 1;
-    while (end < jobs.length && end - at < batch && jobs[end].example.ids.length === length) end++;
+    while (end < jobs.length && end - at < limit && jobs[end].example.ids.length === length) end++;
     const run = jobs.slice(at, end);
     const logits = await engine.forwardBatch(
       run.map((j) => ({ ids: Array.from(j.example.ids), positions: j.example.queries.map((q) => q.pos), ablation: j.ablation })),
@@ -178,6 +186,8 @@ export interface EvaluateOptions {
   signal?: { aborted: boolean };
   /** Sequences per batched call (answerExamples). */
   batch?: number;
+  /** Sequences in the first batched call (answerExamples). */
+  firstBatch?: number;
 }
 
 function toAblation(engine: Engine, a: Ablation | string | undefined): Ablation {
@@ -213,10 +223,11 @@ function evaluation(pairs: number, examples: Example[], answers: AnsweredExample
   };
 }
 
-/** One measurement of a curve: `n` fresh sequences with `pairs` pairs. */
+/** One measurement of a curve: `n` fresh sequences with `pairs` pairs (from the `from`-th of their stream on). */
 export interface RecallPoint {
   pairs: number;
   n: number;
+  from?: number;
 }
 
 /**
@@ -234,11 +245,12 @@ export async function evaluatePoints(
 ): Promise<RecallEvaluation[]> {
   checkTask(engine, task);
   const ablation = toAblation(engine, o.ablation);
-  const sets = points.map((p) => freshExamples(task, p.pairs, p.n, o.seed));
+  const sets = points.map((p) => freshExamples(task, p.pairs, p.n, o.seed, p.from));
   const jobs = sets.flatMap((examples) => examples.map((example) => ({ example, ablation })));
   const owner = sets.flatMap((examples, point) => examples.map((_, index) => ({ point, index })));
   const answers = await answerExamples(engine, jobs, {
     batch: o.batch,
+    firstBatch: o.firstBatch,
     signal: o.signal,
     onAnswered: o.onExample && ((a, k) => o.onExample!(a, owner[k].point, owner[k].index)),
   });
@@ -385,6 +397,20 @@ export interface ImportanceCell {
   ablated: number;
   /** baseline − ablated (positive: the branch mattered). */
   drop: number;
+  /** The answers each accuracy is measured on (queries of `sequences` sequences). */
+  queries: number;
+  sequences: number;
+}
+
+/** Two measurements of one cell on different sequences (two rounds) as one: accuracies weighted by their answers. */
+export function mergeCells(a: ImportanceCell, b: ImportanceCell): ImportanceCell {
+  if (a.task !== b.task || a.layer !== b.layer || a.branch !== b.branch)
+    throw new RecallAnalysisError(`cannot merge ${a.task}:${a.branch}@${a.layer} with ${b.task}:${b.branch}@${b.layer}`);
+  const queries = a.queries + b.queries;
+  const mean = (x: number, y: number) => (x * a.queries + y * b.queries) / queries;
+  const baseline = mean(a.baseline, b.baseline);
+  const ablated = mean(a.ablated, b.ablated);
+  return { ...a, baseline, ablated, drop: baseline - ablated, queries, sequences: a.sequences + b.sequences };
 }
 
 export interface ImportanceOptions {
@@ -392,11 +418,17 @@ export interface ImportanceOptions {
   /** MQAR pairs (ignored by copying, which has a fixed count). */
   pairs?: number;
   n: number;
+  /** The first of the fresh sequences (a later round of a measurement, see mergeCells). */
+  from?: number;
   seed?: number;
   onCell?: (cell: ImportanceCell) => void;
+  /** After each batched call: sequences answered so far, of all the runs' sequences. */
+  onProgress?: (done: number, total: number) => void;
   signal?: { aborted: boolean };
   /** Sequences per batched call (answerExamples). */
   batch?: number;
+  /** Sequences in the first batched call: 2 gives the first cell (the intact run, one removal) after one call. */
+  firstBatch?: number;
 }
 
 /** How many items a task's examples have at evaluation (MQAR: pairs; copying: its token count). */
@@ -422,7 +454,7 @@ export async function headImportance(engine: Engine, o: ImportanceOptions): Prom
   const runs: Run[] = [];
   for (const task of o.tasks) {
     const pairs = evalCount(task, o.pairs);
-    const examples = freshExamples(task, pairs, o.n, o.seed);
+    const examples = freshExamples(task, pairs, o.n, o.seed, o.from);
     runs.push({ task, pairs, examples, removed: null });
     for (const l of engine.config.layers)
       for (const branch of ['attn', 'ssm'] as const)
@@ -439,17 +471,28 @@ export async function headImportance(engine: Engine, o: ImportanceOptions): Prom
   const answers: AnsweredExample[] = [];
   await answerExamples(engine, jobs, {
     batch: o.batch,
+    firstBatch: o.firstBatch,
     signal: o.signal,
     onAnswered: (a) => {
       answers.push(a);
+      o.onProgress?.(answers.length, jobs.length);
       if (answers.length % o.n !== 0) return;
       const run = runs[answers.length / o.n - 1];
-      const accuracy = evaluation(run.pairs, run.examples, answers.slice(-o.n)).accuracy;
+      const scored = evaluation(run.pairs, run.examples, answers.slice(-o.n));
       if (!run.removed) {
-        baseline = accuracy;
+        baseline = scored.accuracy;
         return;
       }
-      const cell = { ...run.removed, task: run.task.name, baseline, ablated: accuracy, drop: baseline - accuracy };
+      const accuracy = scored.accuracy;
+      const cell = {
+        ...run.removed,
+        task: run.task.name,
+        baseline,
+        ablated: accuracy,
+        drop: baseline - accuracy,
+        queries: scored.total,
+        sequences: o.n,
+      };
       cells.push(cell);
       o.onCell?.(cell);
     },

@@ -114,7 +114,7 @@ export class HymbaCacheMeter extends LabWidget {
   /** Set when the requested tokens exceed the live model's positions: the meter stopped at this many. */
   private liveCap: number | null = null;
 
-  protected override async compute(): Promise<void> {
+  protected override async compute(signal: AbortSignal): Promise<void> {
     const controller = pageController();
     let live: LoadedModel | null = null;
     this.sourceNote = '';
@@ -142,7 +142,7 @@ export class HymbaCacheMeter extends LabWidget {
           `${live.note ? live.note + ' ' : ''}Decoding on the CPU reference engine: the ${live.tier} engine in this build has no decode session.`.trim();
       }
       this.usage = await controller.run(`${this.model}|meter|${this.windowRule}|${window}|${this.tokens}|${this.id}`, () =>
-        this.advanceLive(live!, window),
+        this.advanceLive(live!, window, signal),
       );
       this.source = 'live';
     } else {
@@ -154,7 +154,7 @@ export class HymbaCacheMeter extends LabWidget {
   }
 
   /** Bring the live session to `tokens` text tokens: reuse it while only `tokens` grows, else start over. */
-  private async advanceLive(model: LoadedModel, window: number): Promise<CacheUsage> {
+  private async advanceLive(model: LoadedModel, window: number, signal: AbortSignal): Promise<CacheUsage> {
     const key = `${model.name}|${this.windowRule}|${window}`;
     const maxContext = Math.min(8192, model.checkpoint.config.maxPositionEmbeddings);
     // A model cannot go past its positions: the live meter stops there (and says so) rather than failing.
@@ -176,10 +176,14 @@ export class HymbaCacheMeter extends LabWidget {
       );
       last = (await session.prefill(prompt)).logits;
     }
+    // Cancel stops between tokens and throws, so the page's result cache keeps no partial answer: the meter stays on
+    // its previous reading, and the next run goes on from the length the session reached.
     while (session.length < tokens) {
+      signal.throwIfAborted();
       // Greedy decoding: the next token is the most likely one. Which tokens they are does not change the cache size.
       const next = last ? argmax(last) : c.bosTokenId;
       last = (await session.step(next)).logits;
+      this.reportProgress(signal, { what: 'Decoding token by token', done: session.length, total: tokens, unit: 'tokens' });
     }
     return session.cacheUsage();
   }

@@ -100,6 +100,8 @@ export class HymbaFullSize extends LabWidget {
   @state() speedState: 'idle' | 'running' | 'done' | 'error' = 'idle';
   @state() speedMessage = '';
 
+  /** The signal of the latest speed run: an older, cancelled one must not write its result over it. */
+  private speedRun: AbortSignal | null = null;
   private randomEngine: (RandomEngine & { config: HymbaConfig }) | null = null;
 
   protected override async compute(): Promise<void> {
@@ -122,6 +124,12 @@ export class HymbaFullSize extends LabWidget {
     this.speedState = 'running';
     this.speedMessage = 'Preparing random weights on the GPU…';
     this.speed = null;
+    // The shared progress line (what, tokens done, time left) and its Cancel; Cancel keeps the tokens timed so far.
+    const signal = this.beginWork('Preparing random weights on the GPU');
+    this.speedRun = signal;
+    signal.addEventListener('abort', () => {
+      if (this.speedState === 'running') this.speedState = 'idle';
+    });
     try {
       const layers = this.layers;
       if (!this.randomEngine || this.randomEngine.config.numLayers !== layers) {
@@ -129,22 +137,50 @@ export class HymbaFullSize extends LabWidget {
         this.randomEngine = null;
         const gpu = await getPageGpu();
         const config = reducedConfig(hymba15bRaw(), layers);
-        this.randomEngine = { config, ...(await randomGpuEngine(gpu, config, (m) => (this.speedMessage = m))) };
+        const made = await randomGpuEngine(gpu, config, (m) => {
+          this.speedMessage = m;
+          this.reportProgress(signal, { what: m.replace(/…$/, ''), done: 0, total: 0, unit: '' });
+        });
+        this.randomEngine = { config, ...made };
       }
+      if (signal.aborted) return;
       const { engine, config } = this.randomEngine;
       this.speedMessage = `Decoding ${this.steps} tokens…`;
       const session = await engine.session({ maxContext: this.steps + 8 });
       try {
-        this.speed = await measureDecode(session, this.steps, config);
+        const what = `Decoding ${this.steps} tokens (${config.numLayers} layers)`;
+        const speed = await measureDecode(session, this.steps, config, {
+          signal,
+          onToken: (done, phase) =>
+            this.reportProgress(signal, {
+              what: phase === 'warm-up' ? `${what}: warm-up token` : what,
+              done,
+              total: this.steps,
+              unit: 'tokens',
+            }),
+        });
+        if (this.speedRun !== signal) return; // a newer run has started since this one was cancelled
+        if (speed) this.speed = speed;
       } finally {
         session.dispose();
       }
-      this.speedState = 'done';
+      this.speedState = this.speed ? 'done' : 'idle';
       this.speedMessage = '';
     } catch (e) {
+      if (signal.aborted) return;
       this.speedState = 'error';
       this.speedMessage = speedFailure(e);
+    } finally {
+      this.endWork(signal);
     }
+  }
+
+  protected override canResume(): boolean {
+    return false; // the speed run is the reader's button, not compute()
+  }
+
+  protected override partialNote(): string {
+    return 'The speed, if shown, rests on the tokens decoded before you cancelled.';
   }
 
   protected override renderBody(): TemplateResult {
@@ -225,14 +261,16 @@ export class HymbaFullSize extends LabWidget {
   }
 
   private renderSpeed(): TemplateResult | string {
-    if (this.speedState === 'running') return html`<p class="status-line" aria-live="polite">${this.speedMessage}</p>`;
+    if (this.speedState === 'running' && !this.progressShown)
+      return html`<p class="status-line" aria-live="polite">${this.speedMessage}</p>`;
     if (this.speedState === 'error') return html`<p class="inline-error speed-error" role="alert">${this.speedMessage}</p>`;
     const s = this.speed;
     if (!s) return '';
     const bandwidth = (s.bytesPerToken * s.tokensPerSecond) / 1e9;
     return html`<p class="speed-result" aria-live="polite">
         <strong class="ms">${s.msPerToken.toFixed(1)} ms</strong> per token,
-        <strong class="tps">${s.tokensPerSecond.toFixed(1)}</strong> tokens/s over ${s.steps} steps (${s.layers} layers).
+        <strong class="tps">${s.tokensPerSecond.toFixed(1)}</strong> tokens/s over ${s.steps} steps (${s.layers}
+        layers)${s.partial ? html`, <strong class="partial">partial: cancelled after ${s.steps} of ${this.steps} tokens</strong>` : ''}.
       </p>
       <p class="note">At least ${formatBytes(s.bytesPerToken)} read per token: an effective ${bandwidth.toFixed(1)} GB/s. ${s.note}</p>`;
   }

@@ -12,6 +12,7 @@ import {
   betaGains,
   FRESH_SEED,
   headImportance,
+  mergeCells,
   mqar128,
   selectiveCopy,
   type ImportanceCell,
@@ -22,7 +23,8 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { KIND_COLOURS } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { RunGuard, pct } from '../lib/features/recall-shared.ts';
+import { pct } from '../lib/features/recall-shared.ts';
+import { measureInRounds } from '../../engine/analysis/sample-budget.ts';
 import { cpuTierSequences, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
 import { ZOO_NAMES } from '../../engine/train/zoo.ts';
 import { importanceSnippet } from '../lib/content/recall-snippets.ts';
@@ -55,6 +57,7 @@ export class HymbaHeadImportance extends LabWidget {
     pairs: { kind: 'number', default: 16, min: 4, max: 24, int: true },
     sequences: { kind: 'number', default: 16, min: 1, max: 64, int: true },
     seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
+    budgetMs: { kind: 'number', default: 30_000, min: 500, max: 600_000, int: true },
     engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
     tasks: { kind: 'enum', default: 'mqar,copy', values: ['mqar,copy', 'copy,mqar', 'mqar', 'copy'] },
   };
@@ -65,18 +68,21 @@ export class HymbaHeadImportance extends LabWidget {
   /** Sequences per measurement (each cell is one ablated run over them). */
   declare sequences: number;
   declare seed: number;
+  /** How long the whole sweep may take on this device (ms): the number of sequences is sized to it. */
+  declare budgetMs: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   declare engine: EngineChoice;
   /** Tasks, comma separated: mqar, copy. */
   declare tasks: string;
 
-  /** One cell per (task, layer, branch), filled in as they are measured. Tests read it. */
+  /** One cell per (task, layer, branch), filled in as they are measured, refined round by round. Tests read it. */
   @state() cells: ImportanceCell[] = [];
+  /** The sequences every cell rests on once the current round is done (the figure says so). */
+  @state() measuredSequences = 0;
   /** Mean |β| per layer and branch. */
   @state() gains: LayerGains[] = [];
   private heatmaps: Element[] = [];
   private gainChart: Element | null = null;
-  private readonly guard = new RunGuard();
 
   private taskList(): Task[] {
     const names = this.tasks.split(/[\s,]+/).filter(Boolean);
@@ -87,8 +93,7 @@ export class HymbaHeadImportance extends LabWidget {
     });
   }
 
-  protected override async compute(): Promise<void> {
-    const signal = this.guard.next();
+  protected override async compute(signal: AbortSignal): Promise<void> {
     const tasks = this.taskList();
     const m = await loadZooModel(this.model, (p) => (this.progress = p));
     this.tierNote = engineNote(m, this.engine);
@@ -100,18 +105,59 @@ export class HymbaHeadImportance extends LabWidget {
     this.gainChart = this.plotGains();
     this.cells = [];
     this.heatmaps = [];
-    await headImportance(queuedEngine(m, this.engine), {
-      tasks,
-      pairs: this.pairs,
-      n: cpuTierSequences(m, this.sequences),
-      seed: this.seed,
-      signal,
-      onCell: (cell) => {
-        if (signal.aborted) return;
-        this.cells = [...this.cells, cell];
-        this.heatmaps = this.plotHeatmaps(config.numLayers);
+    this.measuredSequences = 0;
+    const engine = queuedEngine(m, this.engine);
+    const max = cpuTierSequences(m, this.sequences);
+    // A one-sequence pilot over every cell (its first call: the intact run and one removal), timed; then as many
+    // sequences as fit the budget at that pace, in rounds that refine every cell.
+    await measureInRounds(
+      { max, ms: this.budgetMs },
+      async (from, n) => {
+        const before = new Map(this.cells.map((c) => [`${c.task}:${c.branch}@${c.layer}`, c]));
+        await headImportance(engine, {
+          tasks,
+          pairs: this.pairs,
+          n,
+          from,
+          seed: this.seed,
+          signal,
+          firstBatch: from === 0 ? 2 : undefined,
+          onProgress: (done, total) =>
+            this.reportProgress(signal, {
+              what: from === 0 ? 'Removing each branch in turn (a first sequence)' : `Refining on sequences ${from + 1}–${from + n}`,
+              done,
+              total,
+              unit: 'sequences',
+            }),
+          onCell: (cell) => {
+            if (signal.aborted) return;
+            const key = `${cell.task}:${cell.branch}@${cell.layer}`;
+            const old = before.get(key);
+            const merged = old ? mergeCells(old, cell) : cell;
+            const i = this.cells.findIndex((c) => `${c.task}:${c.branch}@${c.layer}` === key);
+            this.cells = i < 0 ? [...this.cells, merged] : this.cells.map((c, j) => (j === i ? merged : c));
+            this.heatmaps = this.plotHeatmaps(config.numLayers);
+          },
+        });
+        if (!signal.aborted) this.measuredSequences = from + n;
       },
-    });
+      { signal },
+    );
+  }
+
+  /** How many sequences the figure rests on (cells of an unfinished round rest on a few more). */
+  private basis(): string {
+    const counts = this.cells.map((c) => c.sequences);
+    if (!counts.length) return '';
+    const lo = Math.min(...counts);
+    const hi = Math.max(...counts);
+    const n = lo === hi ? `${lo}` : `${lo}–${hi}`;
+    const of = this.status === 'ready' && !this.cancelNote ? '' : ' so far';
+    return `Based on ${n} fresh ${hi === 1 ? 'sequence' : 'sequences'} per cell${of} (at most ${this.sequences}: the number is sized to this device's speed).`;
+  }
+
+  protected override partialNote(): string {
+    return `The heat-map is partial: ${this.cells.length} cells, each on the sequences answered before you cancelled.`;
   }
 
   private plotHeatmaps(layers: number): Element[] {
@@ -195,6 +241,7 @@ export class HymbaHeadImportance extends LabWidget {
         }
       </div>
       ${this.finding() ? html`<p class="finding" data-finding>${this.finding()}</p>` : ''}
+      ${this.cells.length ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''}
       <div class="charts">
         ${this.heatmaps.map(
           (h) =>
@@ -228,14 +275,22 @@ export class HymbaHeadImportance extends LabWidget {
           intact: pct(c.baseline),
           removed: pct(c.ablated),
           drop: pct(c.drop),
+          sequences: c.sequences,
         })),
-        ['task', 'layer', 'branch', 'intact', 'removed', 'drop'],
+        ['task', 'layer', 'branch', 'intact', 'removed', 'drop', 'sequences'],
         'accuracy drop per removed branch',
       )}
       ${this.renderExports({
         rows: () => this.cells.map((c) => ({ ...c })),
-        columns: ['task', 'layer', 'branch', 'baseline', 'ablated', 'drop'],
-        json: () => ({ model: this.model, pairs: this.pairs, sequences: this.sequences, cells: this.cells, gains: this.gains }),
+        columns: ['task', 'layer', 'branch', 'baseline', 'ablated', 'drop', 'sequences'],
+        json: () => ({
+          model: this.model,
+          pairs: this.pairs,
+          sequences: this.measuredSequences,
+          maxSequences: this.sequences,
+          cells: this.cells,
+          gains: this.gains,
+        }),
         svg: () => this.heatmaps[0] ?? null,
       })}
       ${this.isHidden('code') ? '' : codePanel(importanceSnippet({ model: this.model, pairs: this.pairs, n: this.sequences, seed: this.seed }))}

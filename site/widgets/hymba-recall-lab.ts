@@ -29,7 +29,8 @@ import { formatBytes } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { OKABE_ITO } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { RIGHT, RunGuard, WRONG, label, pct } from '../lib/features/recall-shared.ts';
+import { RIGHT, WRONG, label, pct } from '../lib/features/recall-shared.ts';
+import { measureInRounds } from '../../engine/analysis/sample-budget.ts';
 import { engineNote, loadCard, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
 import type { ModelCard } from '../../engine/train/card.ts';
 import { ZOO_NAMES } from '../../engine/train/zoo.ts';
@@ -37,6 +38,21 @@ import { recallSnippet } from '../lib/content/recall-snippets.ts';
 
 /** The pairs of the accuracy-vs-pairs curve (MQAR-128 allows 4–24 in the zoo's training range, up to 32). */
 const CURVE_PAIRS = [4, 8, 12, 16, 20, 24];
+/** Sequences at `pairs` in the first, timed round: a first accuracy and curve within seconds on any device. */
+const PILOT = 3;
+
+/** Accuracy by key→query distance over several rounds: the buckets' answers added up. */
+function mergeDistance(tables: RecallLabResults['byDistance'][]): RecallLabResults['byDistance'] {
+  const sum: Record<string, { right: number; queries: number }> = {};
+  for (const t of tables)
+    for (const [bucket, { accuracy, queries }] of Object.entries(t)) {
+      const b = (sum[bucket] ??= { right: 0, queries: 0 });
+      b.right += accuracy * queries;
+      b.queries += queries;
+    }
+  return Object.fromEntries(Object.entries(sum).map(([k, b]) => [k, { accuracy: b.right / b.queries, queries: b.queries }]));
+}
+
 /** Answered sequences drawn token by token (all of them are counted). */
 const SHOWN = 3;
 
@@ -123,6 +139,7 @@ export class HymbaRecallLab extends LabWidget {
     engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
     sequences: { kind: 'number', default: 24, min: 1, max: 64, int: true },
     curveSequences: { kind: 'number', default: 8, min: 0, max: 32, int: true },
+    budgetMs: { kind: 'number', default: 8_000, min: 500, max: 600_000, int: true },
   };
 
   /** The zoo model (models/<name>/). */
@@ -135,10 +152,12 @@ export class HymbaRecallLab extends LabWidget {
   declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   declare engine: EngineChoice;
-  /** Sequences answered at `pairs`. */
+  /** Sequences answered at `pairs`, at most: fewer on a slow device (sized to `budget-ms`). */
   declare sequences: number;
-  /** Sequences per point of the accuracy-vs-pairs curve (0: no curve). */
+  /** Sequences per point of the accuracy-vs-pairs curve at most, scaled with `sequences` (0: no curve). */
   declare curveSequences: number;
+  /** How long one toggle's measurement may take on this device (ms). */
+  declare budgetMs: number;
 
   /** Running accuracy at `pairs` (NaN until the first sequence is answered). Tests read it. */
   @state() accuracy = NaN;
@@ -147,14 +166,14 @@ export class HymbaRecallLab extends LabWidget {
   @state() private config: HymbaConfig | null = null;
   @state() private card: ModelCard | null = null;
   private chart: Element | null = null;
-  private readonly guard = new RunGuard();
+  /** Sequences per curve point (those not at `pairs`) so far. */
+  @state() private curveBasis = 0;
 
   private currentModes(): LayerMode[] {
     return this.config ? repairModes(this.config, this.modes).modes : [];
   }
 
-  protected override async compute(): Promise<void> {
-    const signal = this.guard.next();
+  protected override async compute(signal: AbortSignal): Promise<void> {
     const m = await loadZooModel(this.model, (p) => (this.progress = p));
     this.tierNote = engineNote(m, this.engine);
     const config = m.engine.config;
@@ -195,44 +214,75 @@ export class HymbaRecallLab extends LabWidget {
     this.results = r;
     this.accuracy = NaN;
     this.chart = null;
+    this.curveBasis = 0;
     // The sequences at `pairs`, then the curve's other points (at `pairs` the curve reuses them when it asks for no
-    // more), all in one call: a batching engine answers the whole toggle in one or a few GPU passes.
-    const points: RecallPoint[] = [{ pairs: this.pairs, n: this.sequences }];
-    if (this.curveSequences > 0)
-      for (const pairs of CURVE_PAIRS)
-        if (pairs !== this.pairs || this.curveSequences > this.sequences) points.push({ pairs, n: this.curveSequences });
-    const curve = new Map<number, PairsPoint>();
-    const tallies = points.map(() => ({ correct: 0, total: 0 }));
-    const [main] = await evaluatePoints(engine, mqar128(), points, {
-      seed: this.seed,
-      ablation,
-      signal,
-      onExample: (answered, point, index) => {
+    // more), answered together: a batching engine answers a round in one or a few GPU passes. In rounds sized to
+    // this device (sample-budget.ts): a pilot of PILOT main sequences with its share of the curve, timed, then as
+    // many as fit `budget-ms`; the curve's points take curveSequences/sequences of each round's count.
+    const curvePairs = this.curveSequences > 0 ? CURVE_PAIRS.filter((p) => p !== this.pairs || this.curveSequences > this.sequences) : [];
+    const share = (k: number) => Math.ceil((k * this.curveSequences) / this.sequences);
+    // By curve pairs, and 'main' for the sequences at `pairs`.
+    const tallies = new Map<number | 'main', { correct: number; total: number; sequences: number }>(
+      (['main', ...curvePairs] as const).map((p) => [p, { correct: 0, total: 0, sequences: 0 }]),
+    );
+    const byDistance: RecallLabResults['byDistance'][] = [];
+    const updateCurve = () => {
+      const curveAt = (pairs: number): PairsPoint | null => {
+        const t = tallies.get(pairs) ?? (pairs === this.pairs && curvePairs.length ? tallies.get('main')! : null);
+        return t && t.total > 0 ? { pairs, accuracy: t.correct / t.total, correct: t.correct, total: t.total } : null;
+      };
+      r.curve = CURVE_PAIRS.map(curveAt).filter((p): p is PairsPoint => p !== null);
+      this.chart = this.plot();
+      this.requestUpdate();
+    };
+    await measureInRounds(
+      { max: this.sequences, ms: this.budgetMs, pilot: Math.min(PILOT, this.sequences) },
+      async (from, n) => {
+        const points: RecallPoint[] = [{ pairs: this.pairs, n, from }];
+        const [cf, ct] = [share(from), share(from + n)];
+        if (ct > cf) for (const pairs of curvePairs) points.push({ pairs, n: ct - cf, from: cf });
+        const total = points.reduce((a, p) => a + p.n, 0);
+        let done = 0;
+        const [main] = await evaluatePoints(engine, mqar128(), points, {
+          seed: this.seed,
+          ablation,
+          signal,
+          firstBatch: from === 0 ? 1 : undefined,
+          onExample: (answered, point) => {
+            if (signal.aborted) return;
+            this.reportProgress(signal, {
+              what: from === 0 ? 'Answering a first few sequences' : `Answering more sequences (${from + n} at ${this.pairs} pairs)`,
+              done: ++done,
+              total,
+              unit: 'sequences',
+            });
+            const t = tallies.get(point === 0 ? 'main' : points[point].pairs)!;
+            t.correct += answered.queries.filter((q) => q.correct).length;
+            t.total += answered.queries.length;
+            t.sequences++;
+            if (point === 0) {
+              r.examples.push(answered);
+              r.total = t.total;
+              r.correct = t.correct;
+              r.accuracy = r.correct / r.total;
+              this.accuracy = r.accuracy;
+            }
+          },
+        });
         if (signal.aborted) return;
-        const right = answered.queries.filter((q) => q.correct).length;
-        const t = tallies[point];
-        t.correct += right;
-        t.total += answered.queries.length;
-        if (point === 0) {
-          r.examples.push(answered);
-          r.total = t.total;
-          r.correct = t.correct;
-          r.accuracy = r.correct / r.total;
-          this.accuracy = r.accuracy;
-        }
-        // A finished point goes on the curve (the first is the curve's point at `pairs` unless that has its own).
-        const { pairs, n } = points[point];
-        const onCurve = this.curveSequences > 0 && (point > 0 || !points.slice(1).some((p) => p.pairs === pairs));
-        if (index === n - 1 && onCurve) {
-          curve.set(pairs, { pairs, accuracy: t.correct / t.total, correct: t.correct, total: t.total });
-          r.curve = CURVE_PAIRS.filter((p) => curve.has(p)).map((p) => curve.get(p)!);
-          this.chart = this.plot();
-          this.requestUpdate();
-        }
+        byDistance.push(main.byDistance);
+        r.byDistance = mergeDistance(byDistance);
+        this.curveBasis = curvePairs.length ? tallies.get(curvePairs[0])!.sequences : 0;
+        updateCurve();
       },
-    });
-    if (signal.aborted) return;
-    r.byDistance = main.byDistance;
+      { signal },
+    );
+    if (!signal.aborted) updateCurve();
+  }
+
+  protected override partialNote(): string {
+    const n = this.results?.examples.length ?? 0;
+    return `The accuracy and the curve are partial: they rest on the ${n} ${n === 1 ? 'sequence' : 'sequences'} answered before you cancelled.`;
   }
 
   private setModes(modes: LayerMode[]): void {
@@ -391,10 +441,15 @@ export class HymbaRecallLab extends LabWidget {
     if (!r || r.total === 0) return html`<p class="headline">Answering fresh sequences…</p>`;
     const done = r.examples.length;
     return html`<p class="headline" aria-live="polite">
-      Accuracy at ${r.pairs} pairs: <strong class="accuracy">${pct(r.accuracy)}</strong> (${r.correct} of ${r.total} answers right, ${done}
-      ${done === 1 ? 'sequence' : 'sequences'}${this.status === 'ready' ? '' : ' so far'}).
-      ${r.ablation ? html`<span class="note">Ablation: <code>${r.ablation}</code>.</span>` : html`<span class="note">The model as trained.</span>`}
-    </p>`;
+        Accuracy at ${r.pairs} pairs: <strong class="accuracy">${pct(r.accuracy)}</strong> (${r.correct} of ${r.total} answers right,
+        ${done} ${done === 1 ? 'sequence' : 'sequences'}${this.status === 'ready' ? '' : ' so far'}).
+        ${r.ablation ? html`<span class="note">Ablation: <code>${r.ablation}</code>.</span>` : html`<span class="note">The model as trained.</span>`}
+      </p>
+      <p class="note basis" data-basis>
+        Based on ${done} fresh
+        ${done === 1 ? 'sequence' : 'sequences'}${this.curveBasis ? ` (and ${this.curveBasis} per other point of the curve)` : ''}${this.status === 'ready' && !this.cancelNote ? '' : ' so far'}:
+        at most ${this.sequences}, as many as this device answers in ${Math.round(this.budgetMs / 1000)} s.
+      </p>`;
   }
 
   private renderCache(r: RecallLabResults | null): TemplateResult {

@@ -7,14 +7,16 @@ import { css, html, type TemplateResult } from 'lit';
 import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import { cacheBytes } from '../../engine/cache/calculator.ts';
-import { evaluateRecall, FRESH_SEED, freshExamples, mqar128, tokensPerSecond } from '../../engine/analysis/recall.ts';
+import { evaluatePoints, FRESH_SEED, freshExamples, mqar128, tokensPerSecond } from '../../engine/analysis/recall.ts';
 import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, requestKey } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { OKABE_ITO } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { RunGuard, pct } from '../lib/features/recall-shared.ts';
+import { pct } from '../lib/features/recall-shared.ts';
+import { sequencesWithin } from '../../engine/analysis/sample-budget.ts';
+import type { LoadedModel } from '../lib/page/engine-controller.ts';
 import { cpuTierSequences, engineFor, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
 import { roadmapSnippet } from '../lib/content/recall-snippets.ts';
 
@@ -65,12 +67,19 @@ export const PAPER_TABLE_1 = [
   { step: 'E. + meta tokens', model: 'hymba', recall: 51.79, throughput: 2695.8, cacheMB: 40.0, reason: 'Learned memory initialization' },
 ] as const;
 
+/** Sequences per model in the first pass: a number on every row soon, whatever the device. */
+const PILOT = 2;
+
 export interface RoadmapRow {
   step: string;
   model: string;
   /** Ours: MQAR-128 accuracy at `pairs` (fresh sequences), cache bytes at 128 tokens, prefill tokens/s here. */
   recall: number | null;
   answers: string;
+  /** The answers and sequences the recall rests on (it grows as the second pass tops it up). */
+  correct: number;
+  total: number;
+  sequences: number;
   cacheBytes: number | null;
   tokensPerSecond: number | null;
   /** Why a row has no numbers (e.g. the model is not on the site). */
@@ -113,13 +122,16 @@ export class HymbaRoadmap extends LabWidget {
     seed: { kind: 'number', default: FRESH_SEED, min: 0, max: 2 ** 31 - 1, int: true },
     engine: { kind: 'enum', default: 'auto', values: ['auto', 'cpu'] },
     speedMs: { kind: 'number', default: 400, min: 0, max: 2000, int: true },
+    budgetMs: { kind: 'number', default: 30_000, min: 500, max: 600_000, int: true },
   };
 
   declare pairs: number;
-  /** Fresh sequences per model. */
+  /** Fresh sequences per model at most; fewer on a slow device (sized to `budget-ms`). */
   declare sequences: number;
-  /** Sequences actually measured: fewer on the CPU tier (see cpuTierSequences). */
-  @state() measuredSequences = 32;
+  /** How long the recall measurements of all seven models may take on this device (ms). */
+  declare budgetMs: number;
+  /** Sequences measured per model so far (the fewest of any row). */
+  @state() measuredSequences = 0;
   declare seed: number;
   /** auto: the page's engine (WebGPU when available); cpu: the CPU reference engine. */
   declare engine: EngineChoice;
@@ -129,37 +141,41 @@ export class HymbaRoadmap extends LabWidget {
   /** One row per roadmap step, filled in as each model is measured. Tests read it. */
   @state() rows: RoadmapRow[] = [];
   private chart: Element | null = null;
-  private readonly guard = new RunGuard();
-
-  protected override async compute(): Promise<void> {
-    const signal = this.guard.next();
+  /**
+   * Two passes, so every row shows a number soon on any device: first each model on PILOT sequences (timed) and its
+   * speed; then each model topped up with the next sequences of the same stream, as many as its share of
+   * `budget-ms` allows at the pace its pilot measured (up to `sequences`).
+   */
+  protected override async compute(signal: AbortSignal): Promise<void> {
     this.rows = PAPER_TABLE_1.map((paper) => ({
       step: paper.step,
       model: paper.model,
       recall: null,
       answers: '',
+      correct: 0,
+      total: 0,
+      sequences: 0,
       cacheBytes: null,
       tokensPerSecond: null,
       note: 'waiting…',
       paper,
     }));
+    this.measuredSequences = 0;
     const failures: string[] = [];
+    const models: Array<{ m: LoadedModel; msPerSequence: number } | null> = [];
+    const steps = PAPER_TABLE_1.length;
     for (const [i, paper] of PAPER_TABLE_1.entries()) {
       if (signal.aborted) return;
+      this.reportProgress(signal, { what: `First pass: ${paper.model}`, done: i, total: steps, unit: 'models' });
       const row = { ...this.rows[i] };
       try {
         const m = await loadZooModel(paper.model, (p) => (this.progress = p));
         this.tierNote = engineNote(m, this.engine);
         row.cacheBytes = cacheBytes(m.engine.config, { seqLen: mqar128().seqLen }).total_bytes;
-        this.measuredSequences = cpuTierSequences(m, this.sequences);
-        const r = await evaluateRecall(queuedEngine(m, this.engine), mqar128(), {
-          pairs: this.pairs,
-          n: this.measuredSequences,
-          seed: this.seed,
-          signal,
-        });
-        row.recall = r.accuracy;
-        row.answers = `${r.correct}/${r.total}`;
+        const pilot = Math.min(PILOT, cpuTierSequences(m, this.sequences));
+        const t0 = performance.now();
+        await this.measure(m, row, 0, pilot, signal);
+        models[i] = { m, msPerSequence: (performance.now() - t0) / pilot };
         if (this.speedMs > 0) {
           const ids = Array.from(freshExamples(mqar128(), this.pairs, 1, this.seed)[0].ids);
           // A fresh key each time: a speed measurement must run, never be served from the result cache.
@@ -170,14 +186,57 @@ export class HymbaRoadmap extends LabWidget {
         }
         row.note = '';
       } catch (e) {
+        if (signal.aborted) return;
+        models[i] = null;
         row.note = (e as Error).message;
         failures.push(`${paper.model}: ${row.note}`);
       }
       if (signal.aborted) return;
-      this.rows = this.rows.map((r, j) => (j === i ? row : r));
-      this.chart = this.plot();
+      this.setRow(i, row);
     }
     if (failures.length === PAPER_TABLE_1.length) throw new Error(`No roadmap model could be measured. ${failures[0]}`);
+    // Second pass: each model's share of the budget at its own measured pace.
+    const plan = models.map((x) =>
+      x ? sequencesWithin({ max: cpuTierSequences(x.m, this.sequences), ms: this.budgetMs / steps, pilot: PILOT }, x.msPerSequence) : 0,
+    );
+    const total = plan.reduce((a, n, i) => a + Math.max(0, n - this.rows[i].sequences), 0);
+    let done = 0;
+    for (const [i, x] of models.entries()) {
+      const row = { ...this.rows[i] };
+      const more = plan[i] - row.sequences;
+      if (!x || more <= 0) continue;
+      if (signal.aborted) return;
+      this.reportProgress(signal, { what: `Second pass: more sequences for ${row.model}`, done, total, unit: 'sequences' });
+      await this.measure(x.m, row, row.sequences, more, signal);
+      if (signal.aborted) return;
+      done += more;
+      this.setRow(i, row);
+    }
+  }
+
+  /** Answer sequences from..from+n-1 on `m` and add them to the row's count. */
+  private async measure(m: LoadedModel, row: RoadmapRow, from: number, n: number, signal: AbortSignal): Promise<void> {
+    const [r] = await evaluatePoints(queuedEngine(m, this.engine), mqar128(), [{ pairs: this.pairs, n, from }], {
+      seed: this.seed,
+      signal,
+    });
+    if (signal.aborted) return;
+    row.correct += r.correct;
+    row.total += r.total;
+    row.sequences += n;
+    row.recall = row.correct / row.total;
+    row.answers = `${row.correct}/${row.total}`;
+  }
+
+  private setRow(i: number, row: RoadmapRow): void {
+    this.rows = this.rows.map((r, j) => (j === i ? row : r));
+    const measured = this.rows.filter((r) => r.sequences > 0);
+    this.measuredSequences = measured.length ? Math.min(...measured.map((r) => r.sequences)) : 0;
+    this.chart = this.plot();
+  }
+
+  protected override partialNote(): string {
+    return `The table is partial: each recall rests on the sequences answered before you cancelled (see "Sequences").`;
   }
 
   private plot(): Element {
@@ -214,6 +273,7 @@ export class HymbaRoadmap extends LabWidget {
               <th scope="col">Step</th>
               <th scope="col">Zoo model</th>
               <th scope="col">Recall (ours)</th>
+              <th scope="col">Sequences</th>
               <th scope="col" class="paper">Recall (paper)</th>
               <th scope="col">Cache (ours, 128 tok)</th>
               <th scope="col" class="paper">Cache (paper, 8k)</th>
@@ -230,6 +290,7 @@ export class HymbaRoadmap extends LabWidget {
                   <td class="recall" title=${r.answers ? `${r.answers} answers right` : r.note}>
                     ${r.recall === null ? (r.note === 'waiting…' ? '…' : '–') : pct(r.recall)}
                   </td>
+                  <td class="sequences">${r.sequences || '…'}</td>
                   <td class="paper">${r.paper.recall.toFixed(2)}%</td>
                   <td class="cache">${r.cacheBytes === null ? '…' : formatBytes(r.cacheBytes)}</td>
                   <td class="paper">${r.paper.cacheMB} MB</td>
@@ -241,22 +302,24 @@ export class HymbaRoadmap extends LabWidget {
         </table>
       </div>
       ${this.rows.filter((r) => r.note && r.note !== 'waiting…').map((r) => html`<p class="note">${r.model}: ${r.note}</p>`)}
+      ${this.measuredSequences ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''}
       <p class="note">
         Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
         throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
-        ${this.measuredSequences} fresh sequences with ${this.pairs} pairs; cache bytes from the engine's calculator (FP16 KV, FP32 SSM
-        state) at 128 tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures dispatch overhead more
-        than arithmetic. The two columns answer the same question at very different scales: compare the direction of each step, not the
-        values.
+        fresh sequences with ${this.pairs} pairs (as many per model as this device answers in its time budget, at most ${this.sequences});
+        cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at 128 tokens; tokens/s of one 128-token prefill on this device,
+        which for a model this small measures dispatch overhead more than arithmetic. The two columns answer the same question at very
+        different scales: compare the direction of each step, not the values.
       </p>
       <div class="chart">${this.chart}</div>
-      ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
+      ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'sequences', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
       ${this.renderExports({
         rows: () => this.exportRows(),
         columns: [
           'step',
           'model',
           'recall',
+          'sequences',
           'paper_recall',
           'cache_bytes',
           'paper_cache_mb',
@@ -269,11 +332,21 @@ export class HymbaRoadmap extends LabWidget {
     `;
   }
 
+  /** How many sequences the recall column rests on. */
+  private basis(): string {
+    const counts = this.rows.filter((r) => r.sequences > 0).map((r) => r.sequences);
+    const lo = Math.min(...counts);
+    const hi = Math.max(...counts);
+    const of = this.status === 'ready' && !this.cancelNote ? '' : ' so far';
+    return `Recall based on ${lo === hi ? lo : `${lo}–${hi}`} fresh ${hi === 1 ? 'sequence' : 'sequences'} per model${of} (at most ${this.sequences}: the number is sized to this device's speed).`;
+  }
+
   private exportRows() {
     return this.rows.map((r) => ({
       step: r.step,
       model: r.model,
       recall: r.recall === null ? '' : Number(r.recall.toFixed(4)),
+      sequences: r.sequences,
       paper_recall: r.paper.recall / 100,
       cache_bytes: r.cacheBytes ?? '',
       paper_cache_mb: r.paper.cacheMB,

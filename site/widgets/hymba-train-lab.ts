@@ -32,6 +32,15 @@ const EVAL_PAIRS = 16;
 const CHECK_SEQUENCES = 4;
 const CHECK_SEED = 99;
 const RUN_COLOURS = [OKABE_ITO.blue, OKABE_ITO.vermillion];
+/** A first step later than this (on a software GPU, batch 32 takes minutes a step) gets the plain "too slow" note,
+ * so that the reader has it within 10 s of pressing Train. */
+const FIRST_STEP_MS = 9_000;
+/** A run whose estimate is longer than this is too long to wait for here: offer the short run. */
+const PATIENCE_S = 600;
+/** Each advance() is sized to take about this long, so the page updates and Cancel acts between steps. */
+const CHUNK_MS = 1000;
+/** The short run offered on a slow device aims at about this long. */
+const SHORT_RUN_S = 90;
 
 interface LabRun {
   id: number;
@@ -44,6 +53,8 @@ interface LabRun {
   step: number;
   seconds: number;
   done: boolean;
+  /** Cancelled before its last step: the curves show the run up to `step`. */
+  stopped: boolean;
   /** The answers of the trained model on the check sequences (set once training ends). */
   predictions: number[] | null;
 }
@@ -115,6 +126,8 @@ export class HymbaTrainLab extends LabWidget {
   /** Set when the tab was hidden during training: resume when it is visible again. */
   private pausedByHidden = false;
   @state() private message = '';
+  /** Said plainly when this device is too slow for the run, with the short run it can do (or null). */
+  @state() slowDevice: { text: string; shortRun: { steps: number; batch: number; seconds: number } } | null = null;
   /** A model loaded from files, and how its answers compare with the trained run's. */
   @state() loaded: { label: string; predictions: number[]; accuracy: number; same: number | null; total: number } | null = null;
   private session: TrainSession | null = null;
@@ -192,6 +205,7 @@ export class HymbaTrainLab extends LabWidget {
         step: t.steps,
         seconds: t.wall_seconds ?? 0,
         done: true,
+        stopped: false,
         predictions: null,
       },
     ];
@@ -266,6 +280,7 @@ export class HymbaTrainLab extends LabWidget {
       step: 0,
       seconds: 0,
       done: false,
+      stopped: false,
       predictions: null,
     };
     const size = this.width || this.seqLen !== 128 ? `, width ${config.hiddenSize}, ${this.seqLen} tokens` : '';
@@ -273,47 +288,114 @@ export class HymbaTrainLab extends LabWidget {
     this.runs = [...this.runs.slice(-1), run];
     this.training = true;
     this.paused = false;
-    this.message = 'Building the training graph (compiling the GPU kernels)…';
+    this.slowDevice = null;
+    this.message = '';
     this.status = 'running';
     this.session?.dispose();
     this.session = null;
+    const signal = this.beginWork('Building the training graph (compiling the GPU kernels)');
+    // Cancel frees the controls at once; the step in flight on the GPU finishes, and the loop stops after it.
+    signal.addEventListener('abort', () => {
+      if (this.current === run) this.training = false;
+    });
+    const started = performance.now();
+    // Said within FIRST_STEP_MS whether or not the first step has come back: on a software GPU it may take minutes.
+    const slowTimer = setTimeout(() => {
+      if (run.step === 0 && !signal.aborted) this.noteSlow(settings, null, (performance.now() - started) / 1000);
+    }, FIRST_STEP_MS);
     try {
       const gpu = await getPageGpu();
       const session = await TrainSession.create(gpu.device, config, task, settings);
       this.session = session;
-      this.message = '';
-      while (!session.done) {
+      // One step first (the reader sees it soon), then chunks of about CHUNK_MS each.
+      let chunk = 1;
+      while (!session.done && !signal.aborted) {
         if (this.paused) {
           this.status = 'ready';
-          await new Promise<void>((r) => (this.resume = r));
-          if (this.session !== session) return; // a new run replaced this one
+          await new Promise<void>((r) => {
+            this.resume = r;
+            signal.addEventListener('abort', () => r(), { once: true });
+          });
+          if (this.session !== session || signal.aborted) break; // a new run replaced this one, or Cancel
           this.status = 'running';
         }
+        this.reportProgress(signal, { what: `Training ${this.zoo}`, done: session.step, total: settings.steps, unit: 'steps' });
         const before = session.step;
-        const losses = await session.advance(this.logEvery);
+        const losses = await session.advance(chunk);
         losses.forEach((loss, i) => {
           const step = before + i + 1;
-          if (step % this.logEvery === 0 || step === settings.steps) run.losses.push({ step, loss });
+          if (step === 1 || step % this.logEvery === 0 || step === settings.steps) run.losses.push({ step, loss });
         });
         run.step = session.step;
         run.seconds = session.seconds;
+        const perStep = session.seconds / session.step;
+        chunk = Math.max(1, Math.min(this.logEvery, Math.floor(CHUNK_MS / 1000 / perStep)));
+        if (before === 0 && perStep * settings.steps > PATIENCE_S) this.noteSlow(settings, perStep, 0);
+        this.reportProgress(signal, { what: `Training ${this.zoo}`, done: session.step, total: settings.steps, unit: 'steps' });
         const evalNow =
           session.done || (this.evalEvery > 0 && Math.floor(session.step / this.evalEvery) > Math.floor(before / this.evalEvery));
-        if (evalNow && this.evalSequences > 0)
+        if (evalNow && this.evalSequences > 0 && !signal.aborted)
           run.accuracy.push({ step: session.step, accuracy: await session.accuracy(evalPairs, this.evalSequences) });
         this.redraw();
+      }
+      if (signal.aborted) {
+        run.stopped = true;
+        run.label += ` (stopped at step ${run.step})`;
+        this.redraw();
+        return;
       }
       run.done = true;
       run.predictions = await this.answers(await checkpointOf(config, await session.params()).then((c) => new CpuEngine(c.ck)));
       this.redraw();
     } catch (err) {
-      this.message = `Training stopped: ${(err as Error).message}`;
+      // After a Cancel, a newer run may have disposed this one's session under its last step: not a failure.
+      if (!signal.aborted) this.message = `Training stopped: ${(err as Error).message}`;
     } finally {
-      if (this.runs.includes(run)) {
+      clearTimeout(slowTimer);
+      this.endWork(signal);
+      if (this.current === run) {
         this.training = false;
         this.status = 'ready';
       }
     }
+  }
+
+  /**
+   * Tell the reader plainly that this device is too slow for the run as set, and offer a short one it can do:
+   * `perStep` is the measured seconds per step, or null when the first step has not come back after `waited` s.
+   */
+  private noteSlow(s: { steps: number; batch: number }, perStep: number | null, waited: number): void {
+    // A step's cost grows slower than its batch (measured on SwiftShader: batch 8 ≈ 4.6× batch 1): ~batch^0.7.
+    const atBatch1 = (perStep ?? waited) / Math.pow(s.batch, 0.7);
+    const steps = Math.max(5, Math.min(200, Math.floor(SHORT_RUN_S / atBatch1)));
+    const seconds = Math.round(steps * atBatch1);
+    const pace =
+      perStep === null
+        ? `its first training step has not finished after ${Math.round(waited)} s`
+        : `one training step takes ${perStep.toFixed(1)} s here, so ${s.steps} steps would take about ${duration(perStep * s.steps)}`;
+    this.slowDevice = {
+      text: `This device is too slow for this run: ${pace} (a GPU takes milliseconds a step; this is probably a software GPU). A short run with batch 1 fits in a minute or two: too short to learn recall, but you can watch the loss fall.`,
+      shortRun: { steps, batch: 1, seconds },
+    };
+  }
+
+  /** Cancel the slow run and start the short one. */
+  private async trainShort(): Promise<void> {
+    const short = this.slowDevice?.shortRun;
+    if (!short) return;
+    this.cancel(); // frees `training` at once (see train())
+    this.steps = short.steps;
+    this.batch = short.batch;
+    await this.train();
+  }
+
+  protected override canResume(): boolean {
+    return false; // "Train" starts a new run; the stopped one stays on the charts
+  }
+
+  protected override partialNote(): string {
+    const run = this.current;
+    return run ? `The curves show the run up to step ${run.step} of ${run.settings.steps}.` : '';
   }
 
   /** The answers (argmax at every query) on the fixed check sequences. */
@@ -388,18 +470,17 @@ export class HymbaTrainLab extends LabWidget {
     const { steps } = run.settings;
     const rate = run.seconds > 0 ? run.step / run.seconds : 0;
     const rateText = rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
-    const left = rate > 0 ? Math.ceil((steps - run.step) / rate) : null;
     const lastLoss = run.losses[run.losses.length - 1]?.loss;
     const lastAcc = run.accuracy[run.accuracy.length - 1]?.accuracy;
+    // The bar, the time left and Cancel are the shared progress line's (HymbaWidget); this line adds the numbers.
     return html`<p class="progress" aria-live="polite">
-      <progress max=${steps} .value=${run.step}></progress>
       Step <strong class="step">${run.step}</strong> of
-      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${
-        left !== null && !run.done ? ` · about ${left} s left` : ''
-      }${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
+      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
         lastAcc !== undefined ? html` · recall <strong>${pct(lastAcc)}</strong>` : ''
       }
-      ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}
+      ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}${
+        run.stopped ? ' · stopped (partial run)' : ''
+      }
     </p>`;
   }
 
@@ -464,7 +545,19 @@ export class HymbaTrainLab extends LabWidget {
         </button>
       </div>
       <p class="note">${this.entry().description}</p>
-      ${this.message ? html`<p class="note" role="status">${this.message}</p>` : ''} ${this.renderProgress()}
+      ${this.message ? html`<p class="note" role="status">${this.message}</p>` : ''}
+      ${
+        this.slowDevice
+          ? html`<p class="slow-device" role="alert">
+              ${this.slowDevice.text}
+              <button type="button" name="short-run" @click=${() => void this.trainShort()}>
+                Train a short run instead: ${this.slowDevice.shortRun.steps} steps × batch ${this.slowDevice.shortRun.batch} (about
+                ${duration(this.slowDevice.shortRun.seconds)} here)
+              </button>
+            </p>`
+          : ''
+      }
+      ${this.renderProgress()}
       ${
         run
           ? html`<div class="charts">
@@ -508,6 +601,13 @@ export class HymbaTrainLab extends LabWidget {
       }
     `;
   }
+}
+
+/** Seconds as the reader reads them: "40 s", "12 min", "3.5 h". */
+function duration(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 define('hymba-train-lab', HymbaTrainLab);

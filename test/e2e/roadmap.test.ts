@@ -36,6 +36,7 @@ beforeAll(async () => {
     el.sequences = 4;
     el.speedMs = 100;
     el.engine = 'cpu';
+    el.budgetMs = 600_000; // all 4 sequences on any device: the recall is checked against the card
   });
   await page.locator(WIDGET).scrollIntoViewIfNeeded();
   await waitForStatus(page, WIDGET, 'ready', 180_000);

@@ -4,7 +4,8 @@
 //    (attribute, URL, the iframe route) is decoded through the schema: out-of-range values are clamped and the widget
 //    says so in a visible note;
 //  - work only once the widget is on screen: until then it stays `loading` and says "waiting until visible";
-//  - a status line for model downloads (bytes) and for the CPU fallback note;
+//  - a status line for model downloads (bytes) and for the CPU fallback note (the progress line and Cancel of long
+//    work are HymbaWidget's, widget-base.ts);
 //  - `hide="a,b"`: a teacher hides controls by name (the names are the widget's settings, plus "export", "code");
 //  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
 import { html, unsafeCSS, type PropertyDeclaration, type PropertyValues, type TemplateResult } from 'lit';
@@ -167,7 +168,7 @@ export abstract class LabWidget extends HymbaWidget {
     else if (this.progress) {
       const { loaded, total, model } = this.progress;
       line = `Loading model “${model}”: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}…`;
-    } else if (this.status !== 'ready') line = 'Computing…';
+    } else if (this.status !== 'ready' && !this.progressShown) line = 'Computing…';
     const notes = Object.values(this.settingNotes);
     return html`${notes.map((n) => html`<p class="note setting-note" role="note">${n}</p>`)}${this.tierNote ? html`<p class="note tier">${this.tierNote}</p>` : ''}${line ? html`<p class="status-line" aria-live="polite">${line}</p>` : ''}`;
   }

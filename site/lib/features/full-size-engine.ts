@@ -37,7 +37,9 @@ export async function randomGpuEngine(gpu: GpuContext, config: HymbaConfig, say:
 }
 
 export interface SpeedResult {
+  /** Timed steps (fewer than asked when cancelled: `partial`). */
   steps: number;
+  partial: boolean;
   layers: number;
   msPerToken: number;
   tokensPerSecond: number;
@@ -46,15 +48,32 @@ export interface SpeedResult {
   note: string;
 }
 
-/** Prefill BOS, one untimed warm-up step, then `steps` timed decode steps (greedy, logits read back each step). */
-export async function measureDecode(session: DecodeSession, steps: number, config: HymbaConfig): Promise<SpeedResult> {
+/**
+ * Prefill BOS, one untimed warm-up step, then `steps` timed decode steps (greedy, logits read back each step).
+ * `onToken(done)` after each timed step; `signal` stops it between tokens: the result then covers the steps done
+ * (`partial`), or is null when none was.
+ */
+export async function measureDecode(
+  session: DecodeSession,
+  steps: number,
+  config: HymbaConfig,
+  o: { onToken?: (done: number, phase: 'warm-up' | 'timed') => void; signal?: { aborted: boolean } } = {},
+): Promise<SpeedResult | null> {
   let logits = (await session.prefill([config.bosTokenId])).logits;
+  o.onToken?.(0, 'warm-up');
+  if (o.signal?.aborted) return null;
   logits = (await session.step(argmax(logits))).logits;
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) logits = (await session.step(argmax(logits))).logits;
-  const ms = (performance.now() - t0) / steps;
+  let done = 0;
+  while (done < steps && !o.signal?.aborted) {
+    logits = (await session.step(argmax(logits))).logits;
+    o.onToken?.(++done, 'timed');
+  }
+  if (done === 0) return null;
+  const ms = (performance.now() - t0) / done;
   return {
-    steps,
+    steps: done,
+    partial: done < steps,
     layers: config.numLayers,
     msPerToken: ms,
     tokensPerSecond: 1000 / ms,
