@@ -17,6 +17,7 @@ import type { Engine } from '../model.ts';
 import { formatAblation, type Ablation } from '../ablation.ts';
 import type { Example } from '../tasks/types.ts';
 import { tokenLoss } from '../text/lm-eval.ts';
+import { DEFAULT_BATCH } from './recall.ts';
 import {
   ablationPlan,
   ClaimsError,
@@ -95,21 +96,41 @@ export function textWindows(all: Example[], n: number, phase = 0): Example[] {
   return Array.from({ length: n }, (_, k) => all[Math.floor(k * step + phase * step)]);
 }
 
-/** Per-window mean loss of every target ≥ 0, under one ablation. */
+/** Mean loss over the targets ≥ 0 of a window, from its logits [positions, V]. */
+function windowLoss(logits: Float32Array, w: Example, V: number): number {
+  let nats = 0;
+  let count = 0;
+  for (let t = 0; t < w.targets.length; t++) {
+    if (w.targets[t] < 0) continue;
+    nats += tokenLoss(logits, t, V, w.targets[t]);
+    count++;
+  }
+  if (count === 0) throw new ClaimsError('a validation window has no targets');
+  return nats / count;
+}
+
+/**
+ * Per-window mean loss under one ablation: through forwardBatch where the engine has it (WebGPU: a GPU round trip
+ * per forward is what these small models cost, as in recall.ts answerExamples), one forward per window otherwise.
+ */
 async function windowLosses(engine: Engine, windows: Example[], run: { ablation: Ablation; meta: boolean }, tick: () => void) {
   const V = engine.config.vocabSize;
   const out: number[] = [];
-  for (const w of windows) {
-    const logits = (await engine.forward(Array.from(w.ids), { meta: run.meta, ablation: run.ablation })).logits.data;
-    let nats = 0;
-    let count = 0;
-    for (let t = 0; t < w.targets.length; t++) {
-      if (w.targets[t] < 0) continue;
-      nats += tokenLoss(logits, t, V, w.targets[t]);
-      count++;
+  if (engine.forwardBatch) {
+    const batch = engine.batchHint ?? DEFAULT_BATCH;
+    for (let i = 0; i < windows.length; i += batch) {
+      const chunk = windows.slice(i, i + batch);
+      const items = chunk.map((w) => ({ ids: Array.from(w.ids), positions: Array.from(w.ids.keys()), ablation: run.ablation }));
+      const logits = await engine.forwardBatch(items, { meta: run.meta });
+      chunk.forEach((w, k) => {
+        out.push(windowLoss(logits[k].data, w, V));
+        tick();
+      });
     }
-    if (count === 0) throw new ClaimsError('a validation window has no targets');
-    out.push(nats / count);
+    return out;
+  }
+  for (const w of windows) {
+    out.push(windowLoss((await engine.forward(Array.from(w.ids), { meta: run.meta, ablation: run.ablation })).logits.data, w, V));
     tick();
   }
   return out;
