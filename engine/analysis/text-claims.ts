@@ -31,9 +31,9 @@ import {
 /** Bumped when a field changes meaning. */
 export const TEXT_CLAIMS_VERSION = 1;
 /** Validation windows the loss ablations are scored on, evenly spread over the validation split. */
-export const DEFAULT_TEXT_WINDOWS = 48;
+export const DEFAULT_TEXT_WINDOWS = 24;
 /** Of those, the windows the tap statistics read. */
-export const DEFAULT_TEXT_STATS_WINDOWS = 8;
+export const DEFAULT_TEXT_STATS_WINDOWS = 6;
 /** The smallest loss rise (nats/token) that counts as "this branch matters", whatever the sample. */
 export const MIN_RISE = 0.01;
 
@@ -147,15 +147,19 @@ export async function measureTextClaims(engine: Engine, weights: WeightReader, o
   if (!Number.isInteger(statsN) || statsN < 1 || statsN > windows.length)
     throw new ClaimsError(`statsWindows must be an integer in 1..${windows.length}, got ${statsN}`);
   const plan = ablationPlan(c);
-  const total = windows.length * (plan.length + 1);
+  const total = windows.length * (new Set(plan.map((p) => `${formatAblation(p.ablation)}|${p.meta}`)).size + 1);
   let done = 0;
   const tick = () => o.onProgress?.({ stage: 'ablations', done: ++done, total });
 
   const base = await windowLosses(engine, windows, { ablation: [], meta: true }, tick);
   const loss = mean(base);
   const ablations = [];
+  // One run per distinct (spec, meta): "global attention" of an all-global model is "all attention", measured once.
+  const runs = new Map<string, number[]>();
   for (const p of plan) {
-    const losses = await windowLosses(engine, windows, p, tick);
+    const key = `${formatAblation(p.ablation)}|${p.meta}`;
+    const losses = runs.get(key) ?? (await windowLosses(engine, windows, p, tick));
+    runs.set(key, losses);
     const diff = losses.map((l, i) => l - base[i]);
     const rise = mean(diff);
     const sd = Math.sqrt(diff.reduce((s, d) => s + (d - rise) ** 2, 0) / (diff.length - 1));
@@ -242,6 +246,8 @@ export interface TextClaimsSummary {
   };
   /** Attention / SSM output magnitude as they enter the fusion (β ⊙ RMSNorm), per hybrid layer, and their mean. */
   ratio_fused?: { by_layer: Record<string, Spread>; mean: Spread };
+  /** The same before the norms and β: the raw outputs (the paper's Fig. 12 compares these). */
+  ratio_raw?: { by_layer: Record<string, Spread>; mean: Spread };
 }
 
 export interface TextClaimsBlock {
@@ -303,11 +309,15 @@ export function textClaimsSummary(seeds: TextClaims[], seqLen: number): TextClai
   }
   const hybrid = first.branch_magnitude[0]?.layers.filter((l) => l.ratio_fused !== null).map((l) => l.layer) ?? [];
   if (hybrid.length > 0) {
-    const ratio = (c: TextClaims, i: number) => c.branch_magnitude[0].layers.find((l) => l.layer === i)!.ratio_fused!;
-    summary.ratio_fused = {
-      by_layer: Object.fromEntries(hybrid.map((i) => [String(i), over((c) => ratio(c, i))])),
-      mean: over((c) => mean(hybrid.map((i) => ratio(c, i)))),
+    const ratios = (field: 'ratio_fused' | 'ratio_raw') => {
+      const ratio = (c: TextClaims, i: number) => c.branch_magnitude[0].layers.find((l) => l.layer === i)![field]!;
+      return {
+        by_layer: Object.fromEntries(hybrid.map((i) => [String(i), over((c) => ratio(c, i))])),
+        mean: over((c) => mean(hybrid.map((i) => ratio(c, i)))),
+      };
     };
+    summary.ratio_fused = ratios('ratio_fused');
+    summary.ratio_raw = ratios('ratio_raw');
   }
   return summary;
 }

@@ -4,7 +4,7 @@
 // with --card it also sets `claims` in the folder's card.json. --prompts reads extra token-id sequences (e.g. English
 // text through the model's tokenizer): a JSON array of id arrays, or {"name": ..., "sequences": [[...], ...]}.
 //
-// `npm run hymba -- claims --english --model models/en-X [--seed-dirs DIR,DIR] [--windows 48] [--stats-windows 8]
+// `npm run hymba -- claims --english --model models/en-X [--seed-dirs DIR,DIR] [--windows 24] [--stats-windows 6]
 //                          [--backend cpu|webgpu] --out FILE [--card]`
 // The same for an English model (engine/analysis/text-claims.ts): loss ablations and statistics on the Brown
 // validation windows, for the folder's shipped seed and for each --seed-dirs folder (another seed's weights that the
@@ -30,7 +30,7 @@ import {
 
 const usage =
   'usage: npm run hymba -- claims --model DIR [--task mqar[,copy]] [--n 100] [--stats-n 16] [--seed S] [--prompts FILE] [--backend cpu|webgpu] --out FILE [--card]\n' +
-  '       npm run hymba -- claims --english --model DIR [--seed-dirs DIR,DIR] [--windows 48] [--stats-windows 8] [--backend cpu|webgpu] --out FILE [--card]';
+  '       npm run hymba -- claims --english --model DIR [--seed-dirs DIR,DIR] [--windows 24] [--stats-windows 6] [--backend cpu|webgpu] --out FILE [--card]';
 
 async function engineFor(backend: string, ck: Checkpoint): Promise<Engine> {
   if (backend === 'cpu') return new CpuEngine(ck);
