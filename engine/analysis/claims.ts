@@ -417,7 +417,7 @@ async function ablateTask(
 export type RowKind = 'all' | 'query' | 'blank';
 
 /** A prompt set prepared for the tap pass: its sequences, and per sequence the rows (text indices) of each kind. */
-interface StatsSet {
+export interface StatsSet {
   name: string;
   sequences: number[][];
   /** The rows of each kind besides 'all', per sequence. */
@@ -689,6 +689,30 @@ function taskSpec(t: Task | ClaimsTask): ClaimsTask {
   return { task: t, pairs: defaultPairs(t) };
 }
 
+/** The tap statistics of the claims (attention shares, SSM half-lives, branch magnitudes) on prompt sets. */
+export async function measureStatistics(
+  engine: Engine,
+  weights: WeightReader,
+  sets: StatsSet[],
+  o: { signal?: { aborted: boolean }; onProgress?: (p: { done: number; total: number }) => void } = {},
+): Promise<Pick<Claims, 'attention' | 'ssm_half_life' | 'branch_magnitude'>> {
+  const c = engine.config;
+  const passes = c.numMetaTokens > 0 ? 2 : 1;
+  const statsTotal = sets.reduce((s, x) => s + x.sequences.length * passes, 0);
+  let statsDone = 0;
+  const attention: PromptAttention[] = [];
+  const halfLives: PromptHalfLife[] = [];
+  const magnitudes: PromptMagnitude[] = [];
+  for (const set of sets) {
+    if (o.signal?.aborted) throw new ClaimsError('stopped before the statistics were measured');
+    const r = await tapStatistics(engine, weights, set, () => o.onProgress?.({ done: ++statsDone, total: statsTotal }));
+    if (c.layers.some((l) => l.hasAttention)) attention.push(...r.attention);
+    if (r.halfLife) halfLives.push(r.halfLife);
+    magnitudes.push(r.magnitude);
+  }
+  return { attention, ssm_half_life: halfLives, branch_magnitude: magnitudes };
+}
+
 /** Measure every claim on `engine` (weights: the same checkpoint's, for A_log and the fusion gains β). */
 export async function measureClaims(engine: Engine, weights: WeightReader, o: ClaimsOptions): Promise<Claims> {
   const c = engine.config;
@@ -728,21 +752,14 @@ export async function measureClaims(engine: Engine, weights: WeightReader, o: Cl
         }))),
     ...(o.prompts ?? []).map((p) => ({ name: p.name, sequences: p.sequences, rows: {} })),
   ];
-  const passes = c.numMetaTokens > 0 ? 2 : 1;
-  const statsTotal = sets.reduce((s, x) => s + x.sequences.length * passes, 0);
-  let statsDone = 0;
-  const attention: PromptAttention[] = [];
-  const halfLives: PromptHalfLife[] = [];
-  const magnitudes: PromptMagnitude[] = [];
-  for (const set of sets) {
-    if (o.signal?.aborted) throw new ClaimsError('stopped before the statistics were measured');
-    const r = await tapStatistics(engine, weights, set, () =>
-      o.onProgress?.({ stage: 'statistics', done: ++statsDone, total: statsTotal }),
-    );
-    if (c.layers.some((l) => l.hasAttention)) attention.push(...r.attention);
-    if (r.halfLife) halfLives.push(r.halfLife);
-    magnitudes.push(r.magnitude);
-  }
+  const {
+    attention,
+    ssm_half_life: halfLives,
+    branch_magnitude: magnitudes,
+  } = await measureStatistics(engine, weights, sets, {
+    signal: o.signal,
+    onProgress: (p) => o.onProgress?.({ stage: 'statistics', ...p }),
+  });
 
   return {
     version: CLAIMS_VERSION,
@@ -791,3 +808,6 @@ function significant(x: number): number {
   if (!Number.isFinite(x)) throw new ClaimsError(`a measurement came out non-finite (${x})`);
   return x === 0 ? 0 : Number(x.toPrecision(3));
 }
+
+/** The claims' rounding, for records built on these (text-claims.ts). */
+export { round as roundMeasure };

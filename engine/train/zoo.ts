@@ -113,7 +113,8 @@ export function zooTask(entry: ZooEntry): Task {
 
 interface Step {
   role: string;
-  description: string;
+  /** What the step is, for a model whose windowed layers use `window` (so a text cannot name another window). */
+  description: (window: number) => string;
   /** Config keys on top of the zoo's base. */
   keys: Record<string, unknown>;
   /** MLP width per zoo, for equal parameters. */
@@ -124,49 +125,50 @@ const hybrid = Array(LAYERS).fill('hybrid');
 const ROADMAP: Step[] = [
   {
     role: 'attention',
-    description: 'Transformer: 4 global attention layers, no SSM. Exact recall at any distance; its KV cache grows with the sequence.',
+    description: () =>
+      'Transformer: 4 global attention layers, no SSM. Exact recall at any distance; its KV cache grows with the sequence.',
     keys: { lab_mixers: Array(LAYERS).fill('attention') },
     mlp: 192,
   },
   {
     role: 'ssm',
-    description: 'Mamba-style: 4 SSM-only layers. A fixed-size state: cheap, but recall of many pairs fails.',
+    description: () => 'Mamba-style: 4 SSM-only layers. A fixed-size state: cheap, but recall of many pairs fails.',
     keys: { lab_mixers: Array(LAYERS).fill('ssm') },
     mlp: 128,
   },
   {
     role: 'swa',
-    description: `4 sliding-window attention layers (window ${WINDOW}), no global layer: exact nearby, blind beyond the window.`,
+    description: (w) => `4 sliding-window attention layers (window ${w}), no global layer: exact nearby, blind beyond the window.`,
     keys: { lab_mixers: Array(LAYERS).fill('attention'), global_attn_idx: [] },
     mlp: 192,
   },
   {
     role: 'sequential',
-    description: 'Roadmap A: attention heads added sequentially — SSM and global attention in alternate layers.',
+    description: () => 'Roadmap A: attention heads added sequentially — SSM and global attention in alternate layers.',
     keys: { lab_mixers: ['ssm', 'attention', 'ssm', 'attention'] },
     mlp: 160,
   },
   {
     role: 'parallel',
-    description: 'Roadmap B: hybrid heads — attention ∥ SSM in every layer, all attention global.',
+    description: () => 'Roadmap B: hybrid heads — attention ∥ SSM in every layer, all attention global.',
     keys: { lab_mixers: hybrid },
     mlp: 64,
   },
   {
     role: 'parallel-swa',
-    description: `Roadmap C: local/global attention — layers 1, 2 use a window of ${WINDOW}; the first and last stay global.`,
+    description: (w) => `Roadmap C: local/global attention — layers 1, 2 use a window of ${w}; the first and last stay global.`,
     keys: { lab_mixers: hybrid, global_attn_idx: [0, 3] },
     mlp: 64,
   },
   {
     role: 'parallel-swa-kv',
-    description: 'Roadmap D: cross-layer KV sharing — layer 2 attends with layer 1’s keys and values.',
+    description: () => 'Roadmap D: cross-layer KV sharing — layer 2 attends with layer 1’s keys and values.',
     keys: { lab_mixers: hybrid, global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]] },
     mlp: 64,
   },
   {
     role: 'hymba',
-    description: 'Roadmap E = Hymba: parallel heads, local/global attention, KV sharing and 8 learned meta tokens.',
+    description: () => 'Roadmap E = Hymba: parallel heads, local/global attention, KV sharing and 8 learned meta tokens.',
     keys: { lab_mixers: hybrid, global_attn_idx: [0, 3], kv_reuse_group: [[1, 2]], num_memory_tokens: 8 },
     mlp: 64,
   },
@@ -179,9 +181,22 @@ export const SYNTHETIC_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
   role: s.role,
   zoo: 'synthetic',
   lr: ZOO_RULE.lr,
-  description: s.description,
+  description: s.description(WINDOW),
   config: { ...BASE, ...SYNTHETIC_BASE, ...s.keys, intermediate_size: s.mlp },
 }));
+
+/**
+ * A roadmap step's description for the model a config describes (its sliding_window). The synthetic folders under
+ * models/ are the previous zoo, with window 16 in the roadmap's local layers (swa: 32) where this recipe has 32, so
+ * whatever shows a shipped model describes it from the shipped config.json, not from the recipe.
+ */
+export function describeRole(role: string, config: Record<string, unknown>): string {
+  const step = ROADMAP.find((s) => s.role === role);
+  if (!step) throw new Error(`no roadmap step "${role}" (steps: ${ROADMAP.map((s) => s.role).join(', ')})`);
+  const window = config.sliding_window;
+  if (typeof window !== 'number') throw new Error(`the config of "${role}" has no numeric sliding_window`);
+  return step.description(window);
+}
 
 /** Hymba with the width-2 Q/K/V conv of the previous zoo (lab_qkv_conv 2): the conv finding, trained beside the zoo. */
 export const CONV_FINDING: ZooEntry = {
@@ -200,7 +215,7 @@ export const ENGLISH_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
   role: s.role,
   zoo: 'english',
   lr: ZOO_RULE.lr,
-  description: `${s.description} Trained as a language model on the Brown corpus.`,
+  description: `${s.description(WINDOW)} Trained as a language model on the Brown corpus.`,
   config: { ...BASE, ...ENGLISH_BASE, ...s.keys, intermediate_size: s.mlp },
 }));
 

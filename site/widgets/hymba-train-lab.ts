@@ -10,7 +10,7 @@ import * as Plot from '@observablehq/plot';
 import { parseConfig, type HymbaConfig } from '../../engine/config.ts';
 import { fileListFiles, loadCheckpoint } from '../../engine/checkpoint/load.ts';
 import { CpuEngine } from '../../engine/cpu/forward.ts';
-import { ZOO } from '../../engine/train/zoo.ts';
+import { describeRole, ZOO } from '../../engine/train/zoo.ts';
 import { checkpointOf } from '../../engine/train/card.ts';
 import { answerExample, freshExamples, mqar128 } from '../../engine/analysis/recall.ts';
 import { MqarTask } from '../../engine/tasks/mqar.ts';
@@ -128,6 +128,8 @@ export class HymbaTrainLab extends LabWidget {
   @state() private message = '';
   /** Said plainly when this device is too slow for the run, with the short run it can do (or null). */
   @state() slowDevice: { text: string; shortRun: { steps: number; batch: number; seconds: number } } | null = null;
+  /** The chosen step described from the shipped config.json it trains (its window), not from the recipe in zoo.ts. */
+  @state() private shippedNote = '';
   /** A model loaded from files, and how its answers compare with the trained run's. */
   @state() loaded: { label: string; predictions: number[]; accuracy: number; same: number | null; total: number } | null = null;
   private session: TrainSession | null = null;
@@ -157,6 +159,17 @@ export class HymbaTrainLab extends LabWidget {
     this.paused = true;
     this.session?.dispose();
     this.session = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    if (!changed.has('zoo')) return;
+    const e = this.entry();
+    this.shippedNote = '';
+    void this.shippedRecipe().then(
+      ({ raw }) => this.zoo === e.name && (this.shippedNote = describeRole(e.role, raw)),
+      (err: Error) => this.zoo === e.name && (this.shippedNote = err.message),
+    );
   }
 
   /** Settings only change what Train would do; nothing runs until Train is pressed (except on the recorded tier). */
@@ -544,7 +557,7 @@ export class HymbaTrainLab extends LabWidget {
           ${this.paused ? 'Resume' : 'Pause'}
         </button>
       </div>
-      <p class="note">${this.entry().description}</p>
+      <p class="note">${this.shippedNote}</p>
       ${this.message ? html`<p class="note" role="status">${this.message}</p>` : ''}
       ${
         this.slowDevice

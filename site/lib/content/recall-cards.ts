@@ -45,3 +45,10 @@ export function timeTo99(name: string): string {
   if (t === undefined) return MISSING;
   return t === null ? 'never, within the budget' : `${t.step.toLocaleString('en')} steps, ${t.seconds.toFixed(1)} s`;
 }
+
+/** A number at a dotted path of a card (`claims.summary.rise.ssm@0.mean`), null when the card or the path is missing. */
+export function cardNumber(name: string, path: string): number | null {
+  let v: unknown = card(name);
+  for (const key of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'number' ? v : null;
+}
