@@ -20,7 +20,7 @@ import {
 import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
-import { KIND_COLOURS } from '../lib/base/theme.ts';
+import { MEANINGS, meaningScale } from '../lib/base/palette.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { RunGuard, pct } from '../lib/features/recall-shared.ts';
 import { cpuTierSequences, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
@@ -148,8 +148,8 @@ export class HymbaHeadImportance extends LabWidget {
 
   private plotGains(): Element {
     const rows = this.gains.flatMap((g) => [
-      ...(g.attn === null ? [] : [{ layer: `layer ${g.layer}`, branch: 'attention (β1)', gain: g.attn }]),
-      ...(g.ssm === null ? [] : [{ layer: `layer ${g.layer}`, branch: 'SSM (β2)', gain: g.ssm }]),
+      ...(g.attn === null ? [] : [{ layer: `layer ${g.layer}`, branch: MEANINGS.attention.label, gain: g.attn }]),
+      ...(g.ssm === null ? [] : [{ layer: `layer ${g.layer}`, branch: MEANINGS.ssmBranch.label, gain: g.ssm }]),
     ]);
     return Plot.plot({
       width: 300,
@@ -158,7 +158,7 @@ export class HymbaHeadImportance extends LabWidget {
       fx: { label: null },
       x: { axis: null },
       y: { label: 'mean |β|', grid: true },
-      color: { legend: true, domain: ['attention (β1)', 'SSM (β2)'], range: [KIND_COLOURS.global, KIND_COLOURS.ssm] },
+      color: meaningScale(['attention', 'ssmBranch']),
       marks: [Plot.barY(rows, { fx: 'layer', x: 'branch', y: 'gain', fill: 'branch', tip: true }), Plot.ruleY([0])],
     });
   }
@@ -190,11 +190,11 @@ export class HymbaHeadImportance extends LabWidget {
               >`
         }
       </div>
-      ${this.finding() ? html`<p class="finding" data-finding>${this.finding()}</p>` : ''}
+      ${this.finding() ? html`<p class="finding" data-finding data-result>${this.finding()}</p>` : ''}
       <div class="charts">
         ${this.heatmaps.map(
           (h) =>
-            html`<figure>
+            html`<figure data-result>
               <h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: accuracy drop</h5>
               ${h}
             </figure>`,
@@ -216,6 +216,7 @@ export class HymbaHeadImportance extends LabWidget {
             </p>`
           : ''
       }
+      <div data-result>
       ${numbersTable(
         this.cells.map((c) => ({
           task: c.task,
@@ -228,6 +229,7 @@ export class HymbaHeadImportance extends LabWidget {
         ['task', 'layer', 'branch', 'intact', 'removed', 'drop'],
         'accuracy drop per removed branch',
       )}
+      </div>
       ${this.renderExports({
         rows: () => this.cells.map((c) => ({ ...c })),
         columns: ['task', 'layer', 'branch', 'baseline', 'ablated', 'drop'],

@@ -1,38 +1,20 @@
-// Shared look of the lab widgets: a colour-blind-safe palette (Okabe–Ito for categories, viridis for heat maps) as
-// CSS custom properties with a dark variant, keyboard-visible controls, and layouts that hold at 375 px.
-import { css, unsafeCSS } from 'lit';
+// Shared look of the lab widgets: the site palette (palette.ts) as CSS custom properties with a dark variant, figure
+// text of at least 12 px, keyboard-visible controls, and layouts that hold at 375 px.
+import { css, html, unsafeCSS, type TemplateResult } from 'lit';
+import { colourOf, type Meaning } from './palette.ts';
 
-/** Okabe & Ito (2008): eight colours distinguishable under the common colour-vision deficiencies. */
-export const OKABE_ITO = {
-  orange: '#E69F00',
-  skyBlue: '#56B4E9',
-  green: '#009E73',
-  yellow: '#F0E442',
-  blue: '#0072B2',
-  vermillion: '#D55E00',
-  purple: '#CC79A7',
-  black: '#000000',
-} as const;
-
-/** One colour per cache kind / layer kind, used by every widget so a colour means one thing across the site. */
-export const KIND_COLOURS = {
-  global: OKABE_ITO.vermillion,
-  swa: OKABE_ITO.blue,
-  consumer: OKABE_ITO.skyBlue,
-  kv: OKABE_ITO.blue,
-  conv: OKABE_ITO.orange,
-  ssm: OKABE_ITO.green,
-  meta: OKABE_ITO.purple,
-} as const;
+/** A legend swatch for a meaning of the palette; `data-meaning` lets the e2e test read what the colour stands for. */
+export const swatch = (meaning: Meaning): TemplateResult =>
+  html`<span class="swatch" data-meaning=${meaning} style="background:${colourOf(meaning)}"></span>`;
 
 export const labStyles = css`
   :host {
-    --hl-c-global: ${unsafeCSS(KIND_COLOURS.global)};
-    --hl-c-swa: ${unsafeCSS(KIND_COLOURS.swa)};
-    --hl-c-consumer: ${unsafeCSS(KIND_COLOURS.consumer)};
-    --hl-c-conv: ${unsafeCSS(KIND_COLOURS.conv)};
-    --hl-c-ssm: ${unsafeCSS(KIND_COLOURS.ssm)};
-    --hl-c-meta: ${unsafeCSS(KIND_COLOURS.meta)};
+    --hl-c-global: ${unsafeCSS(colourOf('global'))};
+    --hl-c-swa: ${unsafeCSS(colourOf('window'))};
+    --hl-c-consumer: ${unsafeCSS(colourOf('reuse'))};
+    --hl-c-conv: ${unsafeCSS(colourOf('conv'))};
+    --hl-c-ssm: ${unsafeCSS(colourOf('ssm'))};
+    --hl-c-meta: ${unsafeCSS(colourOf('meta'))};
     --hl-c-empty: #eef0f3;
     --hl-focus: #0072b2;
     font-size: 0.95rem;
@@ -106,6 +88,36 @@ export const labStyles = css`
     border-radius: 2px;
     vertical-align: -0.1rem;
     margin-right: 0.3rem;
+  }
+  /* Figure text of at least 12 px: Observable Plot writes 10 px into its SVGs and legends (every class it makes starts
+     with "plot-"). The presenter's slides ask for more through --hl-figure-font. */
+  [class^='plot-'] {
+    font-size: var(--hl-figure-font, 12px) !important;
+  }
+  /* Predict, then reveal (<hl-predict>): while the reader has not committed to a prediction, what answers it is
+     hidden, with a note in its place (a hidden box keeps its size, so the page does not jump on reveal). */
+  :host([concealed]) [data-result] {
+    visibility: hidden;
+    position: relative;
+  }
+  :host([concealed]) [data-result]::before {
+    content: 'Hidden until you make your prediction above.';
+    visibility: visible;
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    min-height: 2.5em;
+    border: 2px dashed var(--hl-border, #d0d4da);
+    border-radius: 6px;
+    color: var(--hl-muted, #5f6670);
+    font-size: 0.9rem;
+  }
+  /* A hidden table cell shows only a question mark. */
+  :host([concealed]) [data-result='cell']::before {
+    content: '?';
+    border: 0;
+    min-height: 0;
   }
   .chart {
     overflow-x: auto;
