@@ -16,6 +16,7 @@ import { codePanel } from '../lib/base/code-panel.ts';
 import { attentionMapSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { MEANINGS, NEUTRAL, meaningScale, type Meaning } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
 
@@ -220,7 +221,7 @@ export class HymbaAttentionMap extends LabWidget {
     });
     if (data.length === 0) return null;
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 240,
       marginBottom: 60,
       fx: { label: null },
@@ -242,7 +243,7 @@ export class HymbaAttentionMap extends LabWidget {
       run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })),
     );
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 220,
       marginBottom: 60,
       fx: { label: null },

@@ -19,7 +19,7 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/content/configs.ts';
 import { NEUTRAL, colourOf, seriesScale } from '../lib/base/palette.ts';
-import { swatch } from '../lib/base/theme.ts';
+import { chartWidth, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { cacheMeterSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -232,7 +232,7 @@ export class HymbaCacheMeter extends LabWidget {
         .map((p) => ({ model: p.name, seq_len: PAPER_SEQ, mb: p.paperCacheMB!, label: `paper: ${p.paperCacheMB} MB` })),
     ].filter((p) => Number.isFinite(p.mb));
     return Plot.plot({
-      width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
+      width: chartWidth(this, 640),
       height: 280,
       marginLeft: 55,
       x: { label: 'sequence length (tokens)', grid: true },

@@ -12,7 +12,7 @@ import { pageController } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/content/configs.ts';
 import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/content/masks.ts';
 import { colourOf, seriesScale, type Meaning } from '../lib/base/palette.ts';
-import { swatch } from '../lib/base/theme.ts';
+import { chartWidth, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { maskViewSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -164,7 +164,7 @@ export class HymbaMaskView extends LabWidget {
     // The cards change only with the model set, not with the sliders: fetch once.
     if (this.recallKey !== 'loaded') {
       this.recall = await loadRecall();
-      this.recallChart = this.recall ? plotRecall(this.recall) : null;
+      this.recallChart = this.recall ? plotRecall(this.recall, chartWidth(this, 520)) : null;
       this.recallKey = 'loaded';
     }
   }
@@ -374,9 +374,9 @@ async function loadRecall(): Promise<RecallPoint[] | null> {
   return points.length ? points : null;
 }
 
-function plotRecall(points: RecallPoint[]): Element {
+function plotRecall(points: RecallPoint[], width: number): Element {
   return Plot.plot({
-    width: 520,
+    width,
     height: 240,
     marginLeft: 45,
     x: { label: 'key→query distance (tokens, bucket start)', type: 'symlog' },

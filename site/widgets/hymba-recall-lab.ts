@@ -27,6 +27,7 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { MEANINGS, NEUTRAL, meaningScale } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { RIGHT, RunGuard, WRONG, label, pct } from '../lib/features/recall-shared.ts';
 import { engineNote, loadCard, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
@@ -248,7 +249,7 @@ export class HymbaRecallLab extends LabWidget {
       series: MEANINGS.recorded.label,
     }));
     return Plot.plot({
-      width: Math.max(300, Math.min(560, this.clientWidth - 34 || 560)),
+      width: chartWidth(this, 560),
       height: 240,
       x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
       y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },

@@ -6,6 +6,7 @@ import * as Plot from '@observablehq/plot';
 import { rmsnormCpu, runSliceRmsnorm, sliceDemoInput, type SliceRmsnormInput } from '../../engine/webgpu/kernels/slice.ts';
 import { WebGpuUnavailableError } from '../../engine/webgpu/device.ts';
 import { HymbaWidget, define } from '../lib/base/widget-base.ts';
+import { chartWidth, figureStyles } from '../lib/base/theme.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 
 const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
@@ -13,6 +14,7 @@ const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x,
 export class HymbaRmsnormDemo extends HymbaWidget {
   static override styles = [
     HymbaWidget.styles,
+    figureStyles,
     css`
       table {
         border-collapse: collapse;
@@ -85,7 +87,7 @@ export class HymbaRmsnormDemo extends HymbaWidget {
       }
     }
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 260,
       marginLeft: 40,
       fx: { label: null, domain: ['input x', output] },

@@ -13,6 +13,7 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, requestKey } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { MEANINGS, meaningScale } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { RunGuard, pct } from '../lib/features/recall-shared.ts';
 import { cpuTierSequences, engineFor, engineNote, loadZooModel, queuedEngine, type EngineChoice } from '../lib/page/queued-engine.ts';
@@ -183,7 +184,7 @@ export class HymbaRoadmap extends LabWidget {
       ...this.rows.map((r) => ({ step: r.step, source: MEANINGS.paper.label, recall: r.paper.recall / 100 })),
     ];
     return Plot.plot({
-      width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
+      width: chartWidth(this, 640),
       height: 260,
       marginLeft: 210,
       x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },

@@ -7,7 +7,57 @@ import { colourOf, type Meaning } from './palette.ts';
 export const swatch = (meaning: Meaning): TemplateResult =>
   html`<span class="swatch" data-meaning=${meaning} style="background:${colourOf(meaning)}"></span>`;
 
+/**
+ * The width to draw a chart at: the widget's content width, within [min, max]. A chart drawn wider than its box is
+ * shrunk to fit, and its 12 px text with it; so charts are drawn at the width they get.
+ */
+export function chartWidth(host: HTMLElement, max: number, min = 260): number {
+  const style = getComputedStyle(host);
+  const content = host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
+}
+
+/** How figures look in every widget: Plot text of at least 12 px, Plot's figure margins, predict-then-reveal. */
+export const figureStyles = css`
+  /* Figure text of at least 12 px: Observable Plot writes 10 px into its SVGs and legends (every class it makes starts
+     with "plot-"). The presenter's slides ask for more through --hl-figure-font. */
+  [class^='plot-'] {
+    font-size: var(--hl-figure-font, 12px) !important;
+  }
+  /* Plot wraps a chart with a legend in a <figure>: without the browser's 40 px figure margins, it gets the width it
+     was drawn for. */
+  figure[class^='plot-'] {
+    margin: 0;
+  }
+  /* Predict, then reveal (<hl-predict>): while the reader has not committed to a prediction, what answers it is
+     hidden, with a note in its place (a hidden box keeps its size, so the page does not jump on reveal). */
+  :host([concealed]) [data-result] {
+    visibility: hidden;
+    position: relative;
+  }
+  :host([concealed]) [data-result]::before {
+    content: 'Hidden until you make your prediction above.';
+    visibility: visible;
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    min-height: 2.5em;
+    border: 2px dashed var(--hl-border, #d0d4da);
+    border-radius: 6px;
+    color: var(--hl-muted, #5f6670);
+    font-size: 0.9rem;
+  }
+  /* A hidden table cell shows only a question mark. */
+  :host([concealed]) [data-result='cell']::before {
+    content: '?';
+    border: 0;
+    min-height: 0;
+  }
+`;
+
 export const labStyles = css`
+  ${figureStyles}
   :host {
     --hl-c-global: ${unsafeCSS(colourOf('global'))};
     --hl-c-swa: ${unsafeCSS(colourOf('window'))};
@@ -88,36 +138,6 @@ export const labStyles = css`
     border-radius: 2px;
     vertical-align: -0.1rem;
     margin-right: 0.3rem;
-  }
-  /* Figure text of at least 12 px: Observable Plot writes 10 px into its SVGs and legends (every class it makes starts
-     with "plot-"). The presenter's slides ask for more through --hl-figure-font. */
-  [class^='plot-'] {
-    font-size: var(--hl-figure-font, 12px) !important;
-  }
-  /* Predict, then reveal (<hl-predict>): while the reader has not committed to a prediction, what answers it is
-     hidden, with a note in its place (a hidden box keeps its size, so the page does not jump on reveal). */
-  :host([concealed]) [data-result] {
-    visibility: hidden;
-    position: relative;
-  }
-  :host([concealed]) [data-result]::before {
-    content: 'Hidden until you make your prediction above.';
-    visibility: visible;
-    position: absolute;
-    inset: 0;
-    display: grid;
-    place-items: center;
-    min-height: 2.5em;
-    border: 2px dashed var(--hl-border, #d0d4da);
-    border-radius: 6px;
-    color: var(--hl-muted, #5f6670);
-    font-size: 0.9rem;
-  }
-  /* A hidden table cell shows only a question mark. */
-  :host([concealed]) [data-result='cell']::before {
-    content: '?';
-    border: 0;
-    min-height: 0;
   }
   .chart {
     overflow-x: auto;
