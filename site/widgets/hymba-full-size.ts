@@ -243,7 +243,13 @@ export class HymbaFullSize extends LabWidget {
     const width = cells.length * (w + gap) + 10;
     const x = (i: number) => 5 + i * (w + gap);
     const colour = (k: LayerCell['kind']) => colourOf(k === 'global' ? 'global' : k === 'swa' ? 'window' : 'reuse');
-    return html`<svg viewBox="0 0 ${width} 78" width=${width} height="78" role="img" aria-label="Hymba-1.5B's 32 layers by attention kind, with KV sharing arcs">
+    return html`<svg
+      viewBox="0 0 ${width} 78"
+      width=${width}
+      height="78"
+      role="img"
+      aria-label="Hymba-1.5B's 32 layers by attention kind, with KV sharing arcs"
+    >
       ${cells.map(
         (l) => svg`<g class="layer" data-layer=${l.layer} data-kind=${l.kind} data-owner=${l.owner}>
           <title>layer ${l.layer}: ${l.kind === 'global' ? 'global attention, own KV cache' : l.kind === 'swa' ? `window ${this.config!.slidingWindow}, owns the KV used by ${l.consumers.join(', ') || 'no other layer'}` : `window, reuses layer ${l.owner}'s KV`}</title>

@@ -217,18 +217,18 @@ export class HymbaHeadImportance extends LabWidget {
           : ''
       }
       <div data-result>
-      ${numbersTable(
-        this.cells.map((c) => ({
-          task: c.task,
-          layer: c.layer,
-          branch: BRANCH_TEXT[c.branch],
-          intact: pct(c.baseline),
-          removed: pct(c.ablated),
-          drop: pct(c.drop),
-        })),
-        ['task', 'layer', 'branch', 'intact', 'removed', 'drop'],
-        'accuracy drop per removed branch',
-      )}
+        ${numbersTable(
+          this.cells.map((c) => ({
+            task: c.task,
+            layer: c.layer,
+            branch: BRANCH_TEXT[c.branch],
+            intact: pct(c.baseline),
+            removed: pct(c.ablated),
+            drop: pct(c.drop),
+          })),
+          ['task', 'layer', 'branch', 'intact', 'removed', 'drop'],
+          'accuracy drop per removed branch',
+        )}
       </div>
       ${this.renderExports({
         rows: () => this.cells.map((c) => ({ ...c })),

@@ -183,9 +183,12 @@ export class HeatmapElement extends LitElement {
     if (this.legendItems) {
       return html`<div class="legend" role="list" aria-label=${`legend: ${this.unit}`}>
         <span>${this.unit}:</span>
-        ${this.legendItems.map((it) => html`<span role="listitem"
+        ${this.legendItems.map(
+          (it) =>
+            html`<span role="listitem"
               ><span class="swatch" data-meaning=${it.meaning ?? nothing} style=${`background: ${it.colour}`}></span>${it.label}</span
-            >`)}
+            >`,
+        )}
       </div>`;
     }
     const { lo, hi, colour } = this.scale();

@@ -91,14 +91,16 @@ export class PredictElement extends LitElement {
     const choices = this.choiceList;
     return html`<div class="ask" role="group" aria-label="Predict, then reveal">
         <p class="question">Predict first: ${this.question}</p>
-        ${this.picked === null
-          ? html`<div class="choices">
-                ${choices.map((c) => html`<button type="button" name="predict" @click=${() => this.pick(c)}>${c}</button>`)}
-              </div>
-              <p class="status">The figure's answer stays hidden until you pick one.</p>`
-          : html`<p class="status" aria-live="polite">
-              You predicted: <strong>${this.picked}</strong>. The figure below now shows what happens; compare.
-            </p>`}
+        ${
+          this.picked === null
+            ? html`<div class="choices">
+                  ${choices.map((c) => html`<button type="button" name="predict" @click=${() => this.pick(c)}>${c}</button>`)}
+                </div>
+                <p class="status">The figure's answer stays hidden until you pick one.</p>`
+            : html`<p class="status" aria-live="polite">
+                You predicted: <strong>${this.picked}</strong>. The figure below now shows what happens; compare.
+              </p>`
+        }
       </div>
       <slot></slot>`;
   }
