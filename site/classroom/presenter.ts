@@ -24,38 +24,32 @@ const MAX_ZOOM = 1.5;
 /** Parts of a widget a slide leaves out (the widgets' hide= names). */
 const SLIDE_HIDES = ['export', 'code', 'embed'];
 
-/** Top and bottom of what a slide draws (its visible children), in viewport pixels. */
-function contentExtent(slide: HTMLElement): { top: number; bottom: number } {
-  const rects = [...slide.children].filter((c) => c.getClientRects().length > 0).map((c) => c.getBoundingClientRect());
-  if (rects.length === 0) return { top: 0, bottom: 0 };
-  return { top: Math.min(...rects.map((r) => r.top)), bottom: Math.max(...rects.map((r) => r.bottom)) };
-}
-
 /**
- * Zoom the slide's figure so that the slide's content fits `room` pixels of height and the slide's width. A zoomed
- * figure lays itself out again (narrower zoom → more room across, often fewer rows), so this measures, scales and
- * measures again until it fits.
+ * Fit a slide's content into `room` pixels of height and the window's width, by CSS zoom: of the figure on a figure
+ * slide (enlarged up to MAX_ZOOM when it is small), of each block on a text slide (never enlarged). A zoomed figure
+ * lays itself out again (a smaller zoom gives it more room across, and often fewer rows), so its height is not
+ * proportional to the zoom: this searches for the largest zoom that fits.
  */
-export function fitSlide(slide: HTMLElement, room: number): number {
+export function fitSlide(slide: HTMLElement, room: number): void {
   const figure = slide.querySelector<HTMLElement>(':scope > [data-widget-slide]');
-  if (!figure) return 1;
-  const style = getComputedStyle(slide);
-  const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
-  const width = slide.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  let zoom = MAX_ZOOM;
-  for (let tries = 0; tries < 8; tries++) {
-    figure.style.zoom = String(zoom);
-    const { top, bottom } = contentExtent(slide);
-    const height = bottom - top + padding;
-    const figureRect = figure.getBoundingClientRect();
-    const tooWide = figure.scrollWidth * zoom > width + 1;
-    if (height <= room && !tooWide) break;
-    const others = height - figureRect.height;
-    const byHeight = ((room - others) / figureRect.height) * zoom;
-    // A little under the estimate: the figure's new layout at the new zoom is not exactly proportional.
-    zoom = Math.max(0.2, Math.min(zoom * 0.97, byHeight * 0.99, tooWide ? (width / figure.scrollWidth) * 0.99 : Infinity));
+  const targets = figure ? [figure] : [...slide.children].filter((c): c is HTMLElement => c instanceof HTMLElement);
+  const fits = (zoom: number) => {
+    for (const t of targets) t.style.zoom = String(zoom);
+    // Measured without the slide's minimum height, so scrollHeight is the content's own height (margins included).
+    slide.style.minHeight = '0';
+    const ok = slide.scrollHeight <= room && document.documentElement.scrollWidth <= window.innerWidth;
+    slide.style.minHeight = '';
+    return ok;
+  };
+  let lo = 0.2;
+  let hi = figure ? MAX_ZOOM : 1;
+  if (fits(hi)) return;
+  for (let step = 0; step < 8; step++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
   }
-  return zoom;
+  fits(lo);
 }
 
 /** Cut the lesson body into slide sections (see the header). */

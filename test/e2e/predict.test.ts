@@ -21,7 +21,7 @@ describe('<hl-predict>', () => {
     await waitForStatus(page, 'hymba-attention-map', 'ready');
     expect(await widget.getAttribute('concealed')).toBe('');
     // Computed, but not on screen: the sentence with the numbers, and the charts of all three runs.
-    expect(await widget.locator('[data-finding]').textContent()).toMatch(/first real token gets \d/);
+    expect((await widget.locator('[data-finding]').textContent())!.replace(/\s+/g, ' ')).toMatch(/first real token gets \d/);
     expect(await widget.locator('[data-finding]').isVisible()).toBe(false);
     expect(await widget.locator('.chart.heads').isVisible()).toBe(false);
     // What the reader needs to make the prediction is shown: the control and the map with meta tokens.

@@ -155,6 +155,12 @@ export const labStyles = css`
     overflow-x: auto;
     max-width: 100%;
   }
+  /* Every table scrolls sideways inside its widget rather than widen the page (its cells do not wrap). */
+  table {
+    display: block;
+    max-width: 100%;
+    overflow-x: auto;
+  }
   /* The host's overflow-wrap: anywhere must not reach table cells: a cell never breaks inside a word or token. */
   th,
   td {
