@@ -1,6 +1,6 @@
 // Presenter slides fit the screen: at 1280×720 and 1024×768, for every slide of every lesson, what the slide draws
 // lies inside the window above the slide bar (a figure is scaled to fit, never cut), and nothing scrolls sideways.
-// Once a figure has its results (lesson 3's mask view), it still fits, and its text is larger than on the lesson page.
+// Once a figure has its results (lesson 3's mask view), it still fits; a figure with room is enlarged (lesson 0).
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,12 +62,12 @@ function overrun(fit: Fit): string[] {
   return out;
 }
 
-/** Rendered size (px on screen, after any zoom) of the first heat-map axis label in the shown slide or page. */
-function tickPx(page: Page, scope: string): Promise<number> {
+/** On-screen size (px, after SVG scaling and any zoom) of the rmsnorm demo's y-axis title's line, in `scope`. */
+function axisTextPx(page: Page, scope: string): Promise<number> {
   return page.evaluate((scope) => {
-    const map = document.querySelector(`${scope} hymba-mask-view`)!.shadowRoot!.querySelector('hl-heatmap')!;
-    const tick = map.shadowRoot!.querySelector<HTMLElement>('.yticks span')!;
-    return tick.getBoundingClientRect().height;
+    const demo = document.querySelector(`${scope} hymba-rmsnorm-demo`)!;
+    const text = demo.shadowRoot!.querySelector<SVGTextElement>('[aria-label="y-axis label"] text')!;
+    return text.getBoundingClientRect().height;
   }, scope);
 }
 
@@ -90,25 +90,34 @@ describe('presenter slides fit the screen', () => {
     }
   });
 
-  it('a figure with its results still fits, and its text is larger than on the lesson page', async () => {
-    const lessonPage = await site.open('/lessons/03-sliding-windows/');
-    await lessonPage.setViewportSize({ width: 1280, height: 720 });
-    await lessonPage.locator('hymba-mask-view').scrollIntoViewIfNeeded();
-    await waitForStatus(lessonPage, 'hymba-mask-view', 'ready');
-    const onPage = await tickPx(lessonPage, 'main');
-    await lessonPage.close();
-
+  it('a tall figure with its results still fits, also with the notes panel open', async () => {
     const page = await site.context.newPage();
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.goto(`${site.origin}/present/03-sliding-windows/#2`);
     await waitForStatus(page, `${visibleSlide} hymba-mask-view`, 'ready');
-    await page.waitForTimeout(400);
     await expect.poll(async () => overrun(await measureSlide(page)), { timeout: 3000 }).toEqual([]);
-    expect(await tickPx(page, visibleSlide)).toBeGreaterThan(onPage);
     // The notes panel takes room from the figure, which shrinks to keep the slide inside the window.
     await page.keyboard.press('n');
-    await page.waitForTimeout(400);
     await expect.poll(async () => overrun(await measureSlide(page)), { timeout: 3000 }).toEqual([]);
+    await page.close();
+  });
+
+  it("a figure that has room is enlarged: lesson 0's chart text is larger on its slide than on the lesson page", async () => {
+    const lessonPage = await site.context.newPage();
+    await lessonPage.setViewportSize({ width: 1280, height: 720 });
+    await lessonPage.goto(`${site.origin}/lessons/00-welcome/`);
+    await lessonPage.locator('hymba-rmsnorm-demo').scrollIntoViewIfNeeded();
+    await waitForStatus(lessonPage, 'hymba-rmsnorm-demo', 'ready');
+    const onPage = await axisTextPx(lessonPage, 'main');
+    await lessonPage.close();
+
+    const page = await site.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.goto(`${site.origin}/present/00-welcome/#2`);
+    await waitForStatus(page, `${visibleSlide} hymba-rmsnorm-demo`, 'ready');
+    await expect.poll(async () => overrun(await measureSlide(page)), { timeout: 3000 }).toEqual([]);
+    expect(onPage).toBeGreaterThanOrEqual(12);
+    expect(await axisTextPx(page, visibleSlide)).toBeGreaterThan(onPage * 1.2);
     await page.close();
   });
 
