@@ -34,10 +34,16 @@ export class HymbaHeadImportance extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* Each chart keeps the width it is drawn at (so its 12 px text is not shrunk); they wrap on a narrow screen. */
       .charts {
-        display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(240px, 1fr));
+        display: flex;
+        flex-wrap: wrap;
         gap: 1rem;
+      }
+      .charts figure {
+        margin: 0;
+        max-width: 100%;
+        overflow-x: auto;
       }
       h5 {
         margin: 0.75rem 0 0.25rem;
