@@ -5,6 +5,11 @@
 // with the prose after the last widget (usually "Try this"), shown in large type. Hidden slides keep their widgets
 // off screen, so the visibility gate computes only the figure being shown.
 //
+// A widget slide fits the screen: its figure is scaled (CSS zoom, so the layout shrinks with it and nothing is cut)
+// until the slide fits above the bar, refitted when the window or the figure changes size; a figure smaller than the
+// screen is enlarged, up to MAX_ZOOM, so the room can read it. The widgets' export, code and embed panels are hidden
+// on slides (a teacher presents the figure, not its toolbox).
+//
 // Keys: → PageDown Space next; ← PageUp Backspace back; Home End; N notes panel; S notes window; F full screen.
 // Arrow keys inside a widget's control (a slider) stay with the control; PageDown/PageUp (what clickers send)
 // always step. The slide number is the URL hash (#3), so a reload or a shared link keeps the place. A notes window
@@ -13,6 +18,39 @@
 const isWidgetTag = (el: Element): boolean => el.localName.startsWith('hymba-');
 /** A widget, or a block (a <p>, a <figure>) that holds one. */
 const isWidget = (n: Node): boolean => n instanceof Element && (isWidgetTag(n) || [...n.querySelectorAll('*')].some(isWidgetTag));
+
+/** How far a small figure is enlarged for the room. */
+const MAX_ZOOM = 1.5;
+/** Parts of a widget a slide leaves out (the widgets' hide= names). */
+const SLIDE_HIDES = ['export', 'code', 'embed'];
+
+/**
+ * Fit a slide's content into `room` pixels of height and the window's width, by CSS zoom: of the figure on a figure
+ * slide (enlarged up to MAX_ZOOM when it is small), of each block on a text slide (never enlarged). A zoomed figure
+ * lays itself out again (a smaller zoom gives it more room across, and often fewer rows), so its height is not
+ * proportional to the zoom: this searches for the largest zoom that fits.
+ */
+export function fitSlide(slide: HTMLElement, room: number): void {
+  const figure = slide.querySelector<HTMLElement>(':scope > [data-widget-slide]');
+  const targets = figure ? [figure] : [...slide.children].filter((c): c is HTMLElement => c instanceof HTMLElement);
+  const fits = (zoom: number) => {
+    for (const t of targets) t.style.zoom = String(zoom);
+    // Measured without the slide's minimum height, so scrollHeight is the content's own height (margins included).
+    slide.style.minHeight = '0';
+    const ok = slide.scrollHeight <= room && document.documentElement.scrollWidth <= window.innerWidth;
+    slide.style.minHeight = '';
+    return ok;
+  };
+  let lo = 0.2;
+  let hi = figure ? MAX_ZOOM : 1;
+  if (fits(hi)) return;
+  for (let step = 0; step < 8; step++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  fits(lo);
+}
 
 /** Cut the lesson body into slide sections (see the header). */
 export function buildSlides(title: HTMLElement, body: HTMLElement): HTMLElement[] {
@@ -61,7 +99,26 @@ export function startPresenter(): void {
   document.body.classList.add(notesWindow ? 'notes-window' : 'presenting');
   if (notesWindow) document.body.classList.add('presenting');
   const slides = buildSlides(title, body);
+  for (const widget of root.querySelectorAll('.slide [data-widget-slide], .slide [data-widget-slide] *')) {
+    if (!isWidgetTag(widget)) continue;
+    const hide = (widget.getAttribute('hide') ?? '').split(/[\s,]+/).filter(Boolean);
+    widget.setAttribute('hide', [...new Set([...hide, ...SLIDE_HIDES])].join(','));
+  }
   const counter = root.querySelector<HTMLElement>('.counter');
+  const bar = root.querySelector<HTMLElement>('.bar');
+  const refit = () => {
+    const slide = slides[current];
+    if (slide && !notesWindow) fitSlide(slide, window.innerHeight - (bar?.getBoundingClientRect().height ?? 0));
+  };
+  // A figure grows when its results arrive, and shrinks when a control hides a part: refit the shown slide each time.
+  // (In the next frame, not inside the observer's callback: the refit resizes what it observes.)
+  let pending = 0;
+  const resized = new ResizeObserver(() => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(refit);
+  });
+  for (const figure of root.querySelectorAll('[data-widget-slide]')) resized.observe(figure);
+  window.addEventListener('resize', refit);
   const channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(`hymba-present:${root.dataset.slug}`) : null;
   let current = -1;
 
@@ -70,6 +127,7 @@ export function startPresenter(): void {
     if (next === current) return;
     current = next;
     slides.forEach((s, k) => (s.hidden = k !== current));
+    refit();
     if (counter) counter.textContent = `${current + 1} / ${slides.length}`;
     history.replaceState(history.state, '', `${location.pathname}${location.search}#${current + 1}`);
     if (tell) channel?.postMessage({ slide: current });
@@ -81,7 +139,10 @@ export function startPresenter(): void {
     prev: () => show(current - 1),
     first: () => show(0),
     last: () => show(slides.length - 1),
-    notes: () => document.body.classList.toggle('show-notes'),
+    notes: () => {
+      document.body.classList.toggle('show-notes');
+      refit(); // the notes panel takes room from the figure
+    },
     window: () =>
       void window.open(`${location.pathname}?notes#${current + 1}`, `hymba-notes-${root.dataset.slug}`, 'popup,width=700,height=600'),
     fullscreen: () => void (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen?.()),

@@ -16,7 +16,8 @@ import { pageController, requestKey, type LoadedModel } from '../lib/page/engine
 import { codePanel } from '../lib/base/code-panel.ts';
 import { attentionMapSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { OKABE_ITO } from '../lib/base/theme.ts';
+import { MEANINGS, NEUTRAL, meaningScale, type Meaning } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
 import {
@@ -53,13 +54,9 @@ export interface AttentionMapStats {
 }
 
 const CATEGORIES = ['meta', 'first', 'self', 'cross'] as const;
-const CATEGORY_TEXT: Record<(typeof CATEGORIES)[number], string> = {
-  meta: 'meta tokens',
-  first: 'first real token',
-  self: 'self',
-  cross: 'other tokens',
-};
-const CATEGORY_COLOURS = [OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.orange, OKABE_ITO.skyBlue];
+/** Each share's meaning in the site palette, which also gives its legend label. */
+const CATEGORY_MEANING: Record<(typeof CATEGORIES)[number], Meaning> = { meta: 'meta', first: 'first', self: 'self', cross: 'other' };
+const CATEGORY_SCALE = meaningScale(CATEGORIES.map((c) => CATEGORY_MEANING[c]));
 
 /** Attention probabilities coloured by √p on a fixed [0, 1] scale, so maps of different runs compare directly. */
 const probColour = (p: number) => interpolateViridis(Math.sqrt(Math.max(0, Math.min(1, p))));
@@ -259,18 +256,18 @@ export class HymbaAttentionMap extends LabWidget {
     const data = this.runs.flatMap((run) => {
       const l = run.layers.find((x) => x.layer === layer);
       return (l?.heads ?? []).flatMap((h, head) =>
-        CATEGORIES.map((c) => ({ run: run.label, head: `head ${head}`, category: CATEGORY_TEXT[c], share: h[c] })),
+        CATEGORIES.map((c) => ({ run: run.label, head: `head ${head}`, category: MEANINGS[CATEGORY_MEANING[c]].label, share: h[c] })),
       );
     });
     if (data.length === 0) return null;
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 240,
       marginBottom: 60,
       fx: { label: null },
       x: { label: null, tickRotate: -30, domain: this.runs.map((r) => r.label) },
       y: { label: 'share of attention', domain: [0, 1], percent: false, grid: true },
-      color: { legend: true, domain: CATEGORIES.map((c) => CATEGORY_TEXT[c]), range: CATEGORY_COLOURS },
+      color: CATEGORY_SCALE,
       marks: [Plot.barY(data, { fx: 'head', x: 'run', y: 'share', fill: 'category', tip: true }), Plot.ruleY([0])],
     });
   }
@@ -286,16 +283,16 @@ export class HymbaAttentionMap extends LabWidget {
       run.layers.map((l) => ({ run: run.label, layer: `L${l.layer}`, entropy: meanOverHeads(l.heads).entropy })),
     );
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 220,
       marginBottom: 60,
       fx: { label: null },
       x: { label: null, tickRotate: -30, domain: runs.map((r) => r.label) },
       y: { label: 'entropy (nats)', grid: true },
-      color: { legend: true, domain: runs.map((r) => r.label), range: [OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.blue] },
+      // The x axis names the run, so the marks need no colour per run (a second legend would reuse the shares' colours).
       marks: [
-        Plot.barY(perLayer, { fx: 'layer', x: 'run', y: 'entropy', fill: 'run', fillOpacity: 0.6 }),
-        Plot.dot(perHead, { fx: 'layer', x: 'run', y: 'entropy', stroke: 'run', r: 2.5, tip: true }),
+        Plot.barY(perLayer, { fx: 'layer', x: 'run', y: 'entropy', fill: NEUTRAL, fillOpacity: 0.6 }),
+        Plot.dot(perHead, { fx: 'layer', x: 'run', y: 'entropy', stroke: 'currentColor', r: 2.5, tip: true }),
         Plot.ruleY([0]),
       ],
     });
@@ -308,14 +305,19 @@ export class HymbaAttentionMap extends LabWidget {
     const shownRun = this.meta || !s.metaOff ? s.metaOn : s.metaOff;
     return html`
       ${this.renderControls()}
-      <div class="maps">${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}</div>
-      ${this.renderFinding()}
-      <h5>Layer ${layer}: where each query's attention goes, per head</h5>
-      <div class="chart heads">${this.headChart}</div>
-      <h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
-      <div class="chart entropy">${this.entropyChart}</div>
-      ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
-      ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
+      <div class="maps" ?data-result=${shownRun === s.metaOff}>
+        ${this.renderMap(shownRun, layer)} ${s.compare ? this.renderMap(s.compare, layer) : ''}
+      </div>
+      <!-- data-result: what answers lesson 2's prediction (the run without meta tokens), hidden by <hl-predict> -->
+      <div data-result>
+        ${this.renderFinding()}
+        <h5>Layer ${layer}: where each query's attention goes, per head</h5>
+        <div class="chart heads">${this.headChart}</div>
+        <h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
+        <div class="chart entropy">${this.entropyChart}</div>
+        ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
+        ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
+      </div>
       ${this.renderExports({
         rows: () => this.rows(),
         columns: ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'],

@@ -18,7 +18,8 @@ import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/content/configs.ts';
-import { KIND_COLOURS, OKABE_ITO } from '../lib/base/theme.ts';
+import { NEUTRAL, colourOf, seriesScale } from '../lib/base/palette.ts';
+import { chartWidth, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { cacheMeterSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -55,13 +56,15 @@ export class HymbaCacheMeter extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* The meter keeps its drawn size (12 px labels) and scrolls on a narrow screen rather than shrinking its text. */
+      .meter {
+        overflow-x: auto;
+      }
       .meter svg {
         display: block;
-        max-width: 100%;
-        height: auto;
       }
       .meter text {
-        font-size: 10px;
+        font-size: 12px;
         fill: currentColor;
       }
       .headline {
@@ -232,26 +235,17 @@ export class HymbaCacheMeter extends LabWidget {
         .filter((p) => p.paperCacheMB !== undefined)
         .map((p) => ({ model: p.name, seq_len: PAPER_SEQ, mb: p.paperCacheMB!, label: `paper: ${p.paperCacheMB} MB` })),
     ].filter((p) => Number.isFinite(p.mb));
-    const palette = [
-      OKABE_ITO.vermillion,
-      OKABE_ITO.blue,
-      OKABE_ITO.green,
-      OKABE_ITO.orange,
-      OKABE_ITO.purple,
-      OKABE_ITO.skyBlue,
-      OKABE_ITO.yellow,
-      OKABE_ITO.black,
-    ];
     return Plot.plot({
-      width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
+      width: chartWidth(this, 640),
       height: 280,
       marginLeft: 55,
       x: { label: 'sequence length (tokens)', grid: true },
       y: { label: `cache (MB, ${this.dtype} KV)`, grid: true },
-      color: { legend: true, domain: names, range: palette },
+      // Models are plain series: their colours are none of the layer kinds' of the meter beside this chart.
+      color: seriesScale(names),
       marks: [
         Plot.lineY(this.curves, { x: 'seq_len', y: 'mb', stroke: 'model', strokeWidth: 2 }),
-        Plot.ruleX([this.seq], { stroke: '#888', strokeDasharray: '4 3' }),
+        Plot.ruleX([this.seq], { stroke: NEUTRAL, strokeDasharray: '4 3' }),
         Plot.dot(paper, { x: 'seq_len', y: 'mb', stroke: 'model', r: 5, strokeWidth: 2 }),
         // Labels for the headline pair only: the other paper points sit too close together to label legibly.
         Plot.text(paper.slice(0, 2), { x: 'seq_len', y: 'mb', text: 'label', dx: 8, textAnchor: 'start', dy: -8 }),
@@ -334,10 +328,10 @@ export class HymbaCacheMeter extends LabWidget {
       ${this.sourceNote ? html`<p class="note">${this.sourceNote}</p>` : ''}
       <div class="meter">${this.renderMeter(c, u, window)}</div>
       <div class="legend">
-        <span><span class="swatch" style="background:${KIND_COLOURS.global}"></span>KV, global layer (grows every token)</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.swa}"></span>KV, window owner (stops at W)</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.conv}"></span>conv state</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.ssm}"></span>SSM state</span>
+        <span>${swatch('global')}KV, global layer (grows every token)</span>
+        <span>${swatch('window')}KV, window owner (stops at W)</span>
+        <span>${swatch('conv')}conv state</span>
+        <span>${swatch('ssm')}SSM state</span>
         <span>↰ reuses the K/V of the layer it points to · ◔ window ring fill</span>
       </div>
       ${numbersTable(this.layerRows(), ['layer', 'kind', 'kv_source', 'kv_entries', 'kv_bytes', 'conv_state_bytes', 'ssm_state_bytes'], 'cache bytes per layer')}
@@ -380,11 +374,11 @@ export class HymbaCacheMeter extends LabWidget {
 
   /** One row per layer: label, stacked bar (KV, conv, SSM), an arrow to the owner for consumers, a ring for windows. */
   private renderMeter(c: HymbaConfig, u: CacheUsage, window: number): TemplateResult {
-    const rowH = 15;
-    const labelW = 92;
+    const rowH = 18;
+    const labelW = 100;
     const barW = 330;
     const ringX = labelW + barW + 20;
-    const width = ringX + 95;
+    const width = ringX + 115;
     const height = u.layers.length * rowH + 6;
     const totals = u.layers.map((l) => l.kv_bytes + l.conv_state_bytes + l.ssm_state_bytes);
     const meta = c.numMetaTokens;
@@ -408,7 +402,7 @@ export class HymbaCacheMeter extends LabWidget {
       </defs>
       ${u.layers.map((l, i) => {
         const kind = layerKind(c, l.layer);
-        const kvColour = kind === 'global' ? KIND_COLOURS.global : KIND_COLOURS.swa;
+        const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
         const kvW = l.kv_bytes * scale;
         const convW = l.conv_state_bytes * scale;
         const ssmW = l.ssm_state_bytes * scale;
@@ -418,26 +412,26 @@ export class HymbaCacheMeter extends LabWidget {
         const label = `L${l.layer} ${kind === 'ssm-only' ? 'ssm' : kind}`;
         return svg`<g class="layer" data-layer=${l.layer} data-kind=${kind} data-kv-bytes=${l.kv_bytes}>
           <title>${`layer ${l.layer} (${kind}): KV ${formatBytes(l.kv_bytes)} (${l.kvEntries} entries), conv ${formatBytes(l.conv_state_bytes)}, SSM ${formatBytes(l.ssm_state_bytes)}`}</title>
-          <text x=${labelW - 6} y=${y(i) + 10} text-anchor="end">${label}</text>
+          <text x=${labelW - 6} y=${y(i) + 13} text-anchor="end">${label}</text>
           <rect x=${labelW} y=${y(i) + 1} width=${kvW} height=${rowH - 4} fill=${kvColour}></rect>
-          <rect x=${labelW + kvW} y=${y(i) + 1} width=${convW} height=${rowH - 4} fill=${KIND_COLOURS.conv}></rect>
-          <rect x=${labelW + kvW + convW} y=${y(i) + 1} width=${ssmW} height=${rowH - 4} fill=${KIND_COLOURS.ssm}></rect>
+          <rect x=${labelW + kvW} y=${y(i) + 1} width=${convW} height=${rowH - 4} fill=${colourOf('conv')}></rect>
+          <rect x=${labelW + kvW + convW} y=${y(i) + 1} width=${ssmW} height=${rowH - 4} fill=${colourOf('ssm')}></rect>
           ${
             kind === 'consumer'
-              ? svg`<path d=${`M ${labelW + 3} ${y(i) + 7} C ${labelW + 16} ${y(i) + 7}, ${labelW + 16} ${y(l.kvSource) + 7}, ${labelW + 3} ${y(l.kvSource) + 7}`}
+              ? svg`<path d=${`M ${labelW + 3} ${y(i) + 8} C ${labelW + 16} ${y(i) + 8}, ${labelW + 16} ${y(l.kvSource) + 8}, ${labelW + 3} ${y(l.kvSource) + 8}`}
                 fill="none" stroke="currentColor" stroke-width="1" marker-end="url(#arrow)"></path>
-                <text x=${labelW + 20} y=${y(i) + 10}>uses L${l.kvSource}</text>`
+                <text x=${labelW + 20} y=${y(i) + 13}>uses L${l.kvSource}</text>`
               : ''
           }
           ${
             kind === 'swa'
-              ? svg`<circle cx=${ringX} cy=${y(i) + 7} r=${r} fill="none" stroke="var(--hl-c-empty)" stroke-width="3"></circle>
-                <circle class="ring" cx=${ringX} cy=${y(i) + 7} r=${r} fill="none" stroke=${KIND_COLOURS.swa} stroke-width="3"
-                  stroke-dasharray=${`${ringFill * circ} ${circ}`} transform=${`rotate(-90 ${ringX} ${y(i) + 7})`}></circle>
-                <text x=${ringX + 10} y=${y(i) + 10}>${Math.round(ringFill * 100)}%</text>`
+              ? svg`<circle cx=${ringX} cy=${y(i) + 8} r=${r} fill="none" stroke="var(--hl-c-empty)" stroke-width="3"></circle>
+                <circle class="ring" cx=${ringX} cy=${y(i) + 8} r=${r} fill="none" stroke=${colourOf('window')} stroke-width="3"
+                  stroke-dasharray=${`${ringFill * circ} ${circ}`} transform=${`rotate(-90 ${ringX} ${y(i) + 8})`}></circle>
+                <text x=${ringX + 10} y=${y(i) + 13}>${Math.round(ringFill * 100)}%</text>`
               : ''
           }
-          ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 10}>+${formatBytes(perEntry(l))}/token</text>` : ''}
+          ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 13}>+${formatBytes(perEntry(l))}/token</text>` : ''}
         </g>`;
       })}
     </svg>`;

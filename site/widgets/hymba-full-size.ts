@@ -12,7 +12,8 @@ import { define, describeError } from '../lib/base/widget-base.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
-import { KIND_COLOURS } from '../lib/base/theme.ts';
+import { colourOf } from '../lib/base/palette.ts';
+import { swatch } from '../lib/base/theme.ts';
 import {
   cacheTable,
   hymba15bRaw,
@@ -33,13 +34,15 @@ export class HymbaFullSize extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* The strip keeps its drawn size (12 px layer numbers) and scrolls on a narrow screen rather than shrinking. */
+      .strip {
+        overflow-x: auto;
+      }
       .strip svg {
         display: block;
-        max-width: 100%;
-        height: auto;
       }
       .strip text {
-        font-size: 9px;
+        font-size: 12px;
         fill: currentColor;
       }
       table.cache {
@@ -210,9 +213,9 @@ export class HymbaFullSize extends LabWidget {
       <h4>The layer map</h4>
       <div class="strip">${this.renderStrip()}</div>
       <div class="legend">
-        <span><span class="swatch" style="background:${KIND_COLOURS.global}"></span>global (own KV, grows)</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.swa}"></span>window, owns KV</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.consumer}"></span>window, reuses the KV on its left</span>
+        <span>${swatch('global')}global (own KV, grows)</span>
+        <span>${swatch('window')}window, owns KV</span>
+        <span>${swatch('reuse')}window, reuses the KV on its left</span>
       </div>
       <p class="note owners">${owners} of ${c.numLayers} layers own a KV cache; ${c.numLayers - owners} reuse one.</p>
 
@@ -277,14 +280,19 @@ export class HymbaFullSize extends LabWidget {
 
   private renderStrip(): TemplateResult {
     const cells = this.layerCells;
-    const w = 20;
+    const w = 22;
     const gap = 3;
     const top = 30;
     const width = cells.length * (w + gap) + 10;
     const x = (i: number) => 5 + i * (w + gap);
-    const colour = (k: LayerCell['kind']) =>
-      k === 'global' ? KIND_COLOURS.global : k === 'swa' ? KIND_COLOURS.swa : KIND_COLOURS.consumer;
-    return html`<svg viewBox="0 0 ${width} 78" role="img" aria-label="Hymba-1.5B's 32 layers by attention kind, with KV sharing arcs">
+    const colour = (k: LayerCell['kind']) => colourOf(k === 'global' ? 'global' : k === 'swa' ? 'window' : 'reuse');
+    return html`<svg
+      viewBox="0 0 ${width} 78"
+      width=${width}
+      height="78"
+      role="img"
+      aria-label="Hymba-1.5B's 32 layers by attention kind, with KV sharing arcs"
+    >
       ${cells.map(
         (l) => svg`<g class="layer" data-layer=${l.layer} data-kind=${l.kind} data-owner=${l.owner}>
           <title>layer ${l.layer}: ${l.kind === 'global' ? 'global attention, own KV cache' : l.kind === 'swa' ? `window ${this.config!.slidingWindow}, owns the KV used by ${l.consumers.join(', ') || 'no other layer'}` : `window, reuses layer ${l.owner}'s KV`}</title>

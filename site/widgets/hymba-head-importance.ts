@@ -21,7 +21,7 @@ import {
 import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
-import { KIND_COLOURS } from '../lib/base/theme.ts';
+import { MEANINGS, meaningScale } from '../lib/base/palette.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { pct } from '../lib/features/recall-shared.ts';
 import { measureInRounds } from '../../engine/analysis/sample-budget.ts';
@@ -36,10 +36,16 @@ export class HymbaHeadImportance extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* Each chart keeps the width it is drawn at (so its 12 px text is not shrunk); they wrap on a narrow screen. */
       .charts {
-        display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(240px, 1fr));
+        display: flex;
+        flex-wrap: wrap;
         gap: 1rem;
+      }
+      .charts figure {
+        margin: 0;
+        max-width: 100%;
+        overflow-x: auto;
       }
       h5 {
         margin: 0.75rem 0 0.25rem;
@@ -198,8 +204,8 @@ export class HymbaHeadImportance extends LabWidget {
 
   private plotGains(): Element {
     const rows = this.gains.flatMap((g) => [
-      ...(g.attn === null ? [] : [{ layer: `layer ${g.layer}`, branch: 'attention (β1)', gain: g.attn }]),
-      ...(g.ssm === null ? [] : [{ layer: `layer ${g.layer}`, branch: 'SSM (β2)', gain: g.ssm }]),
+      ...(g.attn === null ? [] : [{ layer: `layer ${g.layer}`, branch: MEANINGS.attention.label, gain: g.attn }]),
+      ...(g.ssm === null ? [] : [{ layer: `layer ${g.layer}`, branch: MEANINGS.ssmBranch.label, gain: g.ssm }]),
     ]);
     return Plot.plot({
       width: 300,
@@ -208,7 +214,7 @@ export class HymbaHeadImportance extends LabWidget {
       fx: { label: null },
       x: { axis: null },
       y: { label: 'mean |β|', grid: true },
-      color: { legend: true, domain: ['attention (β1)', 'SSM (β2)'], range: [KIND_COLOURS.global, KIND_COLOURS.ssm] },
+      color: meaningScale(['attention', 'ssmBranch']),
       marks: [Plot.barY(rows, { fx: 'layer', x: 'branch', y: 'gain', fill: 'branch', tip: true }), Plot.ruleY([0])],
     });
   }
@@ -240,12 +246,12 @@ export class HymbaHeadImportance extends LabWidget {
               >`
         }
       </div>
-      ${this.finding() ? html`<p class="finding" data-finding>${this.finding()}</p>` : ''}
+      ${this.finding() ? html`<p class="finding" data-finding data-result>${this.finding()}</p>` : ''}
       ${this.cells.length ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''}
       <div class="charts">
         ${this.heatmaps.map(
           (h) =>
-            html`<figure>
+            html`<figure data-result>
               <h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: accuracy drop</h5>
               ${h}
             </figure>`,
@@ -267,19 +273,21 @@ export class HymbaHeadImportance extends LabWidget {
             </p>`
           : ''
       }
-      ${numbersTable(
-        this.cells.map((c) => ({
-          task: c.task,
-          layer: c.layer,
-          branch: BRANCH_TEXT[c.branch],
-          intact: pct(c.baseline),
-          removed: pct(c.ablated),
-          drop: pct(c.drop),
-          sequences: c.sequences,
-        })),
-        ['task', 'layer', 'branch', 'intact', 'removed', 'drop', 'sequences'],
-        'accuracy drop per removed branch',
-      )}
+      <div data-result>
+        ${numbersTable(
+          this.cells.map((c) => ({
+            task: c.task,
+            layer: c.layer,
+            branch: BRANCH_TEXT[c.branch],
+            intact: pct(c.baseline),
+            removed: pct(c.ablated),
+            drop: pct(c.drop),
+            sequences: c.sequences,
+          })),
+          ['task', 'layer', 'branch', 'intact', 'removed', 'drop', 'sequences'],
+          'accuracy drop per removed branch',
+        )}
+      </div>
       ${this.renderExports({
         rows: () => this.cells.map((c) => ({ ...c })),
         columns: ['task', 'layer', 'branch', 'baseline', 'ablated', 'drop', 'sequences'],

@@ -2,7 +2,7 @@
 // Which earlier tokens each query may attend to, per layer: the sliding window, the meta tokens every query sees,
 // and the few global layers that see everything. With the zoo's `swa` and `hymba` models it also draws their
 // recall accuracy by key→query distance (from card.json): what a window does to recall, and what global layers fix.
-import { css, html, type TemplateResult } from 'lit';
+import { css, html, unsafeCSS, type TemplateResult } from 'lit';
 import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
 import type { HymbaConfig } from '../../engine/config.ts';
@@ -11,7 +11,8 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { pageController } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, layerKind, widgetConfig, type LayerKind } from '../lib/content/configs.ts';
 import { CELL, CELL_NAMES, maskCells, visibleCount } from '../lib/content/masks.ts';
-import { KIND_COLOURS, OKABE_ITO } from '../lib/base/theme.ts';
+import { colourOf, seriesScale, type Meaning } from '../lib/base/palette.ts';
+import { chartWidth, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { maskViewSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -40,8 +41,10 @@ function positionNames(meta: number, tokens: number): string[] {
 
 /** At most this many meta tokens are drawn (Hymba-1.5B has 128; the pattern is the same for each). */
 const MAX_META_SHOWN = 4;
-const CELL_COLOURS = ['var(--hl-c-empty)', '#c9ced6', KIND_COLOURS.swa, KIND_COLOURS.meta, KIND_COLOURS.global];
-const CELL_COLOURS_CANVAS = ['#eef0f3', '#b5bcc6', KIND_COLOURS.swa, KIND_COLOURS.meta, KIND_COLOURS.global];
+const CELL_COLOURS = ['var(--hl-c-empty)', '#c9ced6', colourOf('window'), colourOf('meta'), colourOf('global')];
+const CELL_COLOURS_CANVAS = ['#eef0f3', '#b5bcc6', colourOf('window'), colourOf('meta'), colourOf('global')];
+/** The palette meaning of each cell kind that has one (the masked-out kinds are only shades of grey). */
+const CELL_MEANINGS: (Meaning | undefined)[] = [undefined, undefined, 'window', 'meta', 'global'];
 const KIND_TEXT: Record<LayerKind, string> = {
   global: 'global attention',
   swa: 'sliding window (owns its K/V)',
@@ -97,7 +100,7 @@ export class HymbaMaskView extends LabWidget {
         background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255, 255, 255, 0.35) 4px 6px);
       }
       .layers button.ssm-only {
-        background: #888;
+        background: ${unsafeCSS(colourOf('ssmOnly'))};
       }
       .mask-area {
         display: flex;
@@ -161,7 +164,7 @@ export class HymbaMaskView extends LabWidget {
     // The cards change only with the model set, not with the sliders: fetch once.
     if (this.recallKey !== 'loaded') {
       this.recall = await loadRecall();
-      this.recallChart = this.recall ? plotRecall(this.recall) : null;
+      this.recallChart = this.recall ? plotRecall(this.recall, chartWidth(this, 520)) : null;
       this.recallKey = 'loaded';
     }
   }
@@ -183,7 +186,7 @@ export class HymbaMaskView extends LabWidget {
       <div class="layers" role="group" aria-label="Layers: pick one to see its mask">
         ${c.layers.map((spec) => {
           const k = layerKind(c, spec.index);
-          const colour = k === 'global' ? KIND_COLOURS.global : k === 'ssm-only' ? '#888' : KIND_COLOURS.swa;
+          const colour = colourOf(k === 'global' ? 'global' : k === 'ssm-only' ? 'ssmOnly' : 'window');
           return html`<button
             type="button"
             class=${k}
@@ -198,11 +201,15 @@ export class HymbaMaskView extends LabWidget {
         })}
       </div>
       <div class="legend">
-        <span><span class="swatch" style="background:${KIND_COLOURS.global}"></span>global layer</span>
-        <span><span class="swatch" style="background:${KIND_COLOURS.swa}"></span>sliding-window layer</span>
+        <span>${swatch('global')}global layer</span>
+        <span>${swatch('window')}sliding-window layer</span>
         <span
-          ><span class="swatch" style="background:repeating-linear-gradient(45deg,${KIND_COLOURS.swa} 0 3px,#9cc3e0 3px 5px)"></span>reuses
-          a neighbour's K/V</span
+          ><span
+            class="swatch"
+            data-meaning="reuse"
+            style="background:repeating-linear-gradient(45deg,${colourOf('window')} 0 3px,transparent 3px 5px) ${colourOf('reuse')}"
+          ></span
+          >reuses a neighbour's K/V</span
         >
       </div>
       <div class="mask-area">
@@ -219,7 +226,7 @@ export class HymbaMaskView extends LabWidget {
           .rowNames=${positionNames(this.metaShown, this.tokens)}
           .colNames=${positionNames(this.metaShown, this.tokens)}
           unit="query sees key?"
-          .legendItems=${CELL_NAMES.map((label, i) => ({ colour: CELL_COLOURS[i], label }))}
+          .legendItems=${CELL_NAMES.map((label, i) => ({ colour: CELL_COLOURS[i], label, meaning: CELL_MEANINGS[i] }))}
         ></hl-heatmap>
         <div class="summary">
           <p>
@@ -367,14 +374,15 @@ async function loadRecall(): Promise<RecallPoint[] | null> {
   return points.length ? points : null;
 }
 
-function plotRecall(points: RecallPoint[]): Element {
+function plotRecall(points: RecallPoint[], width: number): Element {
   return Plot.plot({
-    width: 520,
+    width,
     height: 240,
     marginLeft: 45,
     x: { label: 'key→query distance (tokens, bucket start)', type: 'symlog' },
     y: { label: 'recall accuracy', domain: [0, 1], grid: true },
-    color: { legend: true, range: [OKABE_ITO.blue, OKABE_ITO.vermillion] },
+    // Two models, not two layer kinds: series colours, so they do not read as the layer legend's window and global.
+    color: seriesScale(RECALL_MODELS.map((m) => m.label)),
     marks: [
       Plot.lineY(points, { x: 'distance', y: 'accuracy', stroke: 'model', strokeWidth: 2 }),
       Plot.dot(points, { x: 'distance', y: 'accuracy', fill: 'model', tip: true }),

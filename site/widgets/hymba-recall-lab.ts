@@ -27,7 +27,8 @@ import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
-import { OKABE_ITO } from '../lib/base/theme.ts';
+import { MEANINGS, NEUTRAL, meaningScale } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { RIGHT, WRONG, label, pct } from '../lib/features/recall-shared.ts';
 import { measureInRounds } from '../../engine/analysis/sample-budget.ts';
@@ -305,28 +306,24 @@ export class HymbaRecallLab extends LabWidget {
   private plot(): Element | null {
     const r = this.results;
     if (!r || r.curve.length === 0) return null;
-    const live = r.curve.map((p) => ({ ...p, series: r.ablation ? 'this configuration (live)' : 'as trained (live)' }));
+    const live = r.curve.map((p) => ({ ...p, series: MEANINGS[r.ablation ? 'ablated' : 'measured'].label }));
     const card = Object.entries(this.card?.accuracy?.by_pairs ?? {}).map(([pairs, accuracy]) => ({
       pairs: Number(pairs),
       accuracy,
-      series: 'as trained (model card)',
+      series: MEANINGS.recorded.label,
     }));
     return Plot.plot({
-      width: Math.max(300, Math.min(560, this.clientWidth - 34 || 560)),
+      width: chartWidth(this, 560),
       height: 240,
       x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
       y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
-      color: {
-        legend: true,
-        domain: ['as trained (model card)', 'as trained (live)', 'this configuration (live)'],
-        range: [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.vermillion],
-      },
+      color: meaningScale(['recorded', 'measured', 'ablated']),
       marks: [
         Plot.line(card, { x: 'pairs', y: 'accuracy', stroke: 'series', strokeDasharray: '4 3' }),
         Plot.dot(card, { x: 'pairs', y: 'accuracy', stroke: 'series', symbol: 'square' }),
         Plot.line(live, { x: 'pairs', y: 'accuracy', stroke: 'series', strokeWidth: 2 }),
         Plot.dot(live, { x: 'pairs', y: 'accuracy', fill: 'series', r: 4, tip: true }),
-        Plot.ruleX([this.pairs], { stroke: '#888', strokeDasharray: '2 3' }),
+        Plot.ruleX([this.pairs], { stroke: NEUTRAL, strokeDasharray: '2 3' }),
       ],
     });
   }

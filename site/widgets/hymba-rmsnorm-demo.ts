@@ -8,6 +8,7 @@ import { WebGpuUnavailableError } from '../../engine/webgpu/device.ts';
 import { define } from '../lib/base/widget-base.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import type { Schema } from '../lib/base/url-state.ts';
+import { chartWidth, figureStyles } from '../lib/base/theme.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 
 const rms = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
@@ -23,6 +24,7 @@ export class NonFiniteResultError extends Error {
 export class HymbaRmsnormDemo extends LabWidget {
   static override styles = [
     LabWidget.styles,
+    figureStyles,
     css`
       table {
         border-collapse: collapse;
@@ -112,7 +114,7 @@ export class HymbaRmsnormDemo extends LabWidget {
       }
     }
     return Plot.plot({
-      width: Math.max(320, Math.min(720, this.clientWidth - 34)),
+      width: chartWidth(this, 720),
       height: 260,
       marginLeft: 40,
       fx: { label: null, domain: ['input x', output] },

@@ -12,7 +12,8 @@ import { define } from '../lib/base/widget-base.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, requestKey } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
-import { OKABE_ITO } from '../lib/base/theme.ts';
+import { MEANINGS, meaningScale } from '../lib/base/palette.ts';
+import { chartWidth } from '../lib/base/theme.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { pct } from '../lib/features/recall-shared.ts';
 import { sequencesWithin } from '../../engine/analysis/sample-budget.ts';
@@ -242,21 +243,17 @@ export class HymbaRoadmap extends LabWidget {
   private plot(): Element {
     const measured = this.rows.filter((r) => r.recall !== null);
     const data = [
-      ...measured.map((r) => ({ step: r.step, source: 'Hymba Lab zoo (MQAR-128, measured here)', recall: r.recall! })),
-      ...this.rows.map((r) => ({ step: r.step, source: 'paper Table 1 (SWDE + SQuAD-C, 300M)', recall: r.paper.recall / 100 })),
+      ...measured.map((r) => ({ step: r.step, source: MEANINGS.zoo.label, recall: r.recall! })),
+      ...this.rows.map((r) => ({ step: r.step, source: MEANINGS.paper.label, recall: r.paper.recall / 100 })),
     ];
     return Plot.plot({
-      width: Math.max(320, Math.min(640, this.clientWidth - 34 || 640)),
+      width: chartWidth(this, 640),
       height: 260,
       marginLeft: 210,
       x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
       y: { label: null, domain: this.rows.map((r) => r.step) },
       fy: { axis: null },
-      color: {
-        legend: true,
-        domain: ['Hymba Lab zoo (MQAR-128, measured here)', 'paper Table 1 (SWDE + SQuAD-C, 300M)'],
-        range: [OKABE_ITO.blue, OKABE_ITO.orange],
-      },
+      color: meaningScale(['zoo', 'paper']),
       marks: [Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }), Plot.ruleX([0])],
     });
   }
@@ -287,7 +284,7 @@ export class HymbaRoadmap extends LabWidget {
                 html`<tr data-model=${r.model} data-measured=${r.recall !== null ? 'true' : 'false'}>
                   <th scope="row">${r.step}</th>
                   <td><code>${r.model}</code></td>
-                  <td class="recall" title=${r.answers ? `${r.answers} answers right` : r.note}>
+                  <td class="recall" data-result="cell" title=${r.answers ? `${r.answers} answers right` : r.note}>
                     ${r.recall === null ? (r.note === 'waiting…' ? '…' : '–') : pct(r.recall)}
                   </td>
                   <td class="sequences">${r.sequences || '…'}</td>
@@ -311,8 +308,10 @@ export class HymbaRoadmap extends LabWidget {
         which for a model this small measures dispatch overhead more than arithmetic. The two columns answer the same question at very
         different scales: compare the direction of each step, not the values.
       </p>
-      <div class="chart">${this.chart}</div>
-      ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'sequences', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
+      <div class="chart" data-result>${this.chart}</div>
+      <div data-result>
+        ${numbersTable(this.exportRows(), ['step', 'model', 'recall', 'sequences', 'paper_recall', 'cache_bytes', 'paper_cache_mb', 'tokens_per_second', 'paper_tokens_per_second'], 'roadmap numbers')}
+      </div>
       ${this.renderExports({
         rows: () => this.exportRows(),
         columns: [

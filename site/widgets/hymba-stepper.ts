@@ -14,7 +14,7 @@ import { LabWidget } from '../lib/base/lab-widget.ts';
 import { pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import type { Schema } from '../lib/base/url-state.ts';
-import { KIND_COLOURS } from '../lib/base/theme.ts';
+import { colourOf } from '../lib/base/palette.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels, tokenLabel } from '../lib/content/stepper-tokens.ts';
 import { blockDiagram, boxesOf, describeOp } from '../lib/content/stepper-diagram.ts';
@@ -89,7 +89,8 @@ export class HymbaStepper extends LabWidget {
       }
       .main {
         display: grid;
-        grid-template-columns: minmax(180px, 240px) 1fr;
+        /* The diagram is drawn 260 units wide: at 260 px its 12 px labels are 12 px on screen. */
+        grid-template-columns: 260px minmax(0, 1fr);
         gap: 1rem;
         align-items: start;
       }
@@ -98,13 +99,13 @@ export class HymbaStepper extends LabWidget {
           grid-template-columns: 1fr;
         }
         .diagram {
-          max-width: 240px;
+          max-width: 260px;
         }
       }
       .diagram {
         width: 100%;
         height: auto;
-        font-size: 10.5px;
+        font-size: 12px;
       }
       .diagram .box rect {
         fill: var(--hl-widget-bg, #fff);
@@ -112,10 +113,10 @@ export class HymbaStepper extends LabWidget {
         stroke-width: 1.2;
       }
       .diagram .box.attn rect {
-        stroke: ${unsafeCSS(KIND_COLOURS.swa)};
+        stroke: ${unsafeCSS(colourOf('attention'))};
       }
       .diagram .box.ssm rect {
-        stroke: ${unsafeCSS(KIND_COLOURS.ssm)};
+        stroke: ${unsafeCSS(colourOf('ssmBranch'))};
       }
       .diagram .box text {
         fill: currentColor;
@@ -124,7 +125,7 @@ export class HymbaStepper extends LabWidget {
         fill: var(--hl-code-bg, #f1f3f5);
       }
       .diagram .box.current rect {
-        fill: ${unsafeCSS(KIND_COLOURS.conv)};
+        fill: ${unsafeCSS(colourOf('current'))};
         stroke: currentColor;
         stroke-width: 2;
       }
@@ -169,10 +170,10 @@ export class HymbaStepper extends LabWidget {
         padding-top: 0.4rem;
       }
       .side section.attn {
-        border-top-color: ${unsafeCSS(KIND_COLOURS.swa)};
+        border-top-color: ${unsafeCSS(colourOf('attention'))};
       }
       .side section.ssm {
-        border-top-color: ${unsafeCSS(KIND_COLOURS.ssm)};
+        border-top-color: ${unsafeCSS(colourOf('ssmBranch'))};
       }
       .side h5 {
         margin: 0 0 0.3rem;

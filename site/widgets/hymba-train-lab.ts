@@ -18,7 +18,7 @@ import { define } from '../lib/base/widget-base.ts';
 import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { download } from '../lib/base/export.ts';
-import { OKABE_ITO } from '../lib/base/theme.ts';
+import { seriesScale } from '../lib/base/palette.ts';
 import type { Schema } from '../lib/base/url-state.ts';
 import { TrainSession } from '../../engine/train/train-session.ts';
 import { pct } from '../lib/features/recall-shared.ts';
@@ -31,7 +31,6 @@ const EVAL_PAIRS = 16;
 /** Sequences whose answers are compared between the trained model and a reloaded file. */
 const CHECK_SEQUENCES = 4;
 const CHECK_SEED = 99;
-const RUN_COLOURS = [OKABE_ITO.blue, OKABE_ITO.vermillion];
 /** A first step later than this (on a software GPU, batch 32 takes minutes a step) gets the plain "too slow" note,
  * so that the reader has it within 10 s of pressing Train. */
 const FIRST_STEP_MS = 9_000;
@@ -454,7 +453,7 @@ export class HymbaTrainLab extends LabWidget {
     const accRows = this.runs.flatMap((r) => r.accuracy.map((p) => ({ ...p, run: r.label })));
     const domain = this.runs.map((r) => r.label);
     const width = Math.max(260, Math.min(420, (this.clientWidth - 60) / 2 || 420));
-    const color = { legend: true, domain, range: RUN_COLOURS.slice(0, domain.length) };
+    const color = seriesScale(domain);
     this.lossChart = Plot.plot({
       width,
       height: 220,

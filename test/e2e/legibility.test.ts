@@ -1,22 +1,33 @@
-// Figures and pages people can read: at 375 px and 1280 px no lesson page is wider than the viewport and no table
-// cell breaks inside a word or token; every heat map drawn has titled axes and a colour legend naming what it
-// measures. Also writes a screenshot of every lesson at both widths, light and dark, to test-results/screenshots/.
-import { readdirSync } from 'node:fs';
+// Figures and pages people can read. At 375 px and 1280 px, light and dark, on every lesson page, /teach/ and
+// /widgets/: no page is wider than the viewport and no table cell breaks inside a word or token; once every widget of
+// a lesson has its results, every SVG text in a figure is at least 12 px on screen (computed size times the SVG's
+// scale), every Observable Plot chart has a titled axis or a legend, and a legend colour means one thing on the page
+// (one meaning per colour, one colour per meaning, and a meaning of the site palette in its palette colour). Every
+// heat map drawn has titled axes and a colour legend naming what it measures. Writes a screenshot of every page at
+// both widths, light and dark, to test-results/screenshots/.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openSite, waitForStatus, type Site } from './harness.ts';
 import { repoRoot } from '../paths.ts';
+import { MEANINGS, type Meaning } from '../../site/lib/base/palette.ts';
 
 const LESSONS = readdirSync(path.join(repoRoot, 'lessons'))
   .filter((f) => f.endsWith('.mdx'))
   .map((f) => `/lessons/${f.replace(/\.mdx$/, '')}/`)
   .sort();
+const PAGES = [...LESSONS, '/teach/', '/widgets/'];
 const WIDTHS = [375, 1280] as const;
+const screenshotDir = path.join(repoRoot, 'test-results', 'screenshots');
+/** A screenshot's file name: the page's last path segment, its width and colour scheme. */
+const shotName = (page: string, width: number, scheme: string) => `${page.split('/').filter(Boolean).pop()}-${width}-${scheme}.png`;
 
 let site: Site;
 
 beforeAll(async () => {
+  // Start from an empty folder, so the coverage check below sees only this run's screenshots.
+  rmSync(screenshotDir, { recursive: true, force: true });
   site = await openSite();
 });
 afterAll(async () => {
@@ -60,27 +71,150 @@ function measure(page: Page): Promise<Layout> {
   });
 }
 
-describe('every lesson page at 375 px and 1280 px', () => {
-  it.each(LESSONS)('%s: no horizontal overflow, no mid-word breaks in tables; screenshots light and dark', async (lesson) => {
-    const page = await site.open(lesson);
-    const name = lesson.split('/').filter(Boolean).pop()!;
-    for (const width of WIDTHS) {
+interface FigureReport {
+  /** SVG texts drawn smaller than 12 px on screen: "widget: text (size px)". */
+  smallText: string[];
+  /** Observable Plot charts with neither a titled axis nor a legend. */
+  unlabelled: string[];
+  /** Legend entries: the colour as drawn (computed rgb) and what it stands for (a palette meaning or the label). */
+  legend: { widget: string; colour: string; meaning: string; label: string }[];
+}
+
+/** Text sizes, chart labels and legend colours of every figure inside the page's widgets (through shadow roots). */
+function inspectFigures(page: Page, paletteLabels: Record<string, string>): Promise<FigureReport> {
+  return page.evaluate((paletteLabels) => {
+    const report: FigureReport = { smallText: [], unlabelled: [], legend: [] };
+    const widgets = [...document.querySelectorAll('*')].filter((e) => e.localName.startsWith('hymba-'));
+    const within = (root: ShadowRoot, visit: (el: Element) => void) => {
+      for (const el of root.querySelectorAll('*')) {
+        visit(el);
+        if (el.shadowRoot) within(el.shadowRoot, visit);
+      }
+    };
+    const drawn = (el: Element) => el.getClientRects().length > 0 && el.checkVisibility({ visibilityProperty: true });
+    const colourOf = (el: Element, prop: 'fill' | 'backgroundColor') => getComputedStyle(el)[prop];
+    for (const w of widgets) {
+      if (!w.shadowRoot) continue;
+      within(w.shadowRoot, (el) => {
+        if (el.localName === 'text' && el instanceof SVGTextElement && drawn(el) && el.textContent!.trim()) {
+          const m = el.getScreenCTM();
+          const scale = m ? Math.hypot(m.a, m.b) : 1;
+          const px = parseFloat(getComputedStyle(el).fontSize) * scale;
+          if (px < 11.95) report.smallText.push(`${w.localName}: "${el.textContent!.trim().slice(0, 30)}" (${px.toFixed(1)} px)`);
+        }
+        // An Observable Plot chart (not a legend's ramp): its <svg> carries the class Plot generated.
+        if (el.localName === 'svg' && /^plot-[0-9a-f]+$/.test(el.getAttribute('class') ?? '') && drawn(el)) {
+          const axisTitle = el.querySelector('[aria-label$="-axis label"] text');
+          const figure = el.closest('figure');
+          const legend = figure?.querySelector('[class$="-swatches"], [class$="-ramp"]');
+          if (!axisTitle?.textContent?.trim() && !legend)
+            report.unlabelled.push(`${w.localName}: ${el.getAttribute('aria-label') ?? 'chart'}`);
+        }
+        // Plot's swatch legend: <span class="plot-…-swatch"><svg fill=…><rect/></svg>label</span>.
+        if (/-swatch$/.test(el.getAttribute('class') ?? '') && drawn(el)) {
+          const rect = el.querySelector('rect');
+          const label = el.textContent!.trim();
+          if (rect)
+            report.legend.push({ widget: w.localName, colour: colourOf(rect, 'fill'), meaning: paletteLabels[label] ?? label, label });
+        }
+        // The widgets' own legends and the heat maps': <span class="swatch" data-meaning=…>.
+        if (el.classList.contains('swatch') && drawn(el)) {
+          const label = el.parentElement?.textContent?.trim() ?? '';
+          const meaning = el.getAttribute('data-meaning') ?? label;
+          report.legend.push({ widget: w.localName, colour: colourOf(el, 'backgroundColor'), meaning, label });
+        }
+      });
+    }
+    return report;
+  }, paletteLabels);
+}
+
+/** "#RRGGBB" as the browser computes it: "rgb(r, g, b)". */
+const rgb = (hex: string) => {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`;
+};
+const paletteLabels = Object.fromEntries(Object.entries(MEANINGS).map(([key, m]) => [m.label, key]));
+
+/**
+ * The experiments that take minutes on SwiftShader measure fewer sequences here: what their figures draw (axes,
+ * labels, legends) does not depend on the sample size, only the numbers do.
+ */
+const LIGHTER: Record<string, Record<string, string>> = {
+  'hymba-head-importance': { sequences: '4' },
+  'hymba-roadmap': { sequences: '4', 'speed-ms': '0' },
+};
+const HEAVY_READY_MS = 240_000;
+
+/** Scroll every widget of the page into view in turn (each computes only when visible) until all are ready. */
+async function bringWidgetsToReady(page: Page): Promise<void> {
+  const count = await page.evaluate((lighter) => {
+    const widgets = [...document.querySelectorAll('*')].filter((e) => e.localName.startsWith('hymba-'));
+    widgets.forEach((w, i) => {
+      w.setAttribute('data-legibility', String(i));
+      for (const [name, value] of Object.entries(lighter[w.localName] ?? {})) w.setAttribute(name, value);
+    });
+    return widgets.length;
+  }, LIGHTER);
+  for (let i = 0; i < count; i++) {
+    const selector = `[data-legibility="${i}"]`;
+    await page.locator(selector).scrollIntoViewIfNeeded();
+    await waitForStatus(page, selector, 'ready', HEAVY_READY_MS);
+  }
+  // Predict-then-reveal blocks hide answers until a pick: pick, so the whole figure is checked.
+  for (const block of await page.locator('hl-predict').all()) await block.locator('button[name=predict]').first().click();
+}
+
+describe('every page at 375 px and 1280 px, light and dark', () => {
+  const cases = PAGES.flatMap((p) => WIDTHS.map((width) => [p, width] as const));
+  it.each(cases)(
+    '%s at %i px: no horizontal overflow or mid-word table breaks; figures legible; screenshots',
+    async (pagePath, width) => {
+      const page = await site.context.newPage();
       await page.setViewportSize({ width, height: 900 });
+      await page.goto(site.origin + pagePath);
+      const isLesson = pagePath.startsWith('/lessons/');
+      // Lesson figures are checked with their results drawn; /widgets/ shows every widget and is checked for layout only.
+      if (isLesson) await bringWidgetsToReady(page);
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme });
-        await page.waitForTimeout(300); // let Lit re-render at the new width
+        await page.waitForTimeout(300); // let Lit re-render
+        const where = `${pagePath} at ${width} px (${colorScheme})`;
         const layout = await measure(page);
-        expect(layout.pageWidth, `${lesson} at ${width} px (${colorScheme}) is wider than the viewport`).toBeLessThanOrEqual(
-          layout.viewport,
-        );
-        expect(layout.brokenWords, `${lesson} at ${width} px: table words broken across lines`).toEqual([]);
-        await page.screenshot({
-          path: path.join(repoRoot, 'test-results', 'screenshots', `${name}-${width}-${colorScheme}.png`),
-          fullPage: true,
-        });
+        expect(layout.pageWidth, `${where} is wider than the viewport`).toBeLessThanOrEqual(layout.viewport);
+        expect(layout.brokenWords, `${where}: table words broken across lines`).toEqual([]);
+        if (isLesson) {
+          const figures = await inspectFigures(page, paletteLabels);
+          expect(figures.smallText, `${where}: figure text under 12 px`).toEqual([]);
+          expect(figures.unlabelled, `${where}: charts without axis titles or a legend`).toEqual([]);
+          const coloursOf = new Map<string, Set<string>>();
+          const meaningsOf = new Map<string, Set<string>>();
+          for (const e of figures.legend) {
+            coloursOf.set(e.meaning, (coloursOf.get(e.meaning) ?? new Set()).add(e.colour));
+            meaningsOf.set(e.colour, (meaningsOf.get(e.colour) ?? new Set()).add(e.meaning));
+            if (e.meaning in MEANINGS)
+              expect(e.colour, `${where}: "${e.label}" (${e.widget}) is not in its palette colour`).toBe(
+                rgb(MEANINGS[e.meaning as Meaning].colour),
+              );
+          }
+          for (const [colour, meanings] of meaningsOf)
+            expect([...meanings], `${where}: ${colour} stands for more than one thing`).toHaveLength(1);
+          for (const [meaning, colours] of coloursOf)
+            expect([...colours], `${where}: "${meaning}" is drawn in more than one colour`).toHaveLength(1);
+        }
+        await page.screenshot({ path: path.join(screenshotDir, shotName(pagePath, width, colorScheme)), fullPage: true });
       }
-    }
-    await page.close();
+      await page.close();
+    },
+    600_000,
+  );
+
+  it('saved a screenshot of every lesson, /teach/ and /widgets/ at both widths, light and dark', () => {
+    expect(LESSONS.length).toBeGreaterThanOrEqual(9);
+    const missing = PAGES.flatMap((p) => WIDTHS.flatMap((w) => (['light', 'dark'] as const).map((c) => shotName(p, w, c)))).filter(
+      (f) => !existsSync(path.join(screenshotDir, f)),
+    );
+    expect(missing).toEqual([]);
   });
 });
 

@@ -1,9 +1,10 @@
 // A heat map on a <canvas>: one cell per value, token labels on both axes, a colour legend with units, hover (or
 // arrow keys) to read a cell by its row and column names, and a text alternative. For attention maps, masks and
-// state matrices. Continuous values use viridis (perceptually uniform, colour-blind safe), or a diverging PuOr scale
+// state matrices. Its text is --hl-figure-font (12 px; larger on presenter slides). Continuous values use viridis
+// (perceptually uniform, colour-blind safe), or a diverging PuOr scale
 // centred at 0 when the values have both signs (so a negative value never sits at the positive end of the legend);
 // categorical maps pass their own colour function and legend entries.
-import { LitElement, css, html, type PropertyValues, type TemplateResult } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { interpolatePuOr, interpolateViridis } from 'd3';
 import { define } from './widget-base.ts';
@@ -22,7 +23,7 @@ export class HeatmapElement extends LitElement {
         '. . xticks'
         '. . xtitle';
       align-items: stretch;
-      font-size: 12px;
+      font-size: var(--hl-figure-font, 12px);
       max-width: 100%;
     }
     .ytitle {
@@ -37,7 +38,7 @@ export class HeatmapElement extends LitElement {
       position: relative;
       white-space: nowrap;
       color: var(--hl-muted, #5f6670);
-      font-size: 12px;
+      font-size: var(--hl-figure-font, 12px);
       line-height: 1;
     }
     .yticks {
@@ -72,7 +73,7 @@ export class HeatmapElement extends LitElement {
       flex-wrap: wrap;
       align-items: center;
       gap: 0.3rem 0.8rem;
-      font-size: 12px;
+      font-size: var(--hl-figure-font, 12px);
       margin-top: 0.3rem;
       white-space: nowrap;
     }
@@ -103,7 +104,7 @@ export class HeatmapElement extends LitElement {
       outline-offset: 2px;
     }
     .readout {
-      font-size: 12px;
+      font-size: var(--hl-figure-font, 12px);
       min-height: 1.2em;
       color: var(--hl-muted, #5f6670);
       font-variant-numeric: tabular-nums;
@@ -124,7 +125,8 @@ export class HeatmapElement extends LitElement {
   /** What one value measures, with its unit, for the legend (e.g. "attention probability (0–1)"). */
   @property() unit = 'value';
   /** Legend entries for a categorical map (with `colourOf`); a continuous map draws a colour ramp instead. */
-  @property({ attribute: false }) legendItems: readonly { colour: string; label: string }[] | null = null;
+  /** Entries of a categorical legend; `meaning` names the palette meaning (palette.ts) a colour stands for, if any. */
+  @property({ attribute: false }) legendItems: readonly { colour: string; label: string; meaning?: string }[] | null = null;
   /** Cell size in CSS pixels (the canvas shrinks to fit narrow screens). */
   @property({ type: Number }) cell = 6;
   /** Value → CSS colour; default viridis over [min, max] of the values. */
@@ -181,7 +183,12 @@ export class HeatmapElement extends LitElement {
     if (this.legendItems) {
       return html`<div class="legend" role="list" aria-label=${`legend: ${this.unit}`}>
         <span>${this.unit}:</span>
-        ${this.legendItems.map((it) => html`<span role="listitem"><span class="swatch" style=${`background: ${it.colour}`}></span>${it.label}</span>`)}
+        ${this.legendItems.map(
+          (it) =>
+            html`<span role="listitem"
+              ><span class="swatch" data-meaning=${it.meaning ?? nothing} style=${`background: ${it.colour}`}></span>${it.label}</span
+            >`,
+        )}
       </div>`;
     }
     const { lo, hi, colour } = this.scale();

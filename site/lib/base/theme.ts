@@ -1,38 +1,70 @@
-// Shared look of the lab widgets: a colour-blind-safe palette (Okabe–Ito for categories, viridis for heat maps) as
-// CSS custom properties with a dark variant, keyboard-visible controls, and layouts that hold at 375 px.
-import { css, unsafeCSS } from 'lit';
+// Shared look of the lab widgets: the site palette (palette.ts) as CSS custom properties with a dark variant, figure
+// text of at least 12 px, keyboard-visible controls, and layouts that hold at 375 px.
+import { css, html, unsafeCSS, type TemplateResult } from 'lit';
+import { colourOf, type Meaning } from './palette.ts';
 
-/** Okabe & Ito (2008): eight colours distinguishable under the common colour-vision deficiencies. */
-export const OKABE_ITO = {
-  orange: '#E69F00',
-  skyBlue: '#56B4E9',
-  green: '#009E73',
-  yellow: '#F0E442',
-  blue: '#0072B2',
-  vermillion: '#D55E00',
-  purple: '#CC79A7',
-  black: '#000000',
-} as const;
+/** A legend swatch for a meaning of the palette; `data-meaning` lets the e2e test read what the colour stands for. */
+export const swatch = (meaning: Meaning): TemplateResult =>
+  html`<span class="swatch" data-meaning=${meaning} style="background:${colourOf(meaning)}"></span>`;
 
-/** One colour per cache kind / layer kind, used by every widget so a colour means one thing across the site. */
-export const KIND_COLOURS = {
-  global: OKABE_ITO.vermillion,
-  swa: OKABE_ITO.blue,
-  consumer: OKABE_ITO.skyBlue,
-  kv: OKABE_ITO.blue,
-  conv: OKABE_ITO.orange,
-  ssm: OKABE_ITO.green,
-  meta: OKABE_ITO.purple,
-} as const;
+/**
+ * The width to draw a chart at: the widget's content width, within [min, max]. A chart drawn wider than its box is
+ * shrunk to fit, and its 12 px text with it; so charts are drawn at the width they get.
+ */
+export function chartWidth(host: HTMLElement, max: number, min = 260): number {
+  const style = getComputedStyle(host);
+  const content = host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
+}
+
+/** How figures look in every widget: Plot text of at least 12 px, Plot's figure margins, predict-then-reveal. */
+export const figureStyles = css`
+  /* Figure text of at least 12 px: Observable Plot writes 10 px into its SVGs and legends (every class it makes starts
+     with "plot-"). The presenter's slides ask for more through --hl-figure-font. */
+  [class^='plot-'] {
+    font-size: var(--hl-figure-font, 12px) !important;
+  }
+  /* Plot wraps a chart with a legend in a <figure>: without the browser's 40 px figure margins, it gets the width it
+     was drawn for. */
+  figure[class^='plot-'] {
+    margin: 0;
+  }
+  /* Predict, then reveal (<hl-predict>): while the reader has not committed to a prediction, what answers it is
+     hidden, with a note in its place (a hidden box keeps its size, so the page does not jump on reveal). */
+  :host([concealed]) [data-result] {
+    visibility: hidden;
+    position: relative;
+  }
+  :host([concealed]) [data-result]::before {
+    content: 'Hidden until you make your prediction above.';
+    visibility: visible;
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    min-height: 2.5em;
+    border: 2px dashed var(--hl-border, #d0d4da);
+    border-radius: 6px;
+    color: var(--hl-muted, #5f6670);
+    font-size: 0.9rem;
+  }
+  /* A hidden table cell shows only a question mark. */
+  :host([concealed]) [data-result='cell']::before {
+    content: '?';
+    border: 0;
+    min-height: 0;
+  }
+`;
 
 export const labStyles = css`
+  ${figureStyles}
   :host {
-    --hl-c-global: ${unsafeCSS(KIND_COLOURS.global)};
-    --hl-c-swa: ${unsafeCSS(KIND_COLOURS.swa)};
-    --hl-c-consumer: ${unsafeCSS(KIND_COLOURS.consumer)};
-    --hl-c-conv: ${unsafeCSS(KIND_COLOURS.conv)};
-    --hl-c-ssm: ${unsafeCSS(KIND_COLOURS.ssm)};
-    --hl-c-meta: ${unsafeCSS(KIND_COLOURS.meta)};
+    --hl-c-global: ${unsafeCSS(colourOf('global'))};
+    --hl-c-swa: ${unsafeCSS(colourOf('window'))};
+    --hl-c-consumer: ${unsafeCSS(colourOf('reuse'))};
+    --hl-c-conv: ${unsafeCSS(colourOf('conv'))};
+    --hl-c-ssm: ${unsafeCSS(colourOf('ssm'))};
+    --hl-c-meta: ${unsafeCSS(colourOf('meta'))};
     --hl-c-empty: #eef0f3;
     --hl-focus: #0072b2;
     font-size: 0.95rem;
@@ -122,6 +154,12 @@ export const labStyles = css`
     display: block;
     overflow-x: auto;
     max-width: 100%;
+  }
+  /* Every table scrolls sideways inside its widget rather than widen the page (its cells do not wrap). */
+  table {
+    display: block;
+    max-width: 100%;
+    overflow-x: auto;
   }
   /* The host's overflow-wrap: anywhere must not reach table cells: a cell never breaks inside a word or token. */
   th,
