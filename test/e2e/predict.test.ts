@@ -26,11 +26,11 @@ describe('<hl-predict>', () => {
     expect(await widget.locator('.chart.heads').isVisible()).toBe(false);
     // What the reader needs to make the prediction is shown: the control and the map with meta tokens.
     expect(await widget.locator('input[name=meta]').isVisible()).toBe(true);
-    expect(await widget.locator('.maps figure[data-run=hymba] hl-heatmap').isVisible()).toBe(true);
+    expect(await widget.locator('.maps figure[data-run=en-hymba] hl-heatmap').isVisible()).toBe(true);
     // Unticking the meta tokens before predicting does not show the answer either.
     await widget.locator('input[name=meta]').uncheck();
     await page.waitForFunction(() =>
-      document.querySelector('hymba-attention-map')!.shadowRoot!.querySelector('.maps figure[data-run="hymba, meta off"]'),
+      document.querySelector('hymba-attention-map')!.shadowRoot!.querySelector('.maps figure[data-run="en-hymba, meta off"]'),
     );
     expect(await widget.locator('.maps').isVisible()).toBe(false);
 
