@@ -714,6 +714,16 @@ export async function measureStatistics(
 }
 
 /** Measure every claim on `engine` (weights: the same checkpoint's, for A_log and the fusion gains β). */
+/** What a claims record says of the model it measured (both the synthetic and the English claims). */
+export function claimsModel(c: HymbaConfig): Claims['model'] {
+  return {
+    layers: c.numLayers,
+    meta_tokens: c.numMetaTokens,
+    sliding_window: c.slidingWindow,
+    global_layers: c.layers.filter((l) => l.hasAttention && l.global).map((l) => l.index),
+  };
+}
+
 export async function measureClaims(engine: Engine, weights: WeightReader, o: ClaimsOptions): Promise<Claims> {
   const c = engine.config;
   const n = o.n ?? DEFAULT_CLAIMS_N;
@@ -764,12 +774,7 @@ export async function measureClaims(engine: Engine, weights: WeightReader, o: Cl
   return {
     version: CLAIMS_VERSION,
     backend: engine.backend,
-    model: {
-      layers: c.numLayers,
-      meta_tokens: c.numMetaTokens,
-      sliding_window: c.slidingWindow,
-      global_layers: c.layers.filter((l) => l.hasAttention && l.global).map((l) => l.index),
-    },
+    model: claimsModel(c),
     settings: {
       n,
       stats_n: statsN,

@@ -20,6 +20,7 @@ import { tokenLoss } from '../text/lm-eval.ts';
 import { DEFAULT_BATCH } from './recall.ts';
 import {
   ablationPlan,
+  claimsModel,
   ClaimsError,
   measureStatistics,
   roundMeasure as round,
@@ -191,12 +192,7 @@ export async function measureTextClaims(engine: Engine, weights: WeightReader, o
   return {
     version: TEXT_CLAIMS_VERSION,
     backend: engine.backend,
-    model: {
-      layers: c.numLayers,
-      meta_tokens: c.numMetaTokens,
-      sliding_window: c.slidingWindow,
-      global_layers: c.layers.filter((l) => l.hasAttention && l.global).map((l) => l.index),
-    },
+    model: claimsModel(c),
     settings: {
       windows: windows.length,
       stats_windows: statsN,

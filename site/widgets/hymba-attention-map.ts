@@ -11,6 +11,7 @@ import { interpolateViridis } from 'd3';
 import type { Tensor } from '../../engine/tensor.ts';
 import { attentionStats, meanOverHeads, type HeadAttentionStats } from '../../engine/analysis/attention-stats.ts';
 import { define } from '../lib/base/widget-base.ts';
+import { englishTextBox } from '../lib/base/english-text-box.ts';
 import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { pageController, requestKey, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
@@ -20,15 +21,7 @@ import { MEANINGS, NEUTRAL, meaningScale, type Meaning } from '../lib/base/palet
 import { chartWidth } from '../lib/base/theme.ts';
 import '../lib/base/heatmap.ts';
 import { DEFAULT_PROMPT, parsePrompt, sequenceLabels } from '../lib/content/stepper-tokens.ts';
-import {
-  DEFAULT_TEXT,
-  MAX_TEXT_CHARS,
-  TextError,
-  isEnglishModel,
-  textLabels,
-  unknownNote,
-  type EncodedText,
-} from '../lib/content/english-tokens.ts';
+import { DEFAULT_TEXT, MAX_TEXT_CHARS, TextError, isEnglishModel, textLabels, type EncodedText } from '../lib/content/english-tokens.ts';
 import { encodeFor } from '../lib/page/english-tokenizer.ts';
 
 /** One run of the prompt: which model, meta tokens on or off, and its attention probabilities per layer. */
@@ -377,23 +370,15 @@ export class HymbaAttentionMap extends LabWidget {
   /** The English text box, what became of the text (<unk>), and why it cannot run when it cannot. */
   private renderTextBox(): TemplateResult | string {
     if (this.isHidden('text')) return '';
-    const unknown = this.english ? unknownNote(this.english.unknown) : '';
-    return html`<label class="controls"
-        >Text
-        <input
-          class="prompt-input"
-          name="text"
-          .value=${this.text}
-          maxlength=${MAX_TEXT_CHARS}
-          spellcheck="false"
-          @change=${(e: Event) => (this.text = (e.target as HTMLInputElement).value)}
-      /></label>
-      <p class="note">
-        Type an English sentence (up to ${MAX_TEXT_CHARS} characters). It is read as word pieces after <code>&lt;s&gt;</code>, the first
-        token: a column that draws attention from every row there is an attention sink.
-      </p>
-      ${unknown ? html`<p class="note unk-note" role="note">${unknown}</p>` : ''}
-      ${this.textError ? html`<p class="note text-error" role="alert">${this.textError}</p>` : ''}`;
+    return englishTextBox({
+      value: this.text,
+      help: html`. It is read as word pieces after <code>&lt;s&gt;</code>, the first token: a column that draws attention from every row
+        there is an attention sink.`,
+      unknown: this.english?.unknown,
+      error: this.textError,
+      errorClass: 'text-error',
+      onChange: (text) => (this.text = text),
+    });
   }
 
   private renderPromptBox(): TemplateResult | string {

@@ -10,6 +10,7 @@ import type { Step } from '../../engine/model.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { weightF32 } from '../../engine/checkpoint/load.ts';
 import { define } from '../lib/base/widget-base.ts';
+import { englishTextBox } from '../lib/base/english-text-box.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
@@ -27,7 +28,6 @@ import {
   isEnglishModel,
   textLabels,
   topNext,
-  unknownNote,
   type EncodedText,
 } from '../lib/content/english-tokens.ts';
 import { encodeFor, englishTokenizer } from '../lib/page/english-tokenizer.ts';
@@ -579,24 +579,15 @@ export class HymbaStepper extends LabWidget {
   /** The English text box, what became of the text (word pieces, <unk>), and why it cannot run when it cannot. */
   private renderTextBox(): TemplateResult | string {
     if (this.isHidden('text')) return '';
-    const unknown = this.english ? unknownNote(this.english.unknown) : '';
-    return html`<label class="controls"
-        >Text
-        <input
-          class="prompt-input"
-          name="text"
-          .value=${this.text}
-          maxlength=${MAX_TEXT_CHARS}
-          spellcheck="false"
-          aria-describedby="text-help"
-          @change=${(e: Event) => (this.text = (e.target as HTMLInputElement).value)}
-      /></label>
-      <p class="note" id="text-help">
-        Type an English sentence (up to ${MAX_TEXT_CHARS} characters): it is split into the word pieces the model was trained on, after
-        <code>&lt;s&gt;</code>; <code>▁</code> marks a piece that starts a word.
-      </p>
-      ${unknown ? html`<p class="note unk-note" role="note">${unknown}</p>` : ''}
-      ${this.promptError ? html`<p class="note prompt-error" role="alert">${this.promptError}</p>` : ''}`;
+    return englishTextBox({
+      value: this.text,
+      help: html`: it is split into the word pieces the model was trained on, after <code>&lt;s&gt;</code>; <code>▁</code> marks a piece
+        that starts a word.`,
+      unknown: this.english?.unknown,
+      error: this.promptError,
+      errorClass: 'prompt-error',
+      onChange: (text) => (this.text = text),
+    });
   }
 
   private renderPromptBox(): TemplateResult | string {
