@@ -37,7 +37,9 @@ describe('without WebGPU', () => {
   it.each(lessons)('lesson %s: every widget reaches ready on the CPU tier', async (lesson) => {
     const page = await browser.context.newPage();
     await page.goto(`${site.origin}/lessons/${lesson}/`);
-    const inSource = (readFileSync(path.join(repoRoot, 'lessons', `${lesson}.mdx`), 'utf8').match(/^(?:<hl-predict[^>]*>)?<hymba-[a-z-]+/gm) ?? []).length;
+    const inSource = (
+      readFileSync(path.join(repoRoot, 'lessons', `${lesson}.mdx`), 'utf8').match(/^(?:<hl-predict[^>]*>)?<hymba-[a-z-]+/gm) ?? []
+    ).length;
     // Widgets set `status` once their module has loaded and upgraded them: wait for all of them, not a race.
     await page.waitForFunction((n) => document.querySelectorAll('article [status]').length >= n, inSource, { timeout: 30_000 });
     const count = await page.locator('article :is([status])').count();
