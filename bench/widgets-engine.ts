@@ -187,10 +187,8 @@ export async function runEngineBench(args: string[]): Promise<{ adapter: unknown
   return { adapter: gpu.adapterInfo, rows };
 }
 
-export function formatEngineTable(rows: EngineRow[]): string {
-  const fmt = (x: number) => (!Number.isFinite(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
-  const head = ['widget', 'experiment', 'first result', 'first', 'final', 'final figure rests on'];
-  const body = rows.map((r) => [r.widget, r.experiment, r.first, fmt(r.first_ms), fmt(r.final_ms), r.basis]);
+/** Rows of text cells as a plain table: columns padded to their widest cell, a rule under the header. */
+export function textTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -198,4 +196,11 @@ export function formatEngineTable(rows: EngineRow[]): string {
       .join('  ')
       .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export function formatEngineTable(rows: EngineRow[]): string {
+  const fmt = (x: number) => (!Number.isFinite(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+  const head = ['widget', 'experiment', 'first result', 'first', 'final', 'final figure rests on'];
+  const body = rows.map((r) => [r.widget, r.experiment, r.first, fmt(r.first_ms), fmt(r.final_ms), r.basis]);
+  return textTable(head, body);
 }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { Site } from '../test/e2e/harness.ts';
-import { formatEngineTable, runEngineBench } from './widgets-engine.ts';
+import { formatEngineTable, runEngineBench, textTable } from './widgets-engine.ts';
 
 // The browser harness (playwright) is loaded only for the browser part: --engine-only needs neither it nor dist/.
 // A path in a variable, so that a bundle of this file for the GPU machine (esbuild) leaves playwright out of it.
@@ -435,13 +435,7 @@ function formatFirstTable(rows: FirstRow[], capMs: number): string {
     r.widget === 'hymba-train-lab' ? '(cancelled)' : fmt(r.final_ms),
     r.basis,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  return textTable(head, body);
 }
 
 async function engineOnly(args: string[]): Promise<void> {
@@ -548,14 +542,8 @@ function formatTable(rows: Row[]): string {
   const fmt = (x: number) => (!Number.isFinite(x) ? '> cap' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
   const head = ['widget', 'toggle', 'tier', 'n', 'first', 'median', 'max'];
   const body = rows.map((r) => [r.widget, r.toggle, r.tier, String(r.n), fmt(r.first_ms), fmt(r.median_ms), fmt(r.max_ms)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
   const notTimed = Object.entries(NOT_TIMED).map(([w, why]) => `  ${w}: ${why}`);
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), '', 'not timed:', ...notTimed].join('\n');
+  return [textTable(head, body), '', 'not timed:', ...notTimed].join('\n');
 }
 
 await main();

@@ -11,13 +11,3 @@ export const WRONG = { colour: colourOf('wrong'), glyph: '✗' };
 
 /** A token as a label (k17, v301, _), for a vocabulary of `vocab` ids. */
 export const label = (id: number, vocab: number): string => tokenLabel(id, vocab);
-
-/** Signals a stale run to stop (a newer run has started). */
-export class RunGuard {
-  private current = { aborted: false };
-  next(): { aborted: boolean } {
-    this.current.aborted = true;
-    this.current = { aborted: false };
-    return this.current;
-  }
-}
