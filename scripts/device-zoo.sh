@@ -16,7 +16,8 @@ dc=$(cd "$(dirname "$0")" && pwd)
 cd "$dc"
 bash setup.sh >/dev/null
 export PATH=/opt/devnode:$PATH VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-work=$(mktemp -d)
+OUT=${ZOO_OUT:-$OUT}  # a detached run (setsid) writes where a later call can pick it up
+work=${ZOO_WORK:-$(mktemp -d)}
 mkdir -p "$work/models" "$work/logs" "$dc/ckpt"
 t0=$(date +%s)
 [ -f corpus.tar.xz ] && tar -xJf corpus.tar.xz  # the English zoo's corpus and tokenizer

@@ -384,3 +384,27 @@ describe('the 256-token twins (the length the synthetic zoo trained at)', () => 
     expect([...seen].sort()).toEqual(['copy-256', 'majority-256', 'mqar-256']);
   });
 });
+
+// ---------------------------------------------------------------- the synthetic zoo's 128-token tasks
+
+describe('the 128-token tasks (what the synthetic zoo trains on: mix-128)', () => {
+  it('majority-128: the answer lies beyond what 4 windowed layers of 16 can reach, and the oracle recomputes it', () => {
+    expect(taskByName('majority-128').info).toMatchObject({ name: 'majority-128', seq_len: 128, evidence: [16, 48], quiet: 64 });
+    fc.assert(
+      fc.property(seed, fc.constantFrom(2, 4, 8), (s, k) => {
+        const ex = taskByName('majority-128').sample(new Rng(s), k);
+        const lastClass = Array.from(ex.ids).findLastIndex((v) => v >= 1 && v <= 16);
+        expect(ex.queries[0].pos - lastClass).toBeGreaterThan(4 * 15);
+        expect(ex.queries[0].distance).toBe(ex.queries[0].pos - lastClass);
+        expect(majorityOracle(ex)).toEqual([ex.targets[ex.queries[0].pos]]);
+        expect(Math.max(...Array.from(ex.ids).filter((v) => v >= 1 && v <= 16))).toBeLessThanOrEqual(k);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('mix-128 draws from mqar, copy and majority-128 and labels each answer with its task', () => {
+    const seen = new Set(examples('mix-128', 8, 80).map((ex) => ex.queries[0].axes!.task));
+    expect([...seen].sort()).toEqual(['copy', 'majority-128', 'mqar']);
+  });
+});

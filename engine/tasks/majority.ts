@@ -46,6 +46,17 @@ export const MAJORITY_512 = {
  * beyond what 4 windowed layers of 32 can reach. */
 export const MAJORITY_256 = { ...MAJORITY_512, name: 'majority-256', seqLen: 256, evidence: [32, 64] as [number, number] };
 
+/** The synthetic zoo's length (zoo.ts): 128 tokens, classes 2–8, 16–48 class tokens in the first 63 positions, then a
+ * 64-token quiet tail, beyond what 4 windowed layers of 16 can reach (4 × 15 = 60). */
+export const MAJORITY_128 = {
+  name: 'majority-128',
+  seqLen: 128,
+  classes: [2, 8] as [number, number],
+  evidence: [16, 48] as [number, number],
+  quiet: 64,
+  evalLevels: [2, 4, 8],
+};
+
 /** Margin buckets: 1, 2, 3–4, 5–8, 9+ (a count that must be exact vs one a rough estimate gets). */
 export function marginBucket(margin: number): string {
   if (margin <= 2) return String(margin);

@@ -20,12 +20,13 @@ export interface Headline {
   chance?: number;
 }
 
-/** The synthetic zoo's headlines. MQAR far: keys ≥ 128 tokens back, beyond what 4 windowed layers of 32 can reach (4 × 31). */
+/** The synthetic zoo's headlines. MQAR far: keys ≥ 64 tokens back, beyond what 4 windowed layers of 16 can reach
+ * (4 × 15 = 60). */
 export const SYNTHETIC_HEADLINES: Headline[] = [
-  { key: 'mqar', task: 'mqar-256', level: 16, label: 'MQAR-256, 16 pairs' },
-  { key: 'mqar_far', task: 'mqar-256', level: 16, minDistance: 128, label: 'MQAR-256, 16 pairs, key ≥ 128 back' },
-  { key: 'copy', task: 'copy-256', level: 16, label: 'selective copy, 16 tokens in 256' },
-  { key: 'majority', task: 'majority-256', level: 4, label: 'majority of 4 classes', chance: 0.25 },
+  { key: 'mqar', task: 'mqar', level: 16, label: 'MQAR-128, 16 pairs' },
+  { key: 'mqar_far', task: 'mqar', level: 16, minDistance: 64, label: 'MQAR-128, 16 pairs, key ≥ 64 back' },
+  { key: 'copy', task: 'copy', level: 16, label: 'selective copy, 16 tokens in 128' },
+  { key: 'majority', task: 'majority-128', level: 4, label: 'majority of 4 classes (128 tokens)', chance: 0.25 },
 ];
 
 export function headlineTask(h: Headline): Task {
