@@ -254,7 +254,8 @@ export interface TextClaimsBlock {
   summary: TextClaimsSummary;
 }
 
-function spread(values: number[]): Spread {
+/** Mean, min, max and every value, rounded as the claims are (shared with the synthetic zoo's summary). */
+export function spread(values: number[]): Spread {
   return {
     mean: round(mean(values)),
     min: round(Math.min(...values)),

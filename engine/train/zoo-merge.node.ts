@@ -1,19 +1,24 @@
 // Merges the per-seed folders of a bulk run (IN/NAME.sSEED/, from scripts/device-zoo.sh) into the shipped zoo
 // folders OUT/NAME/: seed 1's config and weights, and seed 1's card with every seed's headline metrics (`seeds`)
-// and their mean and range (`spread`). A `claims` field already in OUT/NAME/card.json (engineer J's measurements)
-// is kept. Node only.
+// and their mean and range (`spread`). Claims: where every seed's card carries one (`claims --card` on the seed
+// folders, as scripts/device-zoo's finish step does), the merged card gets the block of all seeds (task-claims.ts);
+// otherwise an English card keeps the `claims` block already in OUT/NAME/card.json (measured after the merge, from
+// the seed folders: `claims --english --seed-dirs`), and a synthetic card gets none (an old block describes old
+// weights). Node only.
 //   npx node engine/train/zoo-merge.node.ts IN OUT [NAME…]
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ZOO, ZOO_RULE } from './zoo.ts';
 import { spread } from './zoo-metrics.ts';
+import { taskClaimsBlock } from '../analysis/task-claims.ts';
+import type { Claims } from '../analysis/claims.ts';
 
 const SHIPPED_SEED = 1;
 const [inDir, outDir, ...only] = process.argv.slice(2);
 if (!inDir || !outDir) throw new Error('usage: zoo-merge IN OUT [NAME…]');
 
-type Card = Record<string, unknown> & { metrics?: Record<string, number>; training: Record<string, unknown> };
+type Card = Record<string, unknown> & { metrics?: Record<string, number>; training: Record<string, unknown>; claims?: unknown };
 const readCard = async (dir: string): Promise<Card> => JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Card;
 
 for (const entry of ZOO.filter((z) => only.length === 0 || only.includes(z.name))) {
@@ -37,12 +42,19 @@ for (const entry of ZOO.filter((z) => only.length === 0 || only.includes(z.name)
   const card = cards.find((c) => c.seed === SHIPPED_SEED)!.card;
   const target = path.join(outDir, entry.name);
   const old = existsSync(path.join(target, 'card.json')) ? await readCard(target) : null;
+  const seedClaims = cards.every((c) => c.card.claims !== undefined)
+    ? taskClaimsBlock(
+        cards.map((c) => ({ seed: c.seed, shipped: c.seed === SHIPPED_SEED, claims: c.card.claims as Claims })),
+        `seed ${SHIPPED_SEED} ships in this folder; seeds ${cards.map((c) => c.seed).join(', ')} measured from the training run's folders`,
+      )
+    : undefined;
+  const claims = seedClaims ?? (entry.zoo === 'english' ? old?.claims : undefined);
   const merged = {
     ...card,
     shipped_seed: SHIPPED_SEED,
     seeds,
     spread: spread(seeds),
-    ...(old?.claims !== undefined ? { claims: old.claims } : {}),
+    ...(claims !== undefined ? { claims } : {}),
   };
   await mkdir(target, { recursive: true });
   await copyFile(path.join(shipped.dir, 'config.json'), path.join(target, 'config.json'));
