@@ -23,13 +23,13 @@ describe('eval --task', () => {
   });
 
   test('a task longer than the model’s positions, an unknown task and an impossible level are clear errors', () => {
-    const long = hymba('--model', 'models/ssm', '--task', 'majority-512', '--backend', 'cpu');
+    const long = hymba('--model', 'models/en-ssm', '--task', 'majority-512', '--backend', 'cpu');
     expect(long.code).toBe(2);
     expect(long.stderr).toContain('task majority-512 needs 512 positions; the model takes 256');
     const unknown = hymba('--model', 'models/ssm', '--task', 'parity', '--backend', 'cpu');
     expect(unknown.code).toBe(2); // bad usage, as an unknown flag
     expect(unknown.stderr).toMatch(
-      /TaskError: unknown task "parity" \(tasks: mqar, copy, mqar-512, copy-512, majority-512, mix-512, mqar-256, copy-256, majority-256, mix-256\)/,
+      /TaskError: unknown task "parity" \(tasks: mqar, copy, mqar-512, copy-512, majority-512, mix-512, majority-128, mix-128, mqar-256, copy-256, majority-256, mix-256\)/,
     );
     const level = hymba('--model', 'models/ssm', '--task', 'copy', '--levels', '80', '--n', '1', '--backend', 'cpu');
     expect(level.code).toBe(2);
