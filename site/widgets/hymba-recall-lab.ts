@@ -248,7 +248,7 @@ export class HymbaRecallLab extends LabWidget {
           seed: this.seed,
           ablation,
           signal,
-          firstBatch: from === 0 ? 1 : undefined,
+          firstBatches: from === 0 ? [1] : undefined,
           onExample: (answered, point) => {
             if (signal.aborted) return;
             this.reportProgress(signal, {
