@@ -140,7 +140,9 @@ describe('recall measured in rounds', () => {
     sizes.length = 0;
     expect(await answerExamples(batched, jobs, { batch: 3, firstBatches: [1, 1] })).toEqual(plain);
     expect(sizes).toEqual([1, 1, 3]);
-    await expect(answerExamples(batched, jobs, { firstBatches: [0] })).rejects.toThrow(/first batch sizes must be positive integers, got 0/);
+    await expect(answerExamples(batched, jobs, { firstBatches: [0] })).rejects.toThrow(
+      /first batch sizes must be positive integers, got 0/,
+    );
     // Head importance's pilot: the intact run alone (its baseline reported at once), then the first removal alone.
     sizes.length = 0;
     const events: string[] = [];

@@ -33,6 +33,9 @@ const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'se
 const BRANCH_TEXT = { attn: 'attention', ssm: 'SSM' } as const;
 
 export class HymbaHeadImportance extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`

@@ -76,6 +76,9 @@ export interface RecallLabResults {
 }
 
 export class HymbaRecallLab extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`

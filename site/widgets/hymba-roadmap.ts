@@ -89,6 +89,9 @@ export interface RoadmapRow {
 }
 
 export class HymbaRoadmap extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`
