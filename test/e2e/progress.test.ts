@@ -80,45 +80,58 @@ async function cancel(page: Page, tag: string): Promise<string> {
   return (await note.textContent())!.replace(/\s+/g, ' ').trim();
 }
 
-/** What a widget's progress line did during its work, watched every 10 ms from the page. */
+/** What a widget's progress line did during one piece of its work, watched from the page. */
 interface WorkWatch {
-  /** ms from `running` to the progress line's first appearance (null: it never appeared). */
+  /** ms from the work's start to the progress line's first appearance (null: it never appeared). */
   lineAfter: number | null;
   /** Whether a Cancel button, or a cancellable work, was ever seen. */
   cancelSeen: boolean;
-  /** ms from `running` to `ready`. */
+  /** ms from the work's start to its end. */
   took: number;
 }
 
-/** Watch `tag` from now until it is `ready` after running (start its work after calling this, then await it). */
+/**
+ * Watch the next piece of work of `tag` (start it after calling this, then await the result): its start and end
+ * where HymbaWidget begins and ends it (beginWork / endWork, wrapped on this element), its shadow root through a
+ * MutationObserver (the progress line appears or a Cancel button does).
+ */
 async function watchWork(page: Page, tag: string): Promise<() => Promise<WorkWatch>> {
   await page.$eval(tag, (el) => {
+    type Hooked = { beginWork: (...a: unknown[]) => unknown; endWork: (...a: unknown[]) => unknown; cancellable: boolean };
+    const widget = el as unknown as Hooked;
     const w = window as unknown as { __watch?: Promise<WorkWatch> };
     w.__watch = new Promise((resolve) => {
-      let running: number | null = null;
+      let started: number | null = null;
       const watch: WorkWatch = { lineAfter: null, cancelSeen: false, took: 0 };
-      const look = setInterval(() => {
-        const now = performance.now();
-        const status = el.getAttribute('status');
-        if (status === 'running') running ??= now;
-        if (running === null) return;
-        const root = el.shadowRoot!;
-        if (watch.lineAfter === null && root.querySelector('.work')) watch.lineAfter = now - running;
-        if (root.querySelector('button[name=cancel]') || (el as unknown as { cancellable: boolean }).cancellable) watch.cancelSeen = true;
-        if (status === 'ready' || status === 'error') {
-          clearInterval(look);
-          resolve({ ...watch, took: now - running });
+      const look = () => {
+        if (started === null) return;
+        if (watch.lineAfter === null && el.shadowRoot!.querySelector('.work')) watch.lineAfter = performance.now() - started;
+        if (el.shadowRoot!.querySelector('button[name=cancel]') || widget.cancellable) watch.cancelSeen = true;
+      };
+      const observer = new MutationObserver(look);
+      observer.observe(el.shadowRoot!, { childList: true, subtree: true });
+      const begin = widget.beginWork;
+      const end = widget.endWork;
+      widget.beginWork = function (...a) {
+        const signal = begin.apply(this, a);
+        started ??= performance.now();
+        look();
+        return signal;
+      };
+      widget.endWork = function (...a) {
+        look();
+        const r = end.apply(this, a);
+        if (started !== null) {
+          observer.disconnect();
+          Object.assign(widget, { beginWork: begin, endWork: end });
+          resolve({ ...watch, took: performance.now() - started });
         }
-      }, 10);
+        return r;
+      };
     });
   });
   return () => page.evaluate(() => (window as unknown as { __watch: Promise<WorkWatch> }).__watch);
 }
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The figure's sample-size sentence, its whitespace as a reader sees it. */
-const basis = async (page: Page, tag: string) => ((await page.locator(`${tag} [data-basis]`).textContent()) ?? '').replace(/\s+/g, ' ');
 
 describe('quick widgets offer no Cancel for work they cannot stop, and no progress line for short work', () => {
   it('the stepper (lesson 1): its first computation, however long, shows no Cancel', async () => {
