@@ -133,6 +133,11 @@ async function watchWork(page: Page, tag: string): Promise<() => Promise<WorkWat
   return () => page.evaluate(() => (window as unknown as { __watch: Promise<WorkWatch> }).__watch);
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The figure's sample-size sentence, its whitespace as a reader sees it. */
+const basis = async (page: Page, tag: string) => ((await page.locator(`${tag} [data-basis]`).textContent()) ?? '').replace(/\s+/g, ' ');
+
 describe('quick widgets offer no Cancel for work they cannot stop, and no progress line for short work', () => {
   it('the stepper (lesson 1): its first computation, however long, shows no Cancel', async () => {
     const page = await site.open('/lessons/01-forward-pass/');
