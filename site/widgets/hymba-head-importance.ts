@@ -189,7 +189,8 @@ export class HymbaHeadImportance extends LabWidget {
       (b) =>
         html`<p class="note" data-baseline data-result>
           ${TASK_TEXT[b.task] ?? b.task}: the intact model answers ${pct(b.accuracy)} (on ${b.sequences}
-          ${b.sequences === 1 ? 'sequence' : 'sequences'} so far). Removing each branch in turn to see what it costs…
+          ${b.sequences === 1 ? 'sequence' : 'sequences'} so
+          far).${this.working ? ' Removing each branch in turn to see what it costs…' : ''}
         </p>`,
     )}`;
   }
