@@ -59,7 +59,7 @@ async function headImportanceRow(gpu: GpuContext): Promise<EngineRow> {
       n,
       from,
       seed: FRESH_SEED,
-      firstBatch: from === 0 ? 2 : undefined,
+      firstBatches: from === 0 ? [1, 1] : undefined,
       onCell: (c) => {
         first = Number.isNaN(first) ? performance.now() - t0 : first;
         const key = `${c.task}:${c.branch}@${c.layer}`;
@@ -95,7 +95,7 @@ async function recallLabRow(gpu: GpuContext, ablation: string, label: string, en
     await evaluatePoints(e, mqar128(), points, {
       seed: FRESH_SEED,
       ablation,
-      firstBatch: from === 0 ? 1 : undefined,
+      firstBatches: from === 0 ? [1] : undefined,
       onExample: (_a, point) => {
         if (point === 0) answered++;
         first = Number.isNaN(first) ? performance.now() - t0 : first;

@@ -321,6 +321,15 @@ const FIRST: FirstCase[] = [
     basis: "el.shadowRoot.querySelector('[data-basis]')?.textContent",
   },
   {
+    // Its first number: the intact model's accuracy on one sequence, shown before any branch is removed.
+    widget: 'hymba-head-importance',
+    lesson: L.importance,
+    first: 'intact accuracy',
+    firstShown: 'el.baselines.length > 0 || el.cells.length > 0',
+    finalShown: 'el.cells.length > 0',
+    basis: "'(final here: its first cell)'",
+  },
+  {
     widget: 'hymba-head-importance',
     lesson: L.importance,
     first: 'first cell',

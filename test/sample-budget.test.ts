@@ -111,7 +111,7 @@ describe('recall measured in rounds', () => {
     expect(() => mergeCells(first[0], other)).toThrow(/cannot merge/);
   });
 
-  it('the first batched call carries at most firstBatch sequences; progress counts every sequence', async () => {
+  it('the first batched calls carry at most firstBatches sequences; the baseline comes first; progress counts every sequence', async () => {
     const sizes: number[] = [];
     const batched: Engine = {
       ...engine,
@@ -135,8 +135,29 @@ describe('recall measured in rounds', () => {
     };
     const jobs = freshExamples(mqar128(), 4, 5).map((example) => ({ example }));
     const plain = await answerExamples(engine, jobs);
-    expect(await answerExamples(batched, jobs, { batch: 3, firstBatch: 1 })).toEqual(plain);
+    expect(await answerExamples(batched, jobs, { batch: 3, firstBatches: [1] })).toEqual(plain);
     expect(sizes).toEqual([1, 3, 1]);
+    sizes.length = 0;
+    expect(await answerExamples(batched, jobs, { batch: 3, firstBatches: [1, 1] })).toEqual(plain);
+    expect(sizes).toEqual([1, 1, 3]);
+    await expect(answerExamples(batched, jobs, { firstBatches: [0] })).rejects.toThrow(
+      /first batch sizes must be positive integers, got 0/,
+    );
+    // Head importance's pilot: the intact run alone (its baseline reported at once), then the first removal alone.
+    sizes.length = 0;
+    const events: string[] = [];
+    const cells = await headImportance(batched, {
+      tasks: [mqar128()],
+      pairs: 4,
+      n: 1,
+      batch: 8,
+      firstBatches: [1, 1],
+      onBaseline: (task, accuracy, sequences) => events.push(`baseline ${task} ${accuracy} ${sequences} after ${sizes.length} calls`),
+      onCell: (c) => events.push(`cell ${c.branch}@${c.layer} after ${sizes.length} calls`),
+    });
+    expect(sizes.slice(0, 2)).toEqual([1, 1]);
+    expect(events[0]).toBe(`baseline mqar ${cells[0].baseline} 1 after 1 calls`);
+    expect(events[1]).toBe(`cell ${cells[0].branch}@${cells[0].layer} after 2 calls`);
     const progress: number[] = [];
     await headImportance(engine, { tasks: [mqar128()], pairs: 4, n: 1, onProgress: (done, total) => progress.push(done / total) });
     expect(progress.at(-1)).toBe(1);

@@ -116,8 +116,11 @@ export const DEFAULT_BATCH = 64;
 export interface AnswerOptions {
   /** Sequences per forwardBatch call (default: the engine's batchHint, else DEFAULT_BATCH). */
   batch?: number;
-  /** At most this many sequences in the first call, so a slow device shows a first answer soon (default: batch). */
-  firstBatch?: number;
+  /**
+   * The sizes of the first calls (each capped at `batch`), so a slow device shows a first answer soon: [1] answers
+   * the first sequence alone, [1, 1] the second alone too. After them, `batch` per call (default: none).
+   */
+  firstBatches?: readonly number[];
   /** Called for each answered sequence, in job order (batched: a call's worth at a time). */
   onAnswered?: (answered: AnsweredExample, index: number) => void;
   /** Stop early (e.g. the widget's settings changed): checked between calls. */
@@ -145,12 +148,12 @@ export async function answerExamples(engine: Engine, jobs: RecallJob[], o: Answe
   }
   const batch = o.batch ?? engine.batchHint ?? DEFAULT_BATCH;
   if (!Number.isInteger(batch) || batch < 1) throw new RecallAnalysisError(`the batch size must be a positive integer, got ${batch}`);
-  const firstBatch = o.firstBatch ?? batch;
-  if (!Number.isInteger(firstBatch) || firstBatch < 1)
-    throw new RecallAnalysisError(`the first batch size must be a positive integer, got ${firstBatch}`);
-  for (let at = 0; at < jobs.length && !o.signal?.aborted;) {
+  const firstBatches = o.firstBatches ?? [];
+  for (const n of firstBatches)
+    if (!Number.isInteger(n) || n < 1) throw new RecallAnalysisError(`the first batch sizes must be positive integers, got ${n}`);
+  for (let at = 0, call = 0; at < jobs.length && !o.signal?.aborted; call++) {
     const length = jobs[at].example.ids.length;
-    const limit = at === 0 ? Math.min(batch, firstBatch) : batch;
+    const limit = Math.min(batch, firstBatches[call] ?? batch);
     let end = at + 1;
     while (end < jobs.length && end - at < limit && jobs[end].example.ids.length === length) end++;
     const run = jobs.slice(at, end);
@@ -186,8 +189,8 @@ export interface EvaluateOptions {
   signal?: { aborted: boolean };
   /** Sequences per batched call (answerExamples). */
   batch?: number;
-  /** Sequences in the first batched call (answerExamples). */
-  firstBatch?: number;
+  /** The sizes of the first batched calls (answerExamples). */
+  firstBatches?: readonly number[];
 }
 
 function toAblation(engine: Engine, a: Ablation | string | undefined): Ablation {
@@ -250,7 +253,7 @@ export async function evaluatePoints(
   const owner = sets.flatMap((examples, point) => examples.map((_, index) => ({ point, index })));
   const answers = await answerExamples(engine, jobs, {
     batch: o.batch,
-    firstBatch: o.firstBatch,
+    firstBatches: o.firstBatches,
     signal: o.signal,
     onAnswered: o.onExample && ((a, k) => o.onExample!(a, owner[k].point, owner[k].index)),
   });
@@ -427,8 +430,13 @@ export interface ImportanceOptions {
   signal?: { aborted: boolean };
   /** Sequences per batched call (answerExamples). */
   batch?: number;
-  /** Sequences in the first batched call: 2 gives the first cell (the intact run, one removal) after one call. */
-  firstBatch?: number;
+  /**
+   * The sizes of the first batched calls: [1, 1] answers the intact run's first sequence alone (onBaseline: the
+   * figure's first number) and then the first removal's (the first cell: n = 1) before batching the rest.
+   */
+  firstBatches?: readonly number[];
+  /** The intact model's accuracy on a task, as soon as its run is answered (before the task's cells). */
+  onBaseline?: (task: string, accuracy: number, sequences: number) => void;
 }
 
 /** How many items a task's examples have at evaluation (MQAR: pairs; copying: its token count). */
@@ -471,7 +479,7 @@ export async function headImportance(engine: Engine, o: ImportanceOptions): Prom
   const answers: AnsweredExample[] = [];
   await answerExamples(engine, jobs, {
     batch: o.batch,
-    firstBatch: o.firstBatch,
+    firstBatches: o.firstBatches,
     signal: o.signal,
     onAnswered: (a) => {
       answers.push(a);
@@ -481,6 +489,7 @@ export async function headImportance(engine: Engine, o: ImportanceOptions): Prom
       const scored = evaluation(run.pairs, run.examples, answers.slice(-o.n));
       if (!run.removed) {
         baseline = scored.accuracy;
+        o.onBaseline?.(run.task.name, baseline, o.n);
         return;
       }
       const accuracy = scored.accuracy;

@@ -53,6 +53,9 @@ function sessionEngine(model: LoadedModel): SessionEngine {
 }
 
 export class HymbaCacheMeter extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`

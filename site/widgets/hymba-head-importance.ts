@@ -33,6 +33,9 @@ const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'se
 const BRANCH_TEXT = { attn: 'attention', ssm: 'SSM' } as const;
 
 export class HymbaHeadImportance extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`
@@ -83,6 +86,11 @@ export class HymbaHeadImportance extends LabWidget {
 
   /** One cell per (task, layer, branch), filled in as they are measured, refined round by round. Tests read it. */
   @state() cells: ImportanceCell[] = [];
+  /**
+   * The intact model's accuracy per task from the first round, shown at once (the figure's first number on a slow
+   * device), until that task's first cell arrives. Tests read it.
+   */
+  @state() baselines: Array<{ task: string; accuracy: number; sequences: number }> = [];
   /** The sequences every cell rests on once the current round is done (the figure says so). */
   @state() measuredSequences = 0;
   /** Mean |β| per layer and branch. */
@@ -108,14 +116,22 @@ export class HymbaHeadImportance extends LabWidget {
       const w = m.checkpoint.weights.get(name);
       return w ? weightF32(w) : undefined;
     });
-    this.gainChart = this.plotGains();
+    this.gainChart = null;
+    // Drawn on the next task, while the GPU answers the first sequence (not before it: that would delay it).
+    setTimeout(() => {
+      if (signal.aborted) return;
+      this.gainChart = this.plotGains();
+      this.requestUpdate();
+    });
     this.cells = [];
+    this.baselines = [];
     this.heatmaps = [];
     this.measuredSequences = 0;
     const engine = queuedEngine(m, this.engine);
     const max = cpuTierSequences(m, this.sequences);
-    // A one-sequence pilot over every cell (its first call: the intact run and one removal), timed; then as many
-    // sequences as fit the budget at that pace, in rounds that refine every cell.
+    // A one-sequence pilot over every cell (its first calls: the intact run alone, its accuracy shown at once, then
+    // one removal alone, the first cell), timed; then as many sequences as fit the budget at that pace, in rounds
+    // that refine every cell.
     await measureInRounds(
       { max, ms: this.budgetMs },
       async (from, n) => {
@@ -127,7 +143,7 @@ export class HymbaHeadImportance extends LabWidget {
           from,
           seed: this.seed,
           signal,
-          firstBatch: from === 0 ? 2 : undefined,
+          firstBatches: from === 0 ? [1, 1] : undefined,
           onProgress: (done, total) =>
             this.reportProgress(signal, {
               what: from === 0 ? 'Removing each branch in turn (a first sequence)' : `Refining on sequences ${from + 1}–${from + n}`,
@@ -135,6 +151,9 @@ export class HymbaHeadImportance extends LabWidget {
               total,
               unit: 'sequences',
             }),
+          onBaseline: (task, accuracy, sequences) => {
+            if (!signal.aborted && from === 0) this.baselines = [...this.baselines, { task, accuracy, sequences }];
+          },
           onCell: (cell) => {
             if (signal.aborted) return;
             const key = `${cell.task}:${cell.branch}@${cell.layer}`;
@@ -160,6 +179,20 @@ export class HymbaHeadImportance extends LabWidget {
     const n = lo === hi ? `${lo}` : `${lo}–${hi}`;
     const of = this.status === 'ready' && !this.cancelNote ? '' : ' so far';
     return `Based on ${n} fresh ${hi === 1 ? 'sequence' : 'sequences'} per cell${of} (at most ${this.sequences}: the number is sized to this device's speed).`;
+  }
+
+  /** The intact accuracy of each task whose cells have not arrived yet: what the heat-map will be measured against. */
+  private renderPendingBaselines(): TemplateResult | string {
+    const pending = this.baselines.filter((b) => !this.cells.some((c) => c.task === b.task));
+    if (!pending.length) return '';
+    return html`${pending.map(
+      (b) =>
+        html`<p class="note" data-baseline data-result>
+          ${TASK_TEXT[b.task] ?? b.task}: the intact model answers ${pct(b.accuracy)} (on ${b.sequences}
+          ${b.sequences === 1 ? 'sequence' : 'sequences'} so
+          far).${this.working ? ' Removing each branch in turn to see what it costs…' : ''}
+        </p>`,
+    )}`;
   }
 
   protected override partialNote(): string {
@@ -247,7 +280,7 @@ export class HymbaHeadImportance extends LabWidget {
         }
       </div>
       ${this.finding() ? html`<p class="finding" data-finding data-result>${this.finding()}</p>` : ''}
-      ${this.cells.length ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''}
+      ${this.cells.length ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''} ${this.renderPendingBaselines()}
       <div class="charts">
         ${this.heatmaps.map(
           (h) =>

@@ -76,6 +76,9 @@ export interface RecallLabResults {
 }
 
 export class HymbaRecallLab extends LabWidget {
+  /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
+  static override cancellableCompute = true;
+
   static override styles = [
     LabWidget.styles,
     css`
@@ -248,7 +251,7 @@ export class HymbaRecallLab extends LabWidget {
           seed: this.seed,
           ablation,
           signal,
-          firstBatch: from === 0 ? 1 : undefined,
+          firstBatches: from === 0 ? [1] : undefined,
           onExample: (answered, point) => {
             if (signal.aborted) return;
             this.reportProgress(signal, {

@@ -13,7 +13,10 @@
 //   are a widget's own actions (training, a speed run). Work gets an AbortSignal to check between batches, steps or
 //   tokens, reports how far it is (reportProgress), and after PROGRESS_AFTER_MS shows a progress line — what is
 //   running, how far, the time left — with a Cancel button. Cancel aborts the signal; the widget keeps what it had
-//   measured, labelled as partial, and stays usable (status `ready`).
+//   measured, labelled as partial, and stays usable (status `ready`). Work shorter than PROGRESS_AFTER_MS shows no
+//   line at all. Cancel is offered only for work that stops when asked: a widget whose compute() checks its signal
+//   says so (`static cancellableCompute = true`); the others show the progress line without a Cancel, which would
+//   otherwise claim to stop work that runs to its end anyway.
 import { LitElement, css, html, render, type CSSResultGroup, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { DeviceLostError } from '../../../engine/webgpu/device.ts';
@@ -47,11 +50,12 @@ export function timeLeft(p: WorkProgress, elapsedMs: number): string {
   return `about ${(s / 3600).toFixed(1)} h left`;
 }
 
-/** A running piece of work: its signal, when it started, how far it is. */
+/** A running piece of work: its signal, when it started, how far it is, whether Cancel can stop it. */
 interface Work {
   controller: AbortController;
   started: number;
   progress: WorkProgress | null;
+  cancellable: boolean;
 }
 
 installTestHook();
@@ -149,6 +153,12 @@ export abstract class HymbaWidget extends LitElement {
     }
   `;
 
+  /**
+   * Whether compute() stops when its signal aborts (it checks the signal between batches, steps or tokens and
+   * returns or throws): only then does its progress line offer Cancel. Actions begun with beginWork() always can.
+   */
+  static cancellableCompute = false;
+
   @property({ reflect: true }) status: WidgetStatus = 'loading';
   /** The failure shown to the reader when status is `error`. */
   @state() errorMessage = '';
@@ -191,10 +201,10 @@ export abstract class HymbaWidget extends LitElement {
    * Start a piece of work; the one before (a stale compute, a speed run) is aborted: a widget runs one at a time.
    * Check the signal between batches, steps or tokens, and stop there.
    */
-  protected beginWork(what = 'Computing'): AbortSignal {
+  protected beginWork(what = 'Computing', cancellable = true): AbortSignal {
     this.work?.controller.abort();
     this.stopWorkTimer?.();
-    const work: Work = { controller: new AbortController(), started: performance.now(), progress: null };
+    const work: Work = { controller: new AbortController(), started: performance.now(), progress: null, cancellable };
     if (what !== 'Computing') work.progress = { what, done: 0, total: 0, unit: '' };
     this.work = work;
     this.cancelNote = '';
@@ -235,6 +245,11 @@ export abstract class HymbaWidget extends LitElement {
     return this.work !== null && performance.now() - this.work.started >= PROGRESS_AFTER_MS;
   }
 
+  /** Whether the running work can be cancelled (its progress line has a Cancel); false when idle. */
+  get cancellable(): boolean {
+    return this.work?.cancellable ?? false;
+  }
+
   /** The progress of the running work, for tests and benchmarks (null when idle or not reported yet). */
   get workProgress(): WorkProgress | null {
     return this.work?.progress ?? null;
@@ -246,7 +261,7 @@ export abstract class HymbaWidget extends LitElement {
    */
   cancel(): void {
     const work = this.work;
-    if (!work) return;
+    if (!work?.cancellable) return;
     work.controller.abort();
     this.endWork();
     const p = work.progress;
@@ -332,7 +347,7 @@ export abstract class HymbaWidget extends LitElement {
       <span class="work-what">${p?.what ?? 'Computing'}${far}</span>
       ${p && p.total > 0 ? html`<progress max=${p.total} .value=${p.done}></progress>` : html`<progress></progress>`}
       <span class="work-eta">${left || took}</span>
-      <button type="button" name="cancel" @click=${() => this.cancel()}>Cancel</button>
+      ${work.cancellable ? html`<button type="button" name="cancel" @click=${() => this.cancel()}>Cancel</button>` : ''}
     </div>`;
   }
 
@@ -399,7 +414,7 @@ export abstract class HymbaWidget extends LitElement {
     this.errorMessage = '';
     this.deviceLost = '';
     const requestsBefore = gpuRequestCount();
-    const signal = this.beginWork();
+    const signal = this.beginWork('Computing', (this.constructor as typeof HymbaWidget).cancellableCompute);
     try {
       await this.compute(signal);
       // Concurrent widgets may blur this (a count, not a trace), at worst showing a lost-device note to one more.

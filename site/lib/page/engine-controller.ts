@@ -205,6 +205,10 @@ export class EngineController {
   private async loadUncached(name: string): Promise<LoadedModel> {
     const url = this.modelUrl(name);
     if (!this.hasFile(name, 'config.json')) throw new ModelNotFoundError(url);
+    // The device and the engine's code load while the weights download (a first figure comes that much sooner);
+    // their failures are kept, not thrown, until the weights are in (a model error is the one to report first).
+    const gpuReady = this.gpu && this.webgpuEngine ? settled(this.gpu()) : null;
+    const factoryReady = gpuReady && this.webgpuEngine ? settled(this.webgpuEngine()) : null;
     const fetched = progressFiles(url, this.fetchImpl, (loaded, total) => this.emit({ model: name, loaded, total }));
     // The build lists a model's JSON files (config, card, shard index): one it does not list is not fetched (a 404
     // would be a console error). Weights are not listed, so they are always fetched.
@@ -218,14 +222,13 @@ export class EngineController {
     this.lastProgress.delete(name);
 
     let note = '';
-    if (this.gpu && this.webgpuEngine) {
-      let gpu: GpuContext | null = null;
-      try {
-        gpu = await this.gpu();
-      } catch (e) {
-        note = `Running on the CPU (slower): ${(e as Error).message}`;
-      }
-      const factory = gpu ? await this.webgpuEngine() : null;
+    if (gpuReady && factoryReady) {
+      const g = await gpuReady;
+      const gpu: GpuContext | null = 'value' in g ? g.value : null;
+      if ('error' in g) note = `Running on the CPU (slower): ${(g.error as Error).message}`;
+      const f = await factoryReady;
+      if (gpu && 'error' in f) throw f.error;
+      const factory = gpu && 'value' in f ? f.value : null;
       if (gpu && factory) {
         const engine = await factory(checkpoint, gpu);
         // A lost device takes this engine with it: forget the model so the next request reloads on a new device.
@@ -238,6 +241,14 @@ export class EngineController {
     }
     return { name, url, engine: new CpuEngine(checkpoint), checkpoint, tier: 'cpu', note };
   }
+}
+
+/** A promise's outcome without its rejection escaping unhandled (it is looked at later). */
+function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 /** The dedupe key of a request: model + op + its settings (in a fixed key order, so {a,b} and {b,a} agree). */
