@@ -103,6 +103,7 @@ export function startPresenter(): void {
     if (!isWidgetTag(widget)) continue;
     const hide = (widget.getAttribute('hide') ?? '').split(/[\s,]+/).filter(Boolean);
     widget.setAttribute('hide', [...new Set([...hide, ...SLIDE_HIDES])].join(','));
+    widget.setAttribute('presenter', ''); // the widget's slide layout (lab-widget.ts)
   }
   const counter = root.querySelector<HTMLElement>('.counter');
   const bar = root.querySelector<HTMLElement>('.bar');

@@ -56,8 +56,40 @@ export const figureStyles = css`
   }
 `;
 
+/**
+ * A widget on a presenter slide (`presenter`, set by the slide; lab-widget.ts): its controls in a side column on the
+ * right, everything else (the figure) in the rest of the slide's width, so the figure is as tall as the slide allows
+ * and its text can be drawn large. The "Show numbers" tables stay on the lesson page: a slide shows the figure.
+ */
+const presenterStyles = css`
+  :host([presenter]) {
+    display: grid;
+    grid-template-columns: minmax(0, 1fr) minmax(11rem, 16rem);
+    column-gap: 1.5rem;
+    align-items: start;
+  }
+  :host([presenter]) > * {
+    grid-column: 1;
+    min-width: 0;
+  }
+  :host([presenter]) > .controls {
+    grid-column: 2;
+    grid-row: 1 / span 20;
+    flex-direction: column;
+    align-items: flex-start;
+    margin: 0;
+  }
+  :host([presenter]) > .controls label {
+    flex-wrap: wrap;
+  }
+  :host([presenter]) details.numbers {
+    display: none;
+  }
+`;
+
 export const labStyles = css`
   ${figureStyles}
+  ${presenterStyles}
   :host {
     --hl-c-global: ${unsafeCSS(colourOf('global'))};
     --hl-c-swa: ${unsafeCSS(colourOf('window'))};
