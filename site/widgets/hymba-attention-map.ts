@@ -59,6 +59,10 @@ export class HymbaAttentionMap extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       .maps {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
@@ -79,6 +83,10 @@ export class HymbaAttentionMap extends LabWidget {
         border-left: 4px solid var(--hl-c-meta);
         padding: 0.3rem 0.7rem;
         margin: 0.75rem 0;
+      }
+      /* On a slide the heat map's axes name the tokens; the numbered list (its text alternative) stays on the page. */
+      :host([presenter]) .tokens {
+        display: none;
       }
       .tokens {
         /* a token id never wraps inside itself */

@@ -56,6 +56,10 @@ export class HymbaCacheMeter extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       /* The meter keeps its drawn size (12 px labels) and scrolls on a narrow screen rather than shrinking its text. */
       .meter {
         overflow-x: auto;
@@ -372,14 +376,20 @@ export class HymbaCacheMeter extends LabWidget {
       </ul>`;
   }
 
-  /** One row per layer: label, stacked bar (KV, conv, SSM), an arrow to the owner for consumers, a ring for windows. */
+  /**
+   * One row per layer: label, stacked bar (KV, conv, SSM), an arrow to the owner for consumers, a ring for windows. On
+   * a presenter slide, drawn larger (fixed-text), with shorter bars and the first 16 layers (a layer reuses the K/V of
+   * an earlier one, so every arrow stays inside), and a note naming the layers left out.
+   */
   private renderMeter(c: HymbaConfig, u: CacheUsage, window: number): TemplateResult {
+    const { shown, note } = this.presenterLimit(u.layers.length, 16, 'layers');
+    const layers = u.layers.slice(0, shown);
     const rowH = 18;
     const labelW = 100;
-    const barW = 330;
+    const barW = this.presenter ? 180 : 330;
     const ringX = labelW + barW + 20;
     const width = ringX + 115;
-    const height = u.layers.length * rowH + 6;
+    const height = layers.length * rowH + 6;
     const totals = u.layers.map((l) => l.kv_bytes + l.conv_state_bytes + l.ssm_state_bytes);
     const meta = c.numMetaTokens;
     const keep = this.windowRule === 'hf' ? window : window + 1;
@@ -389,6 +399,7 @@ export class HymbaCacheMeter extends LabWidget {
     const scale = barW / Math.max(1, ...totals, refScale);
     const y = (i: number) => 3 + i * rowH;
     return html`<svg
+      class="fixed-text"
       viewBox="0 0 ${width} ${height}"
       width=${width}
       height=${height}
@@ -400,7 +411,7 @@ export class HymbaCacheMeter extends LabWidget {
           <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
         </marker>
       </defs>
-      ${u.layers.map((l, i) => {
+      ${layers.map((l, i) => {
         const kind = layerKind(c, l.layer);
         const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
         const kvW = l.kv_bytes * scale;
@@ -434,7 +445,7 @@ export class HymbaCacheMeter extends LabWidget {
           ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 13}>+${formatBytes(perEntry(l))}/token</text>` : ''}
         </g>`;
       })}
-    </svg>`;
+    </svg>${note ? html`<p class="note presenter-limit">${note}</p>` : ''}`;
   }
 
   layerRows() {

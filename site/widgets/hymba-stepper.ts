@@ -153,6 +153,10 @@ export class HymbaStepper extends LabWidget {
       .op p {
         margin: 0 0 0.5rem;
       }
+      /* On a slide the heat map's axes name the tokens; the numbered list (its text alternative) stays on the page. */
+      :host([presenter]) .tokens {
+        display: none;
+      }
       .tokens {
         font-size: 0.75rem;
         font-family: ui-monospace, Menlo, Consolas, monospace;

@@ -25,6 +25,8 @@ export class HeatmapElement extends LitElement {
       align-items: stretch;
       font-size: var(--hl-figure-font, 12px);
       max-width: 100%;
+      /* the axis titles and ticks stay beside the map when the box is wider than the map */
+      justify-content: start;
     }
     .ytitle {
       grid-area: ytitle;

@@ -8,8 +8,8 @@
 //    work are HymbaWidget's, widget-base.ts);
 //  - `hide="a,b"`: a teacher hides controls by name (the names are the widget's settings, plus "export", "code");
 //  - `presenter`: set by a presenter slide (site/classroom/presenter.ts). The widget takes its slide layout (theme.ts
-//    presenterStyles: controls in a side column, the figure in the rest of the slide, no "Show numbers" tables), and
-//    a widget whose figure would not fit a slide draws less of it, with a note saying what it left out;
+//    presenterStyles: a tall figure in the slide's columns, no "Show numbers" tables), and a widget whose figure
+//    would still not fit a slide draws less of it (`presenterLimit`), with a note saying what it left out;
 //  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
 import { html, unsafeCSS, type PropertyDeclaration, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';

@@ -13,7 +13,10 @@ export const swatch = (meaning: Meaning): TemplateResult =>
  */
 export function chartWidth(host: HTMLElement, max: number, min = 260): number {
   const style = getComputedStyle(host);
-  const content = host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  // On a slide laid out in columns (presenterStyles), a chart gets one column's width.
+  const columns = Number(style.columnCount) || 1;
+  const gaps = (columns - 1) * (parseFloat(style.columnGap) || 0);
+  const content = (host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - gaps) / columns;
   return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
 }
 
@@ -57,33 +60,30 @@ export const figureStyles = css`
 `;
 
 /**
- * A widget on a presenter slide (`presenter`, set by the slide; lab-widget.ts): its controls in a side column on the
- * right, everything else (the figure) in the rest of the slide's width, so the figure is as tall as the slide allows
- * and its text can be drawn large. The "Show numbers" tables stay on the lesson page: a slide shows the figure.
+ * A widget on a presenter slide (`presenter`, set by the slide; lab-widget.ts). A slide is wide and short, so a widget
+ * whose figure is tall lays itself out in the slide's columns (`--slide-columns: 2` in its styles): controls, figure
+ * parts and their legends flow down the first column and on into the next, each part kept whole, and the figure
+ * needs half the height, which the slide's zoom turns into larger text. The "Show numbers" tables stay on the lesson
+ * page: a slide shows the figure.
  */
 const presenterStyles = css`
   :host([presenter]) {
-    display: grid;
-    grid-template-columns: minmax(0, 1fr) minmax(11rem, 16rem);
-    column-gap: 1.5rem;
-    align-items: start;
+    column-count: var(--slide-columns, 1);
+    column-gap: 2rem;
   }
   :host([presenter]) > * {
-    grid-column: 1;
-    min-width: 0;
+    break-inside: avoid;
   }
-  :host([presenter]) > .controls {
-    grid-column: 2;
-    grid-row: 1 / span 20;
-    flex-direction: column;
-    align-items: flex-start;
-    margin: 0;
-  }
-  :host([presenter]) > .controls label {
-    flex-wrap: wrap;
+  :host([presenter]) > :first-child {
+    margin-top: 0;
   }
   :host([presenter]) details.numbers {
     display: none;
+  }
+  /* An SVG laid out by hand for 12 px text in its own units (class fixed-text) is drawn 4/3 as large on a slide, so
+     its text is the slide's 16 px figure text. */
+  :host([presenter]) svg.fixed-text {
+    zoom: 1.3333;
   }
 `;
 
