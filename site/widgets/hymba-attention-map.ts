@@ -314,8 +314,12 @@ export class HymbaAttentionMap extends LabWidget {
         ${this.renderFinding()}
         <h5>Layer ${layer}: where each query's attention goes, per head</h5>
         <div class="chart heads">${this.headChart}</div>
-        <h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
-        <div class="chart entropy">${this.entropyChart}</div>
+        ${
+          this.presenter
+            ? html`<p class="note presenter-limit">On this slide: the maps and the head shares of layer ${layer}; the entropy per layer is on the lesson page.</p>`
+            : html`<h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
+                <div class="chart entropy">${this.entropyChart}</div>`
+        }
         ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
         ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
       </div>
@@ -421,7 +425,7 @@ export class HymbaAttentionMap extends LabWidget {
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
         rows=${N}
         cols=${N}
-        cell=${Math.max(3, Math.min(10, Math.floor(300 / N)))}
+        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 180 : 300) / N)))}
         label=${`attention probabilities of ${run.label}, layer ${layer}, head ${head}: query rows by key columns`}
         row-label="query"
         col-label="key"

@@ -241,7 +241,7 @@ export class HymbaCacheMeter extends LabWidget {
     ].filter((p) => Number.isFinite(p.mb));
     return Plot.plot({
       width: chartWidth(this, 640),
-      height: 280,
+      height: this.presenter ? 230 : 280,
       marginLeft: 55,
       x: { label: 'sequence length (tokens)', grid: true },
       y: { label: `cache (MB, ${this.dtype} KV)`, grid: true },

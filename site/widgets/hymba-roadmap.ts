@@ -92,6 +92,14 @@ export class HymbaRoadmap extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
+      /* The roadmap table needs the slide's whole width; the notes and the chart share the columns below it. */
+      :host([presenter]) > .scroll {
+        column-span: all;
+      }
       table.roadmap {
         border-collapse: collapse;
         font-size: 0.85rem;

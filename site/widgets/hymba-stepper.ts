@@ -107,6 +107,27 @@ export class HymbaStepper extends LabWidget {
         height: auto;
         font-size: 12px;
       }
+      /* On a presenter slide: the diagram in a column of its own on the left, the full height of the slide, drawn 4/3
+         as large (its 12 px labels at the slide's 16 px); the controls, the op and its heat map on the right. The last
+         row takes what the diagram needs beyond the right column's rows. */
+      :host([presenter]) {
+        display: grid;
+        grid-template-columns: calc(260px * 4 / 3) minmax(0, 1fr);
+        grid-template-rows: repeat(14, auto) 1fr;
+        column-gap: 1.5rem;
+        align-items: start;
+      }
+      :host([presenter]) > *,
+      :host([presenter]) .main > * {
+        grid-column: 2;
+      }
+      :host([presenter]) .main {
+        display: contents;
+      }
+      :host([presenter]) .main > .diagram {
+        grid-column: 1;
+        grid-row: 1 / -1;
+      }
       .diagram .box rect {
         fill: var(--hl-widget-bg, #fff);
         stroke: var(--hl-border, #d0d4da);

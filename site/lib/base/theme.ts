@@ -70,6 +70,7 @@ const presenterStyles = css`
   :host([presenter]) {
     column-count: var(--slide-columns, 1);
     column-gap: 2rem;
+    padding: 0.5rem 0.75rem;
   }
   :host([presenter]) > * {
     break-inside: avoid;
@@ -77,7 +78,8 @@ const presenterStyles = css`
   :host([presenter]) > :first-child {
     margin-top: 0;
   }
-  :host([presenter]) details.numbers {
+  :host([presenter]) details.numbers,
+  :host([presenter]) [data-result]:not(:has(> :not(details.numbers))) {
     display: none;
   }
   /* An SVG laid out by hand for 12 px text in its own units (class fixed-text) is drawn 4/3 as large on a slide, so
