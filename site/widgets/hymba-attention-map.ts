@@ -425,7 +425,7 @@ export class HymbaAttentionMap extends LabWidget {
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
         rows=${N}
         cols=${N}
-        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 180 : 300) / N)))}
+        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 150 : 300) / N)))}
         label=${`attention probabilities of ${run.label}, layer ${layer}, head ${head}: query rows by key columns`}
         row-label="query"
         col-label="key"

@@ -124,6 +124,10 @@ export class HymbaStepper extends LabWidget {
       :host([presenter]) .main {
         display: contents;
       }
+      /* On a slide, → and Space step the slides (the presenter's keys); the buttons step the ops. */
+      :host([presenter]) .keys {
+        display: none;
+      }
       :host([presenter]) .main > .diagram {
         grid-column: 1;
         grid-row: 1 / -1;
@@ -523,7 +527,7 @@ export class HymbaStepper extends LabWidget {
           <code class="op-name">${cur.name}</code>${cur.layer !== null ? ` (layer ${cur.layer})` : ''}</span
         >
       </div>
-      <p class="note">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
+      <p class="note keys">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
       <div class="main">
         ${blockDiagram(boxesOf(cur.name), done, present)}
         <div class="op">

@@ -78,6 +78,12 @@ const presenterStyles = css`
   :host([presenter]) > :first-child {
     margin-top: 0;
   }
+  /* A wide table fits the slide's width: its headers wrap between words (never inside one, as everywhere). */
+  :host([presenter]) th {
+    white-space: normal;
+  }
+  /* The hints under a text box (how to type a prompt) are for a reader at the keyboard: they stay on the page. */
+  :host([presenter]) :is(#text-help, #prompt-help),
   :host([presenter]) details.numbers,
   :host([presenter]) [data-result]:not(:has(> :not(details.numbers))) {
     display: none;
