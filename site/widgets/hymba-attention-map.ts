@@ -263,8 +263,10 @@ export class HymbaAttentionMap extends LabWidget {
     if (data.length === 0) return null;
     return Plot.plot({
       width: chartWidth(this, 720),
-      height: 240,
-      marginBottom: 60,
+      // The run names stand at -30°: on a slide, in larger text, they need more room below and to the left.
+      height: this.presenter ? 230 : 240,
+      marginBottom: this.presenter ? 100 : 60,
+      marginLeft: this.presenter ? 130 : undefined,
       fx: { label: null },
       x: { label: null, tickRotate: -30, domain: this.runs.map((r) => r.label) },
       y: { label: 'share of attention', domain: [0, 1], percent: false, grid: true },

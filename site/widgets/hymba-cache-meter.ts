@@ -19,7 +19,7 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/content/configs.ts';
 import { NEUTRAL, colourOf, seriesScale } from '../lib/base/palette.ts';
-import { chartWidth, swatch } from '../lib/base/theme.ts';
+import { chartWidth, fixedTextSize, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { cacheMeterSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -386,7 +386,7 @@ export class HymbaCacheMeter extends LabWidget {
     const layers = u.layers.slice(0, shown);
     const rowH = 18;
     const labelW = 100;
-    const barW = this.presenter ? 180 : 330;
+    const barW = this.presenter ? 150 : 330;
     const ringX = labelW + barW + 20;
     const width = ringX + 115;
     const height = layers.length * rowH + 6;
@@ -399,7 +399,7 @@ export class HymbaCacheMeter extends LabWidget {
     const scale = barW / Math.max(1, ...totals, refScale);
     const y = (i: number) => 3 + i * rowH;
     return html`<svg
-      class="fixed-text"
+      style=${fixedTextSize(width, this.presenter)}
       viewBox="0 0 ${width} ${height}"
       width=${width}
       height=${height}

@@ -13,7 +13,7 @@ import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
 import { colourOf } from '../lib/base/palette.ts';
-import { swatch } from '../lib/base/theme.ts';
+import { fixedTextSize, swatch } from '../lib/base/theme.ts';
 import {
   cacheTable,
   hymba15bRaw,
@@ -53,6 +53,10 @@ export class HymbaFullSize extends LabWidget {
         border-collapse: collapse;
         margin: 0.5rem 0;
         font-variant-numeric: tabular-nums;
+      }
+      /* On a slide the table shares a column with the layer map: a little tighter. */
+      :host([presenter]) table.cache {
+        font-size: 0.8em;
       }
       table.cache th,
       table.cache td {
@@ -299,7 +303,7 @@ export class HymbaFullSize extends LabWidget {
     const y = (i: number) => top + Math.floor(i / perStrip) * stripH;
     const colour = (k: LayerCell['kind']) => colourOf(k === 'global' ? 'global' : k === 'swa' ? 'window' : 'reuse');
     return html`<svg
-      class="fixed-text"
+      style=${fixedTextSize(width, this.presenter)}
       viewBox="0 0 ${width} ${height}"
       width=${width}
       height=${height}

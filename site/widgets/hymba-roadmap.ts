@@ -256,8 +256,9 @@ export class HymbaRoadmap extends LabWidget {
     ];
     return Plot.plot({
       width: chartWidth(this, 640),
-      height: 260,
-      marginLeft: 210,
+      // On a slide the text is 16 px (theme.ts): a wider margin for the step names, and a shorter chart.
+      height: this.presenter ? 200 : 260,
+      marginLeft: this.presenter ? 280 : 210,
       x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
       y: { label: null, domain: this.rows.map((r) => r.step) },
       fy: { axis: null },

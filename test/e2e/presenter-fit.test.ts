@@ -128,8 +128,13 @@ function inspectFigureText(page: Page): Promise<FigureText> {
           const box = el.getBBox();
           const rect = el.getBoundingClientRect();
           if (box.height > 0) note((parseFloat(getComputedStyle(el).fontSize) * rect.height) / box.height, `${widget}: "${text}"`);
-          const svg = el.ownerSVGElement!.getBoundingClientRect();
-          if (rect.left < svg.left - 2 || rect.right > svg.right + 2 || rect.top < svg.top - 2 || rect.bottom > svg.bottom + 2)
+          // Text beyond an SVG's box is cut, unless the SVG lets it show (Plot's legends do).
+          const owner = el.ownerSVGElement!;
+          const svg = owner.getBoundingClientRect();
+          if (
+            getComputedStyle(owner).overflow !== 'visible' &&
+            (rect.left < svg.left - 2 || rect.right > svg.right + 2 || rect.top < svg.top - 2 || rect.bottom > svg.bottom + 2)
+          )
             out.cut.push(`${widget}: "${text}" runs out of its chart`);
         } else if ([...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim())) {
           const px = parseFloat(getComputedStyle(el).fontSize) * el.currentCSSZoom;

@@ -79,6 +79,10 @@ export class HeatmapElement extends LitElement {
       margin-top: 0.3rem;
       white-space: nowrap;
     }
+    /* What the colours measure may be long: it wraps between words in a narrow box. */
+    .legend > :first-child {
+      white-space: normal;
+    }
     .ramp {
       display: inline-block;
       width: 8rem;
@@ -158,7 +162,9 @@ export class HeatmapElement extends LitElement {
           @mouseleave=${() => (this.cursor = null)}
           @keydown=${this.onKey}
         ></canvas>
-        <div class="xticks" aria-hidden="true">${this.ticks(this.cols, this.colNames, 'left')}</div>
+        <div class="xticks" aria-hidden="true" style=${`min-height: ${this.longestName(this.cols, this.colNames) * 0.62 + 0.5}em`}>
+          ${this.ticks(this.cols, this.colNames, 'left')}
+        </div>
         <div class="xtitle axis-title">${this.colLabel} →</div>
       </div>
       ${this.renderLegend()}
@@ -168,6 +174,13 @@ export class HeatmapElement extends LitElement {
   /** "3 “cat”" when the position has a name, else just the position. */
   private nameOf(names: readonly string[], i: number): string {
     return names[i] !== undefined ? `${i} “${names[i]}”` : String(i);
+  }
+
+  /** The length (characters) of the longest tick label: the column labels stand upright, so it is their height. */
+  private longestName(n: number, names: readonly string[]): number {
+    let longest = String(Math.max(0, n - 1)).length;
+    for (let i = 0; i < n; i++) longest = Math.max(longest, names[i]?.length ?? 0);
+    return longest;
   }
 
   /** Tick labels along one axis, thinned so 12 px labels never overlap at the drawn cell size. */

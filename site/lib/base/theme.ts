@@ -20,6 +20,15 @@ export function chartWidth(host: HTMLElement, max: number, min = 260): number {
   return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
 }
 
+/**
+ * The CSS size of an SVG laid out by hand for 12 px text in its own units, `width` units wide: its drawn size on the
+ * page (''); on a presenter slide up to 4/3 as large, so its text is the slide's 16 px figure text, and narrower
+ * where its column is narrower (a smaller screen), never wider than its box.
+ */
+export function fixedTextSize(width: number, presenter: boolean): string {
+  return presenter ? `width: 100%; max-width: ${Math.round((width * 4) / 3)}px; height: auto` : '';
+}
+
 /** How figures look in every widget: Plot text of at least 12 px, Plot's figure margins, predict-then-reveal. */
 export const figureStyles = css`
   /* Figure text of at least 12 px: Observable Plot writes 10 px into its SVGs and legends (every class it makes starts
@@ -87,11 +96,6 @@ const presenterStyles = css`
   :host([presenter]) details.numbers,
   :host([presenter]) [data-result]:not(:has(> :not(details.numbers))) {
     display: none;
-  }
-  /* An SVG laid out by hand for 12 px text in its own units (class fixed-text) is drawn 4/3 as large on a slide, so
-     its text is the slide's 16 px figure text. */
-  :host([presenter]) svg.fixed-text {
-    zoom: 1.3333;
   }
 `;
 
