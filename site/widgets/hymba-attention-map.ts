@@ -264,9 +264,9 @@ export class HymbaAttentionMap extends LabWidget {
     return Plot.plot({
       width: chartWidth(this, 720),
       // The run names stand at -30°: on a slide, in larger text, they need more room below and to the left.
-      height: this.presenter ? 230 : 240,
-      marginBottom: this.presenter ? 100 : 60,
-      marginLeft: this.presenter ? 130 : undefined,
+      height: this.presenter ? 200 : 240,
+      marginBottom: this.presenter ? 115 : 60,
+      marginLeft: this.presenter ? 150 : undefined,
       fx: { label: null },
       x: { label: null, tickRotate: -30, domain: this.runs.map((r) => r.label) },
       y: { label: 'share of attention', domain: [0, 1], percent: false, grid: true },

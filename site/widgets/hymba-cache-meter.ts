@@ -242,6 +242,8 @@ export class HymbaCacheMeter extends LabWidget {
     return Plot.plot({
       width: chartWidth(this, 640),
       height: this.presenter ? 230 : 280,
+      // Room for the last tick ("16,000") in the slide's larger text.
+      marginRight: this.presenter ? 30 : undefined,
       marginLeft: 55,
       x: { label: 'sequence length (tokens)', grid: true },
       y: { label: `cache (MB, ${this.dtype} KV)`, grid: true },

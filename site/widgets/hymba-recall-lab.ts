@@ -318,9 +318,9 @@ export class HymbaRecallLab extends LabWidget {
     }));
     return Plot.plot({
       width: chartWidth(this, 560),
-      height: this.presenter ? 200 : 240,
+      height: this.presenter ? 180 : 240,
       // Room for "100%" in the slide's larger tick text.
-      marginLeft: this.presenter ? 52 : undefined,
+      marginLeft: this.presenter ? 62 : undefined,
       x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
       y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
       color: meaningScale(['recorded', 'measured', 'ablated']),

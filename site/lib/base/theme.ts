@@ -16,7 +16,10 @@ export function chartWidth(host: HTMLElement, max: number, min = 260): number {
   // On a slide laid out in columns (presenterStyles), a chart gets one column's width.
   const columns = Number(style.columnCount) || 1;
   const gaps = (columns - 1) * (parseFloat(style.columnGap) || 0);
-  const content = (host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - gaps) / columns;
+  let content = (host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - gaps) / columns;
+  // A slide zooms its figure to fit (presenter.ts), often after a chart is drawn: a chart is drawn for its width at
+  // zoom 1, so at the zoom the slide settles on (up to 1) its text is the slide's figure size, not shrunk with it.
+  if (host.hasAttribute('presenter')) content *= host.currentCSSZoom;
   return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
 }
 
@@ -87,14 +90,14 @@ const presenterStyles = css`
   :host([presenter]) > :first-child {
     margin-top: 0;
   }
-  /* A wide table fits the slide's width: its headers wrap between words (never inside one, as everywhere). */
-  :host([presenter]) th {
+  /* A wide table fits the slide's width: its column headers wrap between words (never inside one, as everywhere). */
+  :host([presenter]) thead th {
     white-space: normal;
   }
   /* The hints under a text box (how to type a prompt) are for a reader at the keyboard: they stay on the page. */
   :host([presenter]) :is(#text-help, #prompt-help),
   :host([presenter]) details.numbers,
-  :host([presenter]) [data-result]:not(:has(> :not(details.numbers))) {
+  :host([presenter]) [data-result]:has(> details.numbers):not(:has(> :not(details.numbers))) {
     display: none;
   }
 `;
