@@ -318,7 +318,9 @@ export class HymbaAttentionMap extends LabWidget {
         <div class="chart heads">${this.headChart}</div>
         ${
           this.presenter
-            ? html`<p class="note presenter-limit">On this slide: the maps and the head shares of layer ${layer}; the entropy per layer is on the lesson page.</p>`
+            ? html`<p class="note presenter-limit">
+                On this slide: the maps and the head shares of layer ${layer}; the entropy per layer is on the lesson page.
+              </p>`
             : html`<h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
                 <div class="chart entropy">${this.entropyChart}</div>`
         }

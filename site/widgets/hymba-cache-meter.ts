@@ -401,29 +401,29 @@ export class HymbaCacheMeter extends LabWidget {
     const scale = barW / Math.max(1, ...totals, refScale);
     const y = (i: number) => 3 + i * rowH;
     return html`<svg
-      style=${fixedTextSize(width, this.presenter)}
-      viewBox="0 0 ${width} ${height}"
-      width=${width}
-      height=${height}
-      role="img"
-      aria-label=${`cache bytes per layer after ${this.tokens} tokens`}
-    >
-      <defs>
-        <marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
-          <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
-        </marker>
-      </defs>
-      ${layers.map((l, i) => {
-        const kind = layerKind(c, l.layer);
-        const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
-        const kvW = l.kv_bytes * scale;
-        const convW = l.conv_state_bytes * scale;
-        const ssmW = l.ssm_state_bytes * scale;
-        const ringFill = kind === 'swa' ? Math.min(1, Math.max(0, l.kvEntries - meta) / keep) : 0;
-        const r = 5;
-        const circ = 2 * Math.PI * r;
-        const label = `L${l.layer} ${kind === 'ssm-only' ? 'ssm' : kind}`;
-        return svg`<g class="layer" data-layer=${l.layer} data-kind=${kind} data-kv-bytes=${l.kv_bytes}>
+        style=${fixedTextSize(width, this.presenter)}
+        viewBox="0 0 ${width} ${height}"
+        width=${width}
+        height=${height}
+        role="img"
+        aria-label=${`cache bytes per layer after ${this.tokens} tokens`}
+      >
+        <defs>
+          <marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+            <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
+          </marker>
+        </defs>
+        ${layers.map((l, i) => {
+          const kind = layerKind(c, l.layer);
+          const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
+          const kvW = l.kv_bytes * scale;
+          const convW = l.conv_state_bytes * scale;
+          const ssmW = l.ssm_state_bytes * scale;
+          const ringFill = kind === 'swa' ? Math.min(1, Math.max(0, l.kvEntries - meta) / keep) : 0;
+          const r = 5;
+          const circ = 2 * Math.PI * r;
+          const label = `L${l.layer} ${kind === 'ssm-only' ? 'ssm' : kind}`;
+          return svg`<g class="layer" data-layer=${l.layer} data-kind=${kind} data-kv-bytes=${l.kv_bytes}>
           <title>${`layer ${l.layer} (${kind}): KV ${formatBytes(l.kv_bytes)} (${l.kvEntries} entries), conv ${formatBytes(l.conv_state_bytes)}, SSM ${formatBytes(l.ssm_state_bytes)}`}</title>
           <text x=${labelW - 6} y=${y(i) + 13} text-anchor="end">${label}</text>
           <rect x=${labelW} y=${y(i) + 1} width=${kvW} height=${rowH - 4} fill=${kvColour}></rect>
@@ -446,8 +446,8 @@ export class HymbaCacheMeter extends LabWidget {
           }
           ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 13}>+${formatBytes(perEntry(l))}/token</text>` : ''}
         </g>`;
-      })}
-    </svg>${note ? html`<p class="note presenter-limit">${note}</p>` : ''}`;
+        })}</svg
+      >${note ? html`<p class="note presenter-limit">${note}</p>` : ''}`;
   }
 
   layerRows() {

@@ -418,7 +418,9 @@ export class HymbaRecallLab extends LabWidget {
     const shown = this.presenter ? 1 : SHOWN;
     const note =
       this.presenter && examples.length > shown
-        ? html`<p class="note presenter-limit">On this slide: 1 example sequence; the lesson page shows ${Math.min(SHOWN, examples.length)}.</p>`
+        ? html`<p class="note presenter-limit">
+            On this slide: 1 example sequence; the lesson page shows ${Math.min(SHOWN, examples.length)}.
+          </p>`
         : '';
     return html`${examples.slice(0, shown).map((ex, i) => this.renderSequence(ex, i, vocab))}${note}`;
   }

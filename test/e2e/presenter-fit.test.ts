@@ -146,10 +146,13 @@ function inspectFigureText(page: Page): Promise<FigureText> {
         const style = getComputedStyle(el);
         const clips = /auto|scroll|hidden/.test(style.overflowX + style.overflowY);
         if (clips && el.clientWidth > 1 && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1))
-          out.cut.push(`${widget}: ${el.localName}.${[...el.classList].join('.')} hides ${el.scrollWidth - el.clientWidth} × ${el.scrollHeight - el.clientHeight} px`);
+          out.cut.push(
+            `${widget}: ${el.localName}.${[...el.classList].join('.')} hides ${el.scrollWidth - el.clientWidth} × ${el.scrollHeight - el.clientHeight} px`,
+          );
       }
     };
-    for (const w of [figure, ...figure.querySelectorAll('*')]) if (w.localName.startsWith('hymba-') && w.shadowRoot) visit(w.shadowRoot, w.localName, false);
+    for (const w of [figure, ...figure.querySelectorAll('*')])
+      if (w.localName.startsWith('hymba-') && w.shadowRoot) visit(w.shadowRoot, w.localName, false);
     return out;
   }, visibleSlide);
 }
@@ -246,7 +249,9 @@ describe('presenter slides fit the screen', () => {
             return [...small, ...t.cut];
           };
           // The refit runs a frame after the figure changes size: poll until it has settled.
-          await expect.poll(async () => problems(await inspectFigureText(page)), { message: `${where}: figure too small or cut`, timeout: 5000 }).toEqual([]);
+          await expect
+            .poll(async () => problems(await inspectFigureText(page)), { message: `${where}: figure too small or cut`, timeout: 5000 })
+            .toEqual([]);
           if (screen.width === 1280) await page.screenshot({ path: path.join(screenshotDir, `presenter-${lesson}-${i}.png`) });
         }
         await page.close();
@@ -257,7 +262,11 @@ describe('presenter slides fit the screen', () => {
 
   it('saved a screenshot of every widget slide at 1280×720', () => {
     const shots = readdirSync(screenshotDir).filter((f) => f.startsWith('presenter-'));
-    for (const lesson of LESSONS) expect(shots.some((f) => f.startsWith(`presenter-${lesson}-`)), lesson).toBe(true);
+    for (const lesson of LESSONS)
+      expect(
+        shots.some((f) => f.startsWith(`presenter-${lesson}-`)),
+        lesson,
+      ).toBe(true);
   });
 
   it('made no console errors', () => {
