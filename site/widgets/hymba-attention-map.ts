@@ -264,7 +264,7 @@ export class HymbaAttentionMap extends LabWidget {
     return Plot.plot({
       width: chartWidth(this, 720),
       // The run names stand at -30°: on a slide, in larger text, they need more room below and to the left.
-      height: this.presenter ? 200 : 240,
+      height: this.presenter ? 230 : 240,
       marginBottom: this.presenter ? 115 : 60,
       marginLeft: this.presenter ? 150 : undefined,
       fx: { label: null },
@@ -429,7 +429,7 @@ export class HymbaAttentionMap extends LabWidget {
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
         rows=${N}
         cols=${N}
-        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 150 : 300) / N)))}
+        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 120 : 300) / N)))}
         label=${`attention probabilities of ${run.label}, layer ${layer}, head ${head}: query rows by key columns`}
         row-label="query"
         col-label="key"

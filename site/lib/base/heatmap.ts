@@ -150,7 +150,9 @@ export class HeatmapElement extends LitElement {
       : '';
     return html`<div class="plot">
         <div class="ytitle axis-title">${this.rowLabel} ↓</div>
-        <div class="yticks" aria-hidden="true">${this.ticks(this.rows, this.rowNames, 'top')}</div>
+        <div class="yticks" aria-hidden="true" style=${`min-width: ${this.longestName(this.rows, this.rowNames) * 0.62 + 0.3}em`}>
+          ${this.ticks(this.rows, this.rowNames, 'top')}
+        </div>
         <canvas
           class="map"
           role="img"
@@ -176,7 +178,7 @@ export class HeatmapElement extends LitElement {
     return names[i] !== undefined ? `${i} “${names[i]}”` : String(i);
   }
 
-  /** The length (characters) of the longest tick label: the column labels stand upright, so it is their height. */
+  /** The length (characters) of the longest tick label: the row labels' width, and the upright column labels' height. */
   private longestName(n: number, names: readonly string[]): number {
     let longest = String(Math.max(0, n - 1)).length;
     for (let i = 0; i < n; i++) longest = Math.max(longest, names[i]?.length ?? 0);
