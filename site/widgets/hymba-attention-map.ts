@@ -96,6 +96,11 @@ export class HymbaAttentionMap extends LabWidget {
         font-family: ui-monospace, Menlo, Consolas, monospace;
         color: var(--hl-muted, #5f6670);
       }
+      /* On a slide the text box shares its line with its label: the maps get the height. */
+      :host([presenter]) .prompt-input {
+        flex: 1 1 10rem;
+        min-width: 0;
+      }
       .prompt-input {
         width: min(34rem, 100%);
         font-family: ui-monospace, Menlo, Consolas, monospace;
@@ -264,7 +269,7 @@ export class HymbaAttentionMap extends LabWidget {
     return Plot.plot({
       width: chartWidth(this, 720),
       // The run names stand at -30°: on a slide, in larger text, they need more room below and to the left.
-      height: this.presenter ? 230 : 240,
+      height: this.presenter ? 200 : 240,
       marginBottom: this.presenter ? 115 : 60,
       marginLeft: this.presenter ? 150 : undefined,
       fx: { label: null },
