@@ -8,7 +8,9 @@
 // A widget slide fits the screen: its figure is scaled (CSS zoom, so the layout shrinks with it and nothing is cut)
 // until the slide fits above the bar, refitted when the window or the figure changes size; a figure smaller than the
 // screen is enlarged, up to MAX_ZOOM, so the room can read it. The widgets' export, code and embed panels are hidden
-// on slides (a teacher presents the figure, not its toolbox).
+// on slides (a teacher presents the figure, not its toolbox). Every widget on a slide gets the `presenter` attribute:
+// its slide layout (lab-widget.ts, theme.ts presenterStyles), which makes a tall figure short enough that the zoom
+// leaves its text large (16 px on a 1280×720 screen) instead of shrinking it.
 //
 // Keys: → PageDown Space next; ← PageUp Backspace back; Home End; N notes panel; S notes window; F full screen.
 // Arrow keys inside a widget's control (a slider) stay with the control; PageDown/PageUp (what clickers send)
@@ -103,6 +105,7 @@ export function startPresenter(): void {
     if (!isWidgetTag(widget)) continue;
     const hide = (widget.getAttribute('hide') ?? '').split(/[\s,]+/).filter(Boolean);
     widget.setAttribute('hide', [...new Set([...hide, ...SLIDE_HIDES])].join(','));
+    widget.setAttribute('presenter', ''); // the widget's slide layout (lab-widget.ts)
   }
   const counter = root.querySelector<HTMLElement>('.counter');
   const bar = root.querySelector<HTMLElement>('.bar');

@@ -59,6 +59,10 @@ export class HymbaAttentionMap extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       .maps {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
@@ -80,6 +84,10 @@ export class HymbaAttentionMap extends LabWidget {
         padding: 0.3rem 0.7rem;
         margin: 0.75rem 0;
       }
+      /* On a slide the heat map's axes name the tokens; the numbered list (its text alternative) stays on the page. */
+      :host([presenter]) .tokens {
+        display: none;
+      }
       .tokens {
         /* a token id never wraps inside itself */
         overflow-wrap: normal;
@@ -87,6 +95,11 @@ export class HymbaAttentionMap extends LabWidget {
         font-size: 0.75rem;
         font-family: ui-monospace, Menlo, Consolas, monospace;
         color: var(--hl-muted, #5f6670);
+      }
+      /* On a slide the text box shares its line with its label: the maps get the height. */
+      :host([presenter]) .prompt-input {
+        flex: 1 1 10rem;
+        min-width: 0;
       }
       .prompt-input {
         width: min(34rem, 100%);
@@ -255,8 +268,10 @@ export class HymbaAttentionMap extends LabWidget {
     if (data.length === 0) return null;
     return Plot.plot({
       width: chartWidth(this, 720),
-      height: 240,
-      marginBottom: 60,
+      // The run names stand at -30°: on a slide, in larger text, they need more room below and to the left.
+      height: this.presenter ? 200 : 240,
+      marginBottom: this.presenter ? 115 : 60,
+      marginLeft: this.presenter ? 150 : undefined,
       fx: { label: null },
       x: { label: null, tickRotate: -30, domain: this.runs.map((r) => r.label) },
       y: { label: 'share of attention', domain: [0, 1], percent: false, grid: true },
@@ -306,8 +321,14 @@ export class HymbaAttentionMap extends LabWidget {
         ${this.renderFinding()}
         <h5>Layer ${layer}: where each query's attention goes, per head</h5>
         <div class="chart heads">${this.headChart}</div>
-        <h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
-        <div class="chart entropy">${this.entropyChart}</div>
+        ${
+          this.presenter
+            ? html`<p class="note presenter-limit">
+                On this slide: the maps and the head shares of layer ${layer}; the entropy per layer is on the lesson page.
+              </p>`
+            : html`<h5>Attention entropy per layer (bars: mean over heads; dots: single heads)</h5>
+                <div class="chart entropy">${this.entropyChart}</div>`
+        }
         ${this.compareNote ? html`<p class="note">${this.compareNote}</p>` : ''}
         ${numbersTable(this.rows(), ['run', 'layer', 'head', 'meta', 'first', 'self', 'cross', 'entropy'], 'attention shares and entropy per run, layer and head')}
       </div>
@@ -413,7 +434,7 @@ export class HymbaAttentionMap extends LabWidget {
         .values=${t.data.subarray(head * N * N, (head + 1) * N * N)}
         rows=${N}
         cols=${N}
-        cell=${Math.max(3, Math.min(10, Math.floor(300 / N)))}
+        cell=${Math.max(3, Math.min(10, Math.floor((this.presenter ? 120 : 300) / N)))}
         label=${`attention probabilities of ${run.label}, layer ${layer}, head ${head}: query rows by key columns`}
         row-label="query"
         col-label="key"

@@ -19,7 +19,7 @@ import { LabWidget, numbersTable } from '../lib/base/lab-widget.ts';
 import { formatBytes, pageController, type LoadedModel } from '../lib/page/engine-controller.ts';
 import { HYMBA_PRESETS, TRANSFORMER_PRESETS, layerKind, presetConfig } from '../lib/content/configs.ts';
 import { NEUTRAL, colourOf, seriesScale } from '../lib/base/palette.ts';
-import { chartWidth, swatch } from '../lib/base/theme.ts';
+import { chartWidth, fixedTextSize, swatch } from '../lib/base/theme.ts';
 import { codePanel } from '../lib/base/code-panel.ts';
 import { cacheMeterSnippet } from '../lib/content/snippets.ts';
 import type { Schema } from '../lib/base/url-state.ts';
@@ -59,6 +59,10 @@ export class HymbaCacheMeter extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       /* The meter keeps its drawn size (12 px labels) and scrolls on a narrow screen rather than shrinking its text. */
       .meter {
         overflow-x: auto;
@@ -240,7 +244,9 @@ export class HymbaCacheMeter extends LabWidget {
     ].filter((p) => Number.isFinite(p.mb));
     return Plot.plot({
       width: chartWidth(this, 640),
-      height: 280,
+      height: this.presenter ? 230 : 280,
+      // Room for the last tick ("16,000") in the slide's larger text.
+      marginRight: this.presenter ? 30 : undefined,
       marginLeft: 55,
       x: { label: 'sequence length (tokens)', grid: true },
       y: { label: `cache (MB, ${this.dtype} KV)`, grid: true },
@@ -375,14 +381,20 @@ export class HymbaCacheMeter extends LabWidget {
       </ul>`;
   }
 
-  /** One row per layer: label, stacked bar (KV, conv, SSM), an arrow to the owner for consumers, a ring for windows. */
+  /**
+   * One row per layer: label, stacked bar (KV, conv, SSM), an arrow to the owner for consumers, a ring for windows. On
+   * a presenter slide, drawn larger (fixed-text), with shorter bars and the first 16 layers (a layer reuses the K/V of
+   * an earlier one, so every arrow stays inside), and a note naming the layers left out.
+   */
   private renderMeter(c: HymbaConfig, u: CacheUsage, window: number): TemplateResult {
+    const { shown, note } = this.presenterLimit(u.layers.length, 16, 'layers');
+    const layers = u.layers.slice(0, shown);
     const rowH = 18;
     const labelW = 100;
-    const barW = 330;
+    const barW = this.presenter ? 150 : 330;
     const ringX = labelW + barW + 20;
     const width = ringX + 115;
-    const height = u.layers.length * rowH + 6;
+    const height = layers.length * rowH + 6;
     const totals = u.layers.map((l) => l.kv_bytes + l.conv_state_bytes + l.ssm_state_bytes);
     const meta = c.numMetaTokens;
     const keep = this.windowRule === 'hf' ? window : window + 1;
@@ -392,28 +404,29 @@ export class HymbaCacheMeter extends LabWidget {
     const scale = barW / Math.max(1, ...totals, refScale);
     const y = (i: number) => 3 + i * rowH;
     return html`<svg
-      viewBox="0 0 ${width} ${height}"
-      width=${width}
-      height=${height}
-      role="img"
-      aria-label=${`cache bytes per layer after ${this.tokens} tokens`}
-    >
-      <defs>
-        <marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
-          <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
-        </marker>
-      </defs>
-      ${u.layers.map((l, i) => {
-        const kind = layerKind(c, l.layer);
-        const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
-        const kvW = l.kv_bytes * scale;
-        const convW = l.conv_state_bytes * scale;
-        const ssmW = l.ssm_state_bytes * scale;
-        const ringFill = kind === 'swa' ? Math.min(1, Math.max(0, l.kvEntries - meta) / keep) : 0;
-        const r = 5;
-        const circ = 2 * Math.PI * r;
-        const label = `L${l.layer} ${kind === 'ssm-only' ? 'ssm' : kind}`;
-        return svg`<g class="layer" data-layer=${l.layer} data-kind=${kind} data-kv-bytes=${l.kv_bytes}>
+        style=${fixedTextSize(width, this.presenter)}
+        viewBox="0 0 ${width} ${height}"
+        width=${width}
+        height=${height}
+        role="img"
+        aria-label=${`cache bytes per layer after ${this.tokens} tokens`}
+      >
+        <defs>
+          <marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+            <path d="M0,0 L6,3 L0,6 z" fill="currentColor"></path>
+          </marker>
+        </defs>
+        ${layers.map((l, i) => {
+          const kind = layerKind(c, l.layer);
+          const kvColour = colourOf(kind === 'global' ? 'global' : 'window');
+          const kvW = l.kv_bytes * scale;
+          const convW = l.conv_state_bytes * scale;
+          const ssmW = l.ssm_state_bytes * scale;
+          const ringFill = kind === 'swa' ? Math.min(1, Math.max(0, l.kvEntries - meta) / keep) : 0;
+          const r = 5;
+          const circ = 2 * Math.PI * r;
+          const label = `L${l.layer} ${kind === 'ssm-only' ? 'ssm' : kind}`;
+          return svg`<g class="layer" data-layer=${l.layer} data-kind=${kind} data-kv-bytes=${l.kv_bytes}>
           <title>${`layer ${l.layer} (${kind}): KV ${formatBytes(l.kv_bytes)} (${l.kvEntries} entries), conv ${formatBytes(l.conv_state_bytes)}, SSM ${formatBytes(l.ssm_state_bytes)}`}</title>
           <text x=${labelW - 6} y=${y(i) + 13} text-anchor="end">${label}</text>
           <rect x=${labelW} y=${y(i) + 1} width=${kvW} height=${rowH - 4} fill=${kvColour}></rect>
@@ -436,8 +449,8 @@ export class HymbaCacheMeter extends LabWidget {
           }
           ${kind === 'global' ? svg`<text x=${ringX - 6} y=${y(i) + 13}>+${formatBytes(perEntry(l))}/token</text>` : ''}
         </g>`;
-      })}
-    </svg>`;
+        })}</svg
+      >${note ? html`<p class="note presenter-limit">${note}</p>` : ''}`;
   }
 
   layerRows() {

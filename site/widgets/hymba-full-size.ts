@@ -13,7 +13,7 @@ import { getPageGpu } from '../lib/page/gpu.ts';
 import { LabWidget } from '../lib/base/lab-widget.ts';
 import { formatBytes } from '../lib/page/engine-controller.ts';
 import { colourOf } from '../lib/base/palette.ts';
-import { swatch } from '../lib/base/theme.ts';
+import { fixedTextSize, swatch } from '../lib/base/theme.ts';
 import {
   cacheTable,
   hymba15bRaw,
@@ -34,6 +34,10 @@ export class HymbaFullSize extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       /* The strip keeps its drawn size (12 px layer numbers) and scrolls on a narrow screen rather than shrinking. */
       .strip {
         overflow-x: auto;
@@ -49,6 +53,10 @@ export class HymbaFullSize extends LabWidget {
         border-collapse: collapse;
         margin: 0.5rem 0;
         font-variant-numeric: tabular-nums;
+      }
+      /* On a slide the table shares a column with the layer map: a little tighter. */
+      :host([presenter]) table.cache {
+        font-size: 0.8em;
       }
       table.cache th,
       table.cache td {
@@ -278,26 +286,35 @@ export class HymbaFullSize extends LabWidget {
       <p class="note">At least ${formatBytes(s.bytesPerToken)} read per token: an effective ${bandwidth.toFixed(1)} GB/s. ${s.note}</p>`;
   }
 
+  /**
+   * The 32 layers as one strip; on a presenter slide as two strips of 16 (layers 0–15, 16–31), drawn larger: no
+   * layer reuses a KV across the cut, so every arc stays within its strip.
+   */
   private renderStrip(): TemplateResult {
     const cells = this.layerCells;
     const w = 22;
     const gap = 3;
     const top = 30;
-    const width = cells.length * (w + gap) + 10;
-    const x = (i: number) => 5 + i * (w + gap);
+    const stripH = 78;
+    const perStrip = this.presenter ? Math.ceil(cells.length / 2) : cells.length;
+    const width = perStrip * (w + gap) + 10;
+    const height = Math.ceil(cells.length / perStrip) * stripH;
+    const x = (i: number) => 5 + (i % perStrip) * (w + gap);
+    const y = (i: number) => top + Math.floor(i / perStrip) * stripH;
     const colour = (k: LayerCell['kind']) => colourOf(k === 'global' ? 'global' : k === 'swa' ? 'window' : 'reuse');
     return html`<svg
-      viewBox="0 0 ${width} 78"
+      style=${fixedTextSize(width, this.presenter)}
+      viewBox="0 0 ${width} ${height}"
       width=${width}
-      height="78"
+      height=${height}
       role="img"
       aria-label="Hymba-1.5B's 32 layers by attention kind, with KV sharing arcs"
     >
       ${cells.map(
         (l) => svg`<g class="layer" data-layer=${l.layer} data-kind=${l.kind} data-owner=${l.owner}>
           <title>layer ${l.layer}: ${l.kind === 'global' ? 'global attention, own KV cache' : l.kind === 'swa' ? `window ${this.config!.slidingWindow}, owns the KV used by ${l.consumers.join(', ') || 'no other layer'}` : `window, reuses layer ${l.owner}'s KV`}</title>
-          <rect x=${x(l.layer)} y=${top} width=${w} height="26" rx="3" fill=${colour(l.kind)}></rect>
-          <text x=${x(l.layer) + w / 2} y=${top + 38} text-anchor="middle">${l.layer}</text>
+          <rect x=${x(l.layer)} y=${y(l.layer)} width=${w} height="26" rx="3" fill=${colour(l.kind)}></rect>
+          <text x=${x(l.layer) + w / 2} y=${y(l.layer) + 38} text-anchor="middle">${l.layer}</text>
         </g>`,
       )}
       ${cells
@@ -307,7 +324,8 @@ export class HymbaFullSize extends LabWidget {
           const a = x(l.owner) + w / 2;
           const b = x(l.layer) + w / 2;
           const h = 8 + 6 * (l.layer - l.owner);
-          return svg`<path class="share" d="M ${a} ${top - 2} Q ${(a + b) / 2} ${top - 2 - h} ${b} ${top - 2}" fill="none" stroke="currentColor" stroke-width="1" marker-end=""></path>`;
+          const base = y(l.layer) - 2;
+          return svg`<path class="share" d="M ${a} ${base} Q ${(a + b) / 2} ${base - h} ${b} ${base}" fill="none" stroke="currentColor" stroke-width="1" marker-end=""></path>`;
         })}
     </svg>`;
   }

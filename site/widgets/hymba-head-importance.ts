@@ -204,9 +204,10 @@ export class HymbaHeadImportance extends LabWidget {
     for (const c of this.cells) byTask.set(c.task, [...(byTask.get(c.task) ?? []), c]);
     return [...byTask].map(([task, cells]) => {
       const fig = Plot.plot({
-        width: 240,
+        // On a slide the text is 16 px (theme.ts): wider margins and cells for it.
+        width: this.presenter ? 280 : 240,
         height: 60 + 34 * layers,
-        marginLeft: 60,
+        marginLeft: this.presenter ? 80 : 60,
         x: { label: 'branch removed', domain: ['attention', 'SSM'] },
         y: { label: null, domain: Array.from({ length: layers }, (_, i) => `layer ${i}`) },
         // Diverging around 0 (PuOr, colour-blind safe): a positive drop (the branch mattered) is orange, a negative one
@@ -241,7 +242,7 @@ export class HymbaHeadImportance extends LabWidget {
       ...(g.ssm === null ? [] : [{ layer: `layer ${g.layer}`, branch: MEANINGS.ssmBranch.label, gain: g.ssm }]),
     ]);
     return Plot.plot({
-      width: 300,
+      width: this.presenter ? 360 : 300,
       height: 220,
       marginBottom: 40,
       fx: { label: null },

@@ -79,6 +79,10 @@ export class HymbaMaskView extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       .layers {
         display: flex;
         flex-wrap: wrap;
@@ -110,6 +114,13 @@ export class HymbaMaskView extends LabWidget {
       }
       .summary {
         flex: 1 1 14rem;
+      }
+      /* On a slide, the mask and its summary flow into the slide's columns as two parts. */
+      :host([presenter]) .mask-area {
+        display: contents;
+      }
+      :host([presenter]) .mask-area > * {
+        break-inside: avoid;
       }
     `,
   ];

@@ -82,6 +82,10 @@ export class HymbaRecallLab extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
       .layers {
         display: grid;
         grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr));
@@ -317,7 +321,9 @@ export class HymbaRecallLab extends LabWidget {
     }));
     return Plot.plot({
       width: chartWidth(this, 560),
-      height: 240,
+      height: this.presenter ? 180 : 240,
+      // Room for "100%" in the slide's larger tick text.
+      marginLeft: this.presenter ? 62 : undefined,
       x: { label: 'key–value pairs per sequence', domain: [2, 26], grid: true },
       y: { label: 'accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
       color: meaningScale(['recorded', 'measured', 'ablated']),
@@ -389,7 +395,7 @@ export class HymbaRecallLab extends LabWidget {
         <span><span style="color:${WRONG.colour}">${WRONG.glyph}</span> wrong answer (the right value in brackets)</span>
         <span>_ blank</span>
       </div>
-      ${(r?.examples ?? []).slice(0, SHOWN).map((ex, i) => this.renderSequence(ex, i, c.vocabSize))}
+      ${this.renderExamples(r?.examples ?? [], c.vocabSize)}
       <div class="chart">${this.chart}</div>
       ${
         r && r.curve.length
@@ -408,6 +414,18 @@ export class HymbaRecallLab extends LabWidget {
       })}
       ${this.isHidden('code') ? '' : codePanel(recallSnippet({ model: this.model, pairs: this.pairs, n: this.sequences, seed: this.seed, ablation: r?.ablation ?? '' }))}
     `;
+  }
+
+  /** The first answered sequences, as tokens; one on a presenter slide (a whole sequence is many rows of tokens). */
+  private renderExamples(examples: readonly AnsweredExample[], vocab: number): TemplateResult {
+    const shown = this.presenter ? 1 : SHOWN;
+    const note =
+      this.presenter && examples.length > shown
+        ? html`<p class="note presenter-limit">
+            On this slide: 1 example sequence; the lesson page shows ${Math.min(SHOWN, examples.length)}.
+          </p>`
+        : '';
+    return html`${examples.slice(0, shown).map((ex, i) => this.renderSequence(ex, i, vocab))}${note}`;
   }
 
   private renderLayers(c: HymbaConfig, modes: LayerMode[]): TemplateResult {

@@ -95,6 +95,21 @@ export class HymbaRoadmap extends LabWidget {
   static override styles = [
     LabWidget.styles,
     css`
+      /* A tall figure: on a presenter slide it takes two of the slide's columns (theme.ts presenterStyles). */
+      :host {
+        --slide-columns: 2;
+      }
+      /* The roadmap table needs the slide's whole width; the notes and the chart share the columns below it. The
+         table's text is a little smaller there, so the chart below it keeps the slide's figure size. */
+      :host([presenter]) > .scroll {
+        column-span: all;
+      }
+      :host([presenter]) table.roadmap {
+        font-size: 0.8em;
+      }
+      :host([presenter]) table.roadmap :is(th, td) {
+        padding-block: 0.1rem;
+      }
       table.roadmap {
         border-collapse: collapse;
         font-size: 0.85rem;
@@ -259,15 +274,31 @@ export class HymbaRoadmap extends LabWidget {
       ...measured.map((r) => ({ step: r.step, source: MEANINGS.zoo.label, recall: r.recall! })),
       ...this.rows.map((r) => ({ step: r.step, source: MEANINGS.paper.label, recall: r.paper.recall / 100 })),
     ];
-    return Plot.plot({
+    const common = {
       width: chartWidth(this, 640),
-      height: 260,
-      marginLeft: 210,
       x: { label: 'recall accuracy', domain: [0, 1], tickFormat: '.0%', grid: true },
-      y: { label: null, domain: this.rows.map((r) => r.step) },
-      fy: { axis: null },
       color: meaningScale(['zoo', 'paper']),
-      marks: [Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }), Plot.ruleX([0])],
+    };
+    if (!this.presenter) {
+      return Plot.plot({
+        ...common,
+        height: 260,
+        marginLeft: 210,
+        y: { label: null, domain: this.rows.map((r) => r.step) },
+        fy: { axis: null },
+        marks: [Plot.barX(data, { y: 'step', x: 'recall', fill: 'source', fy: 'source', tip: true }), Plot.ruleX([0])],
+      });
+    }
+    // On a slide (16 px text, theme.ts): one band per step with its two bars, so each step is named once, in a band
+    // tall enough for its name.
+    return Plot.plot({
+      ...common,
+      height: 250,
+      marginLeft: 320,
+      marginRight: 30,
+      fy: { label: null, domain: this.rows.map((r) => r.step) },
+      y: { axis: null, domain: [MEANINGS.zoo.label, MEANINGS.paper.label] },
+      marks: [Plot.barX(data, { fy: 'step', y: 'source', x: 'recall', fill: 'source', tip: true }), Plot.ruleX([0])],
     });
   }
 

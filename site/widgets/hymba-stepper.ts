@@ -107,6 +107,31 @@ export class HymbaStepper extends LabWidget {
         height: auto;
         font-size: 12px;
       }
+      /* On a presenter slide: the diagram in a column of its own on the left, the full height of the slide, drawn 4/3
+         as large (its 12 px labels at the slide's 16 px); the controls, the op and its heat map on the right. The last
+         row takes what the diagram needs beyond the right column's rows. */
+      :host([presenter]) {
+        display: grid;
+        grid-template-columns: calc(260px * 4 / 3) minmax(0, 1fr);
+        grid-template-rows: repeat(14, auto) 1fr;
+        column-gap: 1.5rem;
+        align-items: start;
+      }
+      :host([presenter]) > *,
+      :host([presenter]) .main > * {
+        grid-column: 2;
+      }
+      :host([presenter]) .main {
+        display: contents;
+      }
+      /* On a slide, → and Space step the slides (the presenter's keys); the buttons step the ops. */
+      :host([presenter]) .keys {
+        display: none;
+      }
+      :host([presenter]) .main > .diagram {
+        grid-column: 1;
+        grid-row: 1 / -1;
+      }
       .diagram .box rect {
         fill: var(--hl-widget-bg, #fff);
         stroke: var(--hl-border, #d0d4da);
@@ -152,6 +177,10 @@ export class HymbaStepper extends LabWidget {
       }
       .op p {
         margin: 0 0 0.5rem;
+      }
+      /* On a slide the heat map's axes name the tokens; the numbered list (its text alternative) stays on the page. */
+      :host([presenter]) .tokens {
+        display: none;
       }
       .tokens {
         font-size: 0.75rem;
@@ -498,7 +527,7 @@ export class HymbaStepper extends LabWidget {
           <code class="op-name">${cur.name}</code>${cur.layer !== null ? ` (layer ${cur.layer})` : ''}</span
         >
       </div>
-      <p class="note">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
+      <p class="note keys">Keys: Space or → next op, ← back, Home restart (click the figure first).</p>
       <div class="main">
         ${blockDiagram(boxesOf(cur.name), done, present)}
         <div class="op">

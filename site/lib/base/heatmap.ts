@@ -25,6 +25,8 @@ export class HeatmapElement extends LitElement {
       align-items: stretch;
       font-size: var(--hl-figure-font, 12px);
       max-width: 100%;
+      /* the axis titles and ticks stay beside the map when the box is wider than the map */
+      justify-content: start;
     }
     .ytitle {
       grid-area: ytitle;
@@ -76,6 +78,10 @@ export class HeatmapElement extends LitElement {
       font-size: var(--hl-figure-font, 12px);
       margin-top: 0.3rem;
       white-space: nowrap;
+    }
+    /* What the colours measure may be long: it wraps between words in a narrow box. */
+    .legend > :first-child {
+      white-space: normal;
     }
     .ramp {
       display: inline-block;
@@ -144,7 +150,9 @@ export class HeatmapElement extends LitElement {
       : '';
     return html`<div class="plot">
         <div class="ytitle axis-title">${this.rowLabel} ↓</div>
-        <div class="yticks" aria-hidden="true">${this.ticks(this.rows, this.rowNames, 'top')}</div>
+        <div class="yticks" aria-hidden="true" style=${`min-width: ${this.longestName(this.rows, this.rowNames) * 0.62 + 0.3}em`}>
+          ${this.ticks(this.rows, this.rowNames, 'top')}
+        </div>
         <canvas
           class="map"
           role="img"
@@ -156,7 +164,9 @@ export class HeatmapElement extends LitElement {
           @mouseleave=${() => (this.cursor = null)}
           @keydown=${this.onKey}
         ></canvas>
-        <div class="xticks" aria-hidden="true">${this.ticks(this.cols, this.colNames, 'left')}</div>
+        <div class="xticks" aria-hidden="true" style=${`min-height: ${this.longestName(this.cols, this.colNames) * 0.62 + 0.5}em`}>
+          ${this.ticks(this.cols, this.colNames, 'left')}
+        </div>
         <div class="xtitle axis-title">${this.colLabel} →</div>
       </div>
       ${this.renderLegend()}
@@ -166,6 +176,13 @@ export class HeatmapElement extends LitElement {
   /** "3 “cat”" when the position has a name, else just the position. */
   private nameOf(names: readonly string[], i: number): string {
     return names[i] !== undefined ? `${i} “${names[i]}”` : String(i);
+  }
+
+  /** The length (characters) of the longest tick label: the row labels' width, and the upright column labels' height. */
+  private longestName(n: number, names: readonly string[]): number {
+    let longest = String(Math.max(0, n - 1)).length;
+    for (let i = 0; i < n; i++) longest = Math.max(longest, names[i]?.length ?? 0);
+    return longest;
   }
 
   /** Tick labels along one axis, thinned so 12 px labels never overlap at the drawn cell size. */

@@ -7,6 +7,9 @@
 //  - a status line for model downloads (bytes) and for the CPU fallback note (the progress line and Cancel of long
 //    work are HymbaWidget's, widget-base.ts);
 //  - `hide="a,b"`: a teacher hides controls by name (the names are the widget's settings, plus "export", "code");
+//  - `presenter`: set by a presenter slide (site/classroom/presenter.ts). The widget takes its slide layout (theme.ts
+//    presenterStyles: a tall figure in the slide's columns, no "Show numbers" tables), and a widget whose figure
+//    would still not fit a slide draws less of it (`presenterLimit`), with a note saying what it left out;
 //  - export buttons (CSV, JSON, SVG, PNG), "Show numbers" tables and "Show code" panels.
 import { html, unsafeCSS, type PropertyDeclaration, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
@@ -71,6 +74,9 @@ export abstract class LabWidget extends HymbaWidget {
 
   /** Controls to hide, by setting name (comma or space separated), e.g. hide="window,meta" or hide="export,code". */
   @property() hide = '';
+
+  /** On a presenter slide (set by the slide): the slide layout, and `presenterLimit` applies. */
+  @property({ type: Boolean, reflect: true }) presenter = false;
 
   /** Shown under the widget: why it runs where it runs (e.g. the CPU fallback). */
   @state() protected tierNote = '';
@@ -150,6 +156,25 @@ export abstract class LabWidget extends HymbaWidget {
     const current = Object.fromEntries(Object.keys(schema).map((k) => [k, self[k]])) as Partial<StateOf<Schema>>;
     const search = writeState(schema, location.search, namespaceOf(this), current, this.baseline);
     if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
+  }
+
+  /** Entering or leaving a slide changes the layout, not the results: no new computation. */
+  protected override shouldRecompute(changed: PropertyValues<this>): boolean {
+    const rest = new Map(changed);
+    rest.delete('presenter');
+    return rest.size > 0 && super.shouldRecompute(rest as PropertyValues<this>);
+  }
+
+  /**
+   * How many of `count` rows (layers, heads) a figure draws: all of them on the page; on a slide at most `slideMax`,
+   * the rest named in the note this returns, so the reader knows what the slide leaves out.
+   */
+  protected presenterLimit(count: number, slideMax: number, what: string): { shown: number; note: string } {
+    if (!this.presenter || count <= slideMax) return { shown: count, note: '' };
+    return {
+      shown: slideMax,
+      note: `On this slide: ${what} 0–${slideMax - 1} of ${count}; ${what} ${slideMax}–${count - 1} are on the lesson page.`,
+    };
   }
 
   /** Whether the teacher hid this control (hide="…"). */

@@ -13,8 +13,23 @@ export const swatch = (meaning: Meaning): TemplateResult =>
  */
 export function chartWidth(host: HTMLElement, max: number, min = 260): number {
   const style = getComputedStyle(host);
-  const content = host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  // On a slide laid out in columns (presenterStyles), a chart gets one column's width.
+  const columns = Number(style.columnCount) || 1;
+  const gaps = (columns - 1) * (parseFloat(style.columnGap) || 0);
+  let content = (host.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - gaps) / columns;
+  // A slide zooms its figure to fit (presenter.ts), often after a chart is drawn: a chart is drawn for its width at
+  // zoom 1, so at the zoom the slide settles on (up to 1) its text is the slide's figure size, not shrunk with it.
+  if (host.hasAttribute('presenter')) content *= host.currentCSSZoom;
   return Math.round(Math.max(min, Math.min(max, content > 0 ? content : max)));
+}
+
+/**
+ * The CSS size of an SVG laid out by hand for 12 px text in its own units, `width` units wide: its drawn size on the
+ * page (''); on a presenter slide up to 4/3 as large, so its text is the slide's 16 px figure text, and narrower
+ * where its column is narrower (a smaller screen), never wider than its box.
+ */
+export function fixedTextSize(width: number, presenter: boolean): string {
+  return presenter ? `width: 100%; max-width: ${Math.round((width * 4) / 3)}px; height: auto` : '';
 }
 
 /** How figures look in every widget: Plot text of at least 12 px, Plot's figure margins, predict-then-reveal. */
@@ -56,8 +71,40 @@ export const figureStyles = css`
   }
 `;
 
+/**
+ * A widget on a presenter slide (`presenter`, set by the slide; lab-widget.ts). A slide is wide and short, so a widget
+ * whose figure is tall lays itself out in the slide's columns (`--slide-columns: 2` in its styles): controls, figure
+ * parts and their legends flow down the first column and on into the next, each part kept whole, and the figure
+ * needs half the height, which the slide's zoom turns into larger text. The "Show numbers" tables stay on the lesson
+ * page: a slide shows the figure.
+ */
+const presenterStyles = css`
+  :host([presenter]) {
+    column-count: var(--slide-columns, 1);
+    column-gap: 2rem;
+    padding: 0.5rem 0.75rem;
+  }
+  :host([presenter]) > * {
+    break-inside: avoid;
+  }
+  :host([presenter]) > :first-child {
+    margin-top: 0;
+  }
+  /* A wide table fits the slide's width: its column headers wrap between words (never inside one, as everywhere). */
+  :host([presenter]) thead th {
+    white-space: normal;
+  }
+  /* The hints under a text box (how to type a prompt) are for a reader at the keyboard: they stay on the page. */
+  :host([presenter]) :is(#text-help, #prompt-help),
+  :host([presenter]) details.numbers,
+  :host([presenter]) [data-result]:has(> details.numbers):not(:has(> :not(details.numbers))) {
+    display: none;
+  }
+`;
+
 export const labStyles = css`
   ${figureStyles}
+  ${presenterStyles}
   :host {
     --hl-c-global: ${unsafeCSS(colourOf('global'))};
     --hl-c-swa: ${unsafeCSS(colourOf('window'))};
