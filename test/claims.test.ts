@@ -26,29 +26,6 @@ const load = (name: string): Promise<Checkpoint> => loadCheckpoint(folderFiles(p
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hymba-claims-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// hymba-conv (Hymba + the Q/K/V conv, the conv finding) learned MQAR; the conv-less zoo models did not (docs/zoo.md).
-describe('claims on models/hymba-conv (a model that learned MQAR)', () => {
-  let mqar: Claims['ablations'][number];
-  beforeAll(async () => {
-    const claims = await checkpointClaims(await load('hymba-conv'), { tasks: [new MqarTask()], n: 10, statsN: 2, seed: 2_024 });
-    mqar = claims.ablations[0];
-  });
-
-  it('switching off layer 0 attention costs MQAR most of its accuracy (the issue: ~100 points)', () => {
-    expect(mqar.task).toBe('mqar');
-    expect(mqar.pairs).toBe(16);
-    expect(mqar.queries).toBe(10 * 16);
-    expect(mqar.baseline).toBeGreaterThanOrEqual(0.9);
-    const attn0 = mqar.results.find((r) => r.id === 'attn@0')!;
-    expect(attn0.drop).toBeGreaterThan(0.8);
-    expect(attn0.significant).toBe(true);
-    expect(mqar.critical[0]).toBe('attn@0');
-    expect(['attention', 'both']).toContain(mqar.carried_by);
-    // The meta tokens cost it nothing on MQAR.
-    expect(mqar.results.find((r) => r.id === 'meta-off')!.significant).toBe(false);
-  });
-});
-
 describe('claims on models/hymba', () => {
   let ck: Checkpoint;
   let claims: Claims;
@@ -57,25 +34,30 @@ describe('claims on models/hymba', () => {
     claims = await checkpointClaims(ck, { tasks: [new MqarTask(), new SelectiveCopyTask()], n: 10, statsN: 3, seed: 2_024 });
   });
 
-  it('says that no branch carries a task the model never learned (MQAR, without the conv)', () => {
+  it('switching off layer 0 attention costs MQAR most of its accuracy (the issue: ~100 points)', () => {
     const mqar = claims.ablations[0];
     expect(mqar.task).toBe('mqar');
-    expect(mqar.baseline).toBeLessThan(0.1);
-    expect(mqar.carried_by).toBe('neither');
-    expect(mqar.critical).toEqual([]);
-    expect(mqar.sufficient_alone).toEqual([]);
+    expect(mqar.pairs).toBe(16);
+    expect(mqar.queries).toBe(10 * 16);
+    expect(mqar.baseline).toBeGreaterThanOrEqual(0.95);
+    const attn0 = mqar.results.find((r) => r.id === 'attn@0')!;
+    expect(attn0.drop).toBeGreaterThan(0.8);
+    expect(attn0.significant).toBe(true);
+    expect(mqar.critical[0]).toBe('attn@0');
+    expect(mqar.carried_by).toBe('attention');
+    // Layer 0's attention alone (every other attention branch off) keeps the recall.
+    expect(mqar.sufficient_alone).toContain('attn-only@0');
+    // The issue's other finding, which the lessons have to face: all SSM heads and the meta tokens cost nothing here.
+    for (const id of ['ssm@*', 'meta-off']) expect(mqar.results.find((r) => r.id === id)!.significant, id).toBe(false);
   });
 
-  it('finds both branches carrying the task it did learn (selective copying), as its card says', () => {
+  it('says that no branch carries a task the model never learned (selective copying)', () => {
     const copy = claims.ablations[1];
     expect(copy.task).toBe('copy');
-    expect(copy.baseline).toBeGreaterThan(0.3);
-    expect(copy.carried_by).toBe('both');
-    const card = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'hymba', 'card.json'), 'utf8')) as {
-      claims: { seeds: Array<{ shipped: boolean; ablations: Array<{ task: string; carried_by: string }> }> };
-    };
-    const shipped = card.claims.seeds.find((s) => s.shipped)!;
-    expect(shipped.ablations.find((a) => a.task === 'copy')!.carried_by).toBe(copy.carried_by);
+    expect(copy.baseline).toBeLessThan(0.2);
+    expect(copy.carried_by).toBe('neither');
+    expect(copy.critical).toEqual([]);
+    expect(copy.sufficient_alone).toEqual([]);
   });
 
   it('records its sample sizes and seed, and is plain JSON', () => {
@@ -118,16 +100,10 @@ describe('claims on models/hymba', () => {
       }
       expect(a.without_meta.mean.meta).toBe(0);
     }
-    // The meta tokens' share per layer, measured here on 3 MQAR sequences, is the card's (32 sequences) within 0.1.
+    // Its windowed layers park attention on the meta tokens (the card's attention table says so too).
     const all = claims.attention[0];
+    expect(all.with_meta!.layers[1].mean.meta).toBeGreaterThan(0.1);
     expect(all.with_meta!.layers[1].window).toBe(16);
-    const card = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'hymba', 'card.json'), 'utf8')) as {
-      claims: { seeds: Array<{ shipped: boolean; attention: Claims['attention'] }> };
-    };
-    const cardAll = card.claims.seeds.find((s) => s.shipped)!.attention.find((a) => a.prompts === 'task:mqar' && a.rows === 'all')!;
-    for (const l of [0, 1, 2, 3]) {
-      expect(Math.abs(all.with_meta!.layers[l].mean.meta - cardAll.with_meta!.layers[l].mean.meta), `layer ${l}`).toBeLessThan(0.1);
-    }
   });
 
   it('has positive half-lives in order, and positive branch magnitudes', () => {

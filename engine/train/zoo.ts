@@ -43,7 +43,10 @@ export const ZOO_RULE = {
   lr: 3e-3,
   seeds: [1, 2, 3],
   /** Steps × batch per zoo: the same for every model of a zoo. */
-  budget: { synthetic: { steps: 1600, batch: 64 }, english: { steps: 800, batch: 64 } } as Record<ZooName, { steps: number; batch: number }>,
+  budget: { synthetic: { steps: 1600, batch: 64 }, english: { steps: 800, batch: 64 } } as Record<
+    ZooName,
+    { steps: number; batch: number }
+  >,
 };
 /** The CLI's defaults for `--zoo NAME` (seed 1: the shipped weights). */
 export const ZOO_BUDGET = { ...ZOO_RULE.budget.synthetic, seed: 1 };
@@ -233,8 +236,8 @@ export const ZOO: ZooEntry[] = [...SYNTHETIC_ZOO, ...CONV_FINDINGS, ...ENGLISH_Z
 
 /**
  * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order. Each has a folder under
- * models/ (seed 1's weights, every seed's metrics and claims in the card: docs/zoo.md). hymba-conv has a folder too
- * (the conv finding, one seed) but is no step of the roadmap; the en-* models answer English, not the synthetic tasks
- * the pickers run.
+ * models/ (the shipped weights there are still the previous, conv-trained zoo: the conv-less mix-128 run's cards
+ * are in bench/results/synthetic-128, not yet shipped: docs/zoo.md). The en-* models answer English, not the
+ * synthetic tasks the pickers run.
  */
 export const ZOO_NAMES: readonly string[] = SYNTHETIC_ZOO.map((e) => e.name);
