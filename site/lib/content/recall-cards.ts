@@ -17,15 +17,6 @@ export function recallAt(name: string, pairs: number): string {
   return a === undefined ? MISSING : `${(100 * a).toFixed(1)}%`;
 }
 
-/** A headline metric over the card's seeds (card.spread, engine/train/zoo-metrics.ts) as "76.0% (67.6–83.4)";
- * one seed's value alone when the card has one seed. */
-export function seedSpread(name: string, key: string): string {
-  const s = card(name)?.spread?.[key];
-  if (s === undefined) return MISSING;
-  const pct = (x: number) => (100 * x).toFixed(1);
-  return s.min === s.max ? `${pct(s.mean)}% (1 seed)` : `${pct(s.mean)}% (${pct(s.min)}–${pct(s.max)})`;
-}
-
 /** Cache bytes at the card's sequence length, in kB (decimal, as the paper's MB). */
 export function cacheKb(name: string): string {
   const b = card(name)?.cache?.total_bytes;
