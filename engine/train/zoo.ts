@@ -235,9 +235,9 @@ export const ENGLISH_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
 export const ZOO: ZooEntry[] = [...SYNTHETIC_ZOO, ...CONV_FINDINGS, ...ENGLISH_ZOO];
 
 /**
- * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order. Each has a folder under
- * models/ (the shipped weights there are still the previous, conv-trained zoo: the conv-less mix-128 run's cards
- * are in bench/results/synthetic-128, not yet shipped: docs/zoo.md). The en-* models answer English, not the
- * synthetic tasks the pickers run.
+ * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order, then the conv findings
+ * that ship (hymba-conv, swa-conv: docs/zoo.md). Each has a folder under models/. The en-* models answer English,
+ * not the synthetic tasks the pickers run.
  */
-export const ZOO_NAMES: readonly string[] = SYNTHETIC_ZOO.map((e) => e.name);
+export const SHIPPED_CONV_FINDINGS = ['hymba-conv', 'swa-conv'] as const;
+export const ZOO_NAMES: readonly string[] = [...SYNTHETIC_ZOO.map((e) => e.name), ...SHIPPED_CONV_FINDINGS];
