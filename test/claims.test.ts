@@ -1,5 +1,5 @@
 // engine/analysis/claims.ts on the trained zoo (CPU reference engine, small samples): the ablation the issue reports
-// (layer 0's attention carries MQAR in `hymba`), a record whose numbers are consistent, a half-life recomputed by
+// (layer 0's attention carries MQAR in `hymba-conv`; nothing carries it in `hymba`, which never learned it), a record whose numbers are consistent, a half-life recomputed by
 // hand from the checkpoint, and the CLI. Needs the trained zoo in models/: fails, never skips, when it is missing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,11 +26,17 @@ const load = (name: string): Promise<Checkpoint> => loadCheckpoint(folderFiles(p
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hymba-claims-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('claims on models/hymba', () => {
+type CardClaims = { claims: { seeds: Array<{ seed: number; shipped: boolean } & Claims> } };
+/** The shipped seed's claims record in a model's card (measured on the GPU after training, on other sequences). */
+const cardClaims = (name: string): Claims =>
+  (JSON.parse(readFileSync(path.join(repoRoot, 'models', name, 'card.json'), 'utf8')) as CardClaims).claims.seeds.find((s) => s.shipped)!;
+
+// hymba-conv (Hymba plus the width-2 Q/K/V conv) is the hybrid that learned MQAR-128 (docs/zoo.md, the conv finding).
+describe('claims on models/hymba-conv', () => {
   let ck: Checkpoint;
   let claims: Claims;
   beforeAll(async () => {
-    ck = await load('hymba');
+    ck = await load('hymba-conv');
     claims = await checkpointClaims(ck, { tasks: [new MqarTask(), new SelectiveCopyTask()], n: 10, statsN: 3, seed: 2_024 });
   });
 
@@ -39,25 +45,29 @@ describe('claims on models/hymba', () => {
     expect(mqar.task).toBe('mqar');
     expect(mqar.pairs).toBe(16);
     expect(mqar.queries).toBe(10 * 16);
-    expect(mqar.baseline).toBeGreaterThanOrEqual(0.95);
+    expect(mqar.baseline).toBeGreaterThanOrEqual(0.9);
     const attn0 = mqar.results.find((r) => r.id === 'attn@0')!;
     expect(attn0.drop).toBeGreaterThan(0.8);
     expect(attn0.significant).toBe(true);
     expect(mqar.critical[0]).toBe('attn@0');
-    expect(mqar.carried_by).toBe('attention');
-    // Layer 0's attention alone (every other attention branch off) keeps the recall.
-    expect(mqar.sufficient_alone).toContain('attn-only@0');
-    // The issue's other finding, which the lessons have to face: all SSM heads and the meta tokens cost nothing here.
-    for (const id of ['ssm@*', 'meta-off']) expect(mqar.results.find((r) => r.id === id)!.significant, id).toBe(false);
+    expect(['attention', 'both']).toContain(mqar.carried_by);
+    // Layer 0's attention alone (every other attention branch off) keeps most of the recall; any other layer's alone
+    // loses it.
+    const drop = (id: string) => mqar.results.find((r) => r.id === id)!.drop;
+    expect(drop('attn-only@0')).toBeLessThan(0.25);
+    for (const id of ['attn-only@1', 'attn-only@2', 'attn-only@3']) expect(drop(id), id).toBeGreaterThan(0.8);
+    // The meta tokens cost nothing here.
+    expect(mqar.results.find((r) => r.id === 'meta-off')!.significant).toBe(false);
   });
 
-  it('says that no branch carries a task the model never learned (selective copying)', () => {
+  it('says selective copying is carried by both branches: layer 0 attention first, then layer 0 SSM', () => {
     const copy = claims.ablations[1];
     expect(copy.task).toBe('copy');
-    expect(copy.baseline).toBeLessThan(0.2);
-    expect(copy.carried_by).toBe('neither');
-    expect(copy.critical).toEqual([]);
-    expect(copy.sufficient_alone).toEqual([]);
+    expect(copy.baseline).toBeGreaterThan(0.4); // chance ~7 %
+    expect(copy.carried_by).toBe('both');
+    expect(copy.critical[0]).toBe('attn@0');
+    expect(copy.critical).toContain('ssm@0');
+    expect(copy.results.find((r) => r.id === 'ssm@*')!.significant).toBe(true);
   });
 
   it('records its sample sizes and seed, and is plain JSON', () => {
@@ -100,10 +110,12 @@ describe('claims on models/hymba', () => {
       }
       expect(a.without_meta.mean.meta).toBe(0);
     }
-    // Its windowed layers park attention on the meta tokens (the card's attention table says so too).
+    // The meta tokens take a share of the attention, as the card measured it on 16 other sequences (±0.05).
     const all = claims.attention[0];
-    expect(all.with_meta!.layers[1].mean.meta).toBeGreaterThan(0.1);
-    expect(all.with_meta!.layers[1].window).toBe(16);
+    const card = cardClaims('hymba-conv').attention.find((a) => a.prompts === 'task:mqar' && a.rows === 'all')!;
+    expect(card.with_meta!.mean.meta).toBeGreaterThan(0.05);
+    expect(Math.abs(all.with_meta!.mean.meta - card.with_meta!.mean.meta)).toBeLessThan(0.05);
+    expect(all.with_meta!.layers.map((l) => l.window)).toEqual([null, 16, 16, null]);
   });
 
   it('has positive half-lives in order, and positive branch magnitudes', () => {
@@ -172,6 +184,21 @@ describe('claims on models/hymba', () => {
     await expect(checkpointClaims(ck, { tasks: [], prompts: [{ name: 'short', sequences: [[1]] }] })).rejects.toThrow(ClaimsError);
     await expect(checkpointClaims(ck, { tasks: [new MqarTask()], n: 2, statsN: 3 })).rejects.toThrow(/statsN must be an integer in 0..2/);
     await expect(checkpointClaims(ck, { tasks: [] })).rejects.toThrow(/at least one task or prompt set/);
+  });
+});
+
+// hymba (no conv) never learned MQAR-128 in the zoo's budget (its card: chance-level accuracy, every seed).
+describe('claims on models/hymba: a task the model never learned', () => {
+  it('no ablation costs MQAR anything significant, so no branch carries it', async () => {
+    const ck = await load('hymba');
+    const { ablations } = await checkpointClaims(ck, { tasks: [new MqarTask()], n: 10, statsN: 1, seed: 2_024 });
+    const [mqar] = ablations;
+    expect(mqar.task).toBe('mqar');
+    expect(mqar.baseline).toBeLessThan(0.1);
+    expect(mqar.results.filter((r) => r.significant).map((r) => r.id)).toEqual([]);
+    expect(mqar.carried_by).toBe('neither');
+    expect(mqar.critical).toEqual([]);
+    expect(mqar.sufficient_alone).toEqual([]);
   });
 });
 
