@@ -1,6 +1,7 @@
 // engine/analysis/claims.ts on the trained zoo (CPU reference engine, small samples): the ablation the issue reports
-// (layer 0's attention carries MQAR in `hymba-conv`; nothing carries it in `hymba`, which never learned it), a record whose numbers are consistent, a half-life recomputed by
-// hand from the checkpoint, and the CLI. Needs the trained zoo in models/: fails, never skips, when it is missing.
+// (layer 0's attention carries MQAR in `hymba-conv`; nothing carries it in `hymba`, which never learned it), a
+// record whose numbers are consistent, a half-life recomputed by hand from the checkpoint, and the CLI. Needs the
+// trained zoo in models/: fails, never skips, when it is missing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
