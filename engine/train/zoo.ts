@@ -197,9 +197,9 @@ export const SYNTHETIC_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
 }));
 
 /**
- * A roadmap step's description for the model a config describes (its sliding_window). The synthetic folders under
- * models/ are the previous zoo, with window 16 in the roadmap's local layers (swa: 32) where this recipe has 32, so
- * whatever shows a shipped model describes it from the shipped config.json, not from the recipe.
+ * A roadmap step's description for the model a config describes (its sliding_window). Whatever shows a shipped model
+ * describes it from the shipped config.json, not from the recipe, so the text stays true for a folder trained with
+ * another window than the recipe's (the previous zoo's folders were).
  */
 export function describeRole(role: string, config: Record<string, unknown>): string {
   const step = ROADMAP.find((s) => s.role === role);
