@@ -213,8 +213,12 @@ export class GpuRuntime {
    */
   async prepare(kernels: Iterable<Kernel>): Promise<void> {
     const waits = new Set<Promise<void>>();
-    for (const kernel of kernels) {
-      const e = this.entry(kernel);
+    // A shader module that does not parse is reported by its pipeline's rejection below (with the kernel's name),
+    // not as an uncaptured error: the scope is pushed and popped around the synchronous creation only.
+    this.device.pushErrorScope('validation');
+    const entries = [...kernels].map((kernel) => ({ kernel, e: this.entry(kernel) }));
+    void this.device.popErrorScope();
+    for (const { kernel, e } of entries) {
       if (e.pipeline) continue;
       e.compiling ??= this.device.createComputePipelineAsync(e.descriptor).then(
         (p) => {
