@@ -30,6 +30,8 @@ export class TrainSession {
 
   /** The loss of step `step` once its forward has run ahead of its update (initialLoss), else null. */
   private forwardDone: { step: number; loss: number } | null = null;
+  /** The whole step's pipelines, compiling since create(); advance() waits for them (and their errors). */
+  private compiled: Promise<void> = Promise.resolve();
 
   /**
    * Build the graph on `device` and initialise the parameters from the seed (as train() does). Its pipelines start
@@ -43,8 +45,6 @@ export class TrainSession {
     session.compiled.catch(() => {});
     return session;
   }
-
-  private compiled: Promise<void> = Promise.resolve();
 
   /**
    * The first result a reader can see: the loss of the initial parameters on the first step's batch, from that
