@@ -346,10 +346,11 @@ const FIRST: FirstCase[] = [
   {
     widget: 'hymba-train-lab',
     lesson: '/lessons/07-design-roadmap/',
-    first: 'first step or too-slow note',
+    first: 'initial loss, a step or too-slow note',
     start: 'button[name=train]',
-    firstShown: '(el.runs[0]?.step ?? 0) > 0 || el.slowDevice !== null',
-    basis: "(el.slowDevice ? 'too slow: ' + el.slowDevice.text.slice(0, 90) + '…' : 'step ' + el.runs[0].step)",
+    firstShown: '(el.runs[0]?.step ?? 0) > 0 || el.runs[0]?.initialLoss != null || el.slowDevice !== null',
+    basis:
+      "(el.slowDevice ? 'too slow: ' + el.slowDevice.text.slice(0, 90) + '…' : el.runs[0].step ? 'step ' + el.runs[0].step : 'initial loss ' + el.runs[0].initialLoss.toFixed(3))",
     cancelAfterFirst: true,
   },
   {

@@ -1,6 +1,6 @@
 // Training is reproducible: a seeded run gives bit-identical losses twice, and the train lab's pausable session
 // (engine/train/train-session.ts) is the same computation as the CLI trainer's train(): same losses, bit for
-// bit, however the run is cut into chunks. Dawn on SwiftShader, on a tiny config that has every op.
+// bit, however the run is cut into chunks, and with its initial loss (step 1's forward alone) read first. Dawn on SwiftShader, on a tiny config that has every op.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../engine/config.ts';
 import { nodeGpu } from '../engine/webgpu/node-device.node.ts';
@@ -49,6 +49,23 @@ describe('training determinism', () => {
     reference.graph.dispose();
     expect(Array.from(await sessionLosses([6]))).toEqual(Array.from(reference.losses));
     expect(Array.from(await sessionLosses([1, 2, 10]))).toEqual(Array.from(reference.losses));
+  });
+
+  it("the initial loss (step 1's forward alone, shown first) is step 1's loss, and the run stays train()'s to the bit", async () => {
+    const reference = await train(gpu.device, config, task, settings);
+    reference.graph.dispose();
+    const session = await TrainSession.create(gpu.device, config, task, settings);
+    const initial = await session.initialLoss();
+    expect(session.step).toBe(0);
+    expect(initial).toBe(reference.losses[0]);
+    expect(await session.initialLoss()).toBe(initial); // asked again: the same forward, not a second batch
+    const first = await session.advance(1);
+    expect(Array.from(first)).toEqual([initial]);
+    await session.advance(5);
+    expect(Array.from(await session.losses())).toEqual(Array.from(reference.losses));
+    expect(Array.from(await session.params())).toEqual(Array.from(reference.params));
+    await expect(session.initialLoss()).rejects.toThrow(/before step 1/);
+    session.dispose();
   });
 
   it('another seed gives other losses (the seed is really used)', async () => {

@@ -880,6 +880,29 @@ export class TrainGraph {
     this.encode([this.forwardProgram, this.backwardProgram, this.optimizerProgram], true);
   }
 
+  /**
+   * step() in two submissions: forwardStep() runs the step's forward (its loss lands in history[step], readable
+   * before the update), finishStep() its backward and optimizer on the activations the forward left. The same
+   * kernels on the same buffers in the same order as step(), so the run is the same to the bit.
+   */
+  forwardStep(step: number, lr: number): void {
+    this.writeStep(step, lr);
+    this.encode([this.forwardProgram], false);
+  }
+
+  finishStep(): void {
+    this.encode([this.backwardProgram, this.optimizerProgram], true);
+  }
+
+  /**
+   * Compile the pipelines of the forward ('forward') or of the whole step ('step'), side by side: a first loss
+   * waits only for the forward's; the rest compile meanwhile when asked for early.
+   */
+  prepare(which: 'forward' | 'step'): Promise<void> {
+    const programs = which === 'forward' ? [this.forwardProgram] : [this.forwardProgram, this.backwardProgram, this.optimizerProgram];
+    return Promise.all(programs.map((p) => p.prepare())).then(() => {});
+  }
+
   /** Forward and backward only (gradients land in `grads`; parameters unchanged). */
   gradients(): void {
     this.writeStep(0, 0);
@@ -917,6 +940,7 @@ export class TrainGraph {
 
   /** Check the graph for validation errors (pipelines, bind groups) once, with typed errors. */
   async validate(): Promise<void> {
+    await this.prepare('step');
     await checked(this.device, () => this.forward(0));
     await this.device.queue.onSubmittedWorkDone();
   }

@@ -6,7 +6,8 @@ import type { HymbaConfig } from '../config.ts';
 import { Rng } from '../tasks/rng.ts';
 import type { Task } from '../tasks/types.ts';
 import type { TrainGraph } from './graph.ts';
-import { graphRecall, openTrainGraph, trainStep, type TrainSettings } from './trainer.ts';
+import { checked } from '../webgpu/device.ts';
+import { graphRecall, openTrainGraph, stepBatch, trainStep, type TrainSettings } from './trainer.ts';
 
 export class TrainSession {
   readonly config: HymbaConfig;
@@ -27,9 +28,41 @@ export class TrainSession {
     this.data = Rng.derive(settings.seed, 1);
   }
 
-  /** Build the graph on `device` and initialise the parameters from the seed (as train() does). */
+  /** The loss of step `step` once its forward has run ahead of its update (initialLoss), else null. */
+  private forwardDone: { step: number; loss: number } | null = null;
+  /** The whole step's pipelines, compiling since create(); advance() waits for them (and their errors). */
+  private compiled: Promise<void> = Promise.resolve();
+
+  /**
+   * Build the graph on `device` and initialise the parameters from the seed (as train() does). Its pipelines start
+   * compiling side by side; only the forward's are waited for (by initialLoss, or by the first step with the rest).
+   */
   static async create(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings): Promise<TrainSession> {
-    return new TrainSession(await openTrainGraph(device, config, task, s), config, task, s);
+    const graph = await openTrainGraph(device, config, task, s, false);
+    const session = new TrainSession(graph, config, task, s);
+    // Started now so that the backward's compile overlaps the first forward; awaited (errors too) by advance().
+    session.compiled = graph.prepare('step');
+    session.compiled.catch(() => {});
+    return session;
+  }
+
+  /**
+   * The first result a reader can see: the loss of the initial parameters on the first step's batch, from that
+   * step's forward pass alone (the first graph dispatches, checked for GPU errors). The step's update, in
+   * advance(), then runs only its backward and optimizer, so the loss and the run are the same to the bit as
+   * without it, and advance(1) returns this same loss.
+   */
+  async initialLoss(): Promise<number> {
+    if (this.step !== 0) throw new Error(`initialLoss() is the loss before step 1; this run is at step ${this.step}`);
+    if (this.forwardDone) return this.forwardDone.loss;
+    const t0 = performance.now();
+    await this.graph.prepare('forward');
+    const lr = stepBatch(this.graph, this.config, this.task, this.settings, this.data, 0);
+    await checked(this.graph.device, () => this.graph.forwardStep(0, lr));
+    const [loss] = await this.graph.readLosses(0, 1);
+    this.seconds += (performance.now() - t0) / 1000;
+    this.forwardDone = { step: 0, loss };
+    return loss;
   }
 
   get done(): boolean {
@@ -41,10 +74,15 @@ export class TrainSession {
     const s = this.settings;
     const from = this.step;
     const to = Math.min(s.steps, from + count);
+    // Step 1's forward always runs alone first: it is the run's checked first dispatch (and the reader's first loss).
+    if (from === 0 && to > 0 && !this.forwardDone) await this.initialLoss();
     const t0 = performance.now();
+    if (to > from) await this.compiled;
     for (let step = from; step < to; step++) {
-      trainStep(this.graph, this.config, this.task, s, this.data, step);
+      if (this.forwardDone?.step === step) this.graph.finishStep();
+      else trainStep(this.graph, this.config, this.task, s, this.data, step);
     }
+    if (to > from) this.forwardDone = null;
     const losses = to > from ? await this.graph.readLosses(from, to) : new Float32Array(0);
     this.seconds += (performance.now() - t0) / 1000;
     this.step = to;

@@ -139,7 +139,14 @@ function validate(config: HymbaConfig, task: Task, s: TrainSettings): void {
  * setup of train() and of the pausable TrainSession (train-session.ts), so both compute the same run (a resumed
  * train() then loads the checkpoint's parameters and optimiser state over them).
  */
-export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, task: Task, s: TrainSettings): Promise<TrainGraph> {
+export async function openTrainGraph(
+  device: GPUDevice,
+  config: HymbaConfig,
+  task: Task,
+  s: TrainSettings,
+  /** false: no trial forward pass (the caller's first forward, checked, does that; TrainSession.initialLoss). */
+  trial = true,
+): Promise<TrainGraph> {
   validate(config, task, s);
   const graph = new TrainGraph(
     device,
@@ -156,7 +163,7 @@ export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, tas
     s.steps + 1,
   );
   try {
-    await graph.validate();
+    if (trial) await graph.validate();
     await graph.setParams(initParams(config, Rng.derive(s.seed, 0), s.init));
   } catch (e) {
     graph.dispose();
@@ -167,9 +174,14 @@ export async function openTrainGraph(device: GPUDevice, config: HymbaConfig, tas
 
 /** Step `step` of a run: the next batch from the data stream `data` (Rng.derive(seed, 1)), one optimiser step. */
 export function trainStep(graph: TrainGraph, config: HymbaConfig, task: Task, s: TrainSettings, data: Rng, step: number): void {
+  graph.step(step, stepBatch(graph, config, task, s, data, step));
+}
+
+/** Upload step `step`'s batch (the next of the data stream `data`); returns the step's learning rate. */
+export function stepBatch(graph: TrainGraph, config: HymbaConfig, task: Task, s: TrainSettings, data: Rng, step: number): number {
   const examples = Array.from({ length: s.batch }, () => task.sample(data));
   graph.setBatch(toGraphBatch(examples, config.numMetaTokens));
-  graph.step(step, learningRate(step, s.steps, s.lr, s.warmup));
+  return learningRate(step, s.steps, s.lr, s.warmup);
 }
 
 export async function train(

@@ -19,7 +19,9 @@ export interface Stream {
 
 interface Recorded {
   name: string;
-  pipeline: GPUComputePipeline;
+  kernel: Kernel;
+  /** Set by finish(): a program's pipelines are compiled when it is first recorded, or earlier by prepare(). */
+  pipeline: GPUComputePipeline | null;
   bindGroup: GPUBindGroup;
   params: (pos: number) => number[];
   groups: (pos: number) => Groups;
@@ -66,13 +68,14 @@ export class DecodeProgram {
       throw new Error(`${kernel.name}: ${buffers.length} buffers given, the kernel binds ${kernel.bindings.length}`);
     }
     if (this.arena) throw new Error('DecodeProgram: add() after the program was finished');
-    const { pipeline, layout } = this.rt.pipeline(kernel);
+    const layout = this.rt.layoutOf(kernel);
     const index = this.list.length;
     const fn = typeof params === 'function';
     if (fn) this.dynamic.push(index);
     this.list.push({
       name: kernel.name,
-      pipeline,
+      kernel,
+      pipeline: null,
       // The bind group is made in finish(), when the uniform arena exists.
       bindGroup: { layout, buffers } as unknown as GPUBindGroup,
       params: fn ? params : () => params,
@@ -81,7 +84,15 @@ export class DecodeProgram {
     });
   }
 
-  /** Create the uniform arena and every bind group. */
+  /**
+   * Compile this program's pipelines, side by side (GpuRuntime.prepare), before it is first recorded: a program
+   * recorded unprepared compiles them one after another when it is finished.
+   */
+  prepare(): Promise<void> {
+    return this.rt.prepare(this.list.map((r) => r.kernel));
+  }
+
+  /** Create the uniform arena, every bind group, and the pipelines prepare() has not compiled. */
   finish(pos: number): void {
     const n = this.list.length;
     this.uploaded = false;
@@ -89,6 +100,7 @@ export class DecodeProgram {
     this.data = new Uint32Array((n * SLOT) / 4);
     this.list.forEach((r, i) => {
       const { layout, buffers } = r.bindGroup as unknown as { layout: GPUBindGroupLayout; buffers: Array<GPUBuffer | GPUBufferBinding> };
+      r.pipeline = this.rt.pipeline(r.kernel).pipeline;
       r.bindGroup = this.rt.device.createBindGroup({
         label: r.name,
         layout,
@@ -117,7 +129,7 @@ export class DecodeProgram {
 
   /** Record dispatch `r` into `pass` (`times` times over, for the per-kernel profile). */
   private dispatch(pass: GPUComputePassEncoder, r: Recorded, [x, y, z]: Groups, times = 1): void {
-    pass.setPipeline(r.pipeline);
+    pass.setPipeline(r.pipeline!);
     pass.setBindGroup(0, r.bindGroup);
     for (let k = 0; k < times; k++) pass.dispatchWorkgroups(x, y ?? 1, z ?? 1);
   }

@@ -69,13 +69,20 @@ interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
 }
+/** A kernel's entry in the per-device cache: the layout at once, the pipeline once compiled (or while compiling). */
+interface CacheEntry {
+  layout: GPUBindGroupLayout;
+  descriptor: GPUComputePipelineDescriptor;
+  pipeline?: GPUComputePipeline;
+  compiling?: Promise<void>;
+}
 const BUFFER_TYPE = { read: 'read-only-storage', rw: 'storage', uniform: 'uniform' } as const satisfies Record<
   Access,
   GPUBufferBindingType
 >;
 
 // Pipelines are per device, keyed by the entry point and the WGSL text (constants are baked into the text).
-const pipelineCache = new WeakMap<GPUDevice, Map<string, CachedPipeline>>();
+const pipelineCache = new WeakMap<GPUDevice, Map<string, CacheEntry>>();
 
 export class GpuRuntime {
   readonly ctx: GpuContext;
@@ -155,7 +162,8 @@ export class GpuRuntime {
     this.pool.clear();
   }
 
-  pipeline(kernel: Kernel): CachedPipeline {
+  /** The kernel's cache entry: its bind-group layout is made at once, its pipeline by pipeline() or prepare(). */
+  private entry(kernel: Kernel): CacheEntry {
     let cache = pipelineCache.get(this.device);
     if (!cache) pipelineCache.set(this.device, (cache = new Map()));
     const entryPoint = kernel.entry ?? 'main';
@@ -174,15 +182,56 @@ export class GpuRuntime {
         ],
       });
       const module = this.device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
-      const pipeline = this.device.createComputePipeline({
+      const descriptor = {
         label: kernel.name,
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint },
-      });
-      hit = { pipeline, layout };
+      };
+      hit = { layout, descriptor };
       cache.set(key, hit);
     }
     return hit;
+  }
+
+  /** The kernel's bind-group layout (no compile). */
+  layoutOf(kernel: Kernel): GPUBindGroupLayout {
+    return this.entry(kernel).layout;
+  }
+
+  /** The compiled pipeline now: compiled here, synchronously, unless prepare() already compiled it. */
+  pipeline(kernel: Kernel): CachedPipeline {
+    const e = this.entry(kernel);
+    e.pipeline ??= this.device.createComputePipeline(e.descriptor);
+    return { pipeline: e.pipeline, layout: e.layout };
+  }
+
+  /**
+   * Compile the kernels' pipelines that are not compiled yet, all at once (createComputePipelineAsync: the
+   * implementation may compile them in parallel, off the thread that records), so that work waits only for the
+   * pipelines it uses and not for one compile after another. A kernel that does not compile rejects with a
+   * GpuValidationError naming it.
+   */
+  async prepare(kernels: Iterable<Kernel>): Promise<void> {
+    const waits = new Set<Promise<void>>();
+    // A shader module that does not parse is reported by its pipeline's rejection below (with the kernel's name),
+    // not as an uncaptured error: the scope is pushed and popped around the synchronous creation only.
+    this.device.pushErrorScope('validation');
+    const entries = [...kernels].map((kernel) => ({ kernel, e: this.entry(kernel) }));
+    void this.device.popErrorScope();
+    for (const { kernel, e } of entries) {
+      if (e.pipeline) continue;
+      e.compiling ??= this.device.createComputePipelineAsync(e.descriptor).then(
+        (p) => {
+          e.pipeline ??= p;
+        },
+        (err: Error) => {
+          e.compiling = undefined;
+          throw new GpuValidationError(`kernel ${kernel.name} does not compile: ${err.message}`);
+        },
+      );
+      waits.add(e.compiling);
+    }
+    await Promise.all(waits);
   }
 
   /** The n-th uniform block (reused pass after pass: queue order makes that safe). */
@@ -213,29 +262,33 @@ interface Readback {
   floats: number;
 }
 
-/** One command encoder: dispatches in one compute pass, copies after it, one submit. */
+/** What a pass records, in order, to encode at submit(). */
+type Command =
+  | { kind: 'dispatch'; kernel: Kernel; block: number; slot: number; buffers: GPUBuffer[]; groups: [number, number?, number?] }
+  | { kind: 'read'; buffer: GPUBuffer; floats: number; offset: number };
+
+/**
+ * One command encoder: dispatches in one compute pass, copies after it, one submit. Dispatches and reads are recorded
+ * as they come and encoded at submit(), once the pipelines of the kernels the pass uses are compiled (all of them at
+ * once, GpuRuntime.prepare): a first pass waits for its own pipelines, compiled side by side, and for no others.
+ */
 export class Pass {
   private readonly rt: GpuRuntime;
-  private readonly encoder: GPUCommandEncoder;
-  private compute: GPUComputePassEncoder | null = null;
+  private readonly label: string;
+  private readonly commands: Command[] = [];
   private readonly params: Uint32Array[] = [];
   private slots = 0;
-  private readonly readbacks: Readback[] = [];
+  private reads = 0;
   dispatches = 0;
-
-  private open = true;
 
   /** The runtime's kernel profile: encoders pick their variant from it. */
   get profile(): KernelProfile {
     return this.rt.profile;
   }
 
-  // The error scopes span the whole pass, so a bad pipeline or bind group is caught as well as the submission.
   constructor(rt: GpuRuntime, label: string) {
     this.rt = rt;
-    rt.device.pushErrorScope('out-of-memory');
-    rt.device.pushErrorScope('validation');
-    this.encoder = rt.device.createCommandEncoder({ label });
+    this.label = label;
   }
 
   dispatch(kernel: Kernel, params: number[], buffers: GPUBuffer[], groups: [number, number?, number?]): void {
@@ -243,7 +296,6 @@ export class Pass {
       throw new Error(`${kernel.name}: ${buffers.length} buffers given, the kernel binds ${kernel.bindings.length}`);
     }
     if (params.length > SLOT / 4) throw new Error(`${kernel.name}: too many params`);
-    const { pipeline, layout } = this.rt.pipeline(kernel);
     const block = Math.floor(this.slots / SLOTS_PER_BLOCK);
     const slot = this.slots % SLOTS_PER_BLOCK;
     this.slots++;
@@ -252,73 +304,86 @@ export class Pass {
       params.map((v) => v >>> 0),
       (slot * SLOT) / 4,
     );
-    const bindGroup = this.rt.device.createBindGroup({
-      layout,
-      entries: [
-        { binding: 0, resource: { buffer: this.rt.paramBlock(block), offset: slot * SLOT, size: SLOT } },
-        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-      ],
-    });
-    this.compute ??= this.encoder.beginComputePass();
-    this.compute.setPipeline(pipeline);
-    this.compute.setBindGroup(0, bindGroup);
-    this.compute.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
+    this.commands.push({ kind: 'dispatch', kernel, block, slot, buffers: buffers.slice(), groups });
     this.dispatches++;
   }
 
   /** Schedule a readback of `floats` values of a buffer from float `offset`; the returned index is for `submit()`'s result. */
   read(buffer: GPUBuffer, floats: number, offset = 0): number {
-    this.endCompute();
-    const staging = this.rt.create(floats * 4, 'readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    if (floats > 0) this.encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, floats * 4);
-    this.readbacks.push({ staging, floats });
-    return this.readbacks.length - 1;
+    this.commands.push({ kind: 'read', buffer, floats, offset });
+    return this.reads++;
   }
 
-  private endCompute(): void {
-    this.compute?.end();
-    this.compute = null;
-  }
-
-  /** Close the error scopes and throw what they caught, as the typed errors of device.ts. */
-  private async closeScopes(): Promise<void> {
-    if (!this.open) return;
-    this.open = false;
-    const validation = await this.rt.device.popErrorScope();
-    const oom = await this.rt.device.popErrorScope();
-    if (this.rt.ctx.isLost()) throw await this.rt.ctx.lost;
-    if (oom) throw new GpuOutOfMemoryError(`GPU out of memory: ${oom.message}`);
-    if (validation) throw new GpuValidationError(validation.message);
-  }
-
-  /** Abandon the pass after an exception while encoding (nothing is submitted). */
+  /** Abandon the pass after an exception while recording (nothing was encoded or submitted). */
   async abort(): Promise<void> {
-    for (const r of this.readbacks) this.rt.destroy(r.staging);
-    this.readbacks.length = 0;
-    await this.closeScopes().catch(() => {});
+    this.commands.length = 0;
   }
 
-  /** Submit, check the error scopes, then map the readbacks in the order they were scheduled. */
+  /**
+   * Compile the pass's pipelines (in parallel), then encode, submit and check it inside error scopes (the typed
+   * errors of device.ts), then map the readbacks in the order they were scheduled.
+   */
   async submit(): Promise<Float32Array[]> {
-    const { device } = this.rt;
+    const { rt } = this;
+    const { device } = rt;
+    const dispatched = this.commands.flatMap((c) => (c.kind === 'dispatch' ? [c.kernel] : []));
+    await rt.prepare(dispatched);
+    if (rt.ctx.isLost()) throw await rt.ctx.lost;
+    const readbacks: Readback[] = [];
+    // Everything from the scopes' push to their pop is synchronous, so no other pass's errors land in them.
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let popped: Promise<[GPUError | null, GPUError | null]>;
     try {
-      this.endCompute();
-      this.params.forEach((data, block) => device.queue.writeBuffer(this.rt.paramBlock(block), 0, data));
-      device.queue.submit([this.encoder.finish()]);
-      await this.closeScopes();
+      const encoder = device.createCommandEncoder({ label: this.label });
+      let compute: GPUComputePassEncoder | null = null;
+      for (const c of this.commands) {
+        if (c.kind === 'read') {
+          compute?.end();
+          compute = null;
+          const staging = rt.create(c.floats * 4, 'readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+          if (c.floats > 0) encoder.copyBufferToBuffer(c.buffer, c.offset * 4, staging, 0, c.floats * 4);
+          readbacks.push({ staging, floats: c.floats });
+          continue;
+        }
+        const { pipeline, layout } = rt.pipeline(c.kernel);
+        const bindGroup = device.createBindGroup({
+          layout,
+          entries: [
+            { binding: 0, resource: { buffer: rt.paramBlock(c.block), offset: c.slot * SLOT, size: SLOT } },
+            ...c.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+          ],
+        });
+        compute ??= encoder.beginComputePass();
+        compute.setPipeline(pipeline);
+        compute.setBindGroup(0, bindGroup);
+        compute.dispatchWorkgroups(c.groups[0], c.groups[1] ?? 1, c.groups[2] ?? 1);
+      }
+      compute?.end();
+      this.params.forEach((data, block) => device.queue.writeBuffer(rt.paramBlock(block), 0, data));
+      device.queue.submit([encoder.finish()]);
+    } finally {
+      const validation = device.popErrorScope();
+      const oom = device.popErrorScope();
+      popped = Promise.all([validation, oom]);
+    }
+    try {
+      const [validation, oom] = await popped;
+      if (rt.ctx.isLost()) throw await rt.ctx.lost;
+      if (oom) throw new GpuOutOfMemoryError(`GPU out of memory: ${oom.message}`);
+      if (validation) throw new GpuValidationError(validation.message);
       const out: Float32Array[] = [];
-      for (const r of this.readbacks) {
+      for (const r of readbacks) {
         await r.staging.mapAsync(GPUMapMode.READ);
         out.push(new Float32Array(r.staging.getMappedRange().slice(0, r.floats * 4)));
         r.staging.unmap();
       }
       return out;
     } catch (e) {
-      await this.closeScopes().catch(() => {});
-      if (this.rt.ctx.isLost()) throw await this.rt.ctx.lost;
+      if (rt.ctx.isLost()) throw await rt.ctx.lost;
       throw e;
     } finally {
-      for (const r of this.readbacks) this.rt.destroy(r.staging);
+      for (const r of readbacks) rt.destroy(r.staging);
     }
   }
 }

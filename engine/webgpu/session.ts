@@ -298,6 +298,7 @@ export class WebGpuSession implements DecodeSession {
   private async decode(id: number | null, steps: number, withLogits: boolean): Promise<Float32Array | number[]> {
     const rt = this.model.rt;
     const program = this.ensureProgram();
+    await program.prepare(); // its pipelines compile side by side, once (cached per device)
     const { token, results, logits } = this.decodeBuffers!;
     if (id !== null) rt.device.queue.writeBuffer(token, 0, new Uint32Array([id]));
     const staging = rt.create(

@@ -54,6 +54,8 @@ interface LabRun {
   done: boolean;
   /** Cancelled before its last step: the curves show the run up to `step`. */
   stopped: boolean;
+  /** Step 1's loss, read before its update (TrainSession.initialLoss): the run's first number. Tests read it. */
+  initialLoss: number | null;
   /** The answers of the trained model on the check sequences (set once training ends). */
   predictions: number[] | null;
 }
@@ -218,6 +220,7 @@ export class HymbaTrainLab extends LabWidget {
         seconds: t.wall_seconds ?? 0,
         done: true,
         stopped: false,
+        initialLoss: null,
         predictions: null,
       },
     ];
@@ -293,6 +296,7 @@ export class HymbaTrainLab extends LabWidget {
       seconds: 0,
       done: false,
       stopped: false,
+      initialLoss: null,
       predictions: null,
     };
     const size = this.width || this.seqLen !== 128 ? `, width ${config.hiddenSize}, ${this.seqLen} tokens` : '';
@@ -319,6 +323,13 @@ export class HymbaTrainLab extends LabWidget {
       const gpu = await getPageGpu();
       const session = await TrainSession.create(gpu.device, config, task, settings);
       this.session = session;
+      // The first number, before any update: step 1's loss from its forward pass alone (the backward compiles
+      // meanwhile); the same value the step then reports, so it is drawn as step 1's point at once.
+      if (!signal.aborted) {
+        run.initialLoss = await session.initialLoss();
+        run.losses.push({ step: 1, loss: run.initialLoss });
+        this.redraw();
+      }
       // One step first (the reader sees it soon), then chunks of about CHUNK_MS each.
       let chunk = 1;
       while (!session.done && !signal.aborted) {
@@ -336,6 +347,7 @@ export class HymbaTrainLab extends LabWidget {
         const losses = await session.advance(chunk);
         losses.forEach((loss, i) => {
           const step = before + i + 1;
+          if (step === 1 && run.initialLoss !== null) return; // drawn already (the same loss)
           if (step === 1 || step % this.logEvery === 0 || step === settings.steps) run.losses.push({ step, loss });
         });
         run.step = session.step;
@@ -487,9 +499,12 @@ export class HymbaTrainLab extends LabWidget {
     // The bar, the time left and Cancel are the shared progress line's (HymbaWidget); this line adds the numbers.
     return html`<p class="progress" aria-live="polite">
       Step <strong class="step">${run.step}</strong> of
-      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${lastLoss !== undefined ? html` · loss <strong class="loss">${lastLoss.toFixed(3)}</strong>` : ''}${
-        lastAcc !== undefined ? html` · recall <strong>${pct(lastAcc)}</strong>` : ''
-      }
+      ${steps}${rate ? ` · ${rateText} steps/s` : ''}${
+        lastLoss !== undefined
+          ? html` · ${run.step === 0 ? 'initial loss' : 'loss'}
+              <strong class="loss">${lastLoss.toFixed(3)}</strong>${run.step === 0 ? ' (the first batch, before any update)' : ''}`
+          : ''
+      }${lastAcc !== undefined ? html` · recall <strong>${pct(lastAcc)}</strong>` : ''}
       ${this.paused && this.training ? html`<strong>· paused${this.pausedByHidden ? ' (tab hidden)' : ''}</strong>` : ''}${run.done ? ' · done' : ''}${
         run.stopped ? ' · stopped (partial run)' : ''
       }

@@ -43,8 +43,11 @@ describe('lesson 7: <hymba-train-lab>', () => {
       losses: el.runs[0].losses,
       predictions: el.runs[0].predictions?.length,
       step: el.runs[0].step,
+      initialLoss: el.runs[0].initialLoss,
     }));
     expect(run.step).toBe(STEPS);
+    // Shown first, before step 1's update: step 1's own loss (the same forward), not a number of its own.
+    expect(run.initialLoss).toBe(run.losses[0].loss);
     expect(run.losses.map((l) => l.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     // Each step sees a fresh batch, so single losses are noisy: compare the means of the first and last three.
     const mean = (xs: { loss: number }[]) => xs.reduce((a, l) => a + l.loss, 0) / xs.length;
