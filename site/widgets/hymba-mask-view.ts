@@ -1,7 +1,8 @@
 // <hymba-mask-view model="hymba" preset="hymba-1.5b" window="8" tokens="24" meta layer="1">
 // Which earlier tokens each query may attend to, per layer: the sliding window, the meta tokens every query sees,
 // and the few global layers that see everything. With the zoo's `swa` and `hymba` models it also draws their
-// recall accuracy by key→query distance (from card.json): what a window does to recall, and what global layers fix.
+// selective-copy accuracy by distance (from card.json): what a window does to reach, and what global layers fix.
+// Copy, not MQAR: without the Q/K/V conv neither model learned MQAR at any distance (lesson 7), so its table is flat.
 import { css, html, unsafeCSS, type TemplateResult } from 'lit';
 import { state } from 'lit/decorators.js';
 import * as Plot from '@observablehq/plot';
@@ -19,7 +20,9 @@ import type { Schema } from '../lib/base/url-state.ts';
 import '../lib/base/heatmap.ts';
 import { ZOO } from '../../engine/train/zoo.ts';
 
-/** Zoo models whose cards carry recall by distance, and how the chart names them. */
+/** The card task whose accuracy by distance the chart draws (card.tasks[DISTANCE_TASK].by_distance). */
+const DISTANCE_TASK = 'copy';
+/** Zoo models whose cards carry accuracy by distance, and how the chart names them. */
 const RECALL_MODELS = [
   { name: 'swa', label: 'swa: every layer windowed' },
   { name: 'hymba', label: `hymba: windows + ${globalLayerCount('hymba')} global layers` },
@@ -319,14 +322,18 @@ export class HymbaMaskView extends LabWidget {
   private renderRecall(): TemplateResult {
     if (!this.recall) {
       return html`<p class="note recall-missing">
-        Recall by distance: distance data not available yet. It appears here once the zoo's <code>swa</code> and <code>hymba</code> models
-        are trained (their <code>card.json</code> files).
+        Copy accuracy by distance: distance data not available yet. It appears here once the zoo's <code>swa</code> and
+        <code>hymba</code> models are trained (their <code>card.json</code> files).
       </p>`;
     }
     const rows = this.recall.map((r) => ({ ...r, accuracy: r.accuracy.toFixed(3) }));
-    return html`<h4>Recall by key→query distance</h4>
+    return html`<h4>Selective copying: accuracy by key→query distance</h4>
+      <p class="note">
+        Distance from each copied token to the marker where it is asked for; chance is 1 in 14. Measured on the
+        <code>swa</code> and <code>hymba</code> cards (seed 1).
+      </p>
       <div class="chart">${this.recallChart}</div>
-      ${numbersTable(rows, ['model', 'bucket', 'accuracy', 'queries'], 'recall accuracy by distance')}`;
+      ${numbersTable(rows, ['model', 'bucket', 'accuracy', 'queries'], 'copy accuracy by distance')}`;
   }
 
   /** Per query: how many keys it sees (the text alternative of the heat map). */
@@ -375,8 +382,8 @@ async function loadRecall(): Promise<RecallPoint[] | null> {
   const points: RecallPoint[] = [];
   for (const m of RECALL_MODELS) {
     // A broken card reads as "not available": the mask still teaches.
-    const card: unknown = await controller.modelJson(m.name, 'card.json').catch(() => null);
-    const table = findDistanceTable(card);
+    const card = await controller.modelJson<{ tasks?: Record<string, unknown> }>(m.name, 'card.json').catch(() => null);
+    const table = findDistanceTable(card?.tasks?.[DISTANCE_TASK]);
     if (!table) continue;
     for (const [bucket, v] of Object.entries(table)) {
       points.push({ model: m.label, bucket, distance: Number(bucket.split(/[-+]/)[0]), accuracy: v.accuracy, queries: v.queries ?? 0 });
@@ -391,7 +398,7 @@ function plotRecall(points: RecallPoint[], width: number): Element {
     height: 240,
     marginLeft: 45,
     x: { label: 'key→query distance (tokens, bucket start)', type: 'symlog' },
-    y: { label: 'recall accuracy', domain: [0, 1], grid: true },
+    y: { label: 'copy accuracy', domain: [0, 1], grid: true },
     // Two models, not two layer kinds: series colours, so they do not read as the layer legend's window and global.
     color: seriesScale(RECALL_MODELS.map((m) => m.label)),
     marks: [

@@ -346,11 +346,12 @@ export class HymbaRoadmap extends LabWidget {
       ${this.measuredSequences ? html`<p class="note basis" data-basis>${this.basis()}</p>` : ''}
       <p class="note">
         Paper: Dong et al. (2024), Table 1 (300M parameters, 100B tokens; recall = mean of SWDE and SQuAD-C; cache at 8k tokens in FP16;
-        throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on MQAR-128), recall on
-        fresh sequences with ${this.pairs} pairs (as many per model as this device answers in its time budget, at most ${this.sequences});
-        cache bytes from the engine's calculator (FP16 KV, FP32 SSM state) at 128 tokens; tokens/s of one 128-token prefill on this device,
-        which for a model this small measures dispatch overhead more than arithmetic. The two columns answer the same question at very
-        different scales: compare the direction of each step, not the values.
+        throughput on one A100 at 8k tokens, batch 128). Ours: the Hymba Lab zoo (about 250k parameters, trained on a mixture of MQAR-128,
+        selective copying and a majority task; the shipped weights are seed 1's), recall on fresh MQAR sequences with ${this.pairs} pairs
+        (as many per model as this device answers in its time budget, at most ${this.sequences}); cache bytes from the engine's calculator
+        (FP16 KV, FP32 SSM state) at 128 tokens; tokens/s of one 128-token prefill on this device, which for a model this small measures
+        dispatch overhead more than arithmetic. The two columns answer the same question at very different scales: compare the direction of
+        each step, not the values.
       </p>
       <div class="chart" data-result>${this.chart}</div>
       <div data-result>

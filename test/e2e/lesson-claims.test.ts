@@ -103,8 +103,8 @@ describe('lesson claims', () => {
   });
 
   it('a direction claim fails when the card says otherwise', () => {
-    // The card says meta tokens lower the entropy (lesson 2 claims so); the reversed claim must fail.
-    const reversed = parseClaim('card:hymba.attention.without_meta.mean.query.entropy < hymba.attention.with_meta.mean.query.entropy', '');
+    // The cards say meta tokens cost hymba copy accuracy against D (lesson 7 claims so); the reversed claim must fail.
+    const reversed = parseClaim('card:parallel-swa-kv.spread.copy.min < hymba.spread.copy.max', '');
     expect(() => check(reversed, cardValue(reversed.left), cardValue(reversed.right))).toThrow();
   });
 
@@ -148,5 +148,53 @@ describe('lesson claims', () => {
   it('made no console errors and no request off the site', () => {
     expect(site.consoleErrors).toEqual([]);
     expect(site.offOriginRequests).toEqual([]);
+  });
+});
+
+// Lesson 7's roadmap: which steps differ beyond seed spread (min/max of the three seeds do not overlap) and which do
+// not, as its summary says, checked against the cards so a retrained zoo that changes the answer fails here.
+const ROADMAP = ['attention', 'ssm', 'sequential', 'parallel', 'parallel-swa', 'parallel-swa-kv', 'hymba'];
+
+function seedRange(model: string, metric: string): { min: number; max: number } {
+  return cardValue(`${model}.spread.${metric}`) as { min: number; max: number };
+}
+const separated = (a: string, b: string, metric: string) => {
+  const [x, y] = [seedRange(a, metric), seedRange(b, metric)];
+  return x.max < y.min || y.max < x.min;
+};
+
+describe('lesson 7: the roadmap steps against the cards', () => {
+  it('separates each step the summary names from the one before, beyond seed spread', () => {
+    const differ: Array<[string, string, string]> = [
+      ['ssm', 'attention', 'copy'],
+      ['sequential', 'attention', 'mqar'],
+      ['parallel', 'sequential', 'mqar'],
+      ['parallel-swa', 'parallel', 'copy'],
+      ['hymba', 'parallel-swa-kv', 'copy'],
+      ['hymba-conv', 'hymba', 'mqar'],
+    ];
+    for (const [a, b, metric] of differ) expect(separated(a, b, metric), `${a} vs ${b} on ${metric}`).toBe(true);
+  });
+
+  it('finds no measurable difference where the summary says there is none', () => {
+    for (const metric of ['mqar', 'mqar_far', 'copy', 'majority'])
+      expect(separated('parallel-swa-kv', 'parallel-swa', metric), `D vs C on ${metric}`).toBe(false);
+    for (const [a, b] of [
+      ['parallel-swa', 'parallel'],
+      ['parallel-swa-kv', 'parallel-swa'],
+      ['hymba', 'parallel-swa-kv'],
+    ])
+      expect(separated(a, b, 'mqar'), `${a} vs ${b} on MQAR`).toBe(false);
+  });
+
+  it('marks a card claim comparing every step with the one before it', () => {
+    const html = readFileSync(path.join(distDir, 'lessons', '07-design-roadmap', 'index.html'), 'utf8');
+    const claims = [...html.matchAll(/data-claim="card:([^"]+)"/g)].map((m) => m[1].replaceAll('&lt;', '<').replaceAll('&gt;', '>'));
+    const names = (c: string) => new Set([...c.matchAll(/([\w-]+)\.(?:spread|cache|claims|training)\./g)].map((m) => m[1]));
+    const pairs = ROADMAP.slice(1).map((m, i) => [ROADMAP[i], m]);
+    for (const [before, step] of [...pairs, ['hymba', 'hymba-conv']]) {
+      const found = claims.some((c) => names(c).has(before) && names(c).has(step));
+      expect(found, `lesson 7 has no claim comparing ${step} with ${before}`).toBe(true);
+    }
   });
 });

@@ -2,9 +2,11 @@
 // the window slider changes the visible cells as the rule q − k ≤ W says, settings round-trip through the URL
 // (hostile values included), and the CSV export holds the drawn mask.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openSite, screenshot, waitForStatus, type Site } from './harness.ts';
+import { repoRoot } from '../paths.ts';
 
 const LESSON = '/lessons/03-sliding-windows/';
 const WIDGET = 'hymba-mask-view';
@@ -81,10 +83,17 @@ describe('sliding-windows lesson: <hymba-mask-view>', () => {
     await page.locator(`${WIDGET} .layers button`, { hasText: /^\s*3\s*$/ }).click();
     await waitForStatus(page, WIDGET, 'ready');
     expect((await read(page)).visible).toBe((28 * 29) / 2);
-    // With the zoo's cards on the site, recall by distance is drawn from them (swa and hymba).
+    // With the zoo's cards on the site, copy accuracy by distance is drawn from them (swa and hymba): every bucket of
+    // each card's copy table, with the card's accuracy.
     expect(await page.locator(WIDGET).locator('.recall-missing').count()).toBe(0);
     const recallRows = await page.$eval(WIDGET, (el) => el.shadowRoot!.textContent!);
-    expect(recallRows).toContain('Recall by key→query distance');
+    expect(recallRows).toContain('Selective copying: accuracy by key→query distance');
+    const drawn = await page.$eval(WIDGET, (el) => el.recall!.map((p) => [p.bucket, p.accuracy]));
+    const copyTable = (name: string) =>
+      Object.entries(JSON.parse(readFileSync(path.join(repoRoot, 'models', name, 'card.json'), 'utf8')).tasks.copy.by_distance).map(
+        ([bucket, v]) => [bucket, (v as { accuracy: number }).accuracy],
+      );
+    expect(drawn).toEqual([...copyTable('swa'), ...copyTable('hymba')]);
     await screenshot(page, 'mask-view');
     await page.close();
   });

@@ -1,7 +1,7 @@
 // <hymba-roadmap> in lesson 7: every design step's zoo model is measured in the page (recall on fresh MQAR-128
 // sequences, cache from the calculator, tokens/s) and shown beside the paper's Table 1 numbers. Each measured recall
-// must agree with the model's card (the H200 evaluation on 500 sequences) within sampling error, and the page must show
-// the roadmap's point: the SSM alone fails at 16 pairs, the hybrid recalls like attention with a smaller cache.
+// must agree with the model's card (seed 1's evaluation on the GPU, 256 sequences) within sampling error, and the page
+// must show lesson 7's point on MQAR: only `sequential` recalls, and windows and KV sharing shrink the cache.
 // Needs the trained zoo (models/attention … models/hymba): fails, never skips, when a model is missing.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +21,12 @@ function cardRecall(model: string): number {
   const a = card.accuracy.by_pairs[String(PAIRS)];
   expect(typeof a, `models/${model}/card.json has no accuracy at ${PAIRS} pairs`).toBe('number');
   return a as number;
+}
+
+/** A model's MQAR range over its training seeds (card.spread.mqar), read from disk. */
+function cardSpread(model: string): { min: number; max: number } {
+  const card = JSON.parse(readFileSync(path.join(repoRoot, 'models', model, 'card.json'), 'utf8'));
+  return card.spread.mqar;
 }
 
 let site: Site;
@@ -78,7 +84,12 @@ describe('lesson 7: <hymba-roadmap>', () => {
       expect(Math.abs(r.recall! - card), `${r.model}: measured ${r.answers}, card ${card}`).toBeLessThanOrEqual(tolerance);
     }
     expect(by.ssm.recall!).toBeLessThan(0.35);
-    expect(by.hymba.recall!).toBeGreaterThanOrEqual(0.95);
+    // Lesson 7's point on MQAR: without the Q/K/V conv only `sequential` (its first layer an SSM) learned the lookup,
+    // in every seed (the cards' ranges), and the page shows it ahead of every other step.
+    for (const r of rows.filter((r) => r.model !== 'sequential')) {
+      expect(cardSpread('sequential').min, `cards: sequential vs ${r.model}`).toBeGreaterThan(cardSpread(r.model).max);
+      expect(by.sequential.recall!, `measured: sequential vs ${r.model}`).toBeGreaterThan(r.recall! + 0.2);
+    }
     expect(by.hymba.cache!).toBeLessThan(by.attention.cache!);
     // Windows and KV sharing shrink the cache, whatever the training learned.
     expect(by['parallel-swa'].cache!).toBeLessThan(by.parallel.cache!);
