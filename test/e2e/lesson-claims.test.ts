@@ -131,18 +131,23 @@ describe('lessons 5 and 6: every direction they state about the zoo is marked, a
     ],
   };
 
-  it.each(Object.keys(directions))('%s carries each direction, true of the card; its opposite fails the check', async (lesson) => {
-    const claims = await lessonClaims(lesson);
-    const specs = claims.map((c) => `${c.source}:${c.left} ${c.op} ${c.right}`);
-    expect(specs).toEqual(expect.arrayContaining(directions[lesson]));
-    for (const claim of claims.filter((c) => c.source === 'card' && (c.op === '<' || c.op === '>'))) {
-      const right = number(claim.right) ?? cardValue(claim.right);
-      check(claim, cardValue(claim.left), right);
-      // A lesson stating the other direction would fail this test.
-      const reversed: Claim = { ...claim, op: opposite[claim.op as '<' | '>'] };
-      expect(() => check(reversed, cardValue(reversed.left), right), `reversed ${claim.left} ${reversed.op} ${claim.right}`).toThrow();
-    }
-  });
+  it.each(Object.keys(directions))(
+    '%s: every card marker holds; it carries each direction, and its opposite fails the check',
+    async (lesson) => {
+      const claims = await lessonClaims(lesson);
+      const specs = claims.map((c) => `${c.source}:${c.left} ${c.op} ${c.right}`);
+      expect(specs).toEqual(expect.arrayContaining(directions[lesson]));
+      // Every card marker of the page holds (the numbers too), whatever the other lessons say.
+      for (const claim of claims.filter((c) => c.source === 'card'))
+        check(claim, cardValue(claim.left), number(claim.right) ?? cardValue(claim.right));
+      for (const claim of claims.filter((c) => c.source === 'card' && (c.op === '<' || c.op === '>'))) {
+        const right = number(claim.right) ?? cardValue(claim.right);
+        // A lesson stating the other direction would fail this test.
+        const reversed: Claim = { ...claim, op: opposite[claim.op as '<' | '>'] };
+        expect(() => check(reversed, cardValue(reversed.left), right), `reversed ${claim.left} ${reversed.op} ${claim.right}`).toThrow();
+      }
+    },
+  );
 
   it("each zoo number quoted with a seed spread shows the card's mean, lowest and highest seed and the seed count", async () => {
     for (const lesson of Object.keys(directions)) {

@@ -104,12 +104,16 @@ describe('lesson 5: <hymba-recall-lab>', () => {
     // Same design and budget, no Q/K/V conv (lesson 5: "no recall without the conv"). Through the model picker the
     // lesson points readers to; the card measures ≈ 2 % at 16 pairs.
     const p = await site.open(`${LESSON}?recall-lab.model=hymba&recall-lab.pairs=16`);
-    await p.$eval(WIDGET, (el) => {
-      el.sequences = SEQUENCES;
-      el.curveSequences = 0;
-      el.engine = 'cpu';
-      el.budgetMs = 600_000;
-    });
+    await p.$eval(
+      WIDGET,
+      (el, n) => {
+        el.sequences = n;
+        el.curveSequences = 0;
+        el.engine = 'cpu';
+        el.budgetMs = 600_000;
+      },
+      SEQUENCES,
+    );
     await p.locator(WIDGET).scrollIntoViewIfNeeded();
     await waitForStatus(p, WIDGET, 'ready', 150_000);
     const r = await p.$eval(WIDGET, (el) => ({ model: el.results!.model, accuracy: el.accuracy, total: el.results!.total }));
