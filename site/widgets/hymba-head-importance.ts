@@ -31,6 +31,9 @@ import { importanceSnippet } from '../lib/content/recall-snippets.ts';
 
 const TASK_TEXT: Record<string, string> = { mqar: 'MQAR-128 (recall)', copy: 'selective copying' };
 const BRANCH_TEXT = { attn: 'attention', ssm: 'SSM' } as const;
+/** Intact accuracy under which a task counts as not learned (a guess: MQAR 1 in 256, copying about 1 in 14). */
+const UNLEARNED_BELOW: Record<string, number> = { mqar: 0.1, copy: 0.2 };
+const CHANCE_TEXT: Record<string, string> = { mqar: '0.4%', copy: '7%' };
 
 export class HymbaHeadImportance extends LabWidget {
   /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
@@ -253,19 +256,23 @@ export class HymbaHeadImportance extends LabWidget {
     });
   }
 
-  /** The most important branch for recall, in one sentence. */
+  /** The most important branch for the first task shown, in one sentence. */
   private finding(): string {
-    const mqar = this.cells.filter((c) => c.task === 'mqar');
-    if (!mqar.length || this.status !== 'ready') return '';
-    const top = mqar.reduce((a, b) => (b.drop > a.drop ? b : a));
-    const base = mqar[0].baseline;
-    if (top.drop < 0.01) return `On MQAR the intact model answers ${pct(base)}; no single branch removal costs a point or more.`;
-    return `On MQAR the intact model answers ${pct(base)}. Removing the ${BRANCH_TEXT[top.branch]} branch of layer ${top.layer} costs the most: accuracy falls to ${pct(top.ablated)}.`;
+    const task = this.tasks.split(/[\s,]+/)[0];
+    const cells = this.cells.filter((c) => c.task === task);
+    if (!cells.length || this.status !== 'ready') return '';
+    const top = cells.reduce((a, b) => (b.drop > a.drop ? b : a));
+    const base = cells[0].baseline;
+    const on = `On ${TASK_TEXT[task] ?? task}`;
+    if (top.drop < 0.01) return `${on} the intact model answers ${pct(base)}; no single branch removal costs a point or more.`;
+    return `${on} the intact model answers ${pct(base)}. Removing the ${BRANCH_TEXT[top.branch]} branch of layer ${top.layer} costs the most: accuracy falls to ${pct(top.ablated)}.`;
   }
 
   protected override renderBody(): TemplateResult {
-    const copyCells = this.cells.filter((c) => c.task === 'copy');
-    const copyUntrained = copyCells.length > 0 && copyCells[0].baseline < 0.2;
+    // A task the model did not learn (intact accuracy near a guess) has nothing for a removal to take away.
+    const unlearned = [...new Set(this.cells.map((c) => c.task))]
+      .map((task) => this.cells.find((c) => c.task === task)!)
+      .filter((c) => c.baseline < UNLEARNED_BELOW[c.task]);
     return html`
       <div class="controls">
         ${
@@ -299,14 +306,13 @@ export class HymbaHeadImportance extends LabWidget {
             : ''
         }
       </div>
-      ${
-        copyUntrained
-          ? html`<p class="note">
-              The zoo was trained on MQAR only, so its selective-copying accuracy starts near chance (${pct(copyCells[0].baseline)}; chance
-              is about 1 in 14). Drops on copying are small for that reason, not because no branch matters.
-            </p>`
-          : ''
-      }
+      ${unlearned.map(
+        (c) =>
+          html`<p class="note" data-unlearned>
+            This model did not learn ${TASK_TEXT[c.task] ?? c.task}: intact, it answers ${pct(c.baseline)} (a guess scores about
+            ${CHANCE_TEXT[c.task]}). Its drops are small for that reason, not because no branch matters.
+          </p>`,
+      )}
       <div data-result>
         ${numbersTable(
           this.cells.map((c) => ({

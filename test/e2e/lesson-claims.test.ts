@@ -90,6 +90,87 @@ afterAll(async () => {
   await site?.close();
 });
 
+/** The lesson's markers as claims, read from the built page. */
+async function lessonClaims(lesson: string): Promise<Claim[]> {
+  const page = await site.open(`/lessons/${lesson}/`);
+  const marked = await page.$$eval('[data-claim]', (els) => els.map((e) => [e.getAttribute('data-claim')!, e.textContent!.trim()]));
+  await page.close();
+  return marked.map(([spec, text]) => parseClaim(spec, text));
+}
+
+const opposite = { '<': '>', '>': '<' } as const;
+
+// Lessons 5 and 6 on the synthetic zoo (issue 18): each direction they state about a card ("only two designs learn
+// MQAR", "layer 0's attention carries copying more than its SSM", ...) is a marker, and the card decides it.
+describe('lessons 5 and 6: every direction they state about the zoo is marked, and the card decides it', () => {
+  const directions: Record<string, string[]> = {
+    '05-attention-vs-ssm': [
+      'card:sequential.spread.mqar.min > 0.5',
+      'card:hymba-conv.spread.mqar.min > 0.9',
+      'card:attention.spread.mqar.max < 0.05',
+      'card:hymba.spread.mqar.max < 0.05',
+      'card:parallel.spread.mqar.max < 0.05',
+      'card:hymba-conv.spread.mqar.min > hymba.spread.mqar.max',
+      'card:sequential.claims.summary.tasks.mqar.drop.attn@1.min > 0.5',
+      'card:sequential.claims.summary.tasks.mqar.drop.ssm@0.min > 0.5',
+      'card:ssm.spread.mqar.max < 0.01',
+      'card:ssm.accuracy.by_pairs.4 < 0.01',
+      'card:hymba-conv.claims.summary.tasks.mqar.accuracy.attn@*.max < 0.05',
+      'card:hymba-conv.claims.summary.tasks.mqar.drop.attn-only@0.max < 0.2',
+      'card:hymba-conv.claims.summary.tasks.mqar.drop.attn@*.min > hymba-conv.claims.summary.tasks.mqar.drop.ssm@*.max',
+    ],
+    '06-fusion-and-importance': [
+      'card:hymba.spread.mqar.max < 0.05',
+      'card:hymba.claims.summary.tasks.copy.drop.attn@0.min > hymba.claims.summary.tasks.copy.drop.ssm@0.max',
+      'card:hymba.claims.summary.tasks.copy.drop.attn@0.min > hymba.claims.summary.tasks.copy.drop.attn@3.max',
+      'card:hymba.claims.summary.tasks.majority-128.drop.attn@0.min > hymba.claims.summary.tasks.majority-128.drop.ssm@*.max',
+      'card:hymba.claims.summary.tasks.majority-128.drop.ssm@*.min > 0.05',
+      'card:hymba.claims.summary.tasks.copy.drop.meta-off.min > 0.1',
+      'card:hymba.claims.summary.ratio_raw.max < 1',
+      'card:hymba.claims.summary.tasks.copy.accuracy.ssm@0.min > 0.15',
+    ],
+  };
+
+  it.each(Object.keys(directions))(
+    '%s: every card marker holds; it carries each direction, and its opposite fails the check',
+    async (lesson) => {
+      const claims = await lessonClaims(lesson);
+      const specs = claims.map((c) => `${c.source}:${c.left} ${c.op} ${c.right}`);
+      expect(specs).toEqual(expect.arrayContaining(directions[lesson]));
+      // Every card marker of the page holds (the numbers too), whatever the other lessons say.
+      for (const claim of claims.filter((c) => c.source === 'card'))
+        check(claim, cardValue(claim.left), number(claim.right) ?? cardValue(claim.right));
+      for (const claim of claims.filter((c) => c.source === 'card' && (c.op === '<' || c.op === '>'))) {
+        const right = number(claim.right) ?? cardValue(claim.right);
+        // A lesson stating the other direction would fail this test.
+        const reversed: Claim = { ...claim, op: opposite[claim.op as '<' | '>'] };
+        expect(() => check(reversed, cardValue(reversed.left), right), `reversed ${claim.left} ${reversed.op} ${claim.right}`).toThrow();
+      }
+    },
+  );
+
+  it("each zoo number quoted with a seed spread shows the card's mean, lowest and highest seed and the seed count", async () => {
+    for (const lesson of Object.keys(directions)) {
+      const page = await site.open(`/lessons/${lesson}/`);
+      const spreads = await page.$$eval('.spread', (els) =>
+        els.map((e) => [...e.querySelectorAll('[data-claim]')].map((m) => m.getAttribute('data-claim')!)),
+      );
+      await page.close();
+      expect(spreads.length, lesson).toBeGreaterThanOrEqual(5);
+      for (const markers of spreads) {
+        const paths = markers.map((m) => parseClaim(m, '').left);
+        const base = paths[0].replace(/\.mean$/, '');
+        const seedsAt = paths.at(-1)!;
+        expect(seedsAt, lesson).toMatch(/\.seeds\.length$/);
+        const seeds = (cardValue(seedsAt.replace(/\.length$/, '')) as unknown[]).length;
+        // One seed: the mean is that seed; more: the range is shown too.
+        const want = seeds === 1 ? [`${base}.mean`] : [`${base}.mean`, `${base}.min`, `${base}.max`];
+        expect(paths.slice(0, want.length), lesson).toEqual(want);
+      }
+    }
+  });
+});
+
 describe('lesson claims', () => {
   it('parses the claim forms and refuses an unreadable one', () => {
     expect(parseClaim('meter:count(kv_entries>0) = 17', '17')).toMatchObject({
