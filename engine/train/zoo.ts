@@ -236,8 +236,7 @@ export const ZOO: ZooEntry[] = [...SYNTHETIC_ZOO, ...CONV_FINDINGS, ...ENGLISH_Z
 
 /**
  * The names the site's pickers and the lessons list: the synthetic zoo's, in roadmap order, then the conv findings
- * that ship (hymba-conv, swa-conv: docs/zoo.md). Each has a folder under models/. The en-* models answer English,
+ * (every design with attention plus the Q/K/V conv, 3 seeds each: docs/zoo.md). Each has a folder under models/. The en-* models answer English,
  * not the synthetic tasks the pickers run.
  */
-export const SHIPPED_CONV_FINDINGS = ['hymba-conv', 'swa-conv'] as const;
-export const ZOO_NAMES: readonly string[] = [...SYNTHETIC_ZOO.map((e) => e.name), ...SHIPPED_CONV_FINDINGS];
+export const ZOO_NAMES: readonly string[] = [...SYNTHETIC_ZOO.map((e) => e.name), ...CONV_FINDINGS.map((e) => e.name)];
