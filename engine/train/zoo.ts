@@ -5,7 +5,7 @@
 // conv 4. The MLP width is chosen per model so the parameter counts of one zoo stay within ±5 % of each other.
 //
 // No Q/K/V conv (lab_qkv_conv is off, as in Hymba). The previous zoo needed it to leave the MQAR-128 plateau; here a
-// conv variant of every design with attention (`attention-conv` … `hymba-conv`, one seed) is trained beside the zoo
+// conv variant of every design with attention (`attention-conv` … `hymba-conv`, 3 seeds each) is trained beside the zoo
 // as a shown finding, not as part of the recipe.
 //
 // ONE hyper-parameter rule for every model (docs/zoo.md): ZOO_RULE's lr, steps, batch, schedule and seeds; nothing
@@ -199,7 +199,7 @@ export const SYNTHETIC_ZOO: ZooEntry[] = ROADMAP.map((s) => ({
 /**
  * A roadmap step's description for the model a config describes (its sliding_window). Whatever shows a shipped model
  * describes it from the shipped config.json, not from the recipe, so the text stays true for a folder trained with
- * another window than the recipe's (the previous zoo's folders were).
+ * another window than the recipe's.
  */
 export function describeRole(role: string, config: Record<string, unknown>): string {
   const step = ROADMAP.find((s) => s.role === role);

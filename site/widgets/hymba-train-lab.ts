@@ -229,10 +229,8 @@ export class HymbaTrainLab extends LabWidget {
   }
 
   /**
-   * The recipe of the shipped zoo model: models/NAME/config.json and its card's learning rate, the previous zoo's
-   * (with the Q/K/V conv) that this lesson's numbers were measured with. engine/train/zoo.ts now holds the next
-   * zoo's recipe (no conv, MQAR-512 mixture), which was not shipped (docs/zoo.md); without the conv, the first zoo
-   * stayed on the MQAR-128 plateau in this budget (lesson 7).
+   * The recipe of the shipped zoo model: models/NAME/config.json and its card's learning rate, so the lab trains
+   * what the reader sees in the zoo (no Q/K/V conv; docs/zoo.md), not a recipe the folder was not trained with.
    */
   private async shippedRecipe(): Promise<{ raw: Record<string, unknown>; lr: number }> {
     const e = this.entry();
