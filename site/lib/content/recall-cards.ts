@@ -46,9 +46,15 @@ export function timeTo99(name: string): string {
   return t === null ? 'never, within the budget' : `${t.step.toLocaleString('en')} steps, ${t.seconds.toFixed(1)} s`;
 }
 
-/** A number at a dotted path of a card (`claims.summary.rise.ssm@0.mean`), null when the card or the path is missing. */
-export function cardNumber(name: string, path: string): number | null {
+/** The value at a dotted path of a card (`claims.summary.rise.ssm@0`), undefined when the card or the path is missing. */
+export function cardValue(name: string, path: string): unknown {
   let v: unknown = card(name);
   for (const key of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}
+
+/** A number at a dotted path of a card (`claims.summary.rise.ssm@0.mean`), null when the card or the path is missing. */
+export function cardNumber(name: string, path: string): number | null {
+  const v = cardValue(name, path);
   return typeof v === 'number' ? v : null;
 }
