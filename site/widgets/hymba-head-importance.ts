@@ -34,6 +34,11 @@ const BRANCH_TEXT = { attn: 'attention', ssm: 'SSM' } as const;
 /** Intact accuracy under which a task counts as not learned (a guess: MQAR 1 in 256, copying about 1 in 14). */
 const UNLEARNED_BELOW: Record<string, number> = { mqar: 0.1, copy: 0.2 };
 const CHANCE_TEXT: Record<string, string> = { mqar: '0.4%', copy: '7%' };
+/** A change in points, signed with a true minus (0 unsigned): the heat-map's cells and legend. */
+const signedPoints = (x: number): string => {
+  const r = Math.round(x);
+  return r === 0 ? '0' : `${r > 0 ? '+' : '−'}${Math.abs(r)}`;
+};
 
 export class HymbaHeadImportance extends LabWidget {
   /** compute() checks its signal between calls (batches, tokens): Cancel stops it there. */
@@ -209,27 +214,23 @@ export class HymbaHeadImportance extends LabWidget {
       const fig = Plot.plot({
         // On a slide the text is 16 px (theme.ts): wider margins and cells for it.
         width: this.presenter ? 280 : 240,
-        height: 60 + 34 * layers,
+        height: 70 + 34 * layers,
+        marginBottom: this.presenter ? 52 : 44,
         marginLeft: this.presenter ? 80 : 60,
-        x: { label: 'branch removed', domain: ['attention', 'SSM'] },
+        x: { label: 'branch removed', domain: ['attention', 'SSM'], labelOffset: this.presenter ? 44 : 36 },
         y: { label: null, domain: Array.from({ length: layers }, (_, i) => `layer ${i}`) },
-        // Diverging around 0 (PuOr, colour-blind safe): a positive drop (the branch mattered) is orange, a negative one
-        // (removing it helped) purple; every cell also carries its number.
-        color: { type: 'diverging', scheme: 'PuOr', domain: [-1, 1], legend: true, label: 'accuracy drop', tickFormat: '+.0%' },
+        color: this.changeScale(),
         marks: [
           Plot.cell(cells, {
             x: (c: ImportanceCell) => BRANCH_TEXT[c.branch],
             y: (c: ImportanceCell) => `layer ${c.layer}`,
-            fill: 'drop',
+            fill: (c: ImportanceCell) => -100 * c.drop,
             inset: 1,
           }),
           Plot.text(cells, {
             x: (c: ImportanceCell) => BRANCH_TEXT[c.branch],
             y: (c: ImportanceCell) => `layer ${c.layer}`,
-            text: (c: ImportanceCell) => {
-              const pts = Math.round(100 * c.drop);
-              return pts === 0 ? '0 pts' : `${pts > 0 ? '−' : '+'}${Math.abs(pts)} pts`;
-            },
+            text: (c: ImportanceCell) => `${signedPoints(-100 * c.drop)} pts`,
             fill: (c: ImportanceCell) => (Math.abs(c.drop) > 0.6 ? 'white' : 'black'),
           }),
         ],
@@ -237,6 +238,27 @@ export class HymbaHeadImportance extends LabWidget {
       fig.setAttribute('data-task', task);
       return fig;
     });
+  }
+
+  /**
+   * The heat-map's colour: the change in accuracy, in points, diverging around 0 (PuOr, colour-blind safe): a loss
+   * (the branch mattered) is orange, a gain (removing it helped) purple. Cell text and legend read the same signed
+   * number; the legend keeps side margins so its end labels are not cut.
+   */
+  private changeScale(): Plot.ScaleOptions & Plot.LegendOptions {
+    return {
+      type: 'diverging',
+      scheme: 'PuOr',
+      reverse: true,
+      domain: [-100, 100],
+      ticks: [-100, -50, 0, 50, 100],
+      tickFormat: signedPoints,
+      legend: 'ramp',
+      label: 'accuracy change (points)',
+      width: this.presenter ? 280 : 240,
+      marginLeft: 18,
+      marginRight: 18,
+    };
   }
 
   private plotGains(): Element {
@@ -293,7 +315,7 @@ export class HymbaHeadImportance extends LabWidget {
         ${this.heatmaps.map(
           (h) =>
             html`<figure data-result>
-              <h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: accuracy drop</h5>
+              <h5>${TASK_TEXT[h.getAttribute('data-task') ?? ''] ?? ''}: what removing a branch costs</h5>
               ${h}
             </figure>`,
         )}
