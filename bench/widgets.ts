@@ -261,8 +261,9 @@ async function measureOnce(
       const shown = firstUpdate ? ((0, eval)(`(el, before) => ${firstUpdate}`) as (e: unknown, b: unknown) => boolean) : null;
       let firstAt: number | null = null;
       let watching = true;
-      const watch = (now: number) => {
-        if (firstAt === null && shown?.(el, before)) firstAt = now;
+      // performance.now() in the callback, not the frame's timestamp: that is the frame's start, before the input.
+      const watch = () => {
+        if (firstAt === null && shown?.(el, before)) firstAt = performance.now();
         if (watching) requestAnimationFrame(watch);
       };
       if (shown) requestAnimationFrame(watch);
