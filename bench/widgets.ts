@@ -50,8 +50,8 @@ interface Toggle {
   /** Alternated: inputs[i % inputs.length]. */
   inputs: Input[];
   /**
-   * For a toggle that reruns an experiment: in the page, with `el` the widget and `before` its `results`,
-   * `baselines` and `cells` as they were before the input, whether its first new number is on screen (before the
+   * For a toggle that reruns an experiment: in the page, with `el` the widget and `before` its `results` and
+   * `baselines` as they were before the input, whether its first new number is on screen (before the
    * experiment ends). Without it the first update is the finished one.
    */
   firstUpdate?: string;
@@ -257,7 +257,7 @@ async function measureOnce(
           ch.port2.postMessage(0);
         });
 
-      const before = { results: el.results, baselines: el.baselines, cells: el.cells };
+      const before = { results: el.results, baselines: el.baselines };
       const shown = firstUpdate ? ((0, eval)(`(el, before) => ${firstUpdate}`) as (e: unknown, b: unknown) => boolean) : null;
       let firstAt: number | null = null;
       let watching = true;
